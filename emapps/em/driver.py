@@ -1,0 +1,160 @@
+"""The one EM driver every emapps model runs through.
+
+fit_em(model, data) runs restarts seeded from ``SeedSequence(seed).spawn(n_init)``,
+each an EM loop (optionally SQUAREM-accelerated) monitored on the log-likelihood,
+and keeps the restart with the highest final log-likelihood.  The E-step is mapped
+over ``chunks`` with an injectable ``map`` (builtin map, a process pool's map, a
+Dask adapter) and the additive statistics are summed in chunk order.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import ConvergenceWarning
+from .accel import SquaremStep
+from .monitor import ConvergenceMonitor
+from .protocol import EMModel, Extrapolable, Stats, add_stats
+
+ACCELERATIONS = (None, "squarem")
+
+
+@dataclass
+class EMResult:
+    """Outcome of one EM fit; ``trace`` holds the log-likelihood before each M-step."""
+
+    params: Any
+    loglik: float
+    weight: float
+    trace: list
+    n_iter: int
+    n_estep: int
+    converged: bool
+    stop_reason: str
+    seed: int | None
+    restart: int = 0
+    timings: dict = field(default_factory=dict)
+    restart_logliks: list = field(default_factory=list)
+
+
+def _entropy(seed) -> tuple[np.random.SeedSequence, int | None]:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed, seed.entropy
+    sequence = np.random.SeedSequence(seed)
+    return sequence, sequence.entropy
+
+
+def e_step(model: EMModel, params, chunks: Sequence, map_fn: Callable = map) -> Stats:
+    """Sum of the model's E-step statistics over all chunks."""
+    return add_stats(map_fn(partial(model.e_step, params), chunks))
+
+
+def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMonitor,
+           accelerate: str | None = None, map_fn: Callable = map, callback=None) -> EMResult:
+    """EM iterations from ``params`` until the monitor converges or max_iter is reached."""
+    if accelerate not in ACCELERATIONS:
+        raise ValueError(f"accelerate must be one of {ACCELERATIONS}, got {accelerate!r}")
+    if accelerate and not isinstance(model, Extrapolable):
+        raise TypeError(f"{type(model).__name__} has no pack/unpack, so it cannot use SQUAREM")
+    step = SquaremStep()
+    n_estep = 0
+    converged = False
+    iter_seconds = []
+    stats = None
+    while len(monitor.history) < monitor.max_iter:
+        started = time.perf_counter()
+        stats = e_step(model, params, chunks, map_fn)
+        n_estep += 1
+        new_params = model.m_step(params, stats)
+        converged = monitor.report(stats["loglik"], stats["weight"])
+        if callback is not None:
+            callback(len(monitor.history), stats["loglik"], new_params)
+        if converged or not accelerate or len(monitor.history) >= monitor.max_iter:
+            params = new_params
+            iter_seconds.append(time.perf_counter() - started)
+            if converged:
+                break
+            continue
+        params, extra = _squarem_cycle(model, chunks, params, new_params, stats, step, map_fn)
+        n_estep += extra
+        iter_seconds.append(time.perf_counter() - started)
+    if stats is None:  # max_iter == 0: report the starting point
+        stats = e_step(model, params, chunks, map_fn)
+        n_estep += 1
+    return EMResult(
+        params=params, loglik=monitor.history[-1] if monitor.history else stats["loglik"],
+        weight=float(stats["weight"]), trace=list(monitor.history), n_iter=len(monitor.history),
+        n_estep=n_estep, converged=converged,
+        stop_reason="converged" if converged else "max_iter", seed=None,
+        timings={"iterations": iter_seconds})
+
+
+def _squarem_cycle(model, chunks, theta0, theta1, stats0, step: SquaremStep, map_fn):
+    """Two EM maps, an extrapolation and a stabilising map; returns (params, extra E-steps)."""
+    stats1 = e_step(model, theta1, chunks, map_fn)
+    theta2 = model.m_step(theta1, stats1)
+    v0, v1, v2 = model.pack(theta0), model.pack(theta1), model.pack(theta2)
+    vector, length = step.extrapolate(v0, v1, v2)
+    if length == 1.0:
+        return theta2, 1
+    candidate = model.unpack(vector, theta0)
+    if candidate is None:
+        step.rejected()
+        return theta2, 1
+    try:
+        stats_c = e_step(model, candidate, chunks, map_fn)
+        stabilised = model.m_step(candidate, stats_c)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        step.rejected()
+        return theta2, 1
+    if not np.isfinite(stats_c["loglik"]) or stats_c["loglik"] < stats1["loglik"]:
+        step.rejected()
+        return theta2, 2
+    return stabilised, 2
+
+
+def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int = 1,
+           seed=None, max_iter: int = 100, tol: float = 1e-3, tol_on: str = "mean",
+           accelerate: str | None = None, map_fn: Callable = map, init_params=None,
+           verbose: bool = False, warn: bool = True, callback=None) -> EMResult:
+    """Fit ``model`` by EM with restarts; return the best restart's result.
+
+    ``init_params`` (a value, or a callable rng -> params) replaces the model's own
+    initialisation; ``chunks`` defaults to ``[data]``.
+    """
+    if n_init < 1:
+        raise ValueError(f"n_init must be >= 1, got {n_init}")
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+    sequence, entropy = _entropy(seed)
+    chunks = [data] if chunks is None else list(chunks)
+    best = None
+    logliks = []
+    total_started = time.perf_counter()
+    for restart, child in enumerate(sequence.spawn(n_init)):
+        rng = np.random.default_rng(child)
+        started = time.perf_counter()
+        if init_params is None:
+            params = model.initial_params(data, rng)
+        else:
+            params = init_params(rng) if callable(init_params) else init_params
+        init_seconds = time.perf_counter() - started
+        monitor = ConvergenceMonitor(tol=tol, tol_on=tol_on, max_iter=max_iter, verbose=verbose)
+        result = run_em(model, chunks, params, monitor=monitor, accelerate=accelerate,
+                        map_fn=map_fn, callback=callback)
+        result.restart = restart
+        result.timings["init"] = init_seconds
+        logliks.append(result.loglik)
+        if best is None or result.loglik > best.loglik:
+            best = result
+    best.seed = entropy
+    best.restart_logliks = logliks
+    best.timings["total"] = time.perf_counter() - total_started
+    if warn and not best.converged and max_iter > 0:
+        warnings.warn(f"EM did not converge in {max_iter} iterations (best of {n_init} "
+                      f"restarts); raise max_iter or tol", ConvergenceWarning, stacklevel=2)
+    return best

@@ -1,0 +1,17 @@
+"""Errors and warnings shared by every emapps module.
+
+``UserInputError`` marks a problem with the user's data or options: the CLI prints
+its message as one line and exits non-zero, without a traceback.
+"""
+
+
+class UserInputError(ValueError):
+    """Bad data or options; the message says what and where."""
+
+
+class DegenerateModelError(UserInputError):
+    """A fitted component collapsed (singular covariance, empty component...)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``max_iter`` before the tolerance was met."""

@@ -1,0 +1,281 @@
+"""``GaussianMixture``: a scikit-learn compatible estimator on the emapps EM driver."""
+
+import numpy as np
+
+from ..em import fit_em
+from ..em.record import run_record
+from ..errors import UserInputError
+from ..validation import (check_choice, check_matrix, check_positive_int,
+                          check_sample_weight)
+from .covariance import COVARIANCE_TYPES, n_covariance_parameters
+from .init import INIT_METHODS, initial_responsibilities
+from .model import CHUNK_ROWS, GaussianMixtureEM
+from .params import GaussianParams
+
+
+class GaussianMixture:
+    """Gaussian mixture fitted by EM: p(x) = sum_k w_k N(x | mu_k, Sigma_k).
+
+    Parameter and attribute names follow ``sklearn.mixture.GaussianMixture``;
+    ``lower_bound_`` is the mean log-likelihood per sample (weight) before the last
+    M-step, ``lower_bounds_`` its trace.  Beyond scikit-learn: ``sample_weight``,
+    float32 input, SQUAREM acceleration (``accelerate='squarem'``), ICL and a run
+    record.
+    """
+
+    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
+                 max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
+                 means_init=None, precisions_init=None, random_state=None, warm_start=False,
+                 accelerate=None, verbose=0):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.accelerate = accelerate
+        self.verbose = verbose
+
+    # -- scikit-learn plumbing -------------------------------------------------------
+    def get_params(self, deep=True):
+        names = self.__init__.__code__.co_varnames[1:self.__init__.__code__.co_argcount
+                                                   + self.__init__.__code__.co_kwonlyargcount]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params):
+        for name, value in params.items():
+            if name not in self.get_params():
+                raise ValueError(f"unknown parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        return (f"GaussianMixture(n_components={self.n_components!r}, "
+                f"covariance_type={self.covariance_type!r})")
+
+    # -- fitting ---------------------------------------------------------------------
+    def _check_settings(self, n_rows):
+        check_positive_int(self.n_components, "n_components")
+        check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        check_choice(self.init_params, "init_params", INIT_METHODS)
+        check_positive_int(self.n_init, "n_init")
+        check_positive_int(self.max_iter, "max_iter", minimum=0)
+        check_choice(self.accelerate, "accelerate", (None, "squarem"))
+        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
+            raise UserInputError(f"tol must be a number >= 0, got {self.tol!r}")
+        if not (isinstance(self.reg_covar, (int, float)) and self.reg_covar >= 0):
+            raise UserInputError(f"reg_covar must be a number >= 0, got {self.reg_covar!r}")
+        if self.n_components > n_rows:
+            raise UserInputError(f"n_components={self.n_components} is larger than the number "
+                                 f"of rows ({n_rows}); use at most {n_rows} components")
+
+    def _model(self):
+        return GaussianMixtureEM(self.covariance_type, self.reg_covar, self._initialize)
+
+    def _params_from_resp(self, X, resp, sample_weight):
+        """M-step from given responsibilities (initialisation)."""
+        from ..kernels.gaussian import weighted_moments
+
+        if sample_weight.size:
+            resp = resp * sample_weight[:, None]
+        centre = np.average(X, axis=0, weights=sample_weight if sample_weight.size else None)
+        shift = np.ascontiguousarray(np.broadcast_to(centre, (resp.shape[1], X.shape[1])),
+                                     dtype=np.float64)
+        full = self.covariance_type in ("full", "tied")
+        nk, sx, sxx = weighted_moments(X, np.ascontiguousarray(resp), shift, full, CHUNK_ROWS)
+        if not full:
+            sxx = sxx[:, :, 0]
+        return self._model().params_from_stats(shift, {"nk": nk, "sx": sx, "sxx": sxx})
+
+    def _user_init(self, n_features):
+        """Parameters given by weights_init/means_init/precisions_init (None where absent)."""
+        K, D = self.n_components, n_features
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = np.asarray(self.weights_init, dtype=np.float64)
+            if weights.shape != (K,) or np.any(weights < 0) or not np.isclose(weights.sum(), 1):
+                raise UserInputError(f"weights_init must be {K} non-negative numbers summing to 1")
+        if self.means_init is not None:
+            means = np.asarray(self.means_init, dtype=np.float64)
+            if means.shape != (K, D):
+                raise UserInputError(f"means_init has shape {means.shape}, expected {(K, D)}")
+        if self.precisions_init is not None:
+            precisions = np.asarray(self.precisions_init, dtype=np.float64)
+            expected = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
+            if precisions.shape != expected[self.covariance_type]:
+                raise UserInputError(f"precisions_init has shape {precisions.shape}, expected "
+                                     f"{expected[self.covariance_type]} for "
+                                     f"covariance_type={self.covariance_type!r}")
+        return weights, means, precisions
+
+    def _initialize(self, data, rng) -> GaussianParams:
+        X, sample_weight = data
+        weights, means, precisions = self._user_init(X.shape[1])
+        if weights is not None and means is not None and precisions is not None:
+            return _params_from_precisions(weights, means, precisions, self.covariance_type)
+        resp = initial_responsibilities(X, self.n_components, self.init_params, rng,
+                                        sample_weight if sample_weight.size else None)
+        params = self._params_from_resp(X, resp, sample_weight)
+        weights = params.weights if weights is None else weights
+        means = params.means if means is None else means
+        if precisions is None:
+            return GaussianParams(weights, means, params.covariances,
+                                  params.precisions_cholesky, self.covariance_type)
+        return _params_from_precisions(weights, means, precisions, self.covariance_type)
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by EM (best of ``n_init`` restarts)."""
+        X = check_matrix(X)
+        self._check_settings(X.shape[0])
+        weight = check_sample_weight(sample_weight, X.shape[0])
+        warm = self.warm_start and hasattr(self, "params_")
+        self.result_ = fit_em(
+            self._model(), (X, weight), n_init=1 if warm else self.n_init,
+            seed=self.random_state, max_iter=self.max_iter, tol=self.tol, tol_on="mean",
+            accelerate=self.accelerate, init_params=self.params_ if warm else None,
+            verbose=bool(self.verbose))
+        self._set_fitted(self.result_.params, X.shape[1])
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _set_fitted(self, params: GaussianParams, n_features):
+        result = self.result_
+        self.params_ = params
+        self.weights_ = params.weights
+        self.means_ = params.means
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = _precisions(params)
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bounds_ = [value / result.weight for value in result.trace]
+        self.lower_bound_ = self.lower_bounds_[-1] if self.lower_bounds_ else -np.inf
+        self.seed_ = result.seed
+        self.n_features_in_ = n_features
+
+    # -- using a fitted model --------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "params_"):
+            raise UserInputError("this GaussianMixture is not fitted yet; call fit first")
+
+    def _log_joint(self, X):
+        """(N, K) log w_k + log N(x_n | mu_k, Sigma_k)."""
+        from ..kernels.gaussian import gaussian_log_joint_diag, gaussian_log_joint_full
+        from .covariance import kernel_precisions
+
+        self._check_fitted()
+        X = check_matrix(X)
+        if X.shape[1] != self.n_features_in_:
+            raise UserInputError(f"X has {X.shape[1]} features, the model was fitted "
+                                 f"on {self.n_features_in_}")
+        params = self.params_
+        prec = kernel_precisions(params.precisions_cholesky, params.covariance_type,
+                                 params.n_components, params.n_features)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        run = (gaussian_log_joint_full if params.covariance_type in ("full", "tied")
+               else gaussian_log_joint_diag)
+        return run(X, log_weights, np.ascontiguousarray(params.means), prec)
+
+    def score_samples(self, X):
+        """log p(x_n) per row."""
+        from ..kernels.logspace import logsumexp_rows
+        return logsumexp_rows(self._log_joint(X))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood per sample (weighted if sample_weight)."""
+        return float(np.average(self.score_samples(X), weights=sample_weight))
+
+    def predict_proba(self, X):
+        """Posterior responsibilities p(k | x_n)."""
+        from ..kernels.logspace import normalize_log_rows
+        log_resp = self._log_joint(X)
+        normalize_log_rows(log_resp)
+        return np.exp(log_resp)
+
+    def predict(self, X):
+        """Most probable component per row."""
+        return self._log_joint(X).argmax(axis=1)
+
+    def _n_parameters(self):
+        K, D = self.means_.shape
+        return n_covariance_parameters(self.covariance_type, K, D) + K * D + K - 1
+
+    def bic(self, X):
+        """Bayesian information criterion, -2 log L + p log n (lower is better)."""
+        X = check_matrix(X)
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+
+    def aic(self, X):
+        """Akaike information criterion, -2 log L + 2 p (lower is better)."""
+        X = check_matrix(X)
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+    def icl(self, X):
+        """Integrated completed likelihood, BIC - 2 sum_n log max_k p(k | x_n) (mclust's ICL,
+        sign flipped so lower is better)."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return self.bic(X) - 2.0 * np.log(proba.max(axis=1)).sum()
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw (X, labels) from the fitted mixture."""
+        self._check_fitted()
+        check_positive_int(n_samples, "n_samples")
+        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        cov = self.covariances_
+        parts, labels = [], []
+        for k, count in enumerate(counts):
+            if self.covariance_type == "full":
+                draw = rng.multivariate_normal(self.means_[k], cov[k], count)
+            elif self.covariance_type == "tied":
+                draw = rng.multivariate_normal(self.means_[k], cov, count)
+            else:
+                scale = np.sqrt(cov[k])
+                draw = self.means_[k] + rng.standard_normal((count, self.means_.shape[1])) * scale
+            parts.append(draw)
+            labels.append(np.full(count, k))
+        return np.vstack(parts), np.concatenate(labels)
+
+    def run_record(self, **extra) -> dict:
+        """JSON-able record of the last fit: settings, seed, trace, timings."""
+        self._check_fitted()
+        settings = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                    for k, v in self.get_params().items()}
+        return run_record(self.result_, settings, model="GaussianMixture", **extra)
+
+
+def _params_from_precisions(weights, means, precisions, covariance_type):
+    """Parameters from user precisions (inverse covariances), validated."""
+    if covariance_type in ("full", "tied"):
+        stack = precisions[None] if covariance_type == "tied" else precisions
+        if not np.allclose(stack, stack.transpose(0, 2, 1)):
+            raise UserInputError("precisions_init must be symmetric")
+        try:
+            covariances = np.array([np.linalg.inv(p) for p in stack])
+        except np.linalg.LinAlgError:
+            raise UserInputError("precisions_init must be positive definite") from None
+        covariances = covariances[0] if covariance_type == "tied" else covariances
+    else:
+        if np.any(precisions <= 0):
+            raise UserInputError("precisions_init must be positive")
+        covariances = 1.0 / precisions
+    return GaussianParams.from_covariances(weights, means, covariances, covariance_type)
+
+
+def _precisions(params: GaussianParams):
+    prec = params.precisions_cholesky
+    if params.covariance_type == "full":
+        return np.einsum("kij,klj->kil", prec, prec)
+    if params.covariance_type == "tied":
+        return prec @ prec.T
+    return prec ** 2
