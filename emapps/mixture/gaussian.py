@@ -140,26 +140,31 @@ class GaussianMixture:
             seed=self.random_state, max_iter=self.max_iter, tol=self.tol, tol_on="mean",
             accelerate=self.accelerate, init_params=self.params_ if warm else None,
             verbose=bool(self.verbose))
-        self._set_fitted(self.result_.params, X.shape[1])
+        self._set_fitted(self.result_.params)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
-    def _set_fitted(self, params: GaussianParams, n_features):
+    def _set_fitted(self, params: GaussianParams):
+        self.set_fitted_params(params)
         result = self.result_
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bounds_ = [value / result.weight for value in result.trace]
+        self.lower_bound_ = self.lower_bounds_[-1] if self.lower_bounds_ else -np.inf
+        self.seed_ = result.seed
+
+    def set_fitted_params(self, params: GaussianParams):
+        """Use ``params`` as the fitted model (e.g. parameters loaded from a file)."""
         self.params_ = params
         self.weights_ = params.weights
         self.means_ = params.means
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.precisions_cholesky
         self.precisions_ = _precisions(params)
-        self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.lower_bounds_ = [value / result.weight for value in result.trace]
-        self.lower_bound_ = self.lower_bounds_[-1] if self.lower_bounds_ else -np.inf
-        self.seed_ = result.seed
-        self.n_features_in_ = n_features
+        self.n_features_in_ = params.n_features
+        return self
 
     # -- using a fitted model --------------------------------------------------------
     def _check_fitted(self):

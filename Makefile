@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine (Debian, Python >= 3.11, make):
+#   make demo   set up .venv and run the demo of every module on data/
+#   make test   set up .venv (with the test extra) and run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= demo-out
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[plot]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,plot]'
+	touch $@ $(VENV)/.installed-base
+
+.PHONY: demo test bench clean
+demo: $(VENV)/.installed-base
+	$(BIN)/emapps demo --outdir $(OUT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_mixture.py
+
+clean:
+	rm -rf $(VENV) $(OUT)

@@ -1,0 +1,70 @@
+"""The ``emapps`` command: one click group, one lazily imported module per subcommand.
+
+Nothing heavy is imported on the ``--help``/``--version`` path.  User errors
+(``UserInputError``, click usage errors) print one line on stderr and exit 2;
+results go to stdout or files, logs to stderr.
+"""
+
+import importlib
+import sys
+
+import click
+
+from . import __version__
+
+SUBCOMMANDS = {
+    "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked."""
+
+    def list_commands(self, ctx):
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS:
+            return None
+        module, attribute, _ = SUBCOMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", message="%(version)s")
+def cli():
+    """EM at work: mixtures, haplotypes, imputation, segmentation, recommenders."""
+
+
+def main(argv=None) -> int:
+    """Run the CLI; return the exit status (testable without a subprocess)."""
+    from .errors import UserInputError
+
+    try:
+        cli.main(args=argv, prog_name="emapps", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        click.echo("emapps: aborted", err=True)
+        return 130
+    except click.ClickException as error:
+        context = f"{error.ctx.command_path}: " if getattr(error, "ctx", None) else "emapps: "
+        click.echo(f"{context}error: {error.format_message()}", err=True)
+        return 2
+    except UserInputError as error:
+        click.echo(f"emapps: error: {error}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("emapps: interrupted", err=True)
+        return 130
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Small helpers shared by the subcommands' CLIs (option parsing, threads, records)."""
+
+import click
+
+from .errors import UserInputError
+
+
+def parse_int_range(text: str, name: str) -> list[int]:
+    """'3' -> [3]; '1..9' -> [1..9]; '2,4,8' -> [2, 4, 8]."""
+    try:
+        if ".." in text:
+            low, high = (int(part) for part in text.split("..", 1))
+            values = list(range(low, high + 1))
+        else:
+            values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserInputError(f"{name} must be a number, a range such as 1..9 or a list "
+                             f"such as 2,4,8; got {text!r}") from None
+    if not values or min(values) < 1:
+        raise UserInputError(f"{name} must be positive; got {text!r}")
+    return values
+
+
+def parse_choices(text: str, name: str, choices) -> list[str]:
+    """Comma-separated subset of ``choices`` ('all' for every one)."""
+    if text == "all":
+        return list(choices)
+    values = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [value for value in values if value not in choices]
+    if unknown or not values:
+        raise UserInputError(f"{name} must be among {', '.join(choices)} (or 'all'); "
+                             f"got {text!r}")
+    return values
+
+
+def set_threads(threads: int | None) -> None:
+    """Numba worker threads for this process (results do not depend on the count)."""
+    if threads is None:
+        return
+    import numba
+
+    if threads < 1 or threads > numba.config.NUMBA_NUM_THREADS:
+        raise UserInputError(f"--threads must be between 1 and "
+                             f"{numba.config.NUMBA_NUM_THREADS}; got {threads}")
+    numba.set_num_threads(threads)
+
+
+threads_option = click.option("--threads", "-@", type=int, default=None,
+                              help="Worker threads (default: all cores).")
+seed_option = click.option("--seed", type=int, default=None,
+                           help="Random seed; the seed used is always recorded.")

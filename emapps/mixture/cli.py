@@ -1,0 +1,140 @@
+"""``emapps mixture``: fit (with model selection), predict and impute from the shell."""
+
+import sys
+
+import click
+
+from ..clitools import parse_choices, parse_int_range, seed_option, set_threads, threads_option
+
+COVARIANCES = ("full", "tied", "diag", "spherical")
+
+
+@click.group()
+def mixture():
+    """Gaussian mixtures fitted by EM on CSV/TSV (header row) or .npy data."""
+
+
+@mixture.command()
+@click.argument("data")
+@click.option("-k", "--components", default="1..9", show_default=True,
+              help="Number of components: 3, a range 1..9 or a list 2,4,8.")
+@click.option("--covariance", default="full", show_default=True,
+              help="full, tied, diag, spherical, a comma list, or all.")
+@click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
+              show_default=True, help="How the best model is chosen (lower is better).")
+@click.option("--columns", default=None, help="Comma-separated columns to use (default: all).")
+@click.option("--n-init", default=1, show_default=True, help="Restarts per candidate.")
+@click.option("--max-iter", default=500, show_default=True)
+@click.option("--tol", default=1e-6, show_default=True,
+              help="Stop when the mean log-likelihood changes by less.")
+@click.option("--reg-covar", default=1e-6, show_default=True,
+              help="Added to covariance diagonals.")
+@click.option("--init", "init_params", default="kmeans", show_default=True,
+              type=click.Choice(["kmeans", "k-means++", "random", "random_from_data"]))
+@click.option("--accelerate/--no-accelerate", default=True, show_default=True,
+              help="SQUAREM acceleration.")
+@seed_option
+@threads_option
+@click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")
+@click.option("--record", default=None, help="Write a JSON run record.")
+@click.option("--plot", default=None, help="Folder for trace and criterion PNGs (needs matplotlib).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol, reg_covar,
+        init_params, accelerate, seed, threads, output, record, plot, quiet):
+    """Fit mixtures for every K and covariance type; print the table and the chosen model."""
+    import numpy as np
+
+    from ..atomic import write_json
+    from .io import save_model
+    from .selection import select_model
+
+    ks = parse_int_range(components, "-k")
+    covariances = parse_choices(covariance, "--covariance", COVARIANCES)
+    set_threads(threads)
+    X, names = _load(data, columns)
+    seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    if not quiet:
+        click.echo(f"emapps mixture: {X.shape[0]} rows x {X.shape[1]} columns, "
+                   f"K in {ks}, covariance {covariances}, seed {seed}", err=True)
+    selection = select_model(X, ks, covariances, criterion, n_init=n_init, max_iter=max_iter,
+                             tol=tol, reg_covar=reg_covar, init_params=init_params,
+                             random_state=seed, accelerate="squarem" if accelerate else None)
+    click.echo(_format_table(selection))
+    best = selection.best
+    click.echo(f"chosen: K={best.n_components} covariance={best.covariance_type} "
+               f"({criterion.upper()} {selection.best_row[criterion]:.4f})")
+    click.echo(_format_components(best, names))
+    if output:
+        save_model(output, best, names, {"criterion": criterion, "data": data})
+    if record:
+        write_json(record, best.run_record(data=data, columns=names, selection=selection.rows))
+    if plot:
+        from .plots import plot_selection
+        plot_selection(selection, plot)
+
+
+@mixture.command()
+@click.argument("model")
+@click.argument("data")
+@click.option("-o", "--output", default="-", show_default=True, help="TSV output ('-' = stdout).")
+@threads_option
+def predict(model, data, output, threads):
+    """Labels, posterior probabilities and log-density (anomaly score) per row."""
+    import numpy as np
+
+    from ..tables import write_table
+    from .io import load_model
+
+    set_threads(threads)
+    gm, meta = load_model(model)
+    X, _ = _load(data, ",".join(meta["columns"]))
+    proba = gm.predict_proba(X)
+    log_density = gm.score_samples(X)
+    K = proba.shape[1]
+    header = ["label"] + [f"prob_{k}" for k in range(K)] + ["log_density"]
+    columns = [proba.argmax(axis=1)] + [proba[:, k] for k in range(K)] + [log_density]
+    write_table(output, header, columns, ["%d"] + ["%.6g"] * K + ["%.10g"])
+    del np
+
+
+def _load(path, columns):
+    import numpy as np
+
+    from ..errors import UserInputError
+    from ..tables import read_table
+
+    X, names = read_table(path)
+    if columns:
+        wanted = [name.strip() for name in columns.split(",")]
+        missing = [name for name in wanted if name not in names]
+        if missing:
+            raise UserInputError(f"{path}: no column(s) {', '.join(missing)}; "
+                                 f"columns are {', '.join(names)}")
+        X = X[:, [names.index(name) for name in wanted]]
+        names = wanted
+    return np.ascontiguousarray(X), names
+
+
+def _format_table(selection) -> str:
+    lines = [f"{'K':>3} {'covariance':<10} {'loglik':>14} {'params':>7} {'BIC':>14} "
+             f"{'AIC':>14} {'ICL':>14} {'iter':>5} converged"]
+    for row in selection.rows:
+        if not row["ok"]:
+            lines.append(f"{row['k']:>3} {row['covariance']:<10} failed: {row['reason']}")
+            continue
+        lines.append(f"{row['k']:>3} {row['covariance']:<10} {row['loglik']:>14.4f} "
+                     f"{row['n_params']:>7d} {row['bic']:>14.4f} {row['aic']:>14.4f} "
+                     f"{row['icl']:>14.4f} {row['n_iter']:>5d} {row['converged']}")
+    return "\n".join(lines)
+
+
+def _format_components(model, names) -> str:
+    lines = ["component\tweight\t" + "\t".join(f"mean_{name}" for name in names)]
+    for k in range(model.n_components):
+        means = "\t".join(f"{value:.6g}" for value in model.means_[k])
+        lines.append(f"{k}\t{model.weights_[k]:.6f}\t{means}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(mixture())

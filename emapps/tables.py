@@ -1,0 +1,75 @@
+"""Numeric tables in and out: CSV/TSV with a header row, or .npy (shared by CLIs)."""
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import UserInputError
+
+MISSING = {"", "na", "nan", "n/a", "null", "."}
+
+
+def _delimiter(path: str, first_line: str) -> str:
+    if path.endswith((".tsv", ".tab", ".txt")) or "\t" in first_line:
+        return "\t"
+    return ","
+
+
+def read_table(path: str) -> tuple[np.ndarray, list[str]]:
+    """(values with NaN for missing fields, column names); '-' reads stdin."""
+    if path.endswith(".npy"):
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise UserInputError(f"{path}: cannot read as .npy ({error})") from None
+        if values.ndim != 2:
+            raise UserInputError(f"{path}: expected a 2-D array, got shape {values.shape}")
+        return values, [f"x{j}" for j in range(values.shape[1])]
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserInputError(f"{path}: cannot read ({error})") from None
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise UserInputError(f"{path}: empty file (expected a header row and data rows)")
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(path, lines[0]))
+    header = [name.strip() for name in next(reader)]
+    rows = []
+    for line_number, fields in enumerate(reader, start=2):
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        if len(fields) != len(header):
+            raise UserInputError(f"{path}, line {line_number}: {len(fields)} fields, "
+                                 f"header has {len(header)}")
+        row = []
+        for name, field in zip(header, fields):
+            value = field.strip()
+            if value.lower() in MISSING:
+                row.append(np.nan)
+                continue
+            try:
+                row.append(float(value))
+            except ValueError:
+                raise UserInputError(f"{path}, line {line_number}, column '{name}': "
+                                     f"'{value}' is not a number") from None
+        rows.append(row)
+    if not rows:
+        raise UserInputError(f"{path}: no data rows after the header")
+    return np.array(rows, dtype=np.float64), header
+
+
+def write_table(path: str, header: list[str], columns: list[np.ndarray], formats: list[str]):
+    """Tab-separated columns with a header; '-' writes stdout, files are written atomically."""
+    lines = ["\t".join(header)]
+    for values in zip(*columns):
+        lines.append("\t".join(fmt % v for fmt, v in zip(formats, values)))
+    text = "\n".join(lines) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)

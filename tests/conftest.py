@@ -1,0 +1,44 @@
+"""Shared fixtures: real data paths and thread control."""
+
+import os
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+SHARED = Path(os.environ.get("EMAPPS_SHARED", ROOT.parent / "shared"))
+
+
+def load_csv(name):
+    from emapps.tables import read_table
+    return read_table(str(DATA / "tabular" / name))
+
+
+@pytest.fixture(scope="session")
+def faithful():
+    return load_csv("old_faithful.csv")[0]
+
+
+@pytest.fixture(scope="session")
+def airquality():
+    return load_csv("airquality.csv")[0]
+
+
+@pytest.fixture
+def threads():
+    """Call threads(n) to run numba kernels on n threads; restored afterwards."""
+    before = numba.get_num_threads()
+    yield lambda n: numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(before)
+
+
+def random_spd(rng, n_components, n_features):
+    A = rng.normal(size=(n_components, n_features, n_features))
+    return A @ A.transpose(0, 2, 1) + n_features * np.eye(n_features)
+
+
+def precision_cholesky_upper(covariances):
+    return np.array([np.linalg.inv(np.linalg.cholesky(c)).T for c in covariances])

@@ -1,0 +1,113 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emapps.kernels import gaussian as kernels
+from tests.conftest import precision_cholesky_upper, random_spd
+from tests.kernels import reference
+
+
+def problem(seed, n_rows, n_features, n_components, weighted=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, n_features)) * 3 + 10
+    means = X[rng.choice(n_rows, n_components)] + rng.normal(size=(n_components, n_features))
+    cov = random_spd(rng, n_components, n_features)
+    prec_full = precision_cholesky_upper(cov)
+    prec_diag = 1 / np.sqrt(rng.uniform(0.5, 4, size=(n_components, n_features)))
+    weights = rng.dirichlet(np.ones(n_components))
+    sample_weight = rng.uniform(0, 3, n_rows) if weighted else np.empty(0)
+    return X, sample_weight, np.log(weights), means, prec_full, prec_diag
+
+
+shapes = st.tuples(st.integers(1, 700), st.integers(1, 9), st.integers(1, 6),
+                   st.booleans(), st.integers(0, 2**16))
+
+
+@settings(deadline=None, max_examples=25)
+@given(shapes)
+def test_full_pass_matches_numpy_twin(shape):
+    n_rows, n_features, n_components, weighted, seed = shape
+    X, sw, lw, means, prec, _ = problem(seed, n_rows, n_features, n_components, weighted)
+    ours = kernels.gaussian_pass_full(X, sw, lw, means, prec, 97)
+    twin = reference.gaussian_pass(X, sw, lw, means, prec, full=True)
+    for a, b in zip(ours, twin):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
+
+
+@settings(deadline=None, max_examples=25)
+@given(shapes)
+def test_diag_pass_matches_numpy_twin(shape):
+    n_rows, n_features, n_components, weighted, seed = shape
+    X, sw, lw, means, _, prec = problem(seed, n_rows, n_features, n_components, weighted)
+    ours = kernels.gaussian_pass_diag(X, sw, lw, means, prec, 97)
+    twin = reference.gaussian_pass(X, sw, lw, means, prec, full=False)
+    for a, b in zip(ours, twin):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_log_joint_matches_twin(full):
+    X, _, lw, means, prec_full, prec_diag = problem(1, 513, 5, 3)
+    if full:
+        ours = kernels.gaussian_log_joint_full(X, lw, means, prec_full)
+        twin = reference.log_joint_full(X, lw, means, prec_full)
+    else:
+        ours = kernels.gaussian_log_joint_diag(X, lw, means, prec_diag)
+        twin = reference.log_joint_diag(X, lw, means, prec_diag)
+    np.testing.assert_allclose(ours, twin, rtol=1e-12)
+
+
+def test_log_joint_matches_scipy_density():
+    from scipy.stats import multivariate_normal
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(50, 3))
+    cov = random_spd(rng, 2, 3)
+    means = rng.normal(size=(2, 3))
+    ours = kernels.gaussian_log_joint_full(X, np.zeros(2), means, precision_cholesky_upper(cov))
+    for k in range(2):
+        np.testing.assert_allclose(ours[:, k], multivariate_normal(means[k], cov[k]).logpdf(X),
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_weighted_moments_match_twin(full):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(1000, 4))
+    resp = rng.dirichlet(np.ones(3), size=1000)
+    shift = rng.normal(size=(3, 4))
+    nk, sx, sxx = kernels.weighted_moments(X, resp, shift, full, 300)
+    twin = reference.moments(X, resp, shift, full)
+    np.testing.assert_allclose(nk, twin[0], rtol=1e-12)
+    np.testing.assert_allclose(sx, twin[1], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(sxx if full else sxx[:, :, 0], twin[2], rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["gaussian_pass_full", "gaussian_pass_diag"])
+def test_one_and_two_threads_bitwise_identical(threads, name):
+    X, sw, lw, means, prec_full, prec_diag = problem(6, 20000, 6, 4, weighted=True)
+    prec = prec_full if name.endswith("full") else prec_diag
+    run = getattr(kernels, name)
+    threads(1)
+    one = run(X, sw, lw, means, prec, 1024)
+    threads(2)
+    two = run(X, sw, lw, means, prec, 1024)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)
+
+
+def test_float32_input_accumulates_in_float64():
+    X, sw, lw, means, prec, _ = problem(7, 3000, 3, 2)
+    single = kernels.gaussian_pass_full(X.astype(np.float32), sw, lw, means, prec, 512)
+    double = kernels.gaussian_pass_full(X.astype(np.float32).astype(np.float64), sw, lw,
+                                        means, prec, 512)
+    for a, b in zip(single, double):  # same values; only the summation order may differ
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
+
+
+def test_component_with_zero_weight_gets_no_responsibility():
+    X, sw, lw, means, prec, _ = problem(8, 400, 2, 3)
+    lw = lw.copy()
+    lw[1] = -np.inf
+    nk, sx, sxx, loglik = kernels.gaussian_pass_full(X, sw, lw, means, prec, 128)
+    assert nk[1] == 0.0 and np.all(sx[1] == 0.0) and np.isfinite(loglik)

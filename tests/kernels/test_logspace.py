@@ -1,0 +1,50 @@
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.special import logsumexp
+
+from emapps.kernels.logspace import exp_inplace, logsumexp_rows, normalize_log_rows
+
+finite = st.floats(-800, 700, allow_nan=False)
+
+
+@settings(deadline=None, max_examples=60)
+@given(arrays(np.float64, st.integers(1, 300), elements=finite))
+def test_exp_matches_numpy_within_two_ulp(values):
+    ours = values.copy()
+    exp_inplace(ours, np.empty_like(ours))
+    expected = np.exp(values)
+    normal = expected > 1e-300
+    assert np.all(np.abs(ours[normal] - expected[normal]) <= 2 * np.spacing(expected[normal]))
+    assert np.all(ours[values < -708] == 0.0)
+
+
+def test_exp_edge_values():
+    values = np.array([0.0, -np.inf, -708.0, -1e-300, 1.0, 709.0])
+    ours = values.copy()
+    exp_inplace(ours, np.empty_like(ours))
+    assert ours[0] == 1.0 and ours[1] == 0.0 and ours[3] == 1.0
+    np.testing.assert_allclose(ours[[2, 4, 5]], np.exp(values[[2, 4, 5]]), rtol=3e-16)
+
+
+@settings(deadline=None, max_examples=40)
+@given(arrays(np.float64, st.tuples(st.integers(1, 50), st.integers(1, 12)),
+              elements=st.floats(-1e4, 1e4, allow_nan=False)))
+def test_logsumexp_rows_matches_scipy(values):
+    np.testing.assert_allclose(logsumexp_rows(values), logsumexp(values, axis=1),
+                               rtol=1e-13, atol=1e-12)
+
+
+def test_logsumexp_rows_of_minus_infinity():
+    values = np.array([[-np.inf, -np.inf], [-np.inf, 0.0]])
+    np.testing.assert_array_equal(logsumexp_rows(values), [-np.inf, 0.0])
+
+
+def test_normalize_log_rows_gives_posteriors():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(20, 4)) * 50
+    expected_norm = logsumexp(values, axis=1)
+    norm = normalize_log_rows(values)
+    np.testing.assert_allclose(norm, expected_norm, rtol=1e-13)
+    np.testing.assert_allclose(np.exp(values).sum(axis=1), 1.0, rtol=1e-13)
