@@ -25,12 +25,17 @@ ACCELERATIONS = (None, "squarem")
 
 @dataclass
 class EMResult:
-    """Outcome of one EM fit; ``trace`` holds the log-likelihood before each M-step."""
+    """Outcome of one EM fit.
+
+    ``trace`` holds the log-likelihood before each M-step (each SQUAREM cycle) and
+    ``trace_esteps`` the number of E-steps run when that value was computed.
+    """
 
     params: Any
     loglik: float
     weight: float
     trace: list
+    trace_esteps: list
     n_iter: int
     n_estep: int
     converged: bool
@@ -64,6 +69,7 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
     n_estep = 0
     converged = False
     iter_seconds = []
+    trace_esteps = []
     stats = None
     while len(monitor.history) < monitor.max_iter:
         started = time.perf_counter()
@@ -71,6 +77,7 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
         n_estep += 1
         new_params = model.m_step(params, stats)
         converged = monitor.report(stats["loglik"], stats["weight"])
+        trace_esteps.append(n_estep)
         if callback is not None:
             callback(len(monitor.history), stats["loglik"], new_params)
         if converged or not accelerate or len(monitor.history) >= monitor.max_iter:
@@ -87,7 +94,8 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
         n_estep += 1
     return EMResult(
         params=params, loglik=monitor.history[-1] if monitor.history else stats["loglik"],
-        weight=float(stats["weight"]), trace=list(monitor.history), n_iter=len(monitor.history),
+        weight=float(stats["weight"]), trace=list(monitor.history),
+        trace_esteps=trace_esteps, n_iter=len(monitor.history),
         n_estep=n_estep, converged=converged,
         stop_reason="converged" if converged else "max_iter", seed=None,
         timings={"iterations": iter_seconds})

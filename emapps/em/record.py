@@ -25,6 +25,7 @@ def run_record(result: EMResult, settings: dict, **extra) -> dict:
         "stop_reason": result.stop_reason,
         "loglik": result.loglik,
         "loglik_trace": list(result.trace),
+        "trace_esteps": list(result.trace_esteps),
         "timings": result.timings,
         **extra,
     }

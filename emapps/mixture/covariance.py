@@ -9,8 +9,6 @@
 """
 
 import numpy as np
-from scipy import linalg
-
 from ..errors import DegenerateModelError
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -51,19 +49,14 @@ def covariances_from_stats(nk, centred_sum, centred_sq, covariance_type, reg_cov
 def precision_cholesky(covariances, covariance_type):
     """P with P P^T = Sigma^-1 (upper-triangular for full/tied), or DegenerateModelError."""
     if covariance_type in ("full", "tied"):
+        from ..kernels.linalg import precision_cholesky_stack
+
         stack = covariances[None] if covariance_type == "tied" else covariances
-        out = np.empty_like(stack)
-        eye = np.eye(stack.shape[-1])
-        for k, cov in enumerate(stack):
-            try:
-                chol = linalg.cholesky(cov, lower=True)
-            except linalg.LinAlgError:
-                raise DegenerateModelError(
-                    f"component {k} has a singular covariance (collapsed or duplicated "
-                    f"points); use {DEGENERATE_ADVICE}") from None
-            out[k] = linalg.solve_triangular(chol, eye, lower=True).T
-        if not np.all(np.isfinite(out)):
-            raise DegenerateModelError(f"a covariance is numerically singular; use {DEGENERATE_ADVICE}")
+        out, failed = precision_cholesky_stack(np.ascontiguousarray(stack, dtype=np.float64))
+        if failed >= 0 or not np.all(np.isfinite(out)):
+            raise DegenerateModelError(
+                f"component {max(failed, 0)} has a singular covariance (collapsed or "
+                f"duplicated points); use {DEGENERATE_ADVICE}")
         return out[0] if covariance_type == "tied" else out
     if np.any(~np.isfinite(covariances)) or np.any(covariances <= 0.0):
         raise DegenerateModelError(f"a component has zero variance; use {DEGENERATE_ADVICE}")

@@ -111,3 +111,15 @@ def test_component_with_zero_weight_gets_no_responsibility():
     lw[1] = -np.inf
     nk, sx, sxx, loglik = kernels.gaussian_pass_full(X, sw, lw, means, prec, 128)
     assert nk[1] == 0.0 and np.all(sx[1] == 0.0) and np.isfinite(loglik)
+
+
+def test_precision_cholesky_stack_matches_numpy():
+    from emapps.kernels.linalg import precision_cholesky_stack
+    rng = np.random.default_rng(9)
+    cov = random_spd(rng, 4, 6)
+    ours, failed = precision_cholesky_stack(cov)
+    assert failed == -1
+    np.testing.assert_allclose(ours, precision_cholesky_upper(cov), rtol=1e-12, atol=1e-14)
+    assert np.all(np.tril(ours[0], -1) == 0)
+    cov[2] = np.outer(cov[2][0], cov[2][0])  # rank one
+    assert precision_cholesky_stack(cov)[1] == 2

@@ -1,0 +1,154 @@
+import json
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from emapps.em import ConvergenceMonitor, add_stats, e_step, fit_em
+from emapps.em.record import run_record
+from emapps.errors import ConvergenceWarning
+from emapps.mixture.gaussian import GaussianMixture
+from emapps.mixture.model import GaussianMixtureEM
+
+
+def overlapping(seed, n_rows=3000, n_features=2, n_components=3):
+    rng = np.random.default_rng(seed)
+    means = rng.normal(size=(n_components, n_features))
+    labels = rng.integers(n_components, size=n_rows)
+    return means[labels] + rng.normal(size=(n_rows, n_features))
+
+
+def gaussian_model(X, n_components=3, covariance_type="full"):
+    estimator = GaussianMixture(n_components, covariance_type=covariance_type)
+    return GaussianMixtureEM(covariance_type, 1e-6, estimator._initialize), (X, np.empty(0))
+
+
+def test_statistics_add_over_chunks():
+    X = overlapping(0)
+    model, data = gaussian_model(X)
+    params = model.initial_params(data, np.random.default_rng(0))
+    whole = e_step(model, params, [data])
+    chunks = [(part, np.empty(0)) for part in np.array_split(X, 7)]
+    split = e_step(model, params, chunks)
+    for key in whole:
+        np.testing.assert_allclose(split[key], whole[key], rtol=1e-12)
+
+
+def test_injected_map_runs_every_chunk_and_gives_the_same_fit():
+    X = overlapping(1)
+    model, data = gaussian_model(X)
+    chunks = [(part, np.empty(0)) for part in np.array_split(X, 4)]
+    seen = []
+
+    def recording_map(function, items):
+        items = list(items)
+        seen.append(len(items))
+        return map(function, items)
+
+    serial = fit_em(model, data, chunks=chunks, seed=3, tol=1e-4, max_iter=300, map_fn=recording_map)
+    assert set(seen) == {4}
+    with ThreadPoolExecutor(2) as pool:
+        threaded = fit_em(model, data, chunks=chunks, seed=3, tol=1e-4, max_iter=300,
+                          map_fn=pool.map)
+    assert serial.trace == threaded.trace
+
+
+def test_add_stats_rejects_mismatched_keys():
+    with pytest.raises(ValueError, match="disagree"):
+        add_stats([{"loglik": 1.0}, {"loglik": 1.0, "x": 2.0}])
+
+
+def test_trace_never_decreases_and_is_reproducible():
+    X = overlapping(2)
+    model, data = gaussian_model(X)
+    first = fit_em(model, data, seed=11, tol=1e-10, max_iter=2000)
+    again = fit_em(model, data, seed=11, tol=1e-10, max_iter=2000)
+    assert first.converged and first.stop_reason == "converged"
+    assert np.all(np.diff(first.trace) >= -1e-9)
+    assert first.trace == again.trace
+    assert first.seed == 11
+
+
+def test_restarts_keep_the_best_and_spawned_seeds_differ():
+    X = overlapping(3)
+    model, data = gaussian_model(X, n_components=4)
+    result = fit_em(model, data, seed=5, n_init=4, tol=1e-6, max_iter=500)
+    assert len(result.restart_logliks) == 4
+    assert result.loglik == max(result.restart_logliks)
+    assert len(set(result.restart_logliks)) > 1
+
+
+def test_unseeded_fit_records_its_entropy():
+    X = overlapping(4)
+    model, data = gaussian_model(X)
+    result = fit_em(model, data, seed=None, max_iter=5, warn=False)
+    replay = fit_em(model, data, seed=result.seed, max_iter=5, warn=False)
+    assert isinstance(result.seed, int) and result.trace == replay.trace
+
+
+def test_max_iter_warns_with_advice():
+    X = overlapping(5)
+    model, data = gaussian_model(X)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        result = fit_em(model, data, seed=0, max_iter=2, tol=1e-12)
+    assert not result.converged and result.stop_reason == "max_iter" and result.n_iter == 2
+
+
+def test_max_iter_zero_evaluates_the_start():
+    X = overlapping(6)
+    model, data = gaussian_model(X)
+    result = fit_em(model, data, seed=0, max_iter=0)
+    assert result.n_iter == 0 and np.isfinite(result.loglik)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_squarem_reaches_the_same_optimum_in_a_third_of_the_steps(covariance_type):
+    X = overlapping(0)
+    model, data = gaussian_model(X, covariance_type=covariance_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = fit_em(model, data, seed=0, tol=1e-13, max_iter=20000)
+        fast = fit_em(model, data, seed=0, tol=1e-13, max_iter=20000, accelerate="squarem")
+    optimum = max(plain.loglik, fast.loglik)
+    assert abs(fast.loglik - plain.loglik) < 1e-6
+    assert np.all(np.diff(fast.trace) >= -1e-9)
+
+    def steps_to_reach(result):
+        index = int(np.argmax(np.asarray(result.trace) >= optimum - 1e-6))
+        return result.trace_esteps[index]
+
+    assert 3 * steps_to_reach(fast) <= steps_to_reach(plain)
+
+
+def test_monitor_modes():
+    mean = ConvergenceMonitor(tol=0.1, tol_on="mean")
+    assert not mean.report(-1000.0, 100.0)
+    assert mean.report(-995.0, 100.0)  # 0.05 per sample
+    total = ConvergenceMonitor(tol=1.0, tol_on="total")
+    total.report(-1000.0)
+    assert not total.report(-995.0)
+    relative = ConvergenceMonitor(tol=1e-2, tol_on="relative")
+    relative.report(-1000.0)
+    assert relative.report(-995.0)
+    with pytest.raises(ValueError):
+        ConvergenceMonitor(tol_on="bogus")
+
+
+def test_monitor_warns_when_likelihood_falls():
+    monitor = ConvergenceMonitor()
+    monitor.report(-10.0)
+    with pytest.warns(RuntimeWarning, match="decreased"):
+        monitor.report(-11.0)
+
+
+def test_run_record_is_json():
+    X = overlapping(7)
+    model, data = gaussian_model(X)
+    result = fit_em(model, data, seed=9, tol=1e-4, max_iter=200)
+    record = json.loads(json.dumps(run_record(result, {"k": 3}), default=float))
+    for key in ("emapps_version", "settings", "seed", "loglik_trace", "n_iter", "stop_reason",
+                "timings", "converged"):
+        assert key in record
+    assert record["seed"] == 9 and len(record["loglik_trace"]) == record["n_iter"]
+    assert len(record["timings"]["iterations"]) == record["n_iter"]
