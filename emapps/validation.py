@@ -8,7 +8,10 @@ from .errors import UserInputError
 
 
 def check_matrix(X, *, name="X", allow_nan=False, min_rows=1) -> np.ndarray:
-    """A C-contiguous 2-D float32/float64 array, or UserInputError saying what is wrong."""
+    """A C-contiguous 2-D float32/float64 array, or UserInputError saying what is wrong.
+
+    With ``allow_nan`` NaN marks a missing value, but a row must keep one observed value.
+    """
     try:
         array = np.asarray(X)
     except (TypeError, ValueError) as error:

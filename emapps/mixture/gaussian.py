@@ -9,7 +9,8 @@ from ..validation import (check_choice, check_matrix, check_positive_int,
                           check_sample_weight)
 from .covariance import COVARIANCE_TYPES, n_covariance_parameters
 from .init import INIT_METHODS, initial_responsibilities
-from .model import CHUNK_ROWS, GaussianMixtureEM
+from .missing import conditional_means, full_covariances, marginal, pattern_log_joint, split_patterns
+from .model import CHUNK_ROWS, GaussianMixtureEM, MixtureData
 from .params import GaussianParams
 
 
@@ -114,11 +115,13 @@ class GaussianMixture:
                                      f"covariance_type={self.covariance_type!r}")
         return weights, means, precisions
 
-    def _initialize(self, data, rng) -> GaussianParams:
-        X, sample_weight = data
+    def _initialize(self, data: MixtureData, rng) -> GaussianParams:
+        X, sample_weight = data.X, data.sample_weight
         weights, means, precisions = self._user_init(X.shape[1])
         if weights is not None and means is not None and precisions is not None:
             return _params_from_precisions(weights, means, precisions, self.covariance_type)
+        if data.patterns:  # start from column means in the gaps; EM then does it properly
+            X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
         resp = initial_responsibilities(X, self.n_components, self.init_params, rng,
                                         sample_weight if sample_weight.size else None)
         params = self._params_from_resp(X, resp, sample_weight)
@@ -130,13 +133,17 @@ class GaussianMixture:
         return _params_from_precisions(weights, means, precisions, self.covariance_type)
 
     def fit(self, X, y=None, sample_weight=None):
-        """Estimate the parameters by EM (best of ``n_init`` restarts)."""
-        X = check_matrix(X)
+        """Estimate the parameters by EM (best of ``n_init`` restarts).
+
+        NaN entries are missing values: the E-step marginalises them and the M-step
+        uses their conditional expectations.
+        """
+        X = check_matrix(X, allow_nan=True)
         self._check_settings(X.shape[0])
         weight = check_sample_weight(sample_weight, X.shape[0])
         warm = self.warm_start and hasattr(self, "params_")
         self.result_ = fit_em(
-            self._model(), (X, weight), n_init=1 if warm else self.n_init,
+            self._model(), MixtureData.build(X, weight), n_init=1 if warm else self.n_init,
             seed=self.random_state, max_iter=self.max_iter, tol=self.tol, tol_on="mean",
             accelerate=self.accelerate, init_params=self.params_ if warm else None,
             verbose=bool(self.verbose))
@@ -172,26 +179,43 @@ class GaussianMixture:
             raise UserInputError("this GaussianMixture is not fitted yet; call fit first")
 
     def _log_joint(self, X):
-        """(N, K) log w_k + log N(x_n | mu_k, Sigma_k)."""
+        """(N, K) log w_k + log N(x_n | mu_k, Sigma_k), marginal over NaN coordinates."""
         from ..kernels.gaussian import gaussian_log_joint_diag, gaussian_log_joint_full
         from .covariance import kernel_precisions
 
         self._check_fitted()
-        X = check_matrix(X)
+        X = check_matrix(X, allow_nan=True)
         if X.shape[1] != self.n_features_in_:
             raise UserInputError(f"X has {X.shape[1]} features, the model was fitted "
                                  f"on {self.n_features_in_}")
         params = self.params_
+        complete_rows, patterns = split_patterns(X)
         prec = kernel_precisions(params.precisions_cholesky, params.covariance_type,
                                  params.n_components, params.n_features)
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)
         run = (gaussian_log_joint_full if params.covariance_type in ("full", "tied")
                else gaussian_log_joint_diag)
-        return run(X, log_weights, np.ascontiguousarray(params.means), prec)
+        if not patterns:
+            return run(X, log_weights, np.ascontiguousarray(params.means), prec)
+        out = np.empty((X.shape[0], params.n_components))
+        out[complete_rows] = run(np.ascontiguousarray(X[complete_rows]), log_weights,
+                                 np.ascontiguousarray(params.means), prec)
+        covariances = full_covariances(params)
+        for pattern in patterns:
+            parts = marginal(params, covariances, pattern)
+            out[pattern.rows] = pattern_log_joint(params, X[pattern.rows][:, pattern.observed],
+                                                  parts)
+        return out
+
+    def impute(self, X):
+        """X with each NaN replaced by its conditional mean E[x_missing | x_observed]."""
+        self._check_fitted()
+        X = check_matrix(X, allow_nan=True)
+        return conditional_means(self.params_, X)
 
     def score_samples(self, X):
-        """log p(x_n) per row."""
+        """log p(x_n) per row (of the observed coordinates where some are NaN)."""
         from ..kernels.logspace import logsumexp_rows
         return logsumexp_rows(self._log_joint(X))
 

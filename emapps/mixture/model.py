@@ -5,9 +5,12 @@ and sum_n w_n log sum_k pi_k N(x_n | mu_k, Sigma_k).
 M-step: pi_k = N_k / sum N, mu_k += S_k / N_k, Sigma_k from Q_k (see covariance.py).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .covariance import covariances_from_stats, kernel_precisions
+from .missing import Pattern, full_covariances, pattern_stats, split_patterns
 from .params import GaussianParams
 
 CHUNK_ROWS = 8192
@@ -15,8 +18,43 @@ CHUNK_ROWS = 8192
 NK_FLOOR = 10 * np.finfo(np.float64).eps
 
 
+@dataclass(frozen=True)
+class MixtureData:
+    """Rows prepared once for EM: complete rows for the fused kernel, the rest by pattern.
+
+    ``sample_weight`` is empty for unit weights.
+    """
+
+    X: np.ndarray
+    sample_weight: np.ndarray
+    complete: np.ndarray
+    complete_weight: np.ndarray
+    patterns: tuple[Pattern, ...]
+
+    @classmethod
+    def build(cls, X, sample_weight=np.empty(0)) -> "MixtureData":
+        complete_rows, patterns = split_patterns(X)
+        if not patterns:
+            return cls(X, sample_weight, X, sample_weight, ())
+        weight = sample_weight[complete_rows] if sample_weight.size else sample_weight
+        return cls(X, sample_weight, np.ascontiguousarray(X[complete_rows]), weight,
+                   tuple(patterns))
+
+    @property
+    def weight(self) -> float:
+        return float(self.sample_weight.sum()) if self.sample_weight.size else float(len(self.X))
+
+    def split(self, n_chunks: int) -> list["MixtureData"]:
+        """Row-range chunks for a parallel or distributed ``map``."""
+        bounds = np.linspace(0, len(self.X), n_chunks + 1).astype(int)
+        return [MixtureData.build(self.X[a:b],
+                                  self.sample_weight[a:b] if self.sample_weight.size else
+                                  self.sample_weight)
+                for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
 class GaussianMixtureEM:
-    """EM model over chunks ``(X, sample_weight)``; ``sample_weight`` may be empty."""
+    """EM model over :class:`MixtureData` chunks."""
 
     def __init__(self, covariance_type: str, reg_covar: float, initializer=None):
         self.covariance_type = covariance_type
@@ -26,19 +64,30 @@ class GaussianMixtureEM:
     def initial_params(self, data, rng):
         return self.initializer(data, rng)
 
-    def e_step(self, params: GaussianParams, chunk) -> dict:
+    def e_step(self, params: GaussianParams, chunk: MixtureData) -> dict:
         from ..kernels.gaussian import gaussian_pass_diag, gaussian_pass_full
 
-        X, sample_weight = chunk
         K, D = params.n_components, params.n_features
+        full = self.covariance_type in ("full", "tied")
         prec = kernel_precisions(params.precisions_cholesky, self.covariance_type, K, D)
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)
         means = np.ascontiguousarray(params.means, dtype=np.float64)
-        run = gaussian_pass_full if self.covariance_type in ("full", "tied") else gaussian_pass_diag
-        nk, sx, sxx, loglik = run(X, sample_weight, log_weights, means, prec, CHUNK_ROWS)
-        weight = float(sample_weight.sum()) if sample_weight.size else float(X.shape[0])
-        return {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik), "weight": weight}
+        run = gaussian_pass_full if full else gaussian_pass_diag
+        nk, sx, sxx, loglik = run(chunk.complete, chunk.complete_weight, log_weights, means,
+                                  prec, CHUNK_ROWS)
+        stats = {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik)}
+        if chunk.patterns:
+            covariances = full_covariances(params)
+            for pattern in chunk.patterns:
+                weights = (chunk.sample_weight[pattern.rows] if chunk.sample_weight.size
+                           else chunk.sample_weight)
+                part = pattern_stats(params, covariances, chunk.X[pattern.rows], weights,
+                                     pattern, full)
+                for key in stats:
+                    stats[key] = stats[key] + part[key]
+        stats["weight"] = chunk.weight
+        return stats
 
     def m_step(self, params: GaussianParams, stats: dict) -> GaussianParams:
         return self.params_from_stats(params.means, stats)

@@ -9,7 +9,7 @@ from emapps.em import ConvergenceMonitor, add_stats, e_step, fit_em
 from emapps.em.record import run_record
 from emapps.errors import ConvergenceWarning
 from emapps.mixture.gaussian import GaussianMixture
-from emapps.mixture.model import GaussianMixtureEM
+from emapps.mixture.model import GaussianMixtureEM, MixtureData
 
 
 def overlapping(seed, n_rows=3000, n_features=2, n_components=3):
@@ -21,7 +21,7 @@ def overlapping(seed, n_rows=3000, n_features=2, n_components=3):
 
 def gaussian_model(X, n_components=3, covariance_type="full"):
     estimator = GaussianMixture(n_components, covariance_type=covariance_type)
-    return GaussianMixtureEM(covariance_type, 1e-6, estimator._initialize), (X, np.empty(0))
+    return GaussianMixtureEM(covariance_type, 1e-6, estimator._initialize), MixtureData.build(X)
 
 
 def test_statistics_add_over_chunks():
@@ -29,7 +29,7 @@ def test_statistics_add_over_chunks():
     model, data = gaussian_model(X)
     params = model.initial_params(data, np.random.default_rng(0))
     whole = e_step(model, params, [data])
-    chunks = [(part, np.empty(0)) for part in np.array_split(X, 7)]
+    chunks = data.split(7)
     split = e_step(model, params, chunks)
     for key in whole:
         np.testing.assert_allclose(split[key], whole[key], rtol=1e-12)
@@ -38,7 +38,7 @@ def test_statistics_add_over_chunks():
 def test_injected_map_runs_every_chunk_and_gives_the_same_fit():
     X = overlapping(1)
     model, data = gaussian_model(X)
-    chunks = [(part, np.empty(0)) for part in np.array_split(X, 4)]
+    chunks = data.split(4)
     seen = []
 
     def recording_map(function, items):
