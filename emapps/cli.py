@@ -14,6 +14,7 @@ from . import __version__
 
 SUBCOMMANDS = {
     "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
+    "demo": ("emapps.demo", "demo", "Run every module on the bundled data/."),
 }
 
 

@@ -63,10 +63,12 @@ def read_table(path: str) -> tuple[np.ndarray, list[str]]:
 
 
 def write_table(path: str, header: list[str], columns: list[np.ndarray], formats: list[str]):
-    """Tab-separated columns with a header; '-' writes stdout, files are written atomically."""
-    lines = ["\t".join(header)]
+    """Columns with a header, comma-separated for .csv else tab-separated; '-' writes
+    stdout, files are written atomically."""
+    sep = "," if path.endswith(".csv") else "\t"
+    lines = [sep.join(header)]
     for values in zip(*columns):
-        lines.append("\t".join(fmt % v for fmt, v in zip(formats, values)))
+        lines.append(sep.join(fmt % v for fmt, v in zip(formats, values)))
     text = "\n".join(lines) + "\n"
     if path == "-":
         sys.stdout.write(text)

@@ -97,13 +97,69 @@ def predict(model, data, output, threads):
     del np
 
 
-def _load(path, columns):
+@mixture.command()
+@click.argument("data")
+@click.option("-m", "--model", default=None,
+              help="A model from 'mixture fit -o'; without one a model is fitted on DATA.")
+@click.option("-k", "--components", default="1..5", show_default=True,
+              help="When fitting: K, a range or a list (chosen by --criterion).")
+@click.option("--covariance", default="full", show_default=True)
+@click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
+              show_default=True)
+@click.option("--columns", default=None,
+              help="When fitting: columns to model (others are copied unchanged).")
+@seed_option
+@threads_option
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Filled table (.csv comma-separated, else tab; '-' = stdout).")
+@click.option("--record", default=None, help="Write a JSON run record of the fit.")
+def impute(data, model, components, covariance, criterion, columns, seed, threads, output,
+           record):
+    """Fill missing entries (empty, NA, NaN) with conditional means E[x_miss | x_obs]."""
     import numpy as np
 
-    from ..errors import UserInputError
+    from ..atomic import write_json
+    from ..tables import write_table
+
+    from ..tables import read_table
+
+    set_threads(threads)
+    table, all_names = read_table(data)
+    if model:
+        from .io import load_model
+        gm, meta = load_model(model)
+        columns = ",".join(meta["columns"])
+    X, names = _select_columns(table, all_names, columns, data)
+    if not model:
+        from .selection import select_model
+        seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+        selection = select_model(X, parse_int_range(components, "-k"),
+                                 parse_choices(covariance, "--covariance", COVARIANCES),
+                                 criterion, random_state=seed, tol=1e-6, max_iter=1000,
+                                 accelerate="squarem")
+        gm = selection.best
+        click.echo(f"emapps mixture impute: fitted K={gm.n_components} "
+                   f"{gm.covariance_type} on {X.shape[0]} rows, seed {seed}", err=True)
+        if record:
+            write_json(record, gm.run_record(data=data, columns=names, selection=selection.rows))
+    missing = int(np.isnan(X).sum())
+    table[:, [all_names.index(name) for name in names]] = gm.impute(X)
+    write_table(output, all_names, list(table.T), ["%.10g"] * len(all_names))
+    click.echo(f"emapps mixture impute: filled {missing} missing values", err=True)
+
+
+def _load(path, columns):
     from ..tables import read_table
 
     X, names = read_table(path)
+    return _select_columns(X, names, columns, path)
+
+
+def _select_columns(X, names, columns, path):
+    import numpy as np
+
+    from ..errors import UserInputError
+
     if columns:
         wanted = [name.strip() for name in columns.split(",")]
         missing = [name for name in wanted if name not in names]

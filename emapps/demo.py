@@ -1,0 +1,46 @@
+"""``emapps demo``: every module's command on the bundled ``data/``, outputs in one folder."""
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--data", "data_dir", default="data", show_default=True,
+              help="The repository's data folder.")
+@click.option("--outdir", default="demo-out", show_default=True)
+def demo(data_dir, outdir):
+    """Run the demo of every module on the bundled data."""
+    from .cli import main
+    from .errors import UserInputError
+
+    data, out = Path(data_dir), Path(outdir)
+    faithful = data / "tabular" / "old_faithful.csv"
+    airquality = data / "tabular" / "airquality.csv"
+    for path in (faithful, airquality):
+        if not path.exists():
+            raise UserInputError(f"{path} not found; run the demo from the repository root "
+                                 f"or pass --data")
+    plot = []
+    try:
+        import matplotlib  # noqa: F401
+        plot = ["--plot", str(out / "mixture")]
+    except ImportError:
+        click.echo("demo: matplotlib not installed, skipping plots", err=True)
+    steps = [
+        ["mixture", "fit", str(faithful), "-k", "1..6", "--covariance", "all", "--seed", "1",
+         "-o", str(out / "mixture" / "faithful.npz"),
+         "--record", str(out / "mixture" / "faithful.run.json"), *plot],
+        ["mixture", "predict", str(out / "mixture" / "faithful.npz"), str(faithful),
+         "-o", str(out / "mixture" / "faithful.predictions.tsv")],
+        ["mixture", "impute", str(airquality), "--columns", "Ozone,Solar.R,Wind,Temp",
+         "-k", "1..4", "--covariance", "all", "--seed", "1",
+         "-o", str(out / "mixture" / "airquality.filled.csv"),
+         "--record", str(out / "mixture" / "airquality.run.json")],
+    ]
+    for argv in steps:
+        click.echo(f"\n$ emapps {' '.join(argv)}", err=True)
+        status = main(argv)
+        if status:
+            raise SystemExit(status)
+    click.echo(f"\ndemo outputs are in {out}/", err=True)
