@@ -18,7 +18,8 @@ import numpy as np
 from numba import prange
 
 from ._jit import REDUCE_FLAGS, kernel
-from .logspace import exp_inplace
+from .chunks import n_chunks, sum_chunks
+from .logspace import posterior_block
 
 BLOCK = 256
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -93,36 +94,6 @@ def _log_joint_diag(xt, nb, means, prec_sqrt, const, lp, xc, sq):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _posterior_block(lp, nb, sample_weight, start, top, norm, scratch):
-    """Turn log-joints lp[:, :nb] into weighted responsibilities; return sum_b w_b log p(x_b)."""
-    n_components = lp.shape[0]
-    for b in range(nb):
-        top[b] = -np.inf
-    for k in range(n_components):
-        for b in range(nb):
-            top[b] = max(top[b], lp[k, b])
-    for b in range(nb):
-        norm[b] = 0.0
-    for k in range(n_components):
-        row = lp[k, :nb]
-        for b in range(nb):
-            row[b] -= top[b]
-        exp_inplace(row, scratch[:nb])
-        for b in range(nb):
-            norm[b] += row[b]
-    loglik = 0.0
-    weighted = sample_weight.shape[0] > 0
-    for b in range(nb):
-        w = sample_weight[start + b] if weighted else 1.0
-        loglik += w * (top[b] + math.log(norm[b]))
-        norm[b] = w / norm[b]
-    for k in range(n_components):
-        for b in range(nb):
-            lp[k, b] *= norm[b]
-    return loglik
-
-
-@kernel(fastmath=REDUCE_FLAGS)
 def _accumulate_full(xt, nb, shift, resp, xc, t, nk, sx, sxx):
     """Add sum_b r_kb, sum_b r_kb xc_b and upper(sum_b r_kb xc_b xc_b^T) for a block."""
     n_components, n_features = shift.shape
@@ -168,11 +139,6 @@ def _accumulate_diag(xt, nb, shift, resp, nk, sx, sxx):
 
 
 @kernel()
-def _n_chunks(n_rows, chunk_rows):
-    return max(1, (n_rows + chunk_rows - 1) // chunk_rows)
-
-
-@kernel()
 def _mirror_upper(sxx):
     for k in range(sxx.shape[0]):
         for i in range(sxx.shape[1]):
@@ -193,12 +159,12 @@ def gaussian_pass_full(X, sample_weight, log_weights, means, prec_chol, chunk_ro
         for j in range(n_features):
             diag_logs[k, j] = math.log(prec_chol[k, j, j])
     const = log_normalizers(log_weights, diag_logs)
-    n_chunks = _n_chunks(n_rows, chunk_rows)
-    nk_c = np.zeros((n_chunks, n_components))
-    sx_c = np.zeros((n_chunks, n_components, n_features))
-    sxx_c = np.zeros((n_chunks, n_components, n_features, n_features))
-    ll_c = np.zeros(n_chunks)
-    for c in prange(n_chunks):
+    count = n_chunks(n_rows, chunk_rows)
+    nk_c = np.zeros((count, n_components))
+    sx_c = np.zeros((count, n_components, n_features))
+    sxx_c = np.zeros((count, n_components, n_features, n_features))
+    ll_c = np.zeros(count)
+    for c in prange(count):
         xt = np.empty((n_features, BLOCK))
         xc = np.empty((n_features, BLOCK))
         lp = np.empty((n_components, BLOCK))
@@ -212,9 +178,9 @@ def gaussian_pass_full(X, sample_weight, log_weights, means, prec_chol, chunk_ro
             nb = min(BLOCK, stop - start)
             _load_block(X, start, nb, xt)
             _log_joint_full(xt, nb, means, prec_chol, const, lp, xc, y, sq)
-            ll_c[c] += _posterior_block(lp, nb, sample_weight, start, top, norm, scratch)
+            ll_c[c] += posterior_block(lp, nb, sample_weight, start, top, norm, scratch)
             _accumulate_full(xt, nb, means, lp, xc, y, nk_c[c], sx_c[c], sxx_c[c])
-    nk, sx, sxx, loglik = _sum_chunks(nk_c, sx_c, sxx_c, ll_c)
+    nk, sx, sxx, loglik = sum_chunks(nk_c, sx_c, sxx_c, ll_c)
     _mirror_upper(sxx)
     return nk, sx, sxx, loglik
 
@@ -226,12 +192,12 @@ def gaussian_pass_diag(X, sample_weight, log_weights, means, prec_sqrt, chunk_ro
     n_rows, n_features = X.shape
     n_components = means.shape[0]
     const = log_normalizers(log_weights, np.log(prec_sqrt))
-    n_chunks = _n_chunks(n_rows, chunk_rows)
-    nk_c = np.zeros((n_chunks, n_components))
-    sx_c = np.zeros((n_chunks, n_components, n_features))
-    sxx_c = np.zeros((n_chunks, n_components, n_features))
-    ll_c = np.zeros(n_chunks)
-    for c in prange(n_chunks):
+    count = n_chunks(n_rows, chunk_rows)
+    nk_c = np.zeros((count, n_components))
+    sx_c = np.zeros((count, n_components, n_features))
+    sxx_c = np.zeros((count, n_components, n_features))
+    ll_c = np.zeros(count)
+    for c in prange(count):
         xt = np.empty((n_features, BLOCK))
         lp = np.empty((n_components, BLOCK))
         xc = np.empty((n_features, BLOCK))
@@ -244,24 +210,9 @@ def gaussian_pass_diag(X, sample_weight, log_weights, means, prec_sqrt, chunk_ro
             nb = min(BLOCK, stop - start)
             _load_block(X, start, nb, xt)
             _log_joint_diag(xt, nb, means, prec_sqrt, const, lp, xc, sq)
-            ll_c[c] += _posterior_block(lp, nb, sample_weight, start, top, norm, scratch)
+            ll_c[c] += posterior_block(lp, nb, sample_weight, start, top, norm, scratch)
             _accumulate_diag(xt, nb, means, lp, nk_c[c], sx_c[c], sxx_c[c])
-    return _sum_chunks(nk_c, sx_c, sxx_c, ll_c)
-
-
-@kernel()
-def _sum_chunks(nk_c, sx_c, sxx_c, ll_c):
-    """Add per-chunk statistics in chunk order (deterministic)."""
-    nk = nk_c[0].copy()
-    sx = sx_c[0].copy()
-    sxx = sxx_c[0].copy()
-    loglik = ll_c[0]
-    for c in range(1, nk_c.shape[0]):
-        nk += nk_c[c]
-        sx += sx_c[c]
-        sxx += sxx_c[c]
-        loglik += ll_c[c]
-    return nk, sx, sxx, loglik
+    return sum_chunks(nk_c, sx_c, sxx_c, ll_c)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -281,7 +232,7 @@ def gaussian_log_joint_full(X, log_weights, means, prec_chol):
     n_components = means.shape[0]
     const = _full_const(log_weights, prec_chol)
     out = np.empty((n_rows, n_components))
-    n_blocks = _n_chunks(n_rows, BLOCK)
+    n_blocks = n_chunks(n_rows, BLOCK)
     for c in prange(n_blocks):
         xt = np.empty((n_features, BLOCK))
         xc = np.empty((n_features, BLOCK))
@@ -305,7 +256,7 @@ def gaussian_log_joint_diag(X, log_weights, means, prec_sqrt):
     n_components = means.shape[0]
     const = log_normalizers(log_weights, np.log(prec_sqrt))
     out = np.empty((n_rows, n_components))
-    n_blocks = _n_chunks(n_rows, BLOCK)
+    n_blocks = n_chunks(n_rows, BLOCK)
     for c in prange(n_blocks):
         xt = np.empty((n_features, BLOCK))
         xc = np.empty((n_features, BLOCK))
@@ -329,13 +280,13 @@ def weighted_moments(X, resp, shift, full, chunk_rows):
     """
     n_rows, n_features = X.shape
     n_components = resp.shape[1]
-    n_chunks = _n_chunks(n_rows, chunk_rows)
-    nk_c = np.zeros((n_chunks, n_components))
-    sx_c = np.zeros((n_chunks, n_components, n_features))
+    count = n_chunks(n_rows, chunk_rows)
+    nk_c = np.zeros((count, n_components))
+    sx_c = np.zeros((count, n_components, n_features))
     dd = n_features if full else 1
-    sxx_c = np.zeros((n_chunks, n_components, n_features, dd))
-    ll_c = np.zeros(n_chunks)
-    for c in prange(n_chunks):
+    sxx_c = np.zeros((count, n_components, n_features, dd))
+    ll_c = np.zeros(count)
+    for c in prange(count):
         xt = np.empty((n_features, BLOCK))
         xc = np.empty((n_features, BLOCK))
         rt = np.empty((n_components, BLOCK))
@@ -349,7 +300,7 @@ def weighted_moments(X, resp, shift, full, chunk_rows):
                 _accumulate_full(xt, nb, shift, rt, xc, t, nk_c[c], sx_c[c], sxx_c[c])
             else:
                 _accumulate_diag(xt, nb, shift, rt, nk_c[c], sx_c[c], sxx_c[c][:, :, 0])
-    nk, sx, sxx, _ = _sum_chunks(nk_c, sx_c, sxx_c, ll_c)
+    nk, sx, sxx, _ = sum_chunks(nk_c, sx_c, sxx_c, ll_c)
     if full:
         _mirror_upper(sxx)
     return nk, sx, sxx

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import kernel
+from ._jit import REDUCE_FLAGS, kernel
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
@@ -83,3 +83,35 @@ def normalize_log_rows(log_values):
         for k in range(n_cols):
             log_values[i, k] -= norm[i]
     return norm
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def posterior_block(lp, nb, sample_weight, start, top, norm, scratch):
+    """Turn a block of log-joints lp[k, b] (b < nb) into weighted responsibilities
+    w_b p(k | x_b) in place; return sum_b w_b log p(x_b).  sample_weight is indexed from
+    ``start`` (empty = unit weights); top, norm, scratch are scratch rows of length >= nb."""
+    n_components = lp.shape[0]
+    for b in range(nb):
+        top[b] = -np.inf
+    for k in range(n_components):
+        for b in range(nb):
+            top[b] = max(top[b], lp[k, b])
+    for b in range(nb):
+        norm[b] = 0.0
+    for k in range(n_components):
+        row = lp[k, :nb]
+        for b in range(nb):
+            row[b] -= top[b]
+        exp_inplace(row, scratch[:nb])
+        for b in range(nb):
+            norm[b] += row[b]
+    loglik = 0.0
+    weighted = sample_weight.shape[0] > 0
+    for b in range(nb):
+        w = sample_weight[start + b] if weighted else 1.0
+        loglik += w * (top[b] + math.log(norm[b]))
+        norm[b] = w / norm[b]
+    for k in range(n_components):
+        for b in range(nb):
+            lp[k, b] *= norm[b]
+    return loglik
