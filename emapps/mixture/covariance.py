@@ -123,3 +123,21 @@ def unpack_covariances(vector, covariance_type, n_components, n_features):
         return cov[0] if covariance_type == "tied" else cov
     values = np.exp(vector)
     return values.reshape(n_components, n_features) if covariance_type == "diag" else values
+
+
+def recentre_stats(stats: dict, old_shift, new_shift) -> dict:
+    """Statistics centred on ``old_shift`` re-expressed around ``new_shift`` (both (K, D)).
+
+    With a = old - new: S' = S + N a, Q' = Q + S a^T + a S^T + N a a^T (diagonal:
+    Q' = Q + 2 S a + N a^2).
+    """
+    nk, sx, sxx = stats["nk"], stats["sx"], stats["sxx"]
+    delta = old_shift - new_shift
+    sx_new = sx + nk[:, None] * delta
+    if sxx.ndim == 3:
+        cross = sx[:, :, None] * delta[:, None, :]
+        sxx_new = (sxx + cross + cross.transpose(0, 2, 1)
+                   + nk[:, None, None] * delta[:, :, None] * delta[:, None, :])
+    else:
+        sxx_new = sxx + 2 * sx * delta + nk[:, None] * delta ** 2
+    return {**stats, "sx": sx_new, "sxx": sxx_new}

@@ -20,14 +20,15 @@ class GaussianMixture:
     Parameter and attribute names follow ``sklearn.mixture.GaussianMixture``;
     ``lower_bound_`` is the mean log-likelihood per sample (weight) before the last
     M-step, ``lower_bounds_`` its trace.  Beyond scikit-learn: ``sample_weight``,
-    float32 input, SQUAREM acceleration (``accelerate='squarem'``), ICL and a run
-    record.
+    float32 input, missing values (NaN), SQUAREM acceleration (``accelerate='squarem'``),
+    online EM (``partial_fit``, step (t + learning_offset)^-learning_decay), bootstrap
+    standard errors, ICL and a run record.
     """
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
-                 accelerate=None, verbose=0):
+                 accelerate=None, learning_decay=0.7, learning_offset=10.0, verbose=0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -41,6 +42,8 @@ class GaussianMixture:
         self.random_state = random_state
         self.warm_start = warm_start
         self.accelerate = accelerate
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
         self.verbose = verbose
 
     # -- scikit-learn plumbing -------------------------------------------------------
@@ -149,6 +152,48 @@ class GaussianMixture:
             verbose=bool(self.verbose))
         self._set_fitted(self.result_.params)
         return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One online-EM step on a batch (Cappe & Moulines 2009); the first batch also
+        initialises the model and must have at least ``n_components`` rows."""
+        from .online import online_step
+
+        X = check_matrix(X, allow_nan=True)
+        weight = check_sample_weight(sample_weight, X.shape[0])
+        if not 0.5 < self.learning_decay <= 1.0:
+            raise UserInputError(f"learning_decay must be in (0.5, 1], got {self.learning_decay}")
+        data = MixtureData.build(X, weight)
+        model = self._model()
+        state = getattr(self, "_online_state", None)
+        if state is None:
+            self._check_settings(X.shape[0])
+            sequence = np.random.SeedSequence(self.random_state)
+            params = self._initialize(data, np.random.default_rng(sequence))
+            self.seed_ = sequence.entropy
+            self.lower_bounds_ = []
+        else:
+            params = self.params_
+            if X.shape[1] != params.n_features:
+                raise UserInputError(f"X has {X.shape[1]} features, the model has "
+                                     f"{params.n_features}")
+        params, self._online_state, loglik, total = online_step(
+            model, params, state, data, self.learning_decay, self.learning_offset)
+        self.set_fitted_params(params)
+        self.lower_bounds_.append(loglik / total)
+        self.lower_bound_ = self.lower_bounds_[-1]
+        self.n_iter_ = self._online_state.n_batches
+        self.converged_ = False
+        return self
+
+    def bootstrap(self, X, n_boot=100, random_state=None, sample_weight=None):
+        """Bootstrap standard errors of weights, means and covariances (refits from the
+        fitted parameters on ``n_boot`` resamples; components aligned to the fit)."""
+        from .bootstrap import bootstrap
+
+        self._check_fitted()
+        X = check_matrix(X, allow_nan=True)
+        check_positive_int(n_boot, "n_boot", minimum=2)
+        return bootstrap(self, X, n_boot, random_state, sample_weight, self.max_iter, self.tol)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).predict(X)
