@@ -33,16 +33,17 @@ def parse_choices(text: str, name: str, choices) -> list[str]:
     return values
 
 
+MAX_THREADS = 256
+
+
 def set_threads(threads: int | None) -> None:
-    """Numba worker threads for this process (results do not depend on the count)."""
+    """Kernel worker threads for this process (results do not depend on the count)."""
     if threads is None:
         return
-    import numba
-
-    if threads < 1 or threads > numba.config.NUMBA_NUM_THREADS:
-        raise UserInputError(f"--threads must be between 1 and "
-                             f"{numba.config.NUMBA_NUM_THREADS}; got {threads}")
-    numba.set_num_threads(threads)
+    if not 1 <= threads <= MAX_THREADS:
+        raise UserInputError(f"--threads must be between 1 and {MAX_THREADS}; got {threads}")
+    from .kernels.parallel import set_threads as set_kernel_threads
+    set_kernel_threads(threads)
 
 
 threads_option = click.option("--threads", "-@", type=int, default=None,

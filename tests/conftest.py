@@ -3,7 +3,6 @@
 import os
 from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
 
@@ -29,10 +28,11 @@ def airquality():
 
 @pytest.fixture
 def threads():
-    """Call threads(n) to run numba kernels on n threads; restored afterwards."""
-    before = numba.get_num_threads()
-    yield lambda n: numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(before)
+    """Call threads(n) to run kernels on n threads; restored afterwards."""
+    from emapps.kernels.parallel import get_threads, set_threads
+    before = get_threads()
+    yield set_threads
+    set_threads(before)
 
 
 def random_spd(rng, n_components, n_features):

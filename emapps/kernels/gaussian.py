@@ -1,306 +1,429 @@
 """Gaussian mixture kernels: log-densities and one fused E/M-statistics pass.
 
 Rows are processed in blocks transposed to (D, B) so every inner loop runs over
-contiguous samples and vectorises.  Precisions are Cholesky factors ``P`` with
-Sigma^-1 = P P^T (upper-triangular, as scikit-learn stores them), so
+contiguous samples and vectorises; features are padded to a multiple of 4 so the
+full-covariance loops work on 4 x 4 register tiles.  Precisions are Cholesky factors
+``P`` with Sigma^-1 = P P^T (upper-triangular, as scikit-learn stores them), so
 
     log N(x | mu, Sigma) = sum_j log P_jj - D/2 log(2 pi) - 1/2 ||(x - mu)^T P||^2.
 
 Sufficient statistics are centred on the current means (``shift``) for accuracy:
 N_k = sum r_nk, S_k = sum r_nk (x_n - mu_k), Q_k = sum r_nk (x_n - mu_k)(x_n - mu_k)^T.
-Parallel passes split rows into fixed chunks of ``chunk_rows`` and add the chunk
-totals in chunk order, so the result is bitwise identical at any thread count.
+The ``*_chunk`` kernels work on rows [start, stop); the plain-named functions run
+them over fixed chunks on threads (see parallel.py).
 """
 
 import math
-
 import numpy as np
-from numba import prange
 
 from ._jit import REDUCE_FLAGS, kernel
-from .chunks import n_chunks, sum_chunks
 from .logspace import posterior_block
+from .parallel import CHUNK_ROWS, map_add, map_chunks
 
 BLOCK = 256
+TILE = 4
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@kernel()
+def _padded(n_features):
+    return (n_features + TILE - 1) // TILE * TILE
 
 
 @kernel(fastmath=REDUCE_FLAGS)
 def _load_block(X, start, nb, xt):
-    """xt[:, :nb] <- X[start:start + nb].T as float64."""
+    """xt[:D, :nb] <- X[start:start + nb].T as float64 (padding rows stay as they are)."""
     for b in range(nb):
         for i in range(X.shape[1]):
             xt[i, b] = X[start + b, i]
 
 
-@kernel(fastmath=REDUCE_FLAGS)
-def _center(xt, nb, mean, xc):
-    for i in range(xt.shape[0]):
-        mu = mean[i]
-        for b in range(nb):
-            xc[i, b] = xt[i, b] - mu
+@kernel()
+def _pad_full(means, prec_chol, n_padded):
+    """Means (K, Dp) and precision factors (K, Dp, Dp) zero-padded to Dp features."""
+    n_components, n_features = means.shape
+    means_p = np.zeros((n_components, n_padded))
+    prec_p = np.zeros((n_components, n_padded, n_padded))
+    for k in range(n_components):
+        for i in range(n_features):
+            means_p[k, i] = means[k, i]
+            for j in range(n_features):
+                prec_p[k, i, j] = prec_chol[k, i, j]
+    return means_p, prec_p
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def log_normalizers(log_weights, prec_diag_logs):
-    """const_k = log w_k + sum_j log P_kjj - D/2 log 2 pi (prec_diag_logs summed per k)."""
-    n_components, n_features = prec_diag_logs.shape
+def _full_const(log_weights, prec_chol):
+    """const_k = log w_k + sum_j log P_kjj - D/2 log 2 pi."""
+    n_components, n_features = prec_chol.shape[0], prec_chol.shape[1]
     out = np.empty(n_components)
     for k in range(n_components):
         total = log_weights[k] - n_features * _HALF_LOG_2PI
         for j in range(n_features):
-            total += prec_diag_logs[k, j]
+            total += math.log(prec_chol[k, j, j])
         out[k] = total
     return out
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _log_joint_full(xt, nb, means, prec_chol, const, lp, xc, y, sq):
-    """lp[k, b] = const_k - 1/2 ||(x_b - mu_k)^T P_k||^2 for a block."""
-    n_components, n_features = means.shape
+def _diag_const(log_weights, prec_sqrt):
+    n_components, n_features = prec_sqrt.shape
+    out = np.empty(n_components)
     for k in range(n_components):
-        _center(xt, nb, means[k], xc)
-        for b in range(nb):
-            sq[b] = 0.0
+        total = log_weights[k] - n_features * _HALF_LOG_2PI
         for j in range(n_features):
-            pjj = prec_chol[k, j, j]
-            for b in range(nb):
-                y[b] = xc[j, b] * pjj
-            for i in range(j):
-                pij = prec_chol[k, i, j]
-                for b in range(nb):
-                    y[b] += xc[i, b] * pij
-            for b in range(nb):
-                sq[b] += y[b] * y[b]
-        for b in range(nb):
-            lp[k, b] = const[k] - 0.5 * sq[b]
+            total += math.log(prec_sqrt[k, j])
+        out[k] = total
+    return out
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _log_joint_diag(xt, nb, means, prec_sqrt, const, lp, xc, sq):
+def _log_joint_full(xt, nb, means, prec, const, lp, y):
+    """lp[k, b] = const_k - 1/2 ||(x_b - mu_k)^T P_k||^2 on padded (Dp, B) blocks.
+
+    y_j = sum_{i <= j} (x_i - mu_i) P_ij is built on 4 x 4 tiles of P; partial sums of a
+    column block live in ``y`` only until its diagonal tile, where they are squared
+    straight into lp (stores, not flops, bound these loops).
+    """
+    n_components, n_padded = means.shape
+    y0, y1, y2, y3 = y[0], y[1], y[2], y[3]
+    for k in range(n_components):
+        sq = lp[k]
+        p = prec[k]
+        for b in range(nb):
+            sq[b] = 0.0
+        for j0 in range(0, n_padded, TILE):
+            for i0 in range(0, j0 + TILE, TILE):
+                keep = 0.0 if i0 == 0 else 1.0
+                m0, m1, m2, m3 = means[k, i0], means[k, i0 + 1], means[k, i0 + 2], means[k, i0 + 3]
+                p00, p01, p02, p03 = p[i0, j0], p[i0, j0 + 1], p[i0, j0 + 2], p[i0, j0 + 3]
+                p10, p11, p12, p13 = p[i0 + 1, j0], p[i0 + 1, j0 + 1], p[i0 + 1, j0 + 2], p[i0 + 1, j0 + 3]
+                p20, p21, p22, p23 = p[i0 + 2, j0], p[i0 + 2, j0 + 1], p[i0 + 2, j0 + 2], p[i0 + 2, j0 + 3]
+                p30, p31, p32, p33 = p[i0 + 3, j0], p[i0 + 3, j0 + 1], p[i0 + 3, j0 + 2], p[i0 + 3, j0 + 3]
+                x0r, x1r, x2r, x3r = xt[i0], xt[i0 + 1], xt[i0 + 2], xt[i0 + 3]
+                if i0 == j0:
+                    for b in range(nb):
+                        x0 = x0r[b] - m0
+                        x1 = x1r[b] - m1
+                        x2 = x2r[b] - m2
+                        x3 = x3r[b] - m3
+                        a0 = keep * y0[b] + x0 * p00 + x1 * p10 + x2 * p20 + x3 * p30
+                        a1 = keep * y1[b] + x0 * p01 + x1 * p11 + x2 * p21 + x3 * p31
+                        a2 = keep * y2[b] + x0 * p02 + x1 * p12 + x2 * p22 + x3 * p32
+                        a3 = keep * y3[b] + x0 * p03 + x1 * p13 + x2 * p23 + x3 * p33
+                        sq[b] += a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3
+                else:
+                    for b in range(nb):
+                        x0 = x0r[b] - m0
+                        x1 = x1r[b] - m1
+                        x2 = x2r[b] - m2
+                        x3 = x3r[b] - m3
+                        y0[b] = keep * y0[b] + x0 * p00 + x1 * p10 + x2 * p20 + x3 * p30
+                        y1[b] = keep * y1[b] + x0 * p01 + x1 * p11 + x2 * p21 + x3 * p31
+                        y2[b] = keep * y2[b] + x0 * p02 + x1 * p12 + x2 * p22 + x3 * p32
+                        y3[b] = keep * y3[b] + x0 * p03 + x1 * p13 + x2 * p23 + x3 * p33
+        c = const[k]
+        for b in range(nb):
+            sq[b] = c - 0.5 * sq[b]
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _accumulate_full(xt, nb, shift, resp, t, nk, sx, sxx):
+    """Add N_k, S_k and the upper 4 x 4 tiles of Q_k for a padded block.
+
+    t holds r_b (x_bi - mu_i); the other factor x_bj - mu_j is formed in registers.
+    """
+    n_components, n_padded = shift.shape
+    for k in range(n_components):
+        r = resp[k]
+        total = 0.0
+        for b in range(nb):
+            total += r[b]
+        nk[k] += total
+        for i in range(n_padded):
+            mu = shift[k, i]
+            row, trow = xt[i], t[i]
+            first = 0.0
+            for b in range(nb):
+                trow[b] = r[b] * (row[b] - mu)
+                first += trow[b]
+            sx[k, i] += first
+        for i0 in range(0, n_padded, TILE):
+            t0, t1, t2, t3 = t[i0], t[i0 + 1], t[i0 + 2], t[i0 + 3]
+            for j0 in range(i0, n_padded, TILE):
+                x0, x1, x2, x3 = xt[j0], xt[j0 + 1], xt[j0 + 2], xt[j0 + 3]
+                v0, v1, v2, v3 = shift[k, j0], shift[k, j0 + 1], shift[k, j0 + 2], shift[k, j0 + 3]
+                s00 = s01 = s02 = s03 = 0.0
+                s10 = s11 = s12 = s13 = 0.0
+                s20 = s21 = s22 = s23 = 0.0
+                s30 = s31 = s32 = s33 = 0.0
+                for b in range(nb):
+                    a0, a1, a2, a3 = t0[b], t1[b], t2[b], t3[b]
+                    c0 = x0[b] - v0
+                    c1 = x1[b] - v1
+                    c2 = x2[b] - v2
+                    c3 = x3[b] - v3
+                    s00 += a0 * c0
+                    s01 += a0 * c1
+                    s02 += a0 * c2
+                    s03 += a0 * c3
+                    s10 += a1 * c0
+                    s11 += a1 * c1
+                    s12 += a1 * c2
+                    s13 += a1 * c3
+                    s20 += a2 * c0
+                    s21 += a2 * c1
+                    s22 += a2 * c2
+                    s23 += a2 * c3
+                    s30 += a3 * c0
+                    s31 += a3 * c1
+                    s32 += a3 * c2
+                    s33 += a3 * c3
+                q = sxx[k]
+                q[i0, j0] += s00
+                q[i0, j0 + 1] += s01
+                q[i0, j0 + 2] += s02
+                q[i0, j0 + 3] += s03
+                q[i0 + 1, j0] += s10
+                q[i0 + 1, j0 + 1] += s11
+                q[i0 + 1, j0 + 2] += s12
+                q[i0 + 1, j0 + 3] += s13
+                q[i0 + 2, j0] += s20
+                q[i0 + 2, j0 + 1] += s21
+                q[i0 + 2, j0 + 2] += s22
+                q[i0 + 2, j0 + 3] += s23
+                q[i0 + 3, j0] += s30
+                q[i0 + 3, j0 + 1] += s31
+                q[i0 + 3, j0 + 2] += s32
+                q[i0 + 3, j0 + 3] += s33
+
+
+@kernel()
+def _finish_full(nk, sx, sxx, n_features):
+    """Drop the padding and mirror the upper triangle of Q_k."""
+    n_components = nk.shape[0]
+    sx_out = np.empty((n_components, n_features))
+    sxx_out = np.empty((n_components, n_features, n_features))
+    for k in range(n_components):
+        for i in range(n_features):
+            sx_out[k, i] = sx[k, i]
+            for j in range(i, n_features):
+                sxx_out[k, i, j] = sxx[k, i, j]
+                sxx_out[k, j, i] = sxx[k, i, j]
+    return sx_out, sxx_out
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_chol):
+    """Fused E-step for full precisions over rows [start, stop):
+    (N_k, S_k, Q_k, sum_n w_n log p(x_n)), centred on ``means``; sample_weight empty = 1."""
+    n_features = X.shape[1]
+    n_components = means.shape[0]
+    n_padded = _padded(n_features)
+    means_p, prec_p = _pad_full(means, prec_chol, n_padded)
+    const = _full_const(log_weights, prec_chol)
+    nk = np.zeros(n_components)
+    sx = np.zeros((n_components, n_padded))
+    sxx = np.zeros((n_components, n_padded, n_padded))
+    xt = np.zeros((n_padded, BLOCK))
+    t = np.empty((n_padded, BLOCK))
+    lp = np.empty((n_components, BLOCK))
+    y = np.zeros((TILE, BLOCK))  # read (times 0) before the first write
+    top = np.empty(BLOCK)
+    norm = np.empty(BLOCK)
+    scratch = np.empty(BLOCK)
+    loglik = 0.0
+    for first in range(start, stop, BLOCK):
+        nb = min(BLOCK, stop - first)
+        _load_block(X, first, nb, xt)
+        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm, scratch)
+        _accumulate_full(xt, nb, means_p, lp, t, nk, sx, sxx)
+    sx_out, sxx_out = _finish_full(nk, sx, sxx, n_features)
+    return nk, sx_out, sxx_out, loglik
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _log_joint_diag(xt, nb, means, prec_sqrt, const, lp):
     """lp[k, b] = const_k - 1/2 sum_i ((x_bi - mu_ki) p_ki)^2 for a block."""
     n_components, n_features = means.shape
     for k in range(n_components):
+        sq = lp[k]
         for b in range(nb):
             sq[b] = 0.0
         for i in range(n_features):
             mu = means[k, i]
             p = prec_sqrt[k, i]
+            row = xt[i]
             for b in range(nb):
-                z = (xt[i, b] - mu) * p
+                z = (row[b] - mu) * p
                 sq[b] += z * z
+        c = const[k]
         for b in range(nb):
-            lp[k, b] = const[k] - 0.5 * sq[b]
-
-
-@kernel(fastmath=REDUCE_FLAGS)
-def _accumulate_full(xt, nb, shift, resp, xc, t, nk, sx, sxx):
-    """Add sum_b r_kb, sum_b r_kb xc_b and upper(sum_b r_kb xc_b xc_b^T) for a block."""
-    n_components, n_features = shift.shape
-    for k in range(n_components):
-        _center(xt, nb, shift[k], xc)
-        total = 0.0
-        for b in range(nb):
-            total += resp[k, b]
-        nk[k] += total
-        for i in range(n_features):
-            first = 0.0
-            for b in range(nb):
-                t[b] = resp[k, b] * xc[i, b]
-                first += t[b]
-            sx[k, i] += first
-            for j in range(i, n_features):
-                second = 0.0
-                for b in range(nb):
-                    second += t[b] * xc[j, b]
-                sxx[k, i, j] += second
+            sq[b] = c - 0.5 * sq[b]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
 def _accumulate_diag(xt, nb, shift, resp, nk, sx, sxx):
-    """Add sum_b r_kb, sum_b r_kb xc_b and sum_b r_kb xc_b**2 (per feature) for a block."""
+    """Add N_k, S_k and diag Q_k for a block."""
     n_components, n_features = shift.shape
     for k in range(n_components):
+        r = resp[k]
         total = 0.0
         for b in range(nb):
-            total += resp[k, b]
+            total += r[b]
         nk[k] += total
         for i in range(n_features):
             mu = shift[k, i]
+            row = xt[i]
             first = 0.0
             second = 0.0
             for b in range(nb):
-                z = xt[i, b] - mu
-                rz = resp[k, b] * z
+                z = row[b] - mu
+                rz = r[b] * z
                 first += rz
                 second += rz * z
             sx[k, i] += first
             sxx[k, i] += second
 
 
-@kernel()
-def _mirror_upper(sxx):
-    for k in range(sxx.shape[0]):
-        for i in range(sxx.shape[1]):
-            for j in range(i):
-                sxx[k, i, j] = sxx[k, j, i]
-
-
-@kernel(parallel=True, fastmath=REDUCE_FLAGS)
-def gaussian_pass_full(X, sample_weight, log_weights, means, prec_chol, chunk_rows):
-    """One fused E-step for full precisions: (N_k, S_k, Q_k, log-likelihood).
-
-    sample_weight is empty for unit weights.  Statistics are centred on ``means``.
-    """
-    n_rows, n_features = X.shape
+@kernel(fastmath=REDUCE_FLAGS)
+def gaussian_chunk_diag(X, start, stop, sample_weight, log_weights, means, prec_sqrt):
+    """Fused E-step for diagonal precisions (prec_sqrt = 1/sigma, (K, D)) over rows
+    [start, stop): (N_k, S_k, diag Q_k, sum_n w_n log p(x_n)), centred on ``means``."""
+    n_features = X.shape[1]
     n_components = means.shape[0]
-    diag_logs = np.empty((n_components, n_features))
-    for k in range(n_components):
-        for j in range(n_features):
-            diag_logs[k, j] = math.log(prec_chol[k, j, j])
-    const = log_normalizers(log_weights, diag_logs)
-    count = n_chunks(n_rows, chunk_rows)
-    nk_c = np.zeros((count, n_components))
-    sx_c = np.zeros((count, n_components, n_features))
-    sxx_c = np.zeros((count, n_components, n_features, n_features))
-    ll_c = np.zeros(count)
-    for c in prange(count):
-        xt = np.empty((n_features, BLOCK))
-        xc = np.empty((n_features, BLOCK))
-        lp = np.empty((n_components, BLOCK))
-        y = np.empty(BLOCK)
-        sq = np.empty(BLOCK)
-        top = np.empty(BLOCK)
-        norm = np.empty(BLOCK)
-        scratch = np.empty(BLOCK)
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK):
-            nb = min(BLOCK, stop - start)
-            _load_block(X, start, nb, xt)
-            _log_joint_full(xt, nb, means, prec_chol, const, lp, xc, y, sq)
-            ll_c[c] += posterior_block(lp, nb, sample_weight, start, top, norm, scratch)
-            _accumulate_full(xt, nb, means, lp, xc, y, nk_c[c], sx_c[c], sxx_c[c])
-    nk, sx, sxx, loglik = sum_chunks(nk_c, sx_c, sxx_c, ll_c)
-    _mirror_upper(sxx)
+    const = _diag_const(log_weights, prec_sqrt)
+    nk = np.zeros(n_components)
+    sx = np.zeros((n_components, n_features))
+    sxx = np.zeros((n_components, n_features))
+    xt = np.empty((n_features, BLOCK))
+    lp = np.empty((n_components, BLOCK))
+    top = np.empty(BLOCK)
+    norm = np.empty(BLOCK)
+    scratch = np.empty(BLOCK)
+    loglik = 0.0
+    for first in range(start, stop, BLOCK):
+        nb = min(BLOCK, stop - first)
+        _load_block(X, first, nb, xt)
+        _log_joint_diag(xt, nb, means, prec_sqrt, const, lp)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm, scratch)
+        _accumulate_diag(xt, nb, means, lp, nk, sx, sxx)
     return nk, sx, sxx, loglik
 
 
-@kernel(parallel=True, fastmath=REDUCE_FLAGS)
-def gaussian_pass_diag(X, sample_weight, log_weights, means, prec_sqrt, chunk_rows):
-    """One fused E-step for diagonal precisions (prec_sqrt = 1/sigma, shape (K, D)):
-    (N_k, S_k, diag Q_k, log-likelihood), centred on ``means``."""
-    n_rows, n_features = X.shape
+@kernel(fastmath=REDUCE_FLAGS)
+def log_joint_full_rows(X, start, stop, log_weights, means, prec_chol, out):
+    """out[n, k] = log w_k + log N(x_n | mu_k, (P_k P_k^T)^-1) for rows [start, stop)."""
+    n_features = X.shape[1]
     n_components = means.shape[0]
-    const = log_normalizers(log_weights, np.log(prec_sqrt))
-    count = n_chunks(n_rows, chunk_rows)
-    nk_c = np.zeros((count, n_components))
-    sx_c = np.zeros((count, n_components, n_features))
-    sxx_c = np.zeros((count, n_components, n_features))
-    ll_c = np.zeros(count)
-    for c in prange(count):
-        xt = np.empty((n_features, BLOCK))
-        lp = np.empty((n_components, BLOCK))
-        xc = np.empty((n_features, BLOCK))
-        sq = np.empty(BLOCK)
-        top = np.empty(BLOCK)
-        norm = np.empty(BLOCK)
-        scratch = np.empty(BLOCK)
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK):
-            nb = min(BLOCK, stop - start)
-            _load_block(X, start, nb, xt)
-            _log_joint_diag(xt, nb, means, prec_sqrt, const, lp, xc, sq)
-            ll_c[c] += posterior_block(lp, nb, sample_weight, start, top, norm, scratch)
-            _accumulate_diag(xt, nb, means, lp, nk_c[c], sx_c[c], sxx_c[c])
-    return sum_chunks(nk_c, sx_c, sxx_c, ll_c)
+    n_padded = _padded(n_features)
+    means_p, prec_p = _pad_full(means, prec_chol, n_padded)
+    const = _full_const(log_weights, prec_chol)
+    xt = np.zeros((n_padded, BLOCK))
+    lp = np.empty((n_components, BLOCK))
+    y = np.zeros((TILE, BLOCK))  # read (times 0) before the first write
+    for first in range(start, stop, BLOCK):
+        nb = min(BLOCK, stop - first)
+        _load_block(X, first, nb, xt)
+        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y)
+        for b in range(nb):
+            for k in range(n_components):
+                out[first + b, k] = lp[k, b]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _full_const(log_weights, prec_chol):
-    n_components, n_features = prec_chol.shape[0], prec_chol.shape[1]
-    diag_logs = np.empty((n_components, n_features))
-    for k in range(n_components):
-        for j in range(n_features):
-            diag_logs[k, j] = math.log(prec_chol[k, j, j])
-    return log_normalizers(log_weights, diag_logs)
-
-
-@kernel(parallel=True, fastmath=REDUCE_FLAGS)
-def gaussian_log_joint_full(X, log_weights, means, prec_chol):
-    """out[n, k] = log w_k + log N(x_n | mu_k, (P_k P_k^T)^-1)."""
-    n_rows, n_features = X.shape
+def log_joint_diag_rows(X, start, stop, log_weights, means, prec_sqrt, out):
+    """out[n, k] = log w_k + log N(x_n | mu_k, diag(1 / prec_sqrt_k**2)) for [start, stop)."""
+    n_features = X.shape[1]
     n_components = means.shape[0]
-    const = _full_const(log_weights, prec_chol)
-    out = np.empty((n_rows, n_components))
-    n_blocks = n_chunks(n_rows, BLOCK)
-    for c in prange(n_blocks):
-        xt = np.empty((n_features, BLOCK))
-        xc = np.empty((n_features, BLOCK))
-        lp = np.empty((n_components, BLOCK))
-        y = np.empty(BLOCK)
-        sq = np.empty(BLOCK)
-        start = c * BLOCK
-        nb = min(BLOCK, n_rows - start)
-        _load_block(X, start, nb, xt)
-        _log_joint_full(xt, nb, means, prec_chol, const, lp, xc, y, sq)
+    const = _diag_const(log_weights, prec_sqrt)
+    xt = np.empty((n_features, BLOCK))
+    lp = np.empty((n_components, BLOCK))
+    for first in range(start, stop, BLOCK):
+        nb = min(BLOCK, stop - first)
+        _load_block(X, first, nb, xt)
+        _log_joint_diag(xt, nb, means, prec_sqrt, const, lp)
         for b in range(nb):
             for k in range(n_components):
-                out[start + b, k] = lp[k, b]
-    return out
+                out[first + b, k] = lp[k, b]
 
 
-@kernel(parallel=True, fastmath=REDUCE_FLAGS)
-def gaussian_log_joint_diag(X, log_weights, means, prec_sqrt):
-    """out[n, k] = log w_k + log N(x_n | mu_k, diag(1 / prec_sqrt_k**2))."""
-    n_rows, n_features = X.shape
-    n_components = means.shape[0]
-    const = log_normalizers(log_weights, np.log(prec_sqrt))
-    out = np.empty((n_rows, n_components))
-    n_blocks = n_chunks(n_rows, BLOCK)
-    for c in prange(n_blocks):
-        xt = np.empty((n_features, BLOCK))
-        xc = np.empty((n_features, BLOCK))
-        lp = np.empty((n_components, BLOCK))
-        sq = np.empty(BLOCK)
-        start = c * BLOCK
-        nb = min(BLOCK, n_rows - start)
-        _load_block(X, start, nb, xt)
-        _log_joint_diag(xt, nb, means, prec_sqrt, const, lp, xc, sq)
-        for b in range(nb):
-            for k in range(n_components):
-                out[start + b, k] = lp[k, b]
-    return out
-
-
-@kernel(parallel=True, fastmath=REDUCE_FLAGS)
-def weighted_moments(X, resp, shift, full, chunk_rows):
-    """(N_k, S_k, Q_k) from given responsibilities resp (N, K), centred on shift (K, D).
-
-    Q_k is (K, D, D) when ``full`` else the (K, D) diagonal.
-    """
-    n_rows, n_features = X.shape
+@kernel(fastmath=REDUCE_FLAGS)
+def moments_full_chunk(X, start, stop, resp, shift):
+    """(N_k, S_k, Q_k) of given responsibilities (N, K) over rows [start, stop)."""
+    n_features = X.shape[1]
     n_components = resp.shape[1]
-    count = n_chunks(n_rows, chunk_rows)
-    nk_c = np.zeros((count, n_components))
-    sx_c = np.zeros((count, n_components, n_features))
-    dd = n_features if full else 1
-    sxx_c = np.zeros((count, n_components, n_features, dd))
-    ll_c = np.zeros(count)
-    for c in prange(count):
-        xt = np.empty((n_features, BLOCK))
-        xc = np.empty((n_features, BLOCK))
-        rt = np.empty((n_components, BLOCK))
-        t = np.empty(BLOCK)
-        stop = min(n_rows, (c + 1) * chunk_rows)
-        for start in range(c * chunk_rows, stop, BLOCK):
-            nb = min(BLOCK, stop - start)
-            _load_block(X, start, nb, xt)
-            _load_block(resp, start, nb, rt)
-            if full:
-                _accumulate_full(xt, nb, shift, rt, xc, t, nk_c[c], sx_c[c], sxx_c[c])
-            else:
-                _accumulate_diag(xt, nb, shift, rt, nk_c[c], sx_c[c], sxx_c[c][:, :, 0])
-    nk, sx, sxx, _ = sum_chunks(nk_c, sx_c, sxx_c, ll_c)
-    if full:
-        _mirror_upper(sxx)
+    n_padded = _padded(n_features)
+    shift_p = np.zeros((n_components, n_padded))
+    shift_p[:, :n_features] = shift
+    nk = np.zeros(n_components)
+    sx = np.zeros((n_components, n_padded))
+    sxx = np.zeros((n_components, n_padded, n_padded))
+    xt = np.zeros((n_padded, BLOCK))
+    t = np.empty((n_padded, BLOCK))
+    rt = np.empty((n_components, BLOCK))
+    for first in range(start, stop, BLOCK):
+        nb = min(BLOCK, stop - first)
+        _load_block(X, first, nb, xt)
+        _load_block(resp, first, nb, rt)
+        _accumulate_full(xt, nb, shift_p, rt, t, nk, sx, sxx)
+    sx_out, sxx_out = _finish_full(nk, sx, sxx, n_features)
+    return nk, sx_out, sxx_out
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def moments_diag_chunk(X, start, stop, resp, shift):
+    """(N_k, S_k, diag Q_k) of given responsibilities over rows [start, stop)."""
+    n_features = X.shape[1]
+    n_components = resp.shape[1]
+    nk = np.zeros(n_components)
+    sx = np.zeros((n_components, n_features))
+    sxx = np.zeros((n_components, n_features))
+    xt = np.empty((n_features, BLOCK))
+    rt = np.empty((n_components, BLOCK))
+    for first in range(start, stop, BLOCK):
+        nb = min(BLOCK, stop - first)
+        _load_block(X, first, nb, xt)
+        _load_block(resp, first, nb, rt)
+        _accumulate_diag(xt, nb, shift, rt, nk, sx, sxx)
     return nk, sx, sxx
+
+
+# -- drivers: fixed chunks on threads, totals in chunk order ----------------------------
+
+def gaussian_pass_full(X, sample_weight, log_weights, means, prec_chol, chunk_rows=CHUNK_ROWS):
+    """(N_k, S_k, Q_k, log-likelihood) of the whole of X; see :func:`gaussian_chunk_full`."""
+    return map_add(lambda start, stop: gaussian_chunk_full(
+        X, start, stop, sample_weight, log_weights, means, prec_chol), X.shape[0], chunk_rows)
+
+
+def gaussian_pass_diag(X, sample_weight, log_weights, means, prec_sqrt, chunk_rows=CHUNK_ROWS):
+    """(N_k, S_k, diag Q_k, log-likelihood) of the whole of X."""
+    return map_add(lambda start, stop: gaussian_chunk_diag(
+        X, start, stop, sample_weight, log_weights, means, prec_sqrt), X.shape[0], chunk_rows)
+
+
+def _log_joint(rows_kernel, X, log_weights, means, precisions):
+    out = np.empty((X.shape[0], means.shape[0]))
+    map_chunks(lambda start, stop: rows_kernel(X, start, stop, log_weights, means,
+                                               precisions, out), X.shape[0])
+    return out
+
+
+def gaussian_log_joint_full(X, log_weights, means, prec_chol):
+    """(N, K) log w_k + log N(x_n | mu_k, (P_k P_k^T)^-1)."""
+    return _log_joint(log_joint_full_rows, X, log_weights, means, prec_chol)
+
+
+def gaussian_log_joint_diag(X, log_weights, means, prec_sqrt):
+    """(N, K) log w_k + log N(x_n | mu_k, diag(1 / prec_sqrt_k**2))."""
+    return _log_joint(log_joint_diag_rows, X, log_weights, means, prec_sqrt)
+
+
+def weighted_moments(X, resp, shift, full, chunk_rows=CHUNK_ROWS):
+    """(N_k, S_k, Q_k) from given responsibilities (N, K), centred on shift (K, D);
+    Q_k is (K, D, D) when ``full`` else the (K, D) diagonal."""
+    chunk = moments_full_chunk if full else moments_diag_chunk
+    return map_add(lambda start, stop: chunk(X, start, stop, resp, shift), X.shape[0],
+                   chunk_rows)

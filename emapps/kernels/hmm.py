@@ -4,15 +4,18 @@ alpha_t(j) = p(z_t = j | x_1..t) with c_t = p(x_t | x_1..t-1), so log L = sum_t 
 beta is scaled by the same c_t, gamma_t = alpha_t beta_t and
 xi_t(i, j) = alpha_{t-1}(i) A_ij e_t(j) beta_t(j) / c_t.  Emissions come as logs and
 are exponentiated after subtracting each row's maximum (added back to log L), so no
-probability underflows.  Sequences run in parallel; their totals add in order.
+probability underflows.  Sequences are split into fixed groups that run on threads;
+their totals add in group order.
 """
 
 import math
 
 import numpy as np
-from numba import prange
 
 from ._jit import kernel
+from .parallel import map_add
+
+SEQUENCES_PER_CHUNK = 16
 
 
 @kernel()
@@ -72,31 +75,31 @@ def _sequence(start, trans, log_emit, gamma, xi, first):
     return loglik
 
 
-@kernel(parallel=True)
+@kernel()
+def hmm_sequences_chunk(start, trans, log_emit, offsets, first_seq, stop_seq, gamma):
+    """Forward-backward for sequences [first_seq, stop_seq), rows offsets[s]:offsets[s+1]
+    of log_emit; writes their rows of gamma, returns (sum xi, sum first states, log L)."""
+    n_states = trans.shape[0]
+    xi = np.zeros((n_states, n_states))
+    first = np.zeros(n_states)
+    loglik = 0.0
+    for s in range(first_seq, stop_seq):
+        a, b = offsets[s], offsets[s + 1]
+        if b > a:
+            loglik += _sequence(start, trans, log_emit[a:b], gamma[a:b], xi, first)
+    return xi, first, loglik
+
+
 def hmm_forward_backward(start, trans, log_emit, lengths):
     """Posteriors for sequences stacked in log_emit (sum(lengths), S).
 
     Returns (gamma (T, S), expected transitions sum_t xi_t (S, S), expected first states
     (S,), total log-likelihood).  A zero-length sequence contributes nothing.
     """
-    n_states = trans.shape[0]
-    n_sequences = lengths.shape[0]
-    offsets = np.zeros(n_sequences + 1, dtype=np.int64)
-    for s in range(n_sequences):
-        offsets[s + 1] = offsets[s] + lengths[s]
-    gamma = np.zeros((offsets[n_sequences], n_states))
-    xi_s = np.zeros((n_sequences, n_states, n_states))
-    first_s = np.zeros((n_sequences, n_states))
-    ll_s = np.zeros(n_sequences)
-    for s in prange(n_sequences):
-        a, b = offsets[s], offsets[s + 1]
-        if b > a:
-            ll_s[s] = _sequence(start, trans, log_emit[a:b], gamma[a:b], xi_s[s], first_s[s])
-    xi = np.zeros((n_states, n_states))
-    first = np.zeros(n_states)
-    loglik = 0.0
-    for s in range(n_sequences):
-        xi += xi_s[s]
-        first += first_s[s]
-        loglik += ll_s[s]
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    gamma = np.zeros((int(offsets[-1]), trans.shape[0]))
+    xi, first, loglik = map_add(
+        lambda a, b: hmm_sequences_chunk(start, trans, log_emit, offsets, a, b, gamma),
+        len(lengths), SEQUENCES_PER_CHUNK)
     return gamma, xi, first, loglik

@@ -10,7 +10,6 @@ lets LLVM vectorise the whole loop where scalar ``math.exp`` cannot be.
 import math
 
 import numpy as np
-from numba import prange
 
 from ._jit import REDUCE_FLAGS, kernel
 
@@ -55,12 +54,12 @@ def exp_inplace(values, scratch):
         bits[i] += (shifts[i] - _SHIFTER_BITS) << 52
 
 
-@kernel(parallel=True)
+@kernel()
 def logsumexp_rows(log_values):
     """out[n] = log sum_k exp(log_values[n, k]); rows of -inf give -inf."""
     n_rows, n_cols = log_values.shape
     out = np.empty(n_rows)
-    for i in prange(n_rows):
+    for i in range(n_rows):
         top = -np.inf
         for k in range(n_cols):
             top = max(top, log_values[i, k])
@@ -74,12 +73,12 @@ def logsumexp_rows(log_values):
     return out
 
 
-@kernel(parallel=True)
+@kernel()
 def normalize_log_rows(log_values):
     """Turn log-joint rows into log-posteriors in place; return the row log-sum-exp."""
     norm = logsumexp_rows(log_values)
     n_rows, n_cols = log_values.shape
-    for i in prange(n_rows):
+    for i in range(n_rows):
         for k in range(n_cols):
             log_values[i, k] -= norm[i]
     return norm

@@ -10,7 +10,7 @@ from ..validation import (check_choice, check_matrix, check_positive_int,
 from .covariance import COVARIANCE_TYPES, n_covariance_parameters
 from .init import INIT_METHODS, initial_responsibilities
 from .missing import conditional_means, full_covariances, marginal, pattern_log_joint, split_patterns
-from .model import CHUNK_ROWS, GaussianMixtureEM, MixtureData
+from .model import GaussianMixtureEM, MixtureData
 from .params import GaussianParams
 
 
@@ -92,9 +92,7 @@ class GaussianMixture:
         shift = np.ascontiguousarray(np.broadcast_to(centre, (resp.shape[1], X.shape[1])),
                                      dtype=np.float64)
         full = self.covariance_type in ("full", "tied")
-        nk, sx, sxx = weighted_moments(X, np.ascontiguousarray(resp), shift, full, CHUNK_ROWS)
-        if not full:
-            sxx = sxx[:, :, 0]
+        nk, sx, sxx = weighted_moments(X, np.ascontiguousarray(resp), shift, full)
         return self._model().params_from_stats(shift, {"nk": nk, "sx": sx, "sxx": sxx})
 
     def _user_init(self, n_features):

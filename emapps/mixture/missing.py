@@ -120,7 +120,7 @@ def pattern_stats(params: GaussianParams, covariances, X_rows, weight_rows,
     for k in range(K):
         filled = completed_rows(params, X_rows, pattern, parts, k)
         moments = weighted_moments(filled, np.ascontiguousarray(resp[:, k:k + 1]),
-                                   np.ascontiguousarray(params.means[k:k + 1]), True, 8192)
+                                   np.ascontiguousarray(params.means[k:k + 1]), True)
         nk[k], sx[k], sxx[k] = moments[0][0], moments[1][0], moments[2][0]
         sxx[k][np.ix_(M, M)] += nk[k] * parts.conditional_cov[k]
     loglik = float(np.dot(weight_rows, norm)) if weight_rows.size else float(norm.sum())

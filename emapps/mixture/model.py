@@ -13,7 +13,6 @@ from .covariance import covariances_from_stats, kernel_precisions
 from .missing import Pattern, full_covariances, pattern_stats, split_patterns
 from .params import GaussianParams
 
-CHUNK_ROWS = 8192
 #: scikit-learn adds 10 machine epsilons to N_k so that empty components stay finite.
 NK_FLOOR = 10 * np.finfo(np.float64).eps
 
@@ -75,7 +74,7 @@ class GaussianMixtureEM:
         means = np.ascontiguousarray(params.means, dtype=np.float64)
         run = gaussian_pass_full if full else gaussian_pass_diag
         nk, sx, sxx, loglik = run(chunk.complete, chunk.complete_weight, log_weights, means,
-                                  prec, CHUNK_ROWS)
+                                  prec)
         stats = {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik)}
         if chunk.patterns:
             covariances = full_covariances(params)
