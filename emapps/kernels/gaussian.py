@@ -356,7 +356,9 @@ def moments_full_chunk(X, start, stop, resp, shift):
     n_components = resp.shape[1]
     n_padded = _padded(n_features)
     shift_p = np.zeros((n_components, n_padded))
-    shift_p[:, :n_features] = shift
+    for k in range(n_components):
+        for i in range(n_features):
+            shift_p[k, i] = shift[k, i]
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_padded))
     sxx = np.zeros((n_components, n_padded, n_padded))
