@@ -11,10 +11,9 @@ import math
 
 import numpy as np
 from ._jit import REDUCE_FLAGS, kernel
-from .logspace import posterior_block
+from .logspace import BLOCK, add_row_totals, posterior_block, posterior_buffers
 from .parallel import CHUNK_ROWS, map_add
 
-BLOCK = 256
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -30,10 +29,7 @@ def poisson_mixture_chunk(X, start, stop, sample_weight, log_weights, rates):
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_features))
     loglik = 0.0
-    lp = np.empty((n_components, BLOCK))
-    top = np.empty(BLOCK)
-    norm = np.empty(BLOCK)
-    scratch = np.empty(BLOCK)
+    lp, top, norm, scratch = posterior_buffers(n_components)
     factorials = np.empty(BLOCK)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
@@ -69,10 +65,7 @@ def categorical_mixture_chunk(codes, start, stop, sample_weight, log_weights, lo
     nk = np.zeros(n_components)
     counts = np.zeros((n_components, n_features, n_categories))
     loglik = 0.0
-    lp = np.empty((n_components, BLOCK))
-    top = np.empty(BLOCK)
-    norm = np.empty(BLOCK)
-    scratch = np.empty(BLOCK)
+    lp, top, norm, scratch = posterior_buffers(n_components)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         for k in range(n_components):
@@ -104,10 +97,7 @@ def multinomial_mixture_chunk(indptr, indices, values, start, stop, sample_weigh
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_columns))
     loglik = 0.0
-    lp = np.empty((n_components, BLOCK))
-    top = np.empty(BLOCK)
-    norm = np.empty(BLOCK)
-    scratch = np.empty(BLOCK)
+    lp, top, norm, scratch = posterior_buffers(n_components)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         for k in range(n_components):

@@ -17,10 +17,9 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
-from .logspace import posterior_block
+from .logspace import BLOCK, add_row_totals, posterior_block, posterior_buffers
 from .parallel import CHUNK_ROWS, map_add, map_chunks
 
-BLOCK = 256
 TILE = 4
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -134,12 +133,9 @@ def _accumulate_full(xt, nb, shift, resp, t, nk, sx, sxx):
     t holds r_b (x_bi - mu_i); the other factor x_bj - mu_j is formed in registers.
     """
     n_components, n_padded = shift.shape
+    add_row_totals(resp, nb, nk)
     for k in range(n_components):
         r = resp[k]
-        total = 0.0
-        for b in range(nb):
-            total += r[b]
-        nk[k] += total
         for i in range(n_padded):
             mu = shift[k, i]
             row, trow = xt[i], t[i]
@@ -267,12 +263,9 @@ def _log_joint_diag(xt, nb, means, prec_sqrt, const, lp):
 def _accumulate_diag(xt, nb, shift, resp, nk, sx, sxx):
     """Add N_k, S_k and diag Q_k for a block."""
     n_components, n_features = shift.shape
+    add_row_totals(resp, nb, nk)
     for k in range(n_components):
         r = resp[k]
-        total = 0.0
-        for b in range(nb):
-            total += r[b]
-        nk[k] += total
         for i in range(n_features):
             mu = shift[k, i]
             row = xt[i]
@@ -298,10 +291,7 @@ def gaussian_chunk_diag(X, start, stop, sample_weight, log_weights, means, prec_
     sx = np.zeros((n_components, n_features))
     sxx = np.zeros((n_components, n_features))
     xt = np.empty((n_features, BLOCK))
-    lp = np.empty((n_components, BLOCK))
-    top = np.empty(BLOCK)
-    norm = np.empty(BLOCK)
-    scratch = np.empty(BLOCK)
+    lp, top, norm, scratch = posterior_buffers(n_components)
     loglik = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)

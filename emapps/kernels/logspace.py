@@ -84,6 +84,27 @@ def normalize_log_rows(log_values):
     return norm
 
 
+BLOCK = 256
+
+
+@kernel()
+def posterior_buffers(n_components):
+    """Scratch for :func:`posterior_block`: (lp (K, BLOCK), top, norm, scratch)."""
+    return (np.empty((n_components, BLOCK)), np.empty(BLOCK), np.empty(BLOCK),
+            np.empty(BLOCK))
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def add_row_totals(resp, nb, nk):
+    """nk[k] += sum_b resp[k, b] over the first nb columns."""
+    for k in range(resp.shape[0]):
+        total = 0.0
+        row = resp[k]
+        for b in range(nb):
+            total += row[b]
+        nk[k] += total
+
+
 @kernel(fastmath=REDUCE_FLAGS)
 def posterior_block(lp, nb, sample_weight, start, top, norm, scratch):
     """Turn a block of log-joints lp[k, b] (b < nb) into weighted responsibilities
