@@ -58,13 +58,24 @@ def e_step(model: EMModel, params, chunks: Sequence, map_fn: Callable = map) -> 
     return add_stats(map_fn(partial(model.e_step, params), chunks))
 
 
+def _parameters_settled(model, old, new, param_tol) -> bool:
+    """max |delta theta| < param_tol on the model's packed parameters (True when unset)."""
+    if param_tol is None:
+        return True
+    return float(np.max(np.abs(model.pack(new) - model.pack(old)))) < param_tol
+
+
 def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMonitor,
-           accelerate: str | None = None, map_fn: Callable = map, callback=None) -> EMResult:
-    """EM iterations from ``params`` until the monitor converges or max_iter is reached."""
+           accelerate: str | None = None, map_fn: Callable = map, callback=None,
+           param_tol: float | None = None) -> EMResult:
+    """EM iterations from ``params`` until the monitor converges (and, with ``param_tol``,
+    the packed parameters move by less than it) or max_iter is reached."""
     if accelerate not in ACCELERATIONS:
         raise ValueError(f"accelerate must be one of {ACCELERATIONS}, got {accelerate!r}")
-    if accelerate and not isinstance(model, Extrapolable):
-        raise TypeError(f"{type(model).__name__} has no pack/unpack, so it cannot use SQUAREM")
+    needs_pack = accelerate or param_tol is not None
+    if needs_pack and not isinstance(model, Extrapolable):
+        raise TypeError(f"{type(model).__name__} has no pack/unpack, so it cannot use SQUAREM "
+                        f"or param_tol")
     step = SquaremStep()
     n_estep = 0
     converged = False
@@ -76,7 +87,8 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
         stats = e_step(model, params, chunks, map_fn)
         n_estep += 1
         new_params = model.m_step(params, stats)
-        converged = monitor.report(stats["loglik"], stats["weight"])
+        converged = (monitor.report(stats["loglik"], stats["weight"])
+                     and _parameters_settled(model, params, new_params, param_tol))
         trace_esteps.append(n_estep)
         if callback is not None:
             callback(len(monitor.history), stats["loglik"], new_params)
@@ -128,7 +140,8 @@ def _squarem_cycle(model, chunks, theta0, theta1, stats0, step: SquaremStep, map
 def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int = 1,
            seed=None, max_iter: int = 100, tol: float = 1e-3, tol_on: str = "mean",
            accelerate: str | None = None, map_fn: Callable = map, init_params=None,
-           verbose: bool = False, warn: bool = True, callback=None) -> EMResult:
+           param_tol: float | None = None, verbose: bool = False, warn: bool = True,
+           callback=None) -> EMResult:
     """Fit ``model`` by EM with restarts; return the best restart's result.
 
     ``init_params`` (a value, or a callable rng -> params) replaces the model's own
@@ -153,7 +166,7 @@ def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int 
         init_seconds = time.perf_counter() - started
         monitor = ConvergenceMonitor(tol=tol, tol_on=tol_on, max_iter=max_iter, verbose=verbose)
         result = run_em(model, chunks, params, monitor=monitor, accelerate=accelerate,
-                        map_fn=map_fn, callback=callback)
+                        map_fn=map_fn, callback=callback, param_tol=param_tol)
         result.restart = restart
         result.timings["init"] = init_seconds
         logliks.append(result.loglik)

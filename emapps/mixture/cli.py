@@ -38,9 +38,11 @@ def mixture():
 @click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")
 @click.option("--record", default=None, help="Write a JSON run record.")
 @click.option("--plot", default=None, help="Folder for trace and criterion PNGs (needs matplotlib).")
+@click.option("--bootstrap", "n_boot", default=0, show_default=True,
+              help="Bootstrap replicates for standard errors of the chosen model (0 = none).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol, reg_covar,
-        init_params, accelerate, seed, threads, output, record, plot, quiet):
+        init_params, accelerate, seed, threads, output, record, plot, n_boot, quiet):
     """Fit mixtures for every K and covariance type; print the table and the chosen model."""
     import numpy as np
 
@@ -63,11 +65,19 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
     best = selection.best
     click.echo(f"chosen: K={best.n_components} covariance={best.covariance_type} "
                f"({criterion.upper()} {selection.best_row[criterion]:.4f})")
-    click.echo(_format_components(best, names))
+    errors = None
+    if n_boot:
+        errors = best.bootstrap(X, n_boot=n_boot, random_state=seed)
+    click.echo(_format_components(best, names, errors))
     if output:
         save_model(output, best, names, {"criterion": criterion, "data": data})
     if record:
-        write_json(record, best.run_record(data=data, columns=names, selection=selection.rows))
+        extra = {}
+        if errors is not None:
+            extra["bootstrap"] = {"replicates": n_boot, "weights_se": errors.weights_se,
+                                  "means_se": errors.means_se}
+        write_json(record, best.run_record(data=data, columns=names, selection=selection.rows,
+                                           **extra))
     if plot:
         from .plots import plot_selection
         plot_selection(selection, plot)
@@ -184,11 +194,17 @@ def _format_table(selection) -> str:
     return "\n".join(lines)
 
 
-def _format_components(model, names) -> str:
+def _format_components(model, names, errors=None) -> str:
+    """One row per component: weight and means (with bootstrap standard errors)."""
+    def cell(value, se):
+        return f"{value:.6g}" if se is None else f"{value:.6g} ± {se:.2g}"
+
     lines = ["component\tweight\t" + "\t".join(f"mean_{name}" for name in names)]
     for k in range(model.n_components):
-        means = "\t".join(f"{value:.6g}" for value in model.means_[k])
-        lines.append(f"{k}\t{model.weights_[k]:.6f}\t{means}")
+        weight_se = None if errors is None else errors.weights_se[k]
+        means = "\t".join(cell(value, None if errors is None else errors.means_se[k, j])
+                          for j, value in enumerate(model.means_[k]))
+        lines.append(f"{k}\t{cell(model.weights_[k], weight_se)}\t{means}")
     return "\n".join(lines)
 
 

@@ -1,5 +1,7 @@
 """``GaussianMixture``: a scikit-learn compatible estimator on the emapps EM driver."""
 
+import inspect
+
 import numpy as np
 
 from ..em import fit_em
@@ -48,8 +50,7 @@ class GaussianMixture:
 
     # -- scikit-learn plumbing -------------------------------------------------------
     def get_params(self, deep=True):
-        names = self.__init__.__code__.co_varnames[1:self.__init__.__code__.co_argcount
-                                                   + self.__init__.__code__.co_kwonlyargcount]
+        names = list(inspect.signature(type(self).__init__).parameters)[1:]
         return {name: getattr(self, name) for name in names}
 
     def set_params(self, **params):

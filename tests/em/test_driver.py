@@ -152,3 +152,12 @@ def test_run_record_is_json():
         assert key in record
     assert record["seed"] == 9 and len(record["loglik_trace"]) == record["n_iter"]
     assert len(record["timings"]["iterations"]) == record["n_iter"]
+
+
+def test_parameter_tolerance_keeps_iterating_until_parameters_settle():
+    X = overlapping(8)
+    model, data = gaussian_model(X)
+    loose = fit_em(model, data, seed=1, tol=1e-2, max_iter=5000)
+    strict = fit_em(model, data, seed=1, tol=1e-2, max_iter=5000, param_tol=1e-3)
+    assert strict.converged and strict.n_iter > loose.n_iter
+    assert strict.trace[:loose.n_iter] == loose.trace

@@ -47,6 +47,15 @@ def test_fit_select_save_predict(tmp_path, capsys):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_bootstrap_standard_errors_are_printed_and_recorded(tmp_path, capsys):
+    record = tmp_path / "run.json"
+    status, out, err = run(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "--seed", "2",
+                           "--bootstrap", "10", "--record", str(record))
+    assert status == 0, err
+    assert out.count("±") == 6  # two components x (weight + two means)
+    assert len(json.loads(record.read_text())["bootstrap"]["means_se"]) == 2
+
+
 def test_same_seed_same_model_file(tmp_path, capsys):
     outputs = []
     for name in ("a.npz", "b.npz"):
