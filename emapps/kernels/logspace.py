@@ -23,11 +23,14 @@ _OVERFLOW = 709.0
 
 
 @kernel(fastmath={"contract"})
-def exp_inplace(values, scratch):
-    """values[i] <- exp(values[i]) for 1-D contiguous float64 arrays; scratch is as long."""
+def exp_shifted_inplace(values, shift, scratch, total):
+    """values[i] <- exp(values[i] - shift[i]) and total[i] += that, for 1-D contiguous
+    float64 arrays of one length (see the module docstring for the method)."""
     n = values.shape[0]
     for i in range(n):
-        x = min(max(values[i], _UNDERFLOW), _OVERFLOW)
+        x = values[i] - shift[i]
+        underflow = x < _UNDERFLOW
+        x = min(max(x, _UNDERFLOW), _OVERFLOW)
         t = x * _LOG2E + _SHIFTER
         k = t - _SHIFTER
         r = (x - k * _LN2_HI) - k * _LN2_LO
@@ -45,13 +48,20 @@ def exp_inplace(values, scratch):
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        underflow = values[i] < _UNDERFLOW
         scratch[i] = _SHIFTER if underflow else t
         values[i] = 0.0 if underflow else p
     bits = values.view(np.int64)
     shifts = scratch.view(np.int64)
     for i in range(n):
         bits[i] += (shifts[i] - _SHIFTER_BITS) << 52
+        total[i] += values[i]
+
+
+@kernel()
+def exp_inplace(values, scratch):
+    """values[i] <- exp(values[i]) (1-D contiguous float64; scratch as long)."""
+    zeros = np.zeros(values.shape[0])
+    exp_shifted_inplace(values, zeros, scratch, zeros.copy())
 
 
 _MANTISSA = 0x000FFFFFFFFFFFFF
@@ -162,12 +172,7 @@ def posterior_block(lp, nb, sample_weight, start, top, norm, scratch):
     for b in range(nb):
         norm[b] = 0.0
     for k in range(n_components):
-        row = lp[k, :nb]
-        for b in range(nb):
-            row[b] -= top[b]
-        exp_inplace(row, scratch[:nb])
-        for b in range(nb):
-            norm[b] += row[b]
+        exp_shifted_inplace(lp[k, :nb], top[:nb], scratch[:nb], norm[:nb])
     weighted = sample_weight.shape[0] > 0
     loglik = 0.0
     logs = scratch[:nb]
