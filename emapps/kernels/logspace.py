@@ -60,51 +60,7 @@ def exp_shifted_inplace(values, shift, scratch, total):
 @kernel()
 def exp_inplace(values, scratch):
     """values[i] <- exp(values[i]) (1-D contiguous float64; scratch as long)."""
-    zeros = np.zeros(values.shape[0])
-    exp_shifted_inplace(values, zeros, scratch, zeros.copy())
-
-
-_MANTISSA = 0x000FFFFFFFFFFFFF
-_ONE_BITS = 0x3FF0000000000000
-_SQRT2 = 1.4142135623730951
-_LN2 = 0.6931471805599453
-
-
-@kernel(fastmath={"contract"})
-def log_inplace(values, scratch):
-    """values[i] <- log(values[i]) for positive normal float64 (1-D, contiguous).
-
-    x = m 2^e with m in [sqrt(1/2), sqrt(2)); log x = e ln 2 + 2 atanh(s), s = (m-1)/(m+1),
-    |s| <= 0.172, atanh by its odd series to s^23 (truncation < 1e-18): within 2 ulp.
-    Like :func:`exp_inplace`, written so that LLVM vectorises it.
-    """
-    n = values.shape[0]
-    bits = values.view(np.int64)
-    for i in range(n):
-        word = bits[i]
-        scratch[i] = float((word >> 52) - 1023)
-        bits[i] = (word & _MANTISSA) | _ONE_BITS
-    for i in range(n):
-        m = values[i]
-        e = scratch[i]
-        if m > _SQRT2:
-            m *= 0.5
-            e += 1.0
-        s = (m - 1.0) / (m + 1.0)
-        z = s * s
-        p = 1.0 / 23.0
-        p = p * z + 1.0 / 21.0
-        p = p * z + 1.0 / 19.0
-        p = p * z + 1.0 / 17.0
-        p = p * z + 1.0 / 15.0
-        p = p * z + 1.0 / 13.0
-        p = p * z + 1.0 / 11.0
-        p = p * z + 1.0 / 9.0
-        p = p * z + 1.0 / 7.0
-        p = p * z + 1.0 / 5.0
-        p = p * z + 1.0 / 3.0
-        p = p * z + 1.0
-        values[i] = e * _LN2 + 2.0 * s * p
+    exp_shifted_inplace(values, np.zeros(values.shape[0]), scratch, np.zeros(values.shape[0]))
 
 
 @kernel()
@@ -175,15 +131,9 @@ def posterior_block(lp, nb, sample_weight, start, top, norm, scratch):
         exp_shifted_inplace(lp[k, :nb], top[:nb], scratch[:nb], norm[:nb])
     weighted = sample_weight.shape[0] > 0
     loglik = 0.0
-    logs = scratch[:nb]
     for b in range(nb):
         w = sample_weight[start + b] if weighted else 1.0
-        loglik += w * top[b]
-        logs[b] = norm[b]
-    log_inplace(logs, top[:nb])
-    for b in range(nb):
-        w = sample_weight[start + b] if weighted else 1.0
-        loglik += w * logs[b]
+        loglik += w * (top[b] + math.log(norm[b]))
         norm[b] = w / norm[b]
     for k in range(n_components):
         for b in range(nb):
