@@ -225,7 +225,6 @@ class GaussianMixture:
     def _log_joint(self, X):
         """(N, K) log w_k + log N(x_n | mu_k, Sigma_k), marginal over NaN coordinates."""
         from ..kernels.gaussian import gaussian_log_joint_diag, gaussian_log_joint_full
-        from .covariance import kernel_precisions
 
         self._check_fitted()
         X = check_matrix(X, allow_nan=True)
@@ -234,17 +233,12 @@ class GaussianMixture:
                                  f"on {self.n_features_in_}")
         params = self.params_
         complete_rows, patterns = split_patterns(X)
-        prec = kernel_precisions(params.precisions_cholesky, params.covariance_type,
-                                 params.n_components, params.n_features)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params.weights)
-        run = (gaussian_log_joint_full if params.covariance_type in ("full", "tied")
-               else gaussian_log_joint_diag)
+        run = gaussian_log_joint_full if params.full else gaussian_log_joint_diag
         if not patterns:
-            return run(X, log_weights, np.ascontiguousarray(params.means), prec)
+            return run(X, *params.kernel_arguments())
         out = np.empty((X.shape[0], params.n_components))
-        out[complete_rows] = run(np.ascontiguousarray(X[complete_rows]), log_weights,
-                                 np.ascontiguousarray(params.means), prec)
+        out[complete_rows] = run(np.ascontiguousarray(X[complete_rows]),
+                                 *params.kernel_arguments())
         covariances = full_covariances(params)
         for pattern in patterns:
             parts = marginal(params, covariances, pattern)

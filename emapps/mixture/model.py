@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .covariance import covariances_from_stats, kernel_precisions
+from .covariance import covariances_from_stats
 from .missing import Pattern, full_covariances, pattern_stats, split_patterns
 from .params import GaussianParams
 
@@ -66,15 +66,10 @@ class GaussianMixtureEM:
     def e_step(self, params: GaussianParams, chunk: MixtureData) -> dict:
         from ..kernels.gaussian import gaussian_pass_diag, gaussian_pass_full
 
-        K, D = params.n_components, params.n_features
-        full = self.covariance_type in ("full", "tied")
-        prec = kernel_precisions(params.precisions_cholesky, self.covariance_type, K, D)
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params.weights)
-        means = np.ascontiguousarray(params.means, dtype=np.float64)
+        full = params.full
         run = gaussian_pass_full if full else gaussian_pass_diag
-        nk, sx, sxx, loglik = run(chunk.complete, chunk.complete_weight, log_weights, means,
-                                  prec)
+        nk, sx, sxx, loglik = run(chunk.complete, chunk.complete_weight,
+                                  *params.kernel_arguments())
         stats = {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik)}
         if chunk.patterns:
             covariances = full_covariances(params)

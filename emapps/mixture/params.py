@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .covariance import (covariances_from_precision_cholesky, pack_covariances,
-                         precision_cholesky, unpack_covariances)
+from .covariance import (covariances_from_precision_cholesky, kernel_precisions,
+                         pack_covariances, precision_cholesky, unpack_covariances)
 from ..errors import DegenerateModelError
 
 
@@ -36,6 +36,19 @@ class GaussianParams:
     def from_precisions_cholesky(cls, weights, means, prec_chol, covariance_type):
         cov = covariances_from_precision_cholesky(prec_chol, covariance_type)
         return cls(weights, means, cov, prec_chol, covariance_type)
+
+    @property
+    def full(self) -> bool:
+        """Whether the kernels take triangular (full, tied) or diagonal precisions."""
+        return self.covariance_type in ("full", "tied")
+
+    def kernel_arguments(self):
+        """(log weights, means, precisions) in the layouts the Gaussian kernels take."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(self.weights)
+        precisions = kernel_precisions(self.precisions_cholesky, self.covariance_type,
+                                       self.n_components, self.n_features)
+        return log_weights, np.ascontiguousarray(self.means, dtype=np.float64), precisions
 
     def pack(self) -> np.ndarray:
         """[log w, means, Cholesky factors with log diagonal | log variances]."""
