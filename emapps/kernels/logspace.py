@@ -1,10 +1,11 @@
 """Log-space primitives: a vectorisable exp and row log-sum-exp.
 
-``exp_inplace`` computes exp(x) = 2**n * p(r), n = round(x / ln 2), r = x - n ln 2
+``fast_exp`` computes exp(x) = 2**n * p(r), n = round(x / ln 2), r = x - n ln 2
 (|r| <= ln2/2, Cody-Waite split of ln 2) with p the degree-13 Taylor polynomial
 (truncation error < 1e-17 relative), so the result is within 2 ulp of exp(x);
-inputs below -708 give 0.  The power of two is added into the exponent bits, which
-lets LLVM vectorise the whole loop where scalar ``math.exp`` cannot be.
+inputs below -708 give 0.  2**n is built from its exponent bits.  Being branch-free
+arithmetic it inlines into loops that LLVM vectorises, where ``math.exp`` is a scalar
+library call.
 """
 
 import math
@@ -12,6 +13,7 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
+from .bits import bits_float, float_bits
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
@@ -23,44 +25,36 @@ _OVERFLOW = 709.0
 
 
 @kernel(fastmath={"contract"})
-def exp_shifted_inplace(values, shift, scratch, total):
-    """values[i] <- exp(values[i] - shift[i]) and total[i] += that, for 1-D contiguous
-    float64 arrays of one length (see the module docstring for the method)."""
-    n = values.shape[0]
-    for i in range(n):
-        x = values[i] - shift[i]
-        underflow = x < _UNDERFLOW
-        x = min(max(x, _UNDERFLOW), _OVERFLOW)
-        t = x * _LOG2E + _SHIFTER
-        k = t - _SHIFTER
-        r = (x - k * _LN2_HI) - k * _LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
-        scratch[i] = _SHIFTER if underflow else t
-        values[i] = 0.0 if underflow else p
-    bits = values.view(np.int64)
-    shifts = scratch.view(np.int64)
-    for i in range(n):
-        bits[i] += (shifts[i] - _SHIFTER_BITS) << 52
-        total[i] += values[i]
+def fast_exp(x):
+    """exp(x) within 2 ulp for x >= -708 (smaller x give 0); see the module docstring."""
+    underflow = x < _UNDERFLOW
+    x = min(max(x, _UNDERFLOW), _OVERFLOW)
+    t = x * _LOG2E + _SHIFTER
+    k = t - _SHIFTER
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    two_to_k = bits_float((float_bits(t) - _SHIFTER_BITS + 1023) << 52)
+    return 0.0 if underflow else p * two_to_k
 
 
 @kernel()
-def exp_inplace(values, scratch):
-    """values[i] <- exp(values[i]) (1-D contiguous float64; scratch as long)."""
-    exp_shifted_inplace(values, np.zeros(values.shape[0]), scratch, np.zeros(values.shape[0]))
+def exp_inplace(values):
+    """values[i] <- exp(values[i]) for a 1-D contiguous float64 array."""
+    for i in range(values.shape[0]):
+        values[i] = fast_exp(values[i])
 
 
 @kernel()
@@ -128,7 +122,11 @@ def posterior_block(lp, nb, sample_weight, start, top, norm, scratch):
     for b in range(nb):
         norm[b] = 0.0
     for k in range(n_components):
-        exp_shifted_inplace(lp[k, :nb], top[:nb], scratch[:nb], norm[:nb])
+        row = lp[k]
+        for b in range(nb):
+            value = fast_exp(row[b] - top[b])
+            row[b] = value
+            norm[b] += value
     weighted = sample_weight.shape[0] > 0
     loglik = 0.0
     for b in range(nb):
