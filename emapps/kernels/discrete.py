@@ -29,7 +29,7 @@ def poisson_mixture_chunk(X, start, stop, sample_weight, log_weights, rates):
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_features))
     loglik = 0.0
-    lp, top, norm, scratch = posterior_buffers(n_components)
+    lp, top, norm = posterior_buffers(n_components)
     factorials = np.empty(BLOCK)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
@@ -46,7 +46,7 @@ def poisson_mixture_chunk(X, start, stop, sample_weight, log_weights, rates):
                     if x != 0:
                         total += x * log_rates[k, d]
                 lp[k, b] = total
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm, scratch)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
         for k in range(n_components):
             for b in range(nb):
                 r = lp[k, b]
@@ -65,7 +65,7 @@ def categorical_mixture_chunk(codes, start, stop, sample_weight, log_weights, lo
     nk = np.zeros(n_components)
     counts = np.zeros((n_components, n_features, n_categories))
     loglik = 0.0
-    lp, top, norm, scratch = posterior_buffers(n_components)
+    lp, top, norm = posterior_buffers(n_components)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         for k in range(n_components):
@@ -76,7 +76,7 @@ def categorical_mixture_chunk(codes, start, stop, sample_weight, log_weights, lo
                     if code >= 0:
                         total += log_probs[k, l, code]
                 lp[k, b] = total
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm, scratch)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
         for k in range(n_components):
             for b in range(nb):
                 r = lp[k, b]
@@ -97,7 +97,7 @@ def multinomial_mixture_chunk(indptr, indices, values, start, stop, sample_weigh
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_columns))
     loglik = 0.0
-    lp, top, norm, scratch = posterior_buffers(n_components)
+    lp, top, norm = posterior_buffers(n_components)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         for k in range(n_components):
@@ -106,7 +106,7 @@ def multinomial_mixture_chunk(indptr, indices, values, start, stop, sample_weigh
                 for p in range(indptr[first + b], indptr[first + b + 1]):
                     total += values[p] * log_probs[k, indices[p]]
                 lp[k, b] = total
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm, scratch)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
         for k in range(n_components):
             for b in range(nb):
                 r = lp[k, b]

@@ -223,17 +223,14 @@ def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_
     sxx = np.zeros((n_components, n_padded, n_padded))
     xt = np.zeros((n_padded, BLOCK))
     t = np.empty((n_padded, BLOCK))
-    lp = np.empty((n_components, BLOCK))
+    lp, top, norm = posterior_buffers(n_components)
     y = np.zeros((TILE, BLOCK))  # read (times 0) before the first write
-    top = np.empty(BLOCK)
-    norm = np.empty(BLOCK)
-    scratch = np.empty(BLOCK)
     loglik = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
         _log_joint_full(xt, nb, means_p, prec_p, const, lp, y)
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm, scratch)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
         _accumulate_full(xt, nb, means_p, lp, t, nk, sx, sxx)
     sx_out, sxx_out = _finish_full(nk, sx, sxx, n_features)
     return nk, sx_out, sxx_out, loglik
@@ -291,13 +288,13 @@ def gaussian_chunk_diag(X, start, stop, sample_weight, log_weights, means, prec_
     sx = np.zeros((n_components, n_features))
     sxx = np.zeros((n_components, n_features))
     xt = np.empty((n_features, BLOCK))
-    lp, top, norm, scratch = posterior_buffers(n_components)
+    lp, top, norm = posterior_buffers(n_components)
     loglik = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
         _log_joint_diag(xt, nb, means, prec_sqrt, const, lp)
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm, scratch)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
         _accumulate_diag(xt, nb, means, lp, nk, sx, sxx)
     return nk, sx, sxx, loglik
 

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.special import logsumexp
 
-from emapps.kernels.logspace import (exp_inplace, logsumexp_rows,
+from emapps.kernels.logspace import (exp_inplace, log_inplace, logsumexp_rows,
                                      normalize_log_rows, posterior_block)
 
 finite = st.floats(-800, 700, allow_nan=False)
@@ -52,12 +52,29 @@ def test_normalize_log_rows_gives_posteriors():
     np.testing.assert_allclose(np.exp(values).sum(axis=1), 1.0, rtol=1e-13)
 
 
+@settings(deadline=None, max_examples=60)
+@given(arrays(np.float64, st.integers(1, 300),
+              elements=st.floats(1e-300, 1e300, allow_nan=False, allow_infinity=False)))
+def test_log_matches_numpy_within_two_ulp(values):
+    ours = values.copy()
+    log_inplace(ours)
+    expected = np.log(values)
+    assert np.all(np.abs(ours - expected) <= 2 * np.spacing(np.abs(expected)) + 1e-300)
+
+
+def test_log_of_exact_values():
+    values = np.array([1.0, 2.0, 0.5, np.e, 1024.0])
+    log_inplace(values)
+    np.testing.assert_allclose(values, [0.0, np.log(2), -np.log(2), 1.0, 10 * np.log(2)],
+                               rtol=4e-16, atol=1e-300)
+
+
 def test_posterior_block_gives_weighted_responsibilities():
     rng = np.random.default_rng(0)
     log_joint = rng.normal(scale=40, size=(5, 300))
     weights = rng.uniform(0, 2, 300)
     block = log_joint.copy()
-    buffers = [np.empty(300) for _ in range(3)]
+    buffers = [np.empty(300) for _ in range(2)]
     loglik = posterior_block(block, 300, weights, 0, *buffers)
     norm = logsumexp(log_joint, axis=0)
     np.testing.assert_allclose(block, np.exp(log_joint - norm) * weights, rtol=1e-13)
