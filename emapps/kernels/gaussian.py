@@ -38,17 +38,26 @@ def _load_block(X, start, nb, xt):
 
 
 @kernel()
+def _pad_means(means, n_padded):
+    """(K, D) centres zero-padded to (K, Dp)."""
+    n_components, n_features = means.shape
+    out = np.zeros((n_components, n_padded))
+    for k in range(n_components):
+        for i in range(n_features):
+            out[k, i] = means[k, i]
+    return out
+
+
+@kernel()
 def _pad_full(means, prec_chol, n_padded):
     """Means (K, Dp) and precision factors (K, Dp, Dp) zero-padded to Dp features."""
     n_components, n_features = means.shape
-    means_p = np.zeros((n_components, n_padded))
     prec_p = np.zeros((n_components, n_padded, n_padded))
     for k in range(n_components):
         for i in range(n_features):
-            means_p[k, i] = means[k, i]
             for j in range(n_features):
                 prec_p[k, i, j] = prec_chol[k, i, j]
-    return means_p, prec_p
+    return _pad_means(means, n_padded), prec_p
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -342,10 +351,7 @@ def moments_full_chunk(X, start, stop, resp, shift):
     n_features = X.shape[1]
     n_components = resp.shape[1]
     n_padded = _padded(n_features)
-    shift_p = np.zeros((n_components, n_padded))
-    for k in range(n_components):
-        for i in range(n_features):
-            shift_p[k, i] = shift[k, i]
+    shift_p = _pad_means(shift, n_padded)
     nk = np.zeros(n_components)
     sx = np.zeros((n_components, n_padded))
     sxx = np.zeros((n_components, n_padded, n_padded))
