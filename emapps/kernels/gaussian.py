@@ -109,15 +109,15 @@ def _log_joint_full(xt, nb, means, prec, const, lp, y):
                 p20, p21, p22, p23 = p[i0 + 2, j0], p[i0 + 2, j0 + 1], p[i0 + 2, j0 + 2], p[i0 + 2, j0 + 3]
                 p30, p31, p32, p33 = p[i0 + 3, j0], p[i0 + 3, j0 + 1], p[i0 + 3, j0 + 2], p[i0 + 3, j0 + 3]
                 x0r, x1r, x2r, x3r = xt[i0], xt[i0 + 1], xt[i0 + 2], xt[i0 + 3]
-                if i0 == j0:
+                if i0 == j0:  # diagonal tile: P is upper-triangular, skip its zeros
                     for b in range(nb):
                         x0 = x0r[b] - m0
                         x1 = x1r[b] - m1
                         x2 = x2r[b] - m2
                         x3 = x3r[b] - m3
-                        a0 = keep * y0[b] + x0 * p00 + x1 * p10 + x2 * p20 + x3 * p30
-                        a1 = keep * y1[b] + x0 * p01 + x1 * p11 + x2 * p21 + x3 * p31
-                        a2 = keep * y2[b] + x0 * p02 + x1 * p12 + x2 * p22 + x3 * p32
+                        a0 = keep * y0[b] + x0 * p00
+                        a1 = keep * y1[b] + x0 * p01 + x1 * p11
+                        a2 = keep * y2[b] + x0 * p02 + x1 * p12 + x2 * p22
                         a3 = keep * y3[b] + x0 * p03 + x1 * p13 + x2 * p23 + x3 * p33
                         sq[b] += a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3
                 else:
@@ -139,23 +139,16 @@ def _log_joint_full(xt, nb, means, prec, const, lp, y):
 def _accumulate_full(xt, nb, shift, resp, t, nk, sx, sxx):
     """Add N_k, S_k and the upper 4 x 4 tiles of Q_k for a padded block.
 
-    t holds r_b (x_bi - mu_i); the other factor x_bj - mu_j is formed in registers.
+    Each diagonal tile also stores t = r_b (x_bi - mu_i) for its row block; the tiles to
+    its right form the other factor x_bj - mu_j in registers.
     """
     n_components, n_padded = shift.shape
     add_row_totals(resp, nb, nk)
     for k in range(n_components):
-        r = resp[k]
-        for i in range(n_padded):
-            mu = shift[k, i]
-            row, trow = xt[i], t[i]
-            first = 0.0
-            for b in range(nb):
-                trow[b] = r[b] * (row[b] - mu)
-                first += trow[b]
-            sx[k, i] += first
         for i0 in range(0, n_padded, TILE):
+            _accumulate_diagonal_tile(xt, nb, shift[k], resp[k], t, i0, sxx[k], sx[k])
             t0, t1, t2, t3 = t[i0], t[i0 + 1], t[i0 + 2], t[i0 + 3]
-            for j0 in range(i0, n_padded, TILE):
+            for j0 in range(i0 + TILE, n_padded, TILE):
                 x0, x1, x2, x3 = xt[j0], xt[j0 + 1], xt[j0 + 2], xt[j0 + 3]
                 v0, v1, v2, v3 = shift[k, j0], shift[k, j0 + 1], shift[k, j0 + 2], shift[k, j0 + 3]
                 s00 = s01 = s02 = s03 = 0.0
@@ -201,6 +194,60 @@ def _accumulate_full(xt, nb, shift, resp, t, nk, sx, sxx):
                 q[i0 + 3, j0 + 1] += s31
                 q[i0 + 3, j0 + 2] += s32
                 q[i0 + 3, j0 + 3] += s33
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _accumulate_diagonal_tile(xt, nb, shift, r, t, i0, q, sx):
+    """The diagonal 4 x 4 tile at (i0, i0): sums of r z_i (into sx) and the upper triangle
+    of r z z^T (10 sums, not 16), with z = x - shift; stores t = r z for the tiles to its
+    right."""
+    x0, x1, x2, x3 = xt[i0], xt[i0 + 1], xt[i0 + 2], xt[i0 + 3]
+    t0, t1, t2, t3 = t[i0], t[i0 + 1], t[i0 + 2], t[i0 + 3]
+    v0, v1, v2, v3 = shift[i0], shift[i0 + 1], shift[i0 + 2], shift[i0 + 3]
+    f0 = f1 = f2 = f3 = 0.0
+    s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = 0.0
+    for b in range(nb):
+        w = r[b]
+        c0 = x0[b] - v0
+        c1 = x1[b] - v1
+        c2 = x2[b] - v2
+        c3 = x3[b] - v3
+        a0 = w * c0
+        a1 = w * c1
+        a2 = w * c2
+        a3 = w * c3
+        t0[b] = a0
+        t1[b] = a1
+        t2[b] = a2
+        t3[b] = a3
+        f0 += a0
+        f1 += a1
+        f2 += a2
+        f3 += a3
+        s00 += a0 * c0
+        s01 += a0 * c1
+        s02 += a0 * c2
+        s03 += a0 * c3
+        s11 += a1 * c1
+        s12 += a1 * c2
+        s13 += a1 * c3
+        s22 += a2 * c2
+        s23 += a2 * c3
+        s33 += a3 * c3
+    sx[i0] += f0
+    sx[i0 + 1] += f1
+    sx[i0 + 2] += f2
+    sx[i0 + 3] += f3
+    q[i0, i0] += s00
+    q[i0, i0 + 1] += s01
+    q[i0, i0 + 2] += s02
+    q[i0, i0 + 3] += s03
+    q[i0 + 1, i0 + 1] += s11
+    q[i0 + 1, i0 + 2] += s12
+    q[i0 + 1, i0 + 3] += s13
+    q[i0 + 2, i0 + 2] += s22
+    q[i0 + 2, i0 + 3] += s23
+    q[i0 + 3, i0 + 3] += s33
 
 
 @kernel()
