@@ -42,6 +42,19 @@ def test_cache_goes_to_the_user_cache_folder(tmp_path):
     assert not cache_files(site)
 
 
+def test_changed_kernel_sources_get_a_fresh_cache_folder(tmp_path):
+    site = package_copy(tmp_path)
+    cache = tmp_path / "xdg"
+    env = {"XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(site)}
+    assert run(env, tmp_path).returncode == 0
+    first = [p.name for p in (cache / "emapps" / "numba").iterdir()]
+    kernel_source = site / "emapps" / "kernels" / "logspace.py"
+    kernel_source.write_text(kernel_source.read_text() + "\n# edited\n")
+    assert run(env, tmp_path).returncode == 0
+    second = [p.name for p in (cache / "emapps" / "numba").iterdir()]
+    assert len(first) == len(second) == 1 and first != second
+
+
 def test_numba_cache_dir_wins_and_caching_can_be_turned_off(tmp_path):
     site = package_copy(tmp_path)
     chosen = tmp_path / "chosen"
