@@ -46,6 +46,14 @@ def set_threads(threads: int | None) -> None:
     set_kernel_threads(threads)
 
 
+def resolve_seed(seed: int | None) -> int:
+    """The given seed, or fresh entropy (63 bits) that is then recorded like a given one."""
+    if seed is not None:
+        return seed
+    import numpy as np
+    return int(np.random.SeedSequence().entropy % 2**63)
+
+
 threads_option = click.option("--threads", "-@", type=int, default=None,
                               help="Worker threads (default: all cores).")
 seed_option = click.option("--seed", type=int, default=None,

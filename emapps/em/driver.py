@@ -98,7 +98,7 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
             if converged:
                 break
             continue
-        params, extra = _squarem_cycle(model, chunks, params, new_params, stats, step, map_fn)
+        params, extra = _squarem_cycle(model, chunks, params, new_params, step, map_fn)
         n_estep += extra
         iter_seconds.append(time.perf_counter() - started)
     if stats is None:  # max_iter == 0: report the starting point
@@ -113,7 +113,7 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
         timings={"iterations": iter_seconds})
 
 
-def _squarem_cycle(model, chunks, theta0, theta1, stats0, step: SquaremStep, map_fn):
+def _squarem_cycle(model, chunks, theta0, theta1, step: SquaremStep, map_fn):
     """Two EM maps, an extrapolation and a stabilising map; returns (params, extra E-steps)."""
     stats1 = e_step(model, theta1, chunks, map_fn)
     theta2 = model.m_step(theta1, stats1)
@@ -128,9 +128,9 @@ def _squarem_cycle(model, chunks, theta0, theta1, stats0, step: SquaremStep, map
     try:
         stats_c = e_step(model, candidate, chunks, map_fn)
         stabilised = model.m_step(candidate, stats_c)
-    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):  # degenerate candidate
         step.rejected()
-        return theta2, 1
+        return theta2, 2
     if not np.isfinite(stats_c["loglik"]) or stats_c["loglik"] < stats1["loglik"]:
         step.rejected()
         return theta2, 2

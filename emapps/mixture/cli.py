@@ -1,10 +1,9 @@
 """``emapps mixture``: fit (with model selection), predict and impute from the shell."""
 
-import sys
-
 import click
 
-from ..clitools import parse_choices, parse_int_range, seed_option, set_threads, threads_option
+from ..clitools import (parse_choices, parse_int_range, resolve_seed, seed_option, set_threads,
+                        threads_option)
 
 COVARIANCES = ("full", "tied", "diag", "spherical")
 
@@ -44,8 +43,6 @@ def mixture():
 def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol, reg_covar,
         init_params, accelerate, seed, threads, output, record, plot, n_boot, quiet):
     """Fit mixtures for every K and covariance type; print the table and the chosen model."""
-    import numpy as np
-
     from ..atomic import write_json
     from .io import save_model
     from .selection import select_model
@@ -54,7 +51,7 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
     covariances = parse_choices(covariance, "--covariance", COVARIANCES)
     set_threads(threads)
     X, names = _load(data, columns)
-    seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    seed = resolve_seed(seed)
     if not quiet:
         click.echo(f"emapps mixture: {X.shape[0]} rows x {X.shape[1]} columns, "
                    f"K in {ks}, covariance {covariances}, seed {seed}", err=True)
@@ -90,8 +87,6 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
 @threads_option
 def predict(model, data, output, threads):
     """Labels, posterior probabilities and log-density (anomaly score) per row."""
-    import numpy as np
-
     from ..tables import write_table
     from .io import load_model
 
@@ -104,7 +99,6 @@ def predict(model, data, output, threads):
     header = ["label"] + [f"prob_{k}" for k in range(K)] + ["log_density"]
     columns = [proba.argmax(axis=1)] + [proba[:, k] for k in range(K)] + [log_density]
     write_table(output, header, columns, ["%d"] + ["%.6g"] * K + ["%.10g"])
-    del np
 
 
 @mixture.command()
@@ -129,9 +123,7 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
     import numpy as np
 
     from ..atomic import write_json
-    from ..tables import write_table
-
-    from ..tables import read_table
+    from ..tables import read_table, write_table
 
     set_threads(threads)
     table, all_names = read_table(data)
@@ -142,7 +134,7 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
     X, names = _select_columns(table, all_names, columns, data)
     if not model:
         from .selection import select_model
-        seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+        seed = resolve_seed(seed)
         selection = select_model(X, parse_int_range(components, "-k"),
                                  parse_choices(covariance, "--covariance", COVARIANCES),
                                  criterion, random_state=seed, tol=1e-6, max_iter=1000,
@@ -206,7 +198,3 @@ def _format_components(model, names, errors=None) -> str:
                           for j, value in enumerate(model.means_[k]))
         lines.append(f"{k}\t{cell(model.weights_[k], weight_se)}\t{means}")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(mixture())
