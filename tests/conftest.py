@@ -5,6 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI must be deterministic: the same generated examples on every run.
+# `pytest --hypothesis-profile=hunt` draws fresh examples to look for new failures.
+settings.register_profile("emapps", derandomize=True, database=None)
+settings.register_profile("hunt", derandomize=False, database=None)
+settings.load_profile("emapps")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -24,12 +24,12 @@ TILE = 4
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-@kernel()
+@kernel(inline="always")
 def _padded(n_features):
     return (n_features + TILE - 1) // TILE * TILE
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel(fastmath=REDUCE_FLAGS, inline="always")
 def _load_block(X, start, nb, xt):
     """xt[:D, :nb] <- X[start:start + nb].T as float64 (padding rows stay as they are)."""
     for b in range(nb):
@@ -37,7 +37,7 @@ def _load_block(X, start, nb, xt):
             xt[i, b] = X[start + b, i]
 
 
-@kernel()
+@kernel(inline="always")
 def _pad_means(means, n_padded):
     """(K, D) centres zero-padded to (K, Dp)."""
     n_components, n_features = means.shape
@@ -48,7 +48,7 @@ def _pad_means(means, n_padded):
     return out
 
 
-@kernel()
+@kernel(inline="always")
 def _pad_full(means, prec_chol, n_padded):
     """Means (K, Dp) and precision factors (K, Dp, Dp) zero-padded to Dp features."""
     n_components, n_features = means.shape
@@ -60,7 +60,7 @@ def _pad_full(means, prec_chol, n_padded):
     return _pad_means(means, n_padded), prec_p
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel(fastmath=REDUCE_FLAGS, inline="always")
 def _full_const(log_weights, prec_chol):
     """const_k = log w_k + sum_j log P_kjj - D/2 log 2 pi."""
     n_components, n_features = prec_chol.shape[0], prec_chol.shape[1]
@@ -73,7 +73,7 @@ def _full_const(log_weights, prec_chol):
     return out
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel(fastmath=REDUCE_FLAGS, inline="always")
 def _diag_const(log_weights, prec_sqrt):
     n_components, n_features = prec_sqrt.shape
     out = np.empty(n_components)
@@ -250,7 +250,7 @@ def _accumulate_diagonal_tile(xt, nb, shift, r, t, i0, q, sx):
     q[i0 + 3, i0 + 3] += s33
 
 
-@kernel()
+@kernel(inline="always")
 def _finish_full(nk, sx, sxx, n_features):
     """Drop the padding and mirror the upper triangle of Q_k."""
     n_components = nk.shape[0]

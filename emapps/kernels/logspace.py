@@ -131,13 +131,13 @@ def normalize_log_rows(log_values):
 BLOCK = 256
 
 
-@kernel()
+@kernel(inline="always")
 def posterior_buffers(n_components):
     """Scratch for :func:`posterior_block`: (lp (K, BLOCK), top, norm)."""
     return np.empty((n_components, BLOCK)), np.empty(BLOCK), np.empty(BLOCK)
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel(fastmath=REDUCE_FLAGS, inline="always")
 def add_row_totals(resp, nb, nk):
     """nk[k] += sum_b resp[k, b] over the first nb columns."""
     for k in range(resp.shape[0]):
