@@ -6,14 +6,34 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import UserInputError
+
+
+def check_writable(path) -> None:
+    """Fail early (before long work) when ``path`` cannot be written."""
+    if path in (None, "-"):
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UserInputError(f"cannot write {path}: it is a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as error:
+        raise UserInputError(f"cannot write {path}: {error.strerror or error}") from None
+
 
 @contextmanager
 def atomic_path(path, suffix: str = ""):
     """Yield a temporary path beside ``path``; on success it replaces ``path``."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=suffix or ".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=suffix or ".tmp")
+    except OSError as error:
+        raise UserInputError(f"cannot write {path}: {error.strerror or error}") from None
     os.close(handle)
     try:
         yield Path(temporary)

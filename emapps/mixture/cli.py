@@ -43,12 +43,14 @@ def mixture():
 def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol, reg_covar,
         init_params, accelerate, seed, threads, output, record, plot, n_boot, quiet):
     """Fit mixtures for every K and covariance type; print the table and the chosen model."""
-    from ..atomic import write_json
+    from ..atomic import check_writable, write_json
     from .io import save_model
     from .selection import select_model
 
     ks = parse_int_range(components, "-k")
     covariances = parse_choices(covariance, "--covariance", COVARIANCES)
+    for path in (output, record, plot and f"{plot}/criterion.png"):
+        check_writable(path)
     set_threads(threads)
     X, names = _load(data, columns)
     seed = resolve_seed(seed)
@@ -87,9 +89,11 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
 @threads_option
 def predict(model, data, output, threads):
     """Labels, posterior probabilities and log-density (anomaly score) per row."""
+    from ..atomic import check_writable
     from ..tables import write_table
     from .io import load_model
 
+    check_writable(output)
     set_threads(threads)
     gm, meta = load_model(model)
     X, _ = _load(data, ",".join(meta["columns"]))
@@ -122,9 +126,11 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
     """Fill missing entries (empty, NA, NaN) with conditional means E[x_miss | x_obs]."""
     import numpy as np
 
-    from ..atomic import write_json
+    from ..atomic import check_writable, write_json
     from ..tables import read_table, write_table
 
+    for path in (output, record):
+        check_writable(path)
     set_threads(threads)
     table, all_names = read_table(data)
     if model:

@@ -136,6 +136,24 @@ def test_wrong_options_give_one_line(capsys, argv, expected):
     assert status == 2 and expected in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_unwritable_output_fails_before_fitting(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    status, out, err = run(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "-q",
+                           "-o", str(blocker / "m.npz"))
+    assert status == 2 and "cannot write" in err and out == ""
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_inputs_are_never_overwritten(tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n3,\n5,6\n7,1\n")
+    before = data.read_bytes()
+    assert run(capsys, "mixture", "impute", str(data), "-k", "1", "--seed", "0",
+               "-o", str(tmp_path / "out.csv"))[0] == 0
+    assert data.read_bytes() == before
+
+
 def test_missing_and_corrupt_model_files(tmp_path, capsys):
     status, _, err = run(capsys, "mixture", "predict", str(tmp_path / "none.npz"), FAITHFUL)
     assert status == 2 and "not an emapps mixture model" in err
