@@ -46,7 +46,7 @@ def poisson_mixture_chunk(X, start, stop, sample_weight, log_weights, rates):
                     if x != 0:
                         total += x * log_rates[k, d]
                 lp[k, b] = total
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)[0]
         for k in range(n_components):
             for b in range(nb):
                 r = lp[k, b]
@@ -76,7 +76,7 @@ def categorical_mixture_chunk(codes, start, stop, sample_weight, log_weights, lo
                     if code >= 0:
                         total += log_probs[k, l, code]
                 lp[k, b] = total
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)[0]
         for k in range(n_components):
             for b in range(nb):
                 r = lp[k, b]
@@ -106,7 +106,7 @@ def multinomial_mixture_chunk(indptr, indices, values, start, stop, sample_weigh
                 for p in range(indptr[first + b], indptr[first + b + 1]):
                     total += values[p] * log_probs[k, indices[p]]
                 lp[k, b] = total
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
+        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)[0]
         for k in range(n_components):
             for b in range(nb):
                 r = lp[k, b]

@@ -267,8 +267,9 @@ def _finish_full(nk, sx, sxx, n_features):
 
 @kernel(fastmath=REDUCE_FLAGS)
 def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_chol):
-    """Fused E-step for full precisions over rows [start, stop):
-    (N_k, S_k, Q_k, sum_n w_n log p(x_n)), centred on ``means``; sample_weight empty = 1."""
+    """Fused E-step for full precisions over rows [start, stop): (N_k, S_k, Q_k,
+    sum_n w_n log p(x_n), sum_n -w_n log max_k p(k | x_n)), centred on ``means``;
+    sample_weight empty = unit weights."""
     n_features = X.shape[1]
     n_components = means.shape[0]
     n_padded = _padded(n_features)
@@ -282,14 +283,18 @@ def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_
     lp, top, norm = posterior_buffers(n_components)
     y = np.zeros((TILE, BLOCK))  # read (times 0) before the first write
     loglik = 0.0
+    classification = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
         _log_joint_full(xt, nb, means_p, prec_p, const, lp, y)
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
+        block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
+                                                             top, norm)
+        loglik += block_loglik
+        classification += block_classification
         _accumulate_full(xt, nb, means_p, lp, t, nk, sx, sxx)
     sx_out, sxx_out = _finish_full(nk, sx, sxx, n_features)
-    return nk, sx_out, sxx_out, loglik
+    return nk, sx_out, sxx_out, loglik, classification
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -336,7 +341,8 @@ def _accumulate_diag(xt, nb, shift, resp, nk, sx, sxx):
 @kernel(fastmath=REDUCE_FLAGS)
 def gaussian_chunk_diag(X, start, stop, sample_weight, log_weights, means, prec_sqrt):
     """Fused E-step for diagonal precisions (prec_sqrt = 1/sigma, (K, D)) over rows
-    [start, stop): (N_k, S_k, diag Q_k, sum_n w_n log p(x_n)), centred on ``means``."""
+    [start, stop): (N_k, S_k, diag Q_k, sum_n w_n log p(x_n),
+    sum_n -w_n log max_k p(k | x_n)), centred on ``means``."""
     n_features = X.shape[1]
     n_components = means.shape[0]
     const = _diag_const(log_weights, prec_sqrt)
@@ -346,13 +352,17 @@ def gaussian_chunk_diag(X, start, stop, sample_weight, log_weights, means, prec_
     xt = np.empty((n_features, BLOCK))
     lp, top, norm = posterior_buffers(n_components)
     loglik = 0.0
+    classification = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
         _log_joint_diag(xt, nb, means, prec_sqrt, const, lp)
-        loglik += posterior_block(lp, nb, sample_weight, first, top, norm)
+        block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
+                                                             top, norm)
+        loglik += block_loglik
+        classification += block_classification
         _accumulate_diag(xt, nb, means, lp, nk, sx, sxx)
-    return nk, sx, sxx, loglik
+    return nk, sx, sxx, loglik, classification
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -435,13 +445,14 @@ def moments_diag_chunk(X, start, stop, resp, shift):
 # -- drivers: fixed chunks on threads, totals in chunk order ----------------------------
 
 def gaussian_pass_full(X, sample_weight, log_weights, means, prec_chol, chunk_rows=CHUNK_ROWS):
-    """(N_k, S_k, Q_k, log-likelihood) of the whole of X; see :func:`gaussian_chunk_full`."""
+    """(N_k, S_k, Q_k, log-likelihood, classification term) of the whole of X; see
+    :func:`gaussian_chunk_full`."""
     return map_add(lambda start, stop: gaussian_chunk_full(
         X, start, stop, sample_weight, log_weights, means, prec_chol), X.shape[0], chunk_rows)
 
 
 def gaussian_pass_diag(X, sample_weight, log_weights, means, prec_sqrt, chunk_rows=CHUNK_ROWS):
-    """(N_k, S_k, diag Q_k, log-likelihood) of the whole of X."""
+    """(N_k, S_k, diag Q_k, log-likelihood, classification term) of the whole of X."""
     return map_add(lambda start, stop: gaussian_chunk_diag(
         X, start, stop, sample_weight, log_weights, means, prec_sqrt), X.shape[0], chunk_rows)
 

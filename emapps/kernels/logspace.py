@@ -151,8 +151,9 @@ def add_row_totals(resp, nb, nk):
 @kernel(fastmath=REDUCE_FLAGS)
 def posterior_block(lp, nb, sample_weight, start, top, norm):
     """Turn a block of log-joints lp[k, b] (b < nb) into weighted responsibilities
-    w_b p(k | x_b) in place; return sum_b w_b log p(x_b).  sample_weight is indexed from
-    ``start`` (empty = unit weights); top and norm are scratch rows of length >= nb."""
+    w_b p(k | x_b) in place; return (sum_b w_b log p(x_b), sum_b w_b log s_b) where
+    s_b = 1 / max_k p(k | x_b), the classification term of ICL.  sample_weight is indexed
+    from ``start`` (empty = unit weights); top and norm are scratch rows of length >= nb."""
     n_components = lp.shape[0]
     for b in range(nb):
         top[b] = -np.inf
@@ -169,11 +170,14 @@ def posterior_block(lp, nb, sample_weight, start, top, norm):
             norm[b] += value
     weighted = sample_weight.shape[0] > 0
     loglik = 0.0
+    classification = 0.0
     for b in range(nb):
         w = sample_weight[start + b] if weighted else 1.0
-        loglik += w * (top[b] + fast_log(norm[b]))
+        log_norm = fast_log(norm[b])
+        loglik += w * (top[b] + log_norm)
+        classification += w * log_norm
         norm[b] = w / norm[b]
     for k in range(n_components):
         for b in range(nb):
             lp[k, b] *= norm[b]
-    return loglik
+    return loglik, classification

@@ -278,12 +278,12 @@ class GaussianMixture:
 
     def bic(self, X):
         """Bayesian information criterion, -2 log L + p log n (lower is better)."""
-        X = check_matrix(X)
+        X = check_matrix(X, allow_nan=True)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
     def aic(self, X):
         """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        X = check_matrix(X)
+        X = check_matrix(X, allow_nan=True)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
     def icl(self, X):

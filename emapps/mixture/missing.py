@@ -123,10 +123,12 @@ def pattern_stats(params: GaussianParams, covariances, X_rows, weight_rows,
                                    np.ascontiguousarray(params.means[k:k + 1]), True)
         nk[k], sx[k], sxx[k] = moments[0][0], moments[1][0], moments[2][0]
         sxx[k][np.ix_(M, M)] += nk[k] * parts.conditional_cov[k]
-    loglik = float(np.dot(weight_rows, norm)) if weight_rows.size else float(norm.sum())
+    weights = weight_rows if weight_rows.size else np.ones(len(norm))
+    loglik = float(np.dot(weights, norm))
+    classification = -float(np.dot(weights, log_resp.max(axis=1)))
     if not full:
         sxx = np.diagonal(sxx, axis1=1, axis2=2).copy()
-    return {"nk": nk, "sx": sx, "sxx": sxx, "loglik": loglik}
+    return {"nk": nk, "sx": sx, "sxx": sxx, "loglik": loglik, "classification": classification}
 
 
 def conditional_means(params: GaussianParams, X) -> np.ndarray:

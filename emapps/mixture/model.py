@@ -68,9 +68,10 @@ class GaussianMixtureEM:
 
         full = params.full
         run = gaussian_pass_full if full else gaussian_pass_diag
-        nk, sx, sxx, loglik = run(chunk.complete, chunk.complete_weight,
-                                  *params.kernel_arguments())
-        stats = {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik)}
+        nk, sx, sxx, loglik, classification = run(chunk.complete, chunk.complete_weight,
+                                                  *params.kernel_arguments())
+        stats = {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik),
+                 "classification": float(classification)}
         if chunk.patterns:
             covariances = full_covariances(params)
             for pattern in chunk.patterns:

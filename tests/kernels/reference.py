@@ -37,7 +37,8 @@ def gaussian_pass(X, sample_weight, log_weights, means, prec, full):
     norm = logsumexp(lj, axis=1)
     w = sample_weight if sample_weight.size else np.ones(X.shape[0])
     resp = np.exp(lj - norm[:, None]) * w[:, None]
-    return (*moments(X, resp, means, full), float(np.dot(w, norm)))
+    classification = -float(np.dot(w, (lj - norm[:, None]).max(axis=1)))
+    return (*moments(X, resp, means, full), float(np.dot(w, norm)), classification)
 
 
 def posterior(log_joint, sample_weight):

@@ -109,7 +109,7 @@ def test_component_with_zero_weight_gets_no_responsibility():
     X, sw, lw, means, prec, _ = problem(8, 400, 2, 3)
     lw = lw.copy()
     lw[1] = -np.inf
-    nk, sx, sxx, loglik = kernels.gaussian_pass_full(X, sw, lw, means, prec, 128)
+    nk, sx, sxx, loglik, _ = kernels.gaussian_pass_full(X, sw, lw, means, prec, 128)
     assert nk[1] == 0.0 and np.all(sx[1] == 0.0) and np.isfinite(loglik)
 
 

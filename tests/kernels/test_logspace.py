@@ -75,7 +75,9 @@ def test_posterior_block_gives_weighted_responsibilities():
     weights = rng.uniform(0, 2, 300)
     block = log_joint.copy()
     buffers = [np.empty(300) for _ in range(2)]
-    loglik = posterior_block(block, 300, weights, 0, *buffers)
+    loglik, classification = posterior_block(block, 300, weights, 0, *buffers)
     norm = logsumexp(log_joint, axis=0)
     np.testing.assert_allclose(block, np.exp(log_joint - norm) * weights, rtol=1e-13)
     assert loglik == pytest.approx(np.dot(weights, norm), rel=1e-14)
+    best = (log_joint - norm).max(axis=0)
+    assert classification == pytest.approx(-np.dot(weights, best), rel=1e-12)

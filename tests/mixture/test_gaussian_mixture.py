@@ -214,3 +214,18 @@ def test_fit_predict_and_run_record(faithful):
     record = model.run_record()
     assert record["settings"]["n_components"] == 2 and record["seed"] == 4
     assert len(record["loglik_trace"]) == model.n_iter_
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_selection_table_agrees_with_the_models_criteria(airquality, covariance_type):
+    from emapps.mixture.selection import select_model
+    X = airquality[:, :4]  # with real missing values
+    selection = select_model(X, [1, 2, 3], [covariance_type], "icl", random_state=0,
+                             tol=1e-6, max_iter=500)
+    for row in selection.rows:
+        model = selection.models[(row["k"], row["covariance"])]
+        assert row["loglik"] == pytest.approx(model.score(X) * len(X), rel=1e-10)
+        assert row["bic"] == pytest.approx(model.bic(X), rel=1e-10)
+        assert row["aic"] == pytest.approx(model.aic(X), rel=1e-10)
+        assert row["icl"] == pytest.approx(model.icl(X), rel=1e-10)
+    assert selection.best_row["icl"] == min(row["icl"] for row in selection.rows)
