@@ -1,5 +1,6 @@
 """``emapps demo``: every module's command on the bundled ``data/``, outputs in one folder."""
 
+import importlib.util
 from pathlib import Path
 
 import click
@@ -21,11 +22,9 @@ def demo(data_dir, outdir):
         if not path.exists():
             raise UserInputError(f"{path} not found; run the demo from the repository root "
                                  f"or pass --data")
-    plot = []
-    try:
-        import matplotlib  # noqa: F401
-        plot = ["--plot", str(out / "mixture")]
-    except ImportError:
+    plot = ["--plot", str(out / "mixture")]
+    if importlib.util.find_spec("matplotlib") is None:
+        plot = []
         click.echo("demo: matplotlib not installed, skipping plots", err=True)
     steps = [
         ["mixture", "fit", str(faithful), "-k", "1..6", "--covariance", "all", "--seed", "1",

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 from ._jit import REDUCE_FLAGS, kernel
-from .logspace import BLOCK, add_row_totals, posterior_block, posterior_buffers
+from .logspace import BLOCK, posterior_block, posterior_buffers
 from .parallel import CHUNK_ROWS, map_add
 
 
