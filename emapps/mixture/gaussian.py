@@ -274,22 +274,30 @@ class GaussianMixture:
         K, D = self.means_.shape
         return n_covariance_parameters(self.covariance_type, K, D) + K * D + K - 1
 
+    def criteria(self, X, sample_weight=None) -> dict:
+        """log L, parameter count, BIC (-2 log L + p log n), AIC (-2 log L + 2 p) and ICL
+        (BIC - 2 sum_n log max_k p(k | x_n), mclust's ICL with the sign flipped), all lower
+        is better; one E-step at the fitted parameters, no N x K matrix."""
+        self._check_fitted()
+        X = check_matrix(X, allow_nan=True)
+        weight = check_sample_weight(sample_weight, X.shape[0])
+        stats = self._model().e_step(self.params_, MixtureData.build(X, weight))
+        loglik, n_params = stats["loglik"], self._n_parameters()
+        bic = -2 * loglik + n_params * np.log(X.shape[0])
+        return {"loglik": loglik, "n_params": n_params, "bic": bic,
+                "aic": -2 * loglik + 2 * n_params, "icl": bic + 2 * stats["classification"]}
+
     def bic(self, X):
         """Bayesian information criterion, -2 log L + p log n (lower is better)."""
-        X = check_matrix(X, allow_nan=True)
-        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+        return self.criteria(X)["bic"]
 
     def aic(self, X):
         """Akaike information criterion, -2 log L + 2 p (lower is better)."""
-        X = check_matrix(X, allow_nan=True)
-        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+        return self.criteria(X)["aic"]
 
     def icl(self, X):
-        """Integrated completed likelihood, BIC - 2 sum_n log max_k p(k | x_n) (mclust's ICL,
-        sign flipped so lower is better)."""
-        proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return self.bic(X) - 2.0 * np.log(proba.max(axis=1)).sum()
+        """Integrated completed likelihood (see :meth:`criteria`; lower is better)."""
+        return self.criteria(X)["icl"]
 
     def sample(self, n_samples=1, random_state=None):
         """Draw (X, labels) from the fitted mixture."""

@@ -6,12 +6,9 @@ parameters, BIC, AIC and ICL (lower is better for all three, scikit-learn's sign
 
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from ..errors import DegenerateModelError, UserInputError
-from ..validation import check_matrix, check_sample_weight
 from .gaussian import GaussianMixture
-from .model import MixtureData
 
 CRITERIA = ("bic", "aic", "icl")
 
@@ -39,8 +36,6 @@ def select_model(X, n_components, covariance_types=("full",), criterion="bic",
     """
     if criterion not in CRITERIA:
         raise UserInputError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
-    X = check_matrix(X, allow_nan=True)
-    weight = check_sample_weight(sample_weight, X.shape[0])
     selection = Selection(criterion)
     for covariance_type in covariance_types:
         for k in n_components:
@@ -51,15 +46,7 @@ def select_model(X, n_components, covariance_types=("full",), criterion="bic",
             except DegenerateModelError as error:
                 selection.rows.append({**row, "ok": False, "reason": str(error)})
                 continue
-            n = X.shape[0]
-            # one E-step at the final parameters gives log L and the ICL term, with no
-            # N x K matrix
-            final = model._model().e_step(model.params_, MixtureData.build(X, weight))
-            loglik = final["loglik"]
-            n_params = model._n_parameters()
-            bic = -2 * loglik + n_params * np.log(n)
-            row.update(ok=True, loglik=loglik, n_params=n_params, bic=bic,
-                       aic=-2 * loglik + 2 * n_params, icl=bic + 2 * final["classification"],
+            row.update(ok=True, **model.criteria(X, sample_weight),
                        n_iter=model.n_iter_, converged=model.converged_)
             selection.rows.append(row)
             selection.models[(k, covariance_type)] = model

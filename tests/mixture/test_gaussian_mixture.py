@@ -205,6 +205,9 @@ def test_sample_and_information_criteria(faithful):
     assert model.bic(faithful) == pytest.approx(-2 * loglik + p * np.log(n))
     assert model.aic(faithful) == pytest.approx(-2 * loglik + 2 * p)
     assert model.icl(faithful) >= model.bic(faithful)
+    best = model.predict_proba(faithful).max(axis=1)  # the log-joint route, independently
+    assert model.icl(faithful) == pytest.approx(model.bic(faithful) - 2 * np.log(best).sum(),
+                                                rel=1e-10)
 
 
 def test_fit_predict_and_run_record(faithful):
