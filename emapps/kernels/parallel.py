@@ -18,6 +18,16 @@ _state = {"threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffin
 _lock = threading.Lock()
 
 
+def _forget_pool_in_child() -> None:
+    """A forked child has none of the parent's threads: start a fresh pool when needed."""
+    global _lock
+    _lock = threading.Lock()
+    _state["pool"] = None
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def set_threads(n_threads: int) -> None:
     """Worker threads for every kernel call in this process (default: usable cores)."""
     if n_threads < 1:

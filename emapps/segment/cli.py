@@ -1,0 +1,120 @@
+"""``emapps segment``: segment images and folders; ``emapps segment score``: evaluate."""
+
+import sys
+
+import click
+
+from ..clitools import parse_int_range, resolve_seed, seed_option, threads_option
+from ..clitools import set_threads as set_kernel_threads
+
+
+class DefaultRunGroup(click.Group):
+    """``emapps segment INPUT...`` runs the ``run`` command; ``score`` is a subcommand."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultRunGroup)
+def segment():
+    """Segment images by EM on pixel features (GMM or HMRF with a Potts prior).
+
+    \b
+    emapps segment INPUT... -o OUTDIR [options]   (same as: emapps segment run ...)
+    emapps segment score PRED_DIR GT_DIR
+    """
+
+
+@segment.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--outdir", required=True, help="Output folder (mirrors the inputs).")
+@click.option("-k", "--components", default="4", show_default=True,
+              help="Segments: 4, or a range 2..8 / list 2,4,8 chosen per image by --criterion.")
+@click.option("--features", type=click.Choice(["lab", "labxy", "rgb", "gray"]),
+              default="labxy", show_default=True, help="Pixel features.")
+@click.option("--xy-scale", default=0.5, show_default=True,
+              help="Weight of position in labxy: [x, y] * scale * 100 / max(H, W).")
+@click.option("--texture", is_flag=True, help="Add local mean and std of lightness.")
+@click.option("--spatial", type=click.Choice(["none", "mrf"]), default="mrf",
+              show_default=True, help="mrf: Potts prior over 4-neighbours (HMRF-EM).")
+@click.option("--beta", default=1.0, show_default=True, help="Potts interaction strength.")
+@click.option("--estimate-beta/--fixed-beta", default=True, show_default=True,
+              help="Re-estimate beta by pseudo-likelihood (starting from --beta).")
+@click.option("--update", type=click.Choice(["mean-field", "icm"]), default="mean-field",
+              show_default=True, help="HMRF E-step.")
+@click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
+              show_default=True, help="How K is chosen when -k is a range.")
+@click.option("--shared-model", is_flag=True,
+              help="Fit one model on pixels sampled from all images, then label each.")
+@click.option("--sample-pixels", default=200_000, show_default=True,
+              help="Pixels sampled over all images for --shared-model.")
+@click.option("--posteriors", is_flag=True, help="Also write <stem>.npz with posteriors.")
+@click.option("--max-iter", default=200, show_default=True)
+@click.option("--tol", default=1e-3, show_default=True,
+              help="Stop when the mean log-likelihood per pixel gains less.")
+@click.option("--max-pixels", type=int, default=None,
+              help="Raise Pillow's decompression-bomb limit (pixels per image).")
+@seed_option
+@click.option("-j", "--jobs", default=1, show_default=True, help="Images in parallel.")
+@threads_option
+@click.option("--overwrite", is_flag=True, help="Redo images already done.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first image that fails.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, estimate_beta,
+        update, criterion, shared_model, sample_pixels, posteriors, max_iter, tol, max_pixels,
+        seed, jobs, threads, overwrite, fail_fast, quiet):
+    """Segment image files, folders (recursive) or quoted globs into OUTDIR."""
+    from ..errors import UserInputError
+    from .io import MANIFEST, set_max_pixels
+    from .runner import segment_folder
+
+    ks = parse_int_range(components, "-k")
+    if jobs < 1:
+        raise UserInputError(f"--jobs must be >= 1; got {jobs}")
+    set_kernel_threads(threads)
+    set_max_pixels(max_pixels)
+    seed = resolve_seed(seed)
+    params = {"n_components": ks[0] if len(ks) == 1 else ks, "features": features,
+              "xy_scale": xy_scale, "texture": texture, "spatial": spatial, "beta": beta,
+              "estimate_beta": estimate_beta, "update": update, "criterion": criterion,
+              "max_iter": max_iter, "tol": tol}
+    log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+    run_ = segment_folder(inputs, outdir, params, seed=seed, jobs=jobs, overwrite=overwrite,
+                          shared_model=shared_model, sample_pixels=sample_pixels,
+                          posteriors=posteriors, fail_fast=fail_fast, progress=not quiet,
+                          log=log)
+    log(f"emapps segment: {run_.done} segmented, {run_.skipped} already done, "
+        f"{len(run_.failures)} failed (seed {seed}; {outdir}/{MANIFEST})")
+    if run_.failures:
+        for image, message in run_.failures:
+            click.echo(f"emapps: failed: {image}: {message}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+@segment.command()
+@click.argument("pred_dir")
+@click.argument("gt_dir")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def score(pred_dir, gt_dir, as_json):
+    """Score label maps in PRED_DIR against annotations in GT_DIR.
+
+    GT_DIR holds <stem>/<annotator>.png (BSDS layout) or <stem>.png per image.  Prints
+    variation of information (total, split, merge; bits), adapted Rand error and
+    probabilistic Rand index per image, averaged over annotators, and the mean row.
+    """
+    import json
+
+    from .metrics import score_folder
+
+    rows = score_folder(pred_dir, gt_dir)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    columns = ("image", "annotators", "voi", "voi_split", "voi_merge", "are", "pri")
+    lines = ["\t".join(columns)]
+    for row in rows:
+        lines.append("\t".join(str(row[c]) if c in ("image", "annotators") else f"{row[c]:.4f}"
+                               for c in columns))
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,209 @@
+"""``ImageSegmenter``: pixel-feature mixture segmentation, optionally under a Potts prior.
+
+fit(image) fits a Gaussian mixture to the image's pixel features (K fixed, or chosen
+over a range by BIC/ICL), orders the components by their first feature (lightness for
+Lab) so label colours are stable, and with ``spatial='mrf'`` continues with HMRF-EM
+(:mod:`emapps.segment.hmrf`).  fit_sample(X) fits the mixture to feature rows pooled
+from many images (a shared model); predict(image) then labels any image under it.
+"""
+
+import warnings
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..mixture import GaussianMixture
+from ..mixture.params import GaussianParams
+from ..mixture.selection import CRITERIA, select_model
+from ..validation import check_choice, check_positive_int
+from .features import FEATURES, pixel_features
+from .hmrf import fit_hmrf
+
+SPATIAL = ("none", "mrf")
+UPDATES = ("mean-field", "icm")
+
+
+def ordered_by_first_feature(params: GaussianParams) -> tuple[GaussianParams, np.ndarray]:
+    """Components sorted by mean (first feature, then the next ones), and the order."""
+    order = np.lexsort(params.means.T[::-1])
+    if params.covariance_type == "tied":
+        covariances, prec = params.covariances, params.precisions_cholesky
+    else:
+        covariances, prec = params.covariances[order], params.precisions_cholesky[order]
+    return GaussianParams(params.weights[order], params.means[order], covariances, prec,
+                          params.covariance_type), order
+
+
+def distinct_rows(X: np.ndarray, enough: int, probe: int = 4096) -> int:
+    """Number of distinct rows of X, or ``enough`` once a probe of rows has that many."""
+    step = max(1, X.shape[0] // probe)
+    if len(np.unique(X[::step], axis=0)) >= enough:
+        return enough
+    return len(np.unique(X, axis=0))
+
+
+class ImageSegmenter:
+    """Segment images by EM on pixel features: GMM, or HMRF with a Potts prior.
+
+    Fitted attributes: ``mixture_`` (a :class:`~emapps.mixture.GaussianMixture` with
+    components ordered by lightness), ``n_components_``, ``beta_``, ``labels_`` and
+    ``posteriors_`` of the image fitted, ``loglik_`` (mean log-likelihood per pixel for
+    the mixture, mean free energy per pixel for the HMRF), ``n_iter_``, ``converged_``,
+    ``trace_`` and ``selection_`` (the criterion table when K was a range).
+    """
+
+    def __init__(self, n_components=4, *, features="lab", spatial="none", beta=1.0,
+                 estimate_beta=False, connectivity=4, update="mean-field", criterion="bic",
+                 covariance_type="full", xy_scale=0.5, texture=False, texture_size=7,
+                 tol=1e-3, max_iter=200, n_init=1, reg_covar=1e-6, random_state=None):
+        self.n_components = n_components
+        self.features = features
+        self.spatial = spatial
+        self.beta = beta
+        self.estimate_beta = estimate_beta
+        self.connectivity = connectivity
+        self.update = update
+        self.criterion = criterion
+        self.covariance_type = covariance_type
+        self.xy_scale = xy_scale
+        self.texture = texture
+        self.texture_size = texture_size
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.reg_covar = reg_covar
+        self.random_state = random_state
+
+    def get_params(self) -> dict:
+        return {name: getattr(self, name) for name in (
+            "n_components", "features", "spatial", "beta", "estimate_beta", "connectivity",
+            "update", "criterion", "covariance_type", "xy_scale", "texture", "texture_size",
+            "tol", "max_iter", "n_init", "reg_covar")}
+
+    def _check(self):
+        check_choice(self.features, "features", FEATURES)
+        check_choice(self.spatial, "spatial", SPATIAL)
+        check_choice(self.update, "update", UPDATES)
+        check_choice(self.criterion, "criterion", CRITERIA)
+        check_choice(self.connectivity, "connectivity", (4, 8))
+        if not (isinstance(self.beta, (int, float)) and self.beta >= 0):
+            raise UserInputError(f"beta must be a number >= 0; got {self.beta!r}")
+        for k in self._candidate_ks():
+            check_positive_int(k, "n_components")
+
+    def _candidate_ks(self) -> list[int]:
+        k = self.n_components
+        return [k] if isinstance(k, (int, np.integer)) else list(k)
+
+    def image_features(self, image: np.ndarray) -> np.ndarray:
+        """(H*W, D) features of an image as this segmenter computes them."""
+        return pixel_features(image, self.features, xy_scale=self.xy_scale,
+                              texture=self.texture, texture_size=self.texture_size)
+
+    # -- fitting ---------------------------------------------------------------------
+    def _mixture_settings(self) -> dict:
+        return {"covariance_type": self.covariance_type, "tol": self.tol,
+                "reg_covar": self.reg_covar, "max_iter": self.max_iter,
+                "n_init": self.n_init, "random_state": self.random_state}
+
+    def fit_sample(self, X: np.ndarray):
+        """Fit the mixture to feature rows X (e.g. pixels pooled over a folder)."""
+        self._check()
+        ks = self._candidate_ks()
+        distinct = distinct_rows(X, max(ks))
+        if max(ks) > distinct:
+            warnings.warn(f"only {distinct} distinct pixel values: K limited to {distinct}",
+                          UserWarning, stacklevel=2)
+            ks = sorted({min(k, distinct) for k in ks})
+        if len(ks) == 1:
+            mixture = GaussianMixture(ks[0], **self._mixture_settings()).fit(X)
+            self.selection_ = None
+        else:
+            selection = select_model(X, ks, (self.covariance_type,), self.criterion,
+                                     **self._mixture_settings())
+            mixture, self.selection_ = selection.best, selection.rows
+        params, _ = ordered_by_first_feature(mixture.params_)
+        mixture.set_fitted_params(params)
+        self.mixture_ = mixture
+        self.n_components_ = params.n_components
+        self.beta_ = float(self.beta)
+        self.loglik_ = mixture.lower_bound_
+        self.n_iter_ = mixture.n_iter_
+        self.converged_ = mixture.converged_
+        self.trace_ = list(mixture.lower_bounds_)
+        self.seed_ = mixture.seed_
+        return self
+
+    def fit(self, image: np.ndarray):
+        """Fit to one image and label it (``labels_``, ``posteriors_``)."""
+        X = self.image_features(image)
+        self.fit_sample(X)
+        if self.spatial == "none":
+            posteriors = self.mixture_.predict_proba(X)
+        else:
+            hmrf = self._hmrf(X, image.shape[:2], update_emissions=True)
+            self.mixture_.set_fitted_params(hmrf.params.gaussian)
+            self.beta_ = hmrf.beta
+            self.loglik_ = hmrf.trace[-1] / X.shape[0]
+            self.n_iter_ += hmrf.n_iter
+            self.converged_ = hmrf.converged
+            self.trace_ += [value / X.shape[0] for value in hmrf.trace]
+            posteriors = hmrf.params.q
+        self._set_labels(posteriors, image.shape[:2])
+        return self
+
+    def _hmrf(self, X, shape, update_emissions: bool):
+        return fit_hmrf(X, shape, self.mixture_.params_, self.mixture_.predict_proba(X),
+                        beta=self.beta_, estimate=self.estimate_beta,
+                        eight=self.connectivity == 8, hard=self.update == "icm",
+                        update_emissions=update_emissions,
+                        covariance_type=self.covariance_type, reg_covar=self.reg_covar,
+                        tol=self.tol, max_iter=self.max_iter)
+
+    def _set_labels(self, posteriors, shape):
+        self.posteriors_ = posteriors.reshape(*shape, -1)
+        self.labels_ = posteriors.argmax(axis=1).reshape(shape)
+
+    def fit_predict(self, image: np.ndarray) -> np.ndarray:
+        return self.fit(image).labels_
+
+    # -- labelling with a fitted model -----------------------------------------------
+    def shared_state(self) -> tuple[GaussianParams, float]:
+        """(emission parameters, beta): what another segmenter needs to label images."""
+        self._check_fitted()
+        return self.mixture_.params_, self.beta_
+
+    def use_shared(self, state: tuple[GaussianParams, float]):
+        """Label with a model fitted elsewhere (see :meth:`shared_state`)."""
+        params, beta = state
+        self.mixture_ = GaussianMixture(params.n_components,
+                                        covariance_type=params.covariance_type)
+        self.mixture_.set_fitted_params(params)
+        self.n_components_ = params.n_components
+        self.beta_ = float(beta)
+        return self
+
+    def score(self, image: np.ndarray) -> float:
+        """Mean log-likelihood per pixel of the image under the fitted mixture."""
+        self._check_fitted()
+        return self.mixture_.score(self.image_features(image))
+
+    def _check_fitted(self):
+        if not hasattr(self, "mixture_"):
+            raise UserInputError("this ImageSegmenter is not fitted yet; call fit first")
+
+    def predict_proba(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, K) label probabilities under the fitted model (mean-field q for 'mrf')."""
+        self._check_fitted()
+        X = self.image_features(image)
+        if X.shape[1] != self.mixture_.n_features_in_:
+            raise UserInputError(f"the image gives {X.shape[1]} features, the model was "
+                                 f"fitted on {self.mixture_.n_features_in_} (gray vs colour?)")
+        if self.spatial == "none":
+            return self.mixture_.predict_proba(X).reshape(*image.shape[:2], -1)
+        hmrf = self._hmrf(X, image.shape[:2], update_emissions=False)
+        return hmrf.params.q.reshape(*image.shape[:2], -1)
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) labels 0..K-1, ordered by component lightness."""
+        return self.predict_proba(image).argmax(axis=2)

@@ -1,0 +1,187 @@
+"""Segment many images: outputs mirrored under a folder, a manifest, resume, a process pool.
+
+Each image gets its own seed, ``SeedSequence(seed, spawn_key=(crc32(relative path),))``,
+so labels do not depend on the order, on ``jobs`` or on which images were done before.
+An image is skipped when the manifest holds a successful record with the same settings
+hash and its outputs exist.  Failures (unreadable files, degenerate models) are
+reported and recorded; the other images still finish.
+"""
+
+import hashlib
+import json
+import multiprocessing
+import sys
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+import numpy as np
+
+from .. import __version__
+from ..errors import DegenerateModelError, UserInputError
+from . import io
+from .model import ImageSegmenter
+
+
+@dataclass
+class FolderRun:
+    """What a folder run did: counts and the failures as (image, message)."""
+
+    done: int = 0
+    skipped: int = 0
+    failures: list = field(default_factory=list)
+
+
+def image_seed(seed: int, relative: PurePath) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed, spawn_key=(zlib.crc32(str(relative).encode()),))
+
+
+def settings_hash(settings: dict) -> str:
+    text = json.dumps({**settings, "emapps_version": __version__}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def output_paths(outdir: Path, relative: PurePath) -> dict[str, Path]:
+    stem = outdir / relative.with_suffix("")
+    return {"labels": stem.with_name(stem.name + io.LABELS_SUFFIX),
+            "overlay": stem.with_name(stem.name + io.OVERLAY_SUFFIX),
+            "posteriors": stem.with_name(stem.name + io.POSTERIORS_SUFFIX)}
+
+
+def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, seed: int,
+                 shared, posteriors: bool) -> dict:
+    """Segment one image and write its outputs; returns its manifest fields."""
+    started = time.perf_counter()
+    image = io.load_image(path)
+    segmenter = ImageSegmenter(**params, random_state=image_seed(seed, relative))
+    if shared is None:
+        segmenter.fit(image)
+        labels, probabilities = segmenter.labels_, segmenter.posteriors_
+    else:
+        segmenter.use_shared(shared)
+        probabilities = segmenter.predict_proba(image)
+        labels = probabilities.argmax(axis=2)
+    paths = output_paths(outdir, relative)
+    io.write_labels(paths["labels"], labels)
+    io.write_overlay(paths["overlay"], image, labels)
+    if posteriors:
+        io.write_posteriors(paths["posteriors"], probabilities, labels)
+    fitted = shared is None
+    return {"k": int(probabilities.shape[2]), "height": int(image.shape[0]),
+            "width": int(image.shape[1]),
+            "loglik": float(segmenter.loglik_ if fitted else segmenter.score(image)),
+            "n_iter": int(segmenter.n_iter_) if fitted else 0,
+            "converged": bool(segmenter.converged_) if fitted else None,
+            "beta": float(segmenter.beta_) if params["spatial"] == "mrf" else None,
+            "seconds": round(time.perf_counter() - started, 4)}
+
+
+def _worker(task) -> tuple[str, dict | str]:
+    path, relative, outdir, params, seed, shared, posteriors = task
+    try:
+        return "ok", _segment_one(path, relative, outdir, params, seed, shared, posteriors)
+    except (UserInputError, DegenerateModelError, MemoryError) as error:
+        return "error", str(error)
+
+
+def _init_worker():
+    from ..kernels.parallel import set_threads
+    set_threads(1)
+
+
+def fit_shared(images, params: dict, seed: int, sample_pixels: int):
+    """Fit one mixture to pixels sampled evenly from every image (seeded per image)."""
+    per_image = max(1, sample_pixels // max(len(images), 1))
+    segmenter = ImageSegmenter(**params, random_state=np.random.SeedSequence(seed))
+    rows = []
+    for path, relative in images:
+        X = segmenter.image_features(io.load_image(path))
+        rng = np.random.default_rng(image_seed(seed, relative))
+        pick = rng.choice(X.shape[0], size=min(per_image, X.shape[0]), replace=False)
+        rows.append(X[np.sort(pick)])
+    if len({part.shape[1] for part in rows}) > 1:
+        raise UserInputError("a shared model needs images of one kind: the folder mixes "
+                             "grayscale and colour images")
+    return segmenter.fit_sample(np.concatenate(rows))
+
+
+def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
+                   overwrite: bool = False, shared_model: bool = False,
+                   sample_pixels: int = 200_000, posteriors: bool = False,
+                   fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
+    """Segment every image of ``inputs`` into ``outdir`` (see the module docstring)."""
+    outdir = Path(outdir)
+    images = io.find_images(inputs)
+    outdir.mkdir(parents=True, exist_ok=True)
+    settings = {**params, "seed": seed, "posteriors": posteriors, "shared_model": shared_model}
+    if shared_model:
+        settings["sample_pixels"] = sample_pixels
+        settings["images"] = hashlib.sha256("\n".join(
+            str(relative) for _, relative in images).encode()).hexdigest()[:16]
+    digest = settings_hash(settings)
+    previous = {} if overwrite else io.read_manifest(outdir)
+    run = FolderRun()
+    todo = []
+    for path, relative in images:
+        record = previous.get(str(relative))
+        paths = output_paths(outdir, relative)
+        wanted = [paths["labels"], paths["overlay"]] + ([paths["posteriors"]] if posteriors else [])
+        if (record and record.get("status") == "ok" and record.get("settings_hash") == digest
+                and all(p.exists() for p in wanted)):
+            run.skipped += 1
+        else:
+            todo.append((path, relative))
+    shared = None
+    if shared_model and todo:
+        shared = fit_shared(images, params, seed, sample_pixels)
+        shared = shared.shared_state()
+    tasks = [(path, relative, outdir, params, seed, shared, posteriors) for path, relative in todo]
+    bar = _progress(len(images), run.skipped, progress)
+    try:
+        for (path, relative), (status, result) in _results(tasks, jobs):
+            base = {"image": str(relative), "source": str(path), "status": status,
+                    "settings_hash": digest, "seed": seed, "settings": params,
+                    "emapps_version": __version__}
+            if status == "ok":
+                io.append_manifest(outdir, {**base, **result})
+                run.done += 1
+            else:
+                io.append_manifest(outdir, {**base, "error": result})
+                run.failures.append((str(relative), result))
+                log(f"emapps: error: {result}")
+                if fail_fast:
+                    break
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return run
+
+
+def _results(tasks, jobs: int):
+    """(task identity, worker result) pairs, serially or from a process pool."""
+    if jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield task[:2], _worker(task)
+        return
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                             initializer=_init_worker) as pool:
+        futures = {pool.submit(_worker, task): task[:2] for task in tasks}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, unit="image", file=sys.stderr,
+                disable=not sys.stderr.isatty(), leave=False)
