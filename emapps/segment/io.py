@@ -40,7 +40,7 @@ def find_images(inputs) -> list[tuple[Path, PurePath]]:
     output folder) is taken from the folder or the glob's fixed prefix.
     """
     found: list[tuple[Path, PurePath]] = []
-    for item in inputs:
+    for item in map(str, inputs):
         path = Path(item)
         if path.is_dir():
             files = [p for p in path.rglob("*") if p.is_file() and _is_image_name(p)]

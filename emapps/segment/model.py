@@ -119,8 +119,9 @@ class ImageSegmenter:
             mixture = GaussianMixture(ks[0], **self._mixture_settings()).fit(X)
             self.selection_ = None
         else:
-            selection = select_model(X, ks, (self.covariance_type,), self.criterion,
-                                     **self._mixture_settings())
+            settings = self._mixture_settings()
+            covariance = settings.pop("covariance_type")
+            selection = select_model(X, ks, (covariance,), self.criterion, **settings)
             mixture, self.selection_ = selection.best, selection.rows
         params, _ = ordered_by_first_feature(mixture.params_)
         mixture.set_fitted_params(params)

@@ -92,3 +92,55 @@ def hmm_log_space(start, trans, log_emit):
         xi += np.exp(log_a[t - 1][:, None] + np.log(trans) + (log_emit[t] + log_b[t])[None]
                      - loglik)
     return gamma, xi, loglik
+
+
+def grid_neighbours(height, width, eight):
+    """{site: [neighbour sites]} of an H x W grid, row-major."""
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    if eight:
+        steps += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    out = {}
+    for r in range(height):
+        for c in range(width):
+            out[r * width + c] = [(r + dr) * width + c + dc for dr, dc in steps
+                                  if 0 <= r + dr < height and 0 <= c + dc < width]
+    return out
+
+
+def potts_sweep(log_unary, q, shape, beta, eight, hard):
+    """Site-by-site Potts update in colour order (a fresh copy of q is returned)."""
+    height, width = shape
+    q = q.copy()
+    neighbours = grid_neighbours(height, width, eight)
+    n_colours = 4 if eight else 2
+    for colour in range(n_colours):
+        for r in range(height):
+            for c in range(width):
+                own = (r % 2) * 2 + (c % 2) if eight else (r + c) % 2
+                if own != colour:
+                    continue
+                i = r * width + c
+                field = log_unary[i] + beta * q[neighbours[i]].sum(axis=0)
+                if hard:
+                    q[i] = np.eye(q.shape[1])[np.argmax(field)]
+                else:
+                    q[i] = np.exp(field - logsumexp(field))
+    return q
+
+
+def potts_objective(log_unary, q, shape, beta, eight):
+    """J = sum q u + beta sum_{edges} q_i . q_j - sum q log q."""
+    neighbours = grid_neighbours(*shape, eight)
+    pairs = sum(q[i] @ q[j] for i, js in neighbours.items() for j in js if j > i)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.nansum(np.where(q > 0, q * np.log(q), 0.0))
+    return float((q * log_unary).sum() + beta * pairs + entropy)
+
+
+def potts_pseudo_loglik(log_prior, q, shape, beta, eight):
+    neighbours = grid_neighbours(*shape, eight)
+    total = 0.0
+    for i, js in neighbours.items():
+        a = log_prior + beta * q[js].sum(axis=0)
+        total += q[i] @ a - logsumexp(a)
+    return total
