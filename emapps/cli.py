@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     from .errors import UserInputError
 
     try:
-        cli.main(args=argv, prog_name="emapps", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="emapps", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.exceptions.Abort:
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         click.echo("emapps: interrupted", err=True)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def run() -> None:

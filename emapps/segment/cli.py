@@ -51,6 +51,10 @@ def segment():
 @click.option("--sample-pixels", default=200_000, show_default=True,
               help="Pixels sampled over all images for --shared-model.")
 @click.option("--posteriors", is_flag=True, help="Also write <stem>.npz with posteriors.")
+@click.option("--min-region", default=0.01, show_default=True,
+              help="Regions map <stem>.regions.png: connected regions of the labels, those "
+                   "below this fraction of the image merged into the nearest one.")
+@click.option("--no-regions", is_flag=True, help="Write the class label map only.")
 @click.option("--max-iter", default=200, show_default=True)
 @click.option("--tol", default=1e-3, show_default=True,
               help="Stop when the mean log-likelihood per pixel gains less.")
@@ -63,9 +67,14 @@ def segment():
 @click.option("--fail-fast", is_flag=True, help="Stop at the first image that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, estimate_beta,
-        update, criterion, shared_model, sample_pixels, posteriors, max_iter, tol, max_pixels,
-        seed, jobs, threads, overwrite, fail_fast, quiet):
-    """Segment image files, folders (recursive) or quoted globs into OUTDIR."""
+        update, criterion, shared_model, sample_pixels, posteriors, min_region, no_regions,
+        max_iter, tol, max_pixels, seed, jobs, threads, overwrite, fail_fast, quiet):
+    """Segment image files, folders (recursive) or quoted globs into OUTDIR.
+
+    Writes <stem>.png (class labels 0..K-1 ordered by lightness), <stem>.regions.png
+    (connected regions), <stem>.overlay.png and a line per image in manifest.jsonl.
+    Images already done with the same settings are skipped (--overwrite redoes them).
+    """
     from ..errors import UserInputError
     from .io import MANIFEST, set_max_pixels
     from .runner import segment_folder
@@ -80,24 +89,30 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
               "xy_scale": xy_scale, "texture": texture, "spatial": spatial, "beta": beta,
               "estimate_beta": estimate_beta, "update": update, "criterion": criterion,
               "max_iter": max_iter, "tol": tol}
-    log = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+
+    def log(line):  # errors and warnings, also under --quiet
+        click.echo(line, err=True)
+
     run_ = segment_folder(inputs, outdir, params, seed=seed, jobs=jobs, overwrite=overwrite,
                           shared_model=shared_model, sample_pixels=sample_pixels,
-                          posteriors=posteriors, fail_fast=fail_fast, progress=not quiet,
+                          posteriors=posteriors, min_region=None if no_regions else min_region,
+                          fail_fast=fail_fast, progress=not quiet,
                           log=log)
-    log(f"emapps segment: {run_.done} segmented, {run_.skipped} already done, "
-        f"{len(run_.failures)} failed (seed {seed}; {outdir}/{MANIFEST})")
+    if not quiet:
+        log(f"emapps segment: {run_.done} segmented, {run_.skipped} already done, "
+            f"{len(run_.failures)} failed (seed {seed}; {outdir}/{MANIFEST})")
     if run_.failures:
-        for image, message in run_.failures:
-            click.echo(f"emapps: failed: {image}: {message}", err=True)
         raise click.exceptions.Exit(1)
 
 
 @segment.command()
 @click.argument("pred_dir")
 @click.argument("gt_dir")
+@click.option("--labels", "which", type=click.Choice(["auto", "regions", "classes"]),
+              default="auto", show_default=True,
+              help="Score <stem>.regions.png, <stem>.png, or regions where written.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def score(pred_dir, gt_dir, as_json):
+def score(pred_dir, gt_dir, which, as_json):
     """Score label maps in PRED_DIR against annotations in GT_DIR.
 
     GT_DIR holds <stem>/<annotator>.png (BSDS layout) or <stem>.png per image.  Prints
@@ -108,7 +123,7 @@ def score(pred_dir, gt_dir, as_json):
 
     from .metrics import score_folder
 
-    rows = score_folder(pred_dir, gt_dir)
+    rows = score_folder(pred_dir, gt_dir, which)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

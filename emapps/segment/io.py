@@ -15,6 +15,7 @@ from ..errors import UserInputError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp",
                   ".ppm", ".pgm", ".pnm")
 LABELS_SUFFIX = ".png"
+REGIONS_SUFFIX = ".regions.png"
 OVERLAY_SUFFIX = ".overlay.png"
 POSTERIORS_SUFFIX = ".npz"
 MANIFEST = "manifest.jsonl"
@@ -29,8 +30,13 @@ def natural_key(text: str):
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
+def is_output_name(name: str) -> bool:
+    """Whether a file name is one of the extra PNGs a segment run writes."""
+    return name.endswith(OVERLAY_SUFFIX) or name.endswith(REGIONS_SUFFIX)
+
+
 def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.endswith(OVERLAY_SUFFIX)
+    return path.suffix.lower() in IMAGE_SUFFIXES and not is_output_name(path.name)
 
 
 def find_images(inputs) -> list[tuple[Path, PurePath]]:

@@ -76,18 +76,28 @@ def annotation_files(gt_dir: Path, stem: PurePath) -> list[Path]:
     return [single] if single.is_file() else []
 
 
-def score_folder(pred_dir, gt_dir) -> list[dict]:
-    """One row per predicted label map that has annotations, then a 'mean' row."""
+def label_maps(pred_dir: Path, which: str = "auto") -> list[tuple[PurePath, Path]]:
+    """[(image stem, label map)] of a segment run: class maps, region maps, or region maps
+    where written ('auto')."""
+    classes = {p.relative_to(pred_dir).with_suffix(""): p
+               for p in pred_dir.rglob(f"*{io.LABELS_SUFFIX}") if not io.is_output_name(p.name)}
+    chosen = {}
+    for stem, path in classes.items():
+        regions = path.with_name(stem.name + io.REGIONS_SUFFIX)
+        if which == "regions" and not regions.is_file():
+            raise UserInputError(f"{regions}: no regions map (run without --no-regions)")
+        chosen[stem] = regions if which != "classes" and regions.is_file() else path
+    return sorted(chosen.items(), key=lambda item: io.natural_key(str(item[0])))
+
+
+def score_folder(pred_dir, gt_dir, which: str = "auto") -> list[dict]:
+    """One row per label map that has annotations, then a 'mean' row."""
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     for folder in (pred_dir, gt_dir):
         if not folder.is_dir():
             raise UserInputError(f"{folder}: no such folder")
-    predictions = sorted((p for p in pred_dir.rglob(f"*{io.LABELS_SUFFIX}")
-                          if not p.name.endswith(io.OVERLAY_SUFFIX)),
-                         key=lambda p: io.natural_key(str(p.relative_to(pred_dir))))
     rows = []
-    for path in predictions:
-        stem = path.relative_to(pred_dir).with_suffix("")
+    for stem, path in label_maps(pred_dir, which):
         files = annotation_files(gt_dir, stem)
         if not files:
             continue

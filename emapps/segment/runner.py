@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import sys
 import time
+import warnings
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from .. import __version__
 from ..errors import DegenerateModelError, UserInputError
 from . import io
 from .model import ImageSegmenter
+from .regions import connected_regions
 
 
 @dataclass
@@ -46,12 +48,13 @@ def settings_hash(settings: dict) -> str:
 def output_paths(outdir: Path, relative: PurePath) -> dict[str, Path]:
     stem = outdir / relative.with_suffix("")
     return {"labels": stem.with_name(stem.name + io.LABELS_SUFFIX),
+            "regions": stem.with_name(stem.name + io.REGIONS_SUFFIX),
             "overlay": stem.with_name(stem.name + io.OVERLAY_SUFFIX),
             "posteriors": stem.with_name(stem.name + io.POSTERIORS_SUFFIX)}
 
 
 def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, seed: int,
-                 shared, posteriors: bool) -> dict:
+                 shared, posteriors: bool, min_region: float | None) -> dict:
     """Segment one image and write its outputs; returns its manifest fields."""
     started = time.perf_counter()
     image = io.load_image(path)
@@ -65,7 +68,11 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
         labels = probabilities.argmax(axis=2)
     paths = output_paths(outdir, relative)
     io.write_labels(paths["labels"], labels)
-    io.write_overlay(paths["overlay"], image, labels)
+    regions = None
+    if min_region is not None:
+        regions = connected_regions(labels, min_region)
+        io.write_labels(paths["regions"], regions)
+    io.write_overlay(paths["overlay"], image, labels if regions is None else regions)
     if posteriors:
         io.write_posteriors(paths["posteriors"], probabilities, labels)
     fitted = shared is None
@@ -75,15 +82,24 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
             "n_iter": int(segmenter.n_iter_) if fitted else 0,
             "converged": bool(segmenter.converged_) if fitted else None,
             "beta": float(segmenter.beta_) if params["spatial"] == "mrf" else None,
+            "n_regions": None if regions is None else int(regions.max()) + 1,
             "seconds": round(time.perf_counter() - started, 4)}
 
 
-def _worker(task) -> tuple[str, dict | str]:
-    path, relative, outdir, params, seed, shared, posteriors = task
-    try:
-        return "ok", _segment_one(path, relative, outdir, params, seed, shared, posteriors)
-    except (UserInputError, DegenerateModelError, MemoryError) as error:
-        return "error", str(error)
+def _worker(task) -> tuple[str, dict | str, list[str]]:
+    """(status, manifest fields or error message, warnings) of one image."""
+    path = task[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            outcome = "ok", _segment_one(*task)
+        except io.ImageReadError as error:
+            outcome = "error", str(error)
+        except (UserInputError, DegenerateModelError) as error:
+            outcome = "error", f"{path}: {error}"
+        except MemoryError:
+            outcome = "error", f"{path}: out of memory"
+    return (*outcome, [str(warning.message) for warning in caught])
 
 
 def _init_worker():
@@ -110,12 +126,17 @@ def fit_shared(images, params: dict, seed: int, sample_pixels: int):
 def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                    overwrite: bool = False, shared_model: bool = False,
                    sample_pixels: int = 200_000, posteriors: bool = False,
+                   min_region: float | None = 0.01,
                    fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
     """Segment every image of ``inputs`` into ``outdir`` (see the module docstring)."""
     outdir = Path(outdir)
     images = io.find_images(inputs)
+    if not images:
+        raise UserInputError(f"no images found in {', '.join(map(str, inputs))} "
+                             f"(looked for {', '.join(io.IMAGE_SUFFIXES)})")
     outdir.mkdir(parents=True, exist_ok=True)
-    settings = {**params, "seed": seed, "posteriors": posteriors, "shared_model": shared_model}
+    settings = {**params, "seed": seed, "posteriors": posteriors, "shared_model": shared_model,
+                "min_region": min_region}
     if shared_model:
         settings["sample_pixels"] = sample_pixels
         settings["images"] = hashlib.sha256("\n".join(
@@ -127,7 +148,8 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
     for path, relative in images:
         record = previous.get(str(relative))
         paths = output_paths(outdir, relative)
-        wanted = [paths["labels"], paths["overlay"]] + ([paths["posteriors"]] if posteriors else [])
+        wanted = ([paths["labels"], paths["overlay"]] + ([paths["posteriors"]] if posteriors else [])
+                  + ([paths["regions"]] if min_region is not None else []))
         if (record and record.get("status") == "ok" and record.get("settings_hash") == digest
                 and all(p.exists() for p in wanted)):
             run.skipped += 1
@@ -137,13 +159,16 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
     if shared_model and todo:
         shared = fit_shared(images, params, seed, sample_pixels)
         shared = shared.shared_state()
-    tasks = [(path, relative, outdir, params, seed, shared, posteriors) for path, relative in todo]
+    tasks = [(path, relative, outdir, params, seed, shared, posteriors, min_region)
+             for path, relative in todo]
     bar = _progress(len(images), run.skipped, progress)
     try:
-        for (path, relative), (status, result) in _results(tasks, jobs):
+        for (path, relative), (status, result, notes) in _results(tasks, jobs):
             base = {"image": str(relative), "source": str(path), "status": status,
                     "settings_hash": digest, "seed": seed, "settings": params,
-                    "emapps_version": __version__}
+                    "emapps_version": __version__, "warnings": notes}
+            for note in notes:
+                log(f"emapps: warning: {relative}: {note}")
             if status == "ok":
                 io.append_manifest(outdir, {**base, **result})
                 run.done += 1

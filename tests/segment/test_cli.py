@@ -1,0 +1,144 @@
+"""`emapps segment` on folders: outputs, manifest, resume, failures, jobs, scoring."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from emapps.cli import main
+
+from .conftest import blocks_image
+
+
+def run(capsys, *argv):
+    status = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def write_folder(folder, count=3):
+    for index in range(count):
+        image, _ = blocks_image(seed=index, size=(24 + 4 * index, 32))
+        target = folder / ("sub" if index == 2 else "") / f"img{index + 1}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image * 255).astype(np.uint8)).save(target)
+    return folder
+
+
+def manifest(outdir):
+    return [json.loads(line) for line in (outdir / "manifest.jsonl").read_text().splitlines()]
+
+
+FAST = ("-k", "3", "--features", "lab", "--spatial", "none", "--seed", "1", "-q")
+
+
+def test_folder_run_mirrors_paths_and_writes_a_manifest(tmp_path, capsys):
+    inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
+    status, out, err = run(capsys, "segment", inputs, "-o", outdir, *FAST, "--posteriors")
+    assert status == 0, err
+    assert out == ""  # stdout carries no noise
+    for stem in ("img1", "img2", "sub/img3"):
+        labels = np.asarray(Image.open(outdir / f"{stem}.png"))
+        assert labels.dtype == np.uint8 and set(np.unique(labels)) == {0, 1, 2}
+        assert (outdir / f"{stem}.overlay.png").exists()
+        assert (outdir / f"{stem}.regions.png").exists()
+        with np.load(outdir / f"{stem}.npz") as archive:
+            assert archive["posteriors"].shape[2] == 3
+    records = manifest(outdir)
+    assert [r["image"] for r in records] == ["img1.png", "img2.png", "sub/img3.png"]
+    first = records[0]
+    assert first["status"] == "ok" and first["k"] == 3 and first["seed"] == 1
+    assert first["converged"] and first["n_iter"] >= 1 and np.isfinite(first["loglik"])
+    assert first["n_regions"] == 3 and len(first["settings_hash"]) == 16
+
+
+def test_rerun_skips_done_images_and_redoes_missing_ones(tmp_path, capsys):
+    inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
+    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    before = (outdir / "img1.png").stat().st_mtime_ns
+    (outdir / "img2.overlay.png").unlink()  # as if interrupted while writing img2
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
+    assert status == 0
+    assert "1 segmented, 2 already done" in err
+    assert (outdir / "img1.png").stat().st_mtime_ns == before
+    assert (outdir / "img2.overlay.png").exists()
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1], "-k", "2")
+    assert status == 0 and "3 segmented, 0 already done" in err  # new settings, new hash
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1], "-k", "2",
+                         "--overwrite")
+    assert status == 0 and "3 segmented, 0 already done" in err
+
+
+def test_a_corrupt_file_is_reported_the_rest_finish_and_exit_is_nonzero(tmp_path, capsys):
+    inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
+    (inputs / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (inputs / "readme.txt").write_text("not an image, not even tried")
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST)
+    assert status == 1
+    assert "broken.jpg" in err and "Traceback" not in err
+    records = {r["image"]: r for r in manifest(outdir)}
+    assert records["broken.jpg"]["status"] == "error"
+    assert sum(r["status"] == "ok" for r in records.values()) == 3
+    assert not (outdir / "broken.png").exists()
+
+
+def test_empty_folder_and_missing_input_are_one_line_errors(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    status, _, err = run(capsys, "segment", tmp_path / "empty", "-o", tmp_path / "out")
+    assert status == 2 and "no images" in err and len(err.strip().splitlines()) == 1
+    status, _, err = run(capsys, "segment", tmp_path / "nope", "-o", tmp_path / "out")
+    assert status == 2 and "no such file or folder" in err
+
+
+def test_one_and_two_jobs_write_identical_labels(tmp_path, capsys):
+    inputs = write_folder(tmp_path / "in", count=4)
+    for jobs in (1, 2):
+        status, _, err = run(capsys, "segment", inputs, "-o", tmp_path / f"j{jobs}", "-j", jobs,
+                             "-k", "3", "--seed", "5", "-q")
+        assert status == 0, err
+    for path in sorted((tmp_path / "j1").rglob("*.png")):
+        twin = tmp_path / "j2" / path.relative_to(tmp_path / "j1")
+        np.testing.assert_array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(twin)))
+
+
+def test_shared_model_gives_consistent_labels_across_images(tmp_path, capsys):
+    inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST, "--shared-model")
+    assert status == 0, err
+    for index, stem in enumerate(("img1", "img2", "sub/img3")):
+        _, truth = blocks_image(seed=index, size=(24 + 4 * index, 32))
+        np.testing.assert_array_equal(np.asarray(Image.open(outdir / f"{stem}.png")), truth)
+
+
+def test_score_prints_metrics_per_image_and_the_mean(tmp_path, capsys):
+    inputs, outdir, truth_dir = write_folder(tmp_path / "in"), tmp_path / "out", tmp_path / "gt"
+    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    for index, stem in enumerate(("img1", "img2", "sub/img3")):
+        _, truth = blocks_image(seed=index, size=(24 + 4 * index, 32))
+        folder = truth_dir / stem
+        folder.mkdir(parents=True)
+        Image.fromarray((truth + 1).astype(np.uint16)).save(folder / "0.png")
+        Image.fromarray(np.ones_like(truth, dtype=np.uint16)).save(folder / "1.png")
+    status, out, err = run(capsys, "segment", "score", outdir, truth_dir, "--labels", "classes")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].split("\t") == ["image", "annotators", "voi", "voi_split", "voi_merge",
+                                    "are", "pri"]
+    assert [line.split("\t")[0] for line in lines[1:]] == ["img1", "img2", "sub/img3", "mean"]
+    status, out, _ = run(capsys, "segment", "score", outdir, truth_dir, "--json")
+    rows = json.loads(out)
+    # perfect against annotator 0, pure split error against the one-region annotator 1
+    assert rows[0]["voi_merge"] == pytest.approx(0.0, abs=1e-12)
+    assert rows[0]["voi_split"] > 0.5
+    assert rows[-1]["image"] == "mean"
+
+
+def test_bundled_demo_images_segment(tmp_path, capsys, demo_images):
+    shutil.copy(demo_images / "chelsea.png", tmp_path / "chelsea.png")
+    status, _, err = run(capsys, "segment", tmp_path / "chelsea.png", "-o", tmp_path / "out",
+                         "--seed", "0", "-q")
+    assert status == 0, err
+    record = manifest(tmp_path / "out")[0]
+    assert record["k"] == 4 and record["beta"] > 0 and record["n_regions"] >= 4
