@@ -12,41 +12,65 @@ from scipy.cluster.vq import vq
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
+def _rows(X):
+    return np.ascontiguousarray(X, dtype=np.float64)
+
+
+def _weights(sample_weight):
+    return np.empty(0) if sample_weight is None else np.ascontiguousarray(sample_weight,
+                                                                          dtype=np.float64)
+
+
 def kmeans_plusplus(X, n_clusters, rng, sample_weight=None):
     """k-means++ seeding (Arthur & Vassilvitskii 2007): next seed drawn with p ~ w d^2."""
+    from ..kernels.kmeans import update_closest
+
+    X = _rows(X)
     n_rows = X.shape[0]
     weights = np.ones(n_rows) if sample_weight is None else sample_weight
-    first = rng.choice(n_rows, p=weights / weights.sum())
-    centers = [X[first].astype(np.float64)]
-    closest = ((X - centers[0]) ** 2).sum(axis=1)
+    first = _draw(rng, weights)
+    centers = [X[first].copy()]
+    closest = np.full(n_rows, np.inf)
+    update_closest(X, centers[0], closest)
     for _ in range(1, n_clusters):
         mass = closest * weights
-        total = mass.sum()
-        index = rng.choice(n_rows, p=mass / total) if total > 0 else rng.integers(n_rows)
-        centers.append(X[index].astype(np.float64))
-        np.minimum(closest, ((X - centers[-1]) ** 2).sum(axis=1), out=closest)
+        index = _draw(rng, mass) if mass.sum() > 0 else rng.integers(n_rows)
+        centers.append(X[index].copy())
+        update_closest(X, centers[-1], closest)
     return np.array(centers)
 
 
+def _draw(rng, mass) -> int:
+    """One index drawn with probability proportional to ``mass`` (one uniform number)."""
+    cumulative = np.cumsum(mass)
+    return min(int(np.searchsorted(cumulative, rng.uniform() * cumulative[-1], side="right")),
+               len(mass) - 1)
+
+
 def nearest(X, centers):
-    labels, _ = vq(np.asarray(X, dtype=np.float64), centers, check_finite=False)
+    labels, _ = vq(_rows(X), centers, check_finite=False)
     return labels
 
 
 def lloyd(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
-    """Lloyd's k-means from ``centers``; returns the labels (empty clusters keep their centre)."""
-    X = np.asarray(X, dtype=np.float64)
-    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    """Lloyd's k-means from ``centers``; returns the labels (empty clusters keep their centre).
+
+    Stops when the centres move by less than tol times the mean feature variance
+    (scikit-learn's rule), the labels then being those of the last centres.
+    """
+    from ..kernels.kmeans import lloyd_pass
+
+    X = _rows(X)
+    weights = _weights(sample_weight)
     scale = tol * np.mean(np.var(X, axis=0))
-    labels = nearest(X, centers)
+    labels = np.empty(X.shape[0], dtype=np.int64)
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    mass, sums, _ = lloyd_pass(X, weights, centers, labels)
     for _ in range(max_iter):
-        mass = np.bincount(labels, weights, minlength=len(centers))
-        sums = np.stack([np.bincount(labels, weights * X[:, j], minlength=len(centers))
-                         for j in range(X.shape[1])], axis=1)
         moved = np.where(mass[:, None] > 0, sums / np.maximum(mass, 1e-300)[:, None], centers)
         shift = ((moved - centers) ** 2).sum()
         centers = moved
-        labels = nearest(X, centers)
+        mass, sums, _ = lloyd_pass(X, weights, centers, labels)
         if shift <= scale:
             break
     return labels
