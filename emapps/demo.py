@@ -18,7 +18,8 @@ def demo(data_dir, outdir):
     data, out = Path(data_dir), Path(outdir)
     faithful = data / "tabular" / "old_faithful.csv"
     airquality = data / "tabular" / "airquality.csv"
-    for path in (faithful, airquality):
+    images = data / "images"
+    for path in (faithful, airquality, images):
         if not path.exists():
             raise UserInputError(f"{path} not found; run the demo from the repository root "
                                  f"or pass --data")
@@ -36,10 +37,24 @@ def demo(data_dir, outdir):
          "-k", "1..4", "--covariance", "all", "--seed", "1",
          "-o", str(out / "mixture" / "airquality.filled.csv"),
          "--record", str(out / "mixture" / "airquality.run.json")],
+        ["segment", str(images), "-o", str(out / "segment"), "--seed", "0"],
+        ["segment", str(images), "-o", str(out / "segment-shared"), "--shared-model",
+         "-k", "3..6", "--criterion", "icl", "--seed", "0"],
     ]
     for argv in steps:
         click.echo(f"\n$ emapps {' '.join(argv)}", err=True)
         status = main(argv)
         if status:
             raise SystemExit(status)
+    _summarise_segments(out / "segment")
     click.echo(f"\ndemo outputs are in {out}/", err=True)
+
+
+def _summarise_segments(folder: Path) -> None:
+    """One line per segmented image from the manifest."""
+    from .segment.io import read_manifest
+
+    for image, record in read_manifest(folder).items():
+        click.echo(f"segment {image}: K={record['k']} beta={record['beta']:.2f} "
+                   f"regions={record['n_regions']} iterations={record['n_iter']} "
+                   f"-> {folder}/{Path(image).stem}.overlay.png")

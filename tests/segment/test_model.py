@@ -150,3 +150,20 @@ def test_scikit_learn_agrees_the_fit_is_converged_on_a_real_image(demo_images):
     assert mixture.score(X) == pytest.approx(theirs.score(X), abs=5e-6)
     assert mixture.score(X) == pytest.approx(ours.loglik_, abs=5e-6)
     assert np.mean(theirs.predict(X) == ours.labels_.ravel()) > 0.998
+
+
+def test_regions_split_classes_into_components_and_absorb_specks():
+    from emapps.segment.regions import connected_regions
+
+    labels = np.zeros((6, 8), int)
+    labels[:, 4:] = 1
+    labels[0, 0] = 1          # a one-pixel speck of class 1 inside class 0
+    labels[2:4, 1:3] = 1      # a 4-pixel island
+    every = connected_regions(labels, 0.0)
+    assert every.max() + 1 == 4 and every[0, 0] == 0  # raster order of first pixels
+    merged = connected_regions(labels, 0.1)  # under 4.8 pixels: absorbed
+    expected = np.zeros((6, 8), int)
+    expected[:, 4:] = 1
+    np.testing.assert_array_equal(merged, expected)
+    with pytest.raises(UserInputError, match="fraction"):
+        connected_regions(labels, 1.5)
