@@ -6,7 +6,8 @@ energy with the partition function left out) is
 
     J(q) = sum_i sum_k q_ik u_ik + beta sum_{i~j} sum_k q_ik q_jk - sum_i sum_k q_ik log q_ik
 
-with u the unary log-terms (log pi_k + log p(x_i | k)).  Sites of one colour share no
+with u the unary log-terms (log pi_k + log p(x_i | k)).  A sweep returns the first and
+last terms (each site's own), :func:`potts_pairs` the middle one.  Sites of one colour share no
 edge (2 colours for 4-connectivity, 4 for 8-connectivity), so updating all of them at
 once is exact coordinate ascent: J never decreases.  Row ranges let the driver split a
 colour over threads; the result does not depend on the split.
@@ -17,6 +18,7 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
+from .logspace import fast_exp
 from .parallel import CHUNK_ROWS, map_add, map_chunks
 
 
@@ -53,10 +55,15 @@ def _neighbour_sum(q, height, width, r, c, eight, out):
 def potts_update_rows(log_unary, q, height, width, beta, eight, hard, colour, row_start,
                       row_stop):
     """Update the sites of one colour in rows [row_start, row_stop) in place:
-    q_i = softmax(u_i + beta n_i) (mean field) or its one-hot argmax (``hard``, ICM)."""
+    q_i = softmax(f_i), f_i = u_i + beta n_i (mean field), or its one-hot argmax
+    (``hard``, ICM).  Returns (sum q_i . u_i, sum H(q_i)) over the sites updated, with
+    H(q_i) = top + log S - q_i . f_i (S the softmax normaliser): one log per site."""
     K = q.shape[1]
     field = np.empty(K)
+    weights = np.empty(K)
     nbr = np.empty(K)
+    unary = 0.0
+    entropy = 0.0
     for r in range(row_start, row_stop):
         for c in range(width):
             if _colour(r, c, eight) != colour:
@@ -74,31 +81,30 @@ def potts_update_rows(log_unary, q, height, width, beta, eight, hard, colour, ro
                 for k in range(K):
                     q[i, k] = 0.0
                 q[i, best] = 1.0
+                unary += log_unary[i, best]
                 continue
             total = 0.0
             for k in range(K):
-                field[k] = math.exp(field[k] - top)
-                total += field[k]
+                weights[k] = fast_exp(field[k] - top)
+                total += weights[k]
+            expected_field = 0.0
             for k in range(K):
-                q[i, k] = field[k] / total
+                p = weights[k] / total
+                q[i, k] = p
+                unary += p * log_unary[i, k]
+                expected_field += p * field[k]
+            entropy += top + math.log(total) - expected_field
+    return unary, entropy
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def potts_objective_rows(log_unary, q, height, width, eight, row_start, row_stop):
-    """(sum q u, sum over edges q_i . q_j, entropy) over the sites in the rows given;
-    each edge is counted once, from its upper or left end."""
+def potts_pairs_rows(q, height, width, eight, row_start, row_stop):
+    """sum over grid edges of q_i . q_j, each edge counted once from its upper or left end."""
     K = q.shape[1]
-    unary = 0.0
     pairs = 0.0
-    entropy = 0.0
     for r in range(row_start, row_stop):
         for c in range(width):
             i = r * width + c
-            for k in range(K):
-                p = q[i, k]
-                if p > 0.0:
-                    unary += p * log_unary[i, k]
-                    entropy -= p * math.log(p)
             if c + 1 < width:
                 for k in range(K):
                     pairs += q[i, k] * q[i + 1, k]
@@ -113,7 +119,7 @@ def potts_objective_rows(log_unary, q, height, width, eight, row_start, row_stop
                     if c > 0:
                         for k in range(K):
                             pairs += q[i, k] * q[j - 1, k]
-    return unary, pairs, entropy
+    return pairs
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -123,6 +129,7 @@ def potts_pseudo_loglik_rows(log_prior, q, height, width, beta, eight, row_start
     K = q.shape[1]
     nbr = np.empty(K)
     a = np.empty(K)
+    weights = np.empty(K)
     value = 0.0
     grad = 0.0
     hess = 0.0
@@ -136,18 +143,18 @@ def potts_pseudo_loglik_rows(log_prior, q, height, width, beta, eight, row_start
                 top = max(top, a[k])
             total = 0.0
             for k in range(K):
-                total += math.exp(a[k] - top)
-            log_norm = top + math.log(total)
+                weights[k] = fast_exp(a[k] - top)
+                total += weights[k]
             mean_n = 0.0
             mean_n2 = 0.0
             observed_n = 0.0
             for k in range(K):
-                p = math.exp(a[k] - log_norm)
+                p = weights[k] / total
                 mean_n += p * nbr[k]
                 mean_n2 += p * nbr[k] * nbr[k]
                 observed_n += q[i, k] * nbr[k]
                 value += q[i, k] * a[k]
-            value -= log_norm
+            value -= top + math.log(total)
             grad += observed_n - mean_n
             hess -= mean_n2 - mean_n * mean_n
     return value, grad, hess
@@ -164,21 +171,25 @@ def _rows_per_block(width: int) -> int:
     return max(1, CHUNK_ROWS // max(width, 1))
 
 
-def potts_sweep(log_unary, q, shape, beta, eight=False, hard=False) -> None:
-    """One sweep over every colour of the (H, W) grid ``shape``, updating q in place."""
+def potts_sweep(log_unary, q, shape, beta, eight=False, hard=False) -> tuple[float, float]:
+    """One sweep over every colour of the (H, W) grid ``shape``, updating q in place;
+    returns (sum q . u, entropy of q) after the sweep (every site is updated once)."""
     height, width = shape
+    unary = entropy = 0.0
     for colour in range(colours(eight)):
-        map_chunks(lambda start, stop: potts_update_rows(
+        part = map_add(lambda start, stop: potts_update_rows(
             log_unary, q, height, width, beta, eight, hard, colour, start, stop),
             height, _rows_per_block(width))
+        unary += part[0]
+        entropy += part[1]
+    return unary, entropy
 
 
-def potts_objective(log_unary, q, shape, beta, eight=False) -> tuple[float, float, float]:
-    """(J, sum q u, sum over edges q_i . q_j): the objective and its parts."""
+def potts_pairs(q, shape, eight=False) -> float:
+    """sum over the grid's edges of q_i . q_j (the expected number of equal-label edges)."""
     height, width = shape
-    unary, pairs, entropy = map_add(lambda start, stop: potts_objective_rows(
-        log_unary, q, height, width, eight, start, stop), height, _rows_per_block(width))
-    return unary + beta * pairs + entropy, unary, pairs
+    return map_add(lambda start, stop: (potts_pairs_rows(q, height, width, eight, start, stop),),
+                   height, _rows_per_block(width))[0]
 
 
 def potts_pseudo_loglik(log_prior, q, shape, beta, eight=False) -> tuple[float, float, float]:

@@ -51,9 +51,12 @@ def segment():
 @click.option("--sample-pixels", default=200_000, show_default=True,
               help="Pixels sampled over all images for --shared-model.")
 @click.option("--posteriors", is_flag=True, help="Also write <stem>.npz with posteriors.")
-@click.option("--min-region", default=0.01, show_default=True,
+@click.option("--min-region", default=0.005, show_default=True,
               help="Regions map <stem>.regions.png: connected regions of the labels, those "
                    "below this fraction of the image merged into the nearest one.")
+@click.option("--merge-colour", default=10.0, show_default=True,
+              help="Then merge adjacent regions whose mean colours differ by less "
+                   "(delta E for Lab; 0 = never).")
 @click.option("--no-regions", is_flag=True, help="Write the class label map only.")
 @click.option("--max-iter", default=200, show_default=True)
 @click.option("--tol", default=1e-3, show_default=True,
@@ -67,7 +70,8 @@ def segment():
 @click.option("--fail-fast", is_flag=True, help="Stop at the first image that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, estimate_beta,
-        update, criterion, shared_model, sample_pixels, posteriors, min_region, no_regions,
+        update, criterion, shared_model, sample_pixels, posteriors, min_region, merge_colour,
+        no_regions,
         max_iter, tol, max_pixels, seed, jobs, threads, overwrite, fail_fast, quiet):
     """Segment image files, folders (recursive) or quoted globs into OUTDIR.
 
@@ -95,7 +99,9 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
 
     run_ = segment_folder(inputs, outdir, params, seed=seed, jobs=jobs, overwrite=overwrite,
                           shared_model=shared_model, sample_pixels=sample_pixels,
-                          posteriors=posteriors, min_region=None if no_regions else min_region,
+                          posteriors=posteriors,
+                          regions=None if no_regions else {"min_fraction": min_region,
+                                                           "merge_threshold": merge_colour},
                           fail_fast=fail_fast, progress=not quiet,
                           log=log)
     if not quiet:

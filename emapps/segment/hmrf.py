@@ -59,12 +59,12 @@ class PottsGaussianEM:
 
     def e_step(self, params: PottsParams, X: np.ndarray) -> dict:
         from ..kernels.gaussian import weighted_moments
-        from ..kernels.potts import potts_objective, potts_sweep
+        from ..kernels.potts import potts_pairs, potts_sweep
 
         log_unary = log_joint(X, params.gaussian)
         q = params.q.copy()
-        potts_sweep(log_unary, q, self.shape, self.beta, self.eight, self.hard)
-        objective, _, _ = potts_objective(log_unary, q, self.shape, self.beta, self.eight)
+        unary, entropy = potts_sweep(log_unary, q, self.shape, self.beta, self.eight, self.hard)
+        objective = unary + entropy + self.beta * potts_pairs(q, self.shape, self.eight)
         stats = {"loglik": objective, "weight": float(X.shape[0]), "q": q}
         if self.update_emissions:
             gaussian = params.gaussian

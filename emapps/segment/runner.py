@@ -24,7 +24,8 @@ from .. import __version__
 from ..errors import DegenerateModelError, UserInputError
 from . import io
 from .model import ImageSegmenter
-from .regions import connected_regions
+from .features import colour_channels
+from .regions import image_regions
 
 
 @dataclass
@@ -54,7 +55,7 @@ def output_paths(outdir: Path, relative: PurePath) -> dict[str, Path]:
 
 
 def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, seed: int,
-                 shared, posteriors: bool, min_region: float | None) -> dict:
+                 shared, posteriors: bool, regions_settings: dict | None) -> dict:
     """Segment one image and write its outputs; returns its manifest fields."""
     started = time.perf_counter()
     image = io.load_image(path)
@@ -69,8 +70,10 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
     paths = output_paths(outdir, relative)
     io.write_labels(paths["labels"], labels)
     regions = None
-    if min_region is not None:
-        regions = connected_regions(labels, min_region)
+    if regions_settings is not None:
+        colours = colour_channels(image, params["features"])
+        regions = image_regions(labels, colours.reshape(-1, colours.shape[2]),
+                                **regions_settings)
         io.write_labels(paths["regions"], regions)
     io.write_overlay(paths["overlay"], image, labels if regions is None else regions)
     if posteriors:
@@ -126,7 +129,7 @@ def fit_shared(images, params: dict, seed: int, sample_pixels: int):
 def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                    overwrite: bool = False, shared_model: bool = False,
                    sample_pixels: int = 200_000, posteriors: bool = False,
-                   min_region: float | None = 0.01,
+                   regions: dict | None = None,
                    fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
     """Segment every image of ``inputs`` into ``outdir`` (see the module docstring)."""
     outdir = Path(outdir)
@@ -136,7 +139,7 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                              f"(looked for {', '.join(io.IMAGE_SUFFIXES)})")
     outdir.mkdir(parents=True, exist_ok=True)
     settings = {**params, "seed": seed, "posteriors": posteriors, "shared_model": shared_model,
-                "min_region": min_region}
+                "regions": regions}
     if shared_model:
         settings["sample_pixels"] = sample_pixels
         settings["images"] = hashlib.sha256("\n".join(
@@ -149,7 +152,7 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
         record = previous.get(str(relative))
         paths = output_paths(outdir, relative)
         wanted = ([paths["labels"], paths["overlay"]] + ([paths["posteriors"]] if posteriors else [])
-                  + ([paths["regions"]] if min_region is not None else []))
+                  + ([paths["regions"]] if regions is not None else []))
         if (record and record.get("status") == "ok" and record.get("settings_hash") == digest
                 and all(p.exists() for p in wanted)):
             run.skipped += 1
@@ -159,7 +162,7 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
     if shared_model and todo:
         shared = fit_shared(images, params, seed, sample_pixels)
         shared = shared.shared_state()
-    tasks = [(path, relative, outdir, params, seed, shared, posteriors, min_region)
+    tasks = [(path, relative, outdir, params, seed, shared, posteriors, regions)
              for path, relative in todo]
     bar = _progress(len(images), run.skipped, progress)
     try:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emapps.kernels.potts import potts_objective, potts_pseudo_loglik, potts_sweep
+from emapps.kernels.potts import potts_pairs, potts_pseudo_loglik, potts_sweep
 
 from . import reference
 
@@ -21,17 +21,20 @@ def random_field(seed, shape=(7, 9), n_labels=3):
 def test_sweep_matches_site_by_site_update(eight, hard):
     log_unary, q = random_field(1)
     expected = reference.potts_sweep(log_unary, q, (7, 9), 0.8, eight, hard)
-    potts_sweep(log_unary, q, (7, 9), 0.8, eight, hard)
+    unary, entropy = potts_sweep(log_unary, q, (7, 9), 0.8, eight, hard)
     np.testing.assert_allclose(q, expected, rtol=1e-12, atol=1e-14)
+    assert unary == pytest.approx(float((expected * log_unary).sum()), rel=1e-12)
+    J = unary + entropy + 0.8 * potts_pairs(q, (7, 9), eight)
+    assert J == pytest.approx(reference.potts_objective(log_unary, expected, (7, 9), 0.8, eight),
+                              rel=1e-12)
 
 
 @pytest.mark.parametrize("eight", [False, True])
-def test_objective_and_pseudo_likelihood_match_reference(eight):
+def test_pairs_and_pseudo_likelihood_match_reference(eight):
     log_unary, q = random_field(2)
-    J, unary, pairs = potts_objective(log_unary, q, (7, 9), 1.3, eight)
-    assert J == pytest.approx(reference.potts_objective(log_unary, q, (7, 9), 1.3, eight),
-                              rel=1e-12)
-    assert unary == pytest.approx(float((q * log_unary).sum()), rel=1e-12)
+    pairs_only = reference.potts_objective(np.zeros_like(log_unary), q, (7, 9), 1.0, eight)
+    entropy = reference.potts_objective(np.zeros_like(log_unary), q, (7, 9), 0.0, eight)
+    assert potts_pairs(q, (7, 9), eight) == pytest.approx(pairs_only - entropy, rel=1e-12)
     log_prior = np.log([0.2, 0.5, 0.3])
     value, grad, hess = potts_pseudo_loglik(log_prior, q, (7, 9), 0.7, eight)
     twin = lambda beta: reference.potts_pseudo_loglik(log_prior, q, (7, 9), beta, eight)
@@ -50,8 +53,8 @@ def test_sweeps_never_lower_the_objective(hard):
         q = np.eye(4)[q.argmax(axis=1)]
     values = []
     for _ in range(6):
-        potts_sweep(log_unary, q, (20, 15), 1.5, False, hard)
-        values.append(potts_objective(log_unary, q, (20, 15), 1.5, False)[0])
+        unary, entropy = potts_sweep(log_unary, q, (20, 15), 1.5, False, hard)
+        values.append(unary + entropy + 1.5 * potts_pairs(q, (20, 15)))
     assert np.all(np.diff(values) >= -1e-9)
 
 
@@ -64,8 +67,8 @@ def test_one_and_two_threads_give_identical_bits(threads):
     for n_threads in (1, 2):
         threads(n_threads)
         q = q0.copy()
-        potts_sweep(log_unary, q, shape, 1.1, True, False)
-        results.append((q, potts_objective(log_unary, q, shape, 1.1, True),
+        parts = potts_sweep(log_unary, q, shape, 1.1, True, False)
+        results.append((q, parts, potts_pairs(q, shape, True),
                         potts_pseudo_loglik(np.log(np.ones(3) / 3), q, shape, 1.1, True)))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     assert results[0][1:] == results[1][1:]

@@ -167,3 +167,20 @@ def test_regions_split_classes_into_components_and_absorb_specks():
     np.testing.assert_array_equal(merged, expected)
     with pytest.raises(UserInputError, match="fraction"):
         connected_regions(labels, 1.5)
+
+
+def test_adjacent_regions_of_similar_colour_merge_greedily():
+    from emapps.segment.regions import image_regions, merge_similar_regions
+
+    regions = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3]])
+    colours = np.array([0, 0, 5, 5, 0, 0, 5, 5, 30, 30, 33, 33], float)[:, None]
+    np.testing.assert_array_equal(merge_similar_regions(regions, colours, 4),
+                                  [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2]])
+    # 0+1 merge (distance 5), their mean 2.5 is 29 from the bottom pair: two regions stay
+    np.testing.assert_array_equal(merge_similar_regions(regions, colours, 6),
+                                  [[0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1]])
+    assert merge_similar_regions(regions, colours, 100).max() == 0
+    labels = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3]])
+    np.testing.assert_array_equal(image_regions(labels, colours, 0.0, 0.0), regions)
+    with pytest.raises(UserInputError, match="merge threshold"):
+        image_regions(labels, colours, 0.0, -1.0)
