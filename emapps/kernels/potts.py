@@ -123,40 +123,45 @@ def potts_pairs_rows(q, height, width, eight, row_start, row_stop):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def potts_pseudo_loglik_rows(log_prior, q, height, width, beta, eight, row_start, row_stop):
-    """Mean-field pseudo-log-likelihood of beta and its first two derivatives over the
-    rows given: sum_i [sum_k q_ik a_ik - log sum_k exp(a_ik)], a_ik = log pi_k + beta n_ik."""
+def neighbour_sums_rows(q, height, width, eight, row_start, row_stop, out):
+    """out[i] = sum over the grid neighbours j of site i of q_j, for rows given."""
+    for r in range(row_start, row_stop):
+        for c in range(width):
+            _neighbour_sum(q, height, width, r, c, eight, out[r * width + c])
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def potts_pseudo_loglik_rows(log_prior, q, nbr, beta, start, stop):
+    """Mean-field pseudo-log-likelihood of beta and its first two derivatives over sites
+    [start, stop): sum_i [q_i . a_i - log sum_k exp(a_ik)], a_ik = log pi_k + beta n_ik,
+    with n = neighbour sums of q (see :func:`neighbour_sums_rows`)."""
     K = q.shape[1]
-    nbr = np.empty(K)
     a = np.empty(K)
     weights = np.empty(K)
     value = 0.0
     grad = 0.0
     hess = 0.0
-    for r in range(row_start, row_stop):
-        for c in range(width):
-            i = r * width + c
-            _neighbour_sum(q, height, width, r, c, eight, nbr)
-            top = -np.inf
-            for k in range(K):
-                a[k] = log_prior[k] + beta * nbr[k]
-                top = max(top, a[k])
-            total = 0.0
-            for k in range(K):
-                weights[k] = fast_exp(a[k] - top)
-                total += weights[k]
-            mean_n = 0.0
-            mean_n2 = 0.0
-            observed_n = 0.0
-            for k in range(K):
-                p = weights[k] / total
-                mean_n += p * nbr[k]
-                mean_n2 += p * nbr[k] * nbr[k]
-                observed_n += q[i, k] * nbr[k]
-                value += q[i, k] * a[k]
-            value -= top + math.log(total)
-            grad += observed_n - mean_n
-            hess -= mean_n2 - mean_n * mean_n
+    for i in range(start, stop):
+        top = -np.inf
+        for k in range(K):
+            a[k] = log_prior[k] + beta * nbr[i, k]
+            top = max(top, a[k])
+        total = 0.0
+        for k in range(K):
+            weights[k] = fast_exp(a[k] - top)
+            total += weights[k]
+        mean_n = 0.0
+        mean_n2 = 0.0
+        observed_n = 0.0
+        for k in range(K):
+            p = weights[k] / total
+            mean_n += p * nbr[i, k]
+            mean_n2 += p * nbr[i, k] * nbr[i, k]
+            observed_n += q[i, k] * nbr[i, k]
+            value += q[i, k] * a[k]
+        value -= top + math.log(total)
+        grad += observed_n - mean_n
+        hess -= mean_n2 - mean_n * mean_n
     return value, grad, hess
 
 
@@ -192,8 +197,17 @@ def potts_pairs(q, shape, eight=False) -> float:
                    height, _rows_per_block(width))[0]
 
 
-def potts_pseudo_loglik(log_prior, q, shape, beta, eight=False) -> tuple[float, float, float]:
-    """(value, d/d beta, d2/d beta2) of the mean-field pseudo-log-likelihood."""
+def neighbour_sums(q, shape, eight=False) -> np.ndarray:
+    """(H*W, K) sums of q over each site's grid neighbours."""
     height, width = shape
+    out = np.empty_like(q)
+    map_chunks(lambda start, stop: neighbour_sums_rows(q, height, width, eight, start, stop,
+                                                       out), height, _rows_per_block(width))
+    return out
+
+
+def potts_pseudo_loglik(log_prior, q, nbr, beta) -> tuple[float, float, float]:
+    """(value, d/d beta, d2/d beta2) of the mean-field pseudo-log-likelihood, given the
+    neighbour sums ``nbr`` of q."""
     return map_add(lambda start, stop: potts_pseudo_loglik_rows(
-        log_prior, q, height, width, beta, eight, start, stop), height, _rows_per_block(width))
+        log_prior, q, nbr, beta, start, stop), q.shape[0])

@@ -30,7 +30,7 @@ def segment():
 @segment.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--outdir", required=True, help="Output folder (mirrors the inputs).")
-@click.option("-k", "--components", default="4", show_default=True,
+@click.option("-k", "--components", default="8", show_default=True,
               help="Segments: 4, or a range 2..8 / list 2,4,8 chosen per image by --criterion.")
 @click.option("--features", type=click.Choice(["lab", "labxy", "rgb", "gray"]),
               default="labxy", show_default=True, help="Pixel features.")

@@ -82,10 +82,11 @@ class PottsGaussianEM:
 def estimate_beta(q: np.ndarray, log_prior: np.ndarray, shape, eight: bool,
                   beta: float, tol: float = 1e-4, max_steps: int = 50) -> float:
     """argmax over [0, BETA_MAX] of the mean-field pseudo-log-likelihood, by Newton."""
-    from ..kernels.potts import potts_pseudo_loglik
+    from ..kernels.potts import neighbour_sums, potts_pseudo_loglik
 
+    nbr = neighbour_sums(q, shape, eight)
     for _ in range(max_steps):
-        _, grad, hess = potts_pseudo_loglik(log_prior, q, shape, beta, eight)
+        _, grad, hess = potts_pseudo_loglik(log_prior, q, nbr, beta)
         if hess >= 0.0:  # flat: every neighbourhood is uniform
             return beta
         step = -grad / hess

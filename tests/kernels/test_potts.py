@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emapps.kernels.potts import potts_pairs, potts_pseudo_loglik, potts_sweep
+from emapps.kernels.potts import neighbour_sums, potts_pairs, potts_pseudo_loglik, potts_sweep
 
 from . import reference
 
@@ -36,7 +36,10 @@ def test_pairs_and_pseudo_likelihood_match_reference(eight):
     entropy = reference.potts_objective(np.zeros_like(log_unary), q, (7, 9), 0.0, eight)
     assert potts_pairs(q, (7, 9), eight) == pytest.approx(pairs_only - entropy, rel=1e-12)
     log_prior = np.log([0.2, 0.5, 0.3])
-    value, grad, hess = potts_pseudo_loglik(log_prior, q, (7, 9), 0.7, eight)
+    nbr = neighbour_sums(q, (7, 9), eight)
+    neighbours = reference.grid_neighbours(7, 9, eight)
+    np.testing.assert_allclose(nbr, [q[neighbours[i]].sum(axis=0) for i in range(63)])
+    value, grad, hess = potts_pseudo_loglik(log_prior, q, nbr, 0.7)
     twin = lambda beta: reference.potts_pseudo_loglik(log_prior, q, (7, 9), beta, eight)
     assert value == pytest.approx(twin(0.7), rel=1e-12)
     h = 1e-4
@@ -69,7 +72,8 @@ def test_one_and_two_threads_give_identical_bits(threads):
         q = q0.copy()
         parts = potts_sweep(log_unary, q, shape, 1.1, True, False)
         results.append((q, parts, potts_pairs(q, shape, True),
-                        potts_pseudo_loglik(np.log(np.ones(3) / 3), q, shape, 1.1, True)))
+                        potts_pseudo_loglik(np.log(np.ones(3) / 3), q,
+                                            neighbour_sums(q, shape, True), 1.1)))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     assert results[0][1:] == results[1][1:]
 

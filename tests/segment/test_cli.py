@@ -141,4 +141,4 @@ def test_bundled_demo_images_segment(tmp_path, capsys, demo_images):
                          "--seed", "0", "-q")
     assert status == 0, err
     record = manifest(tmp_path / "out")[0]
-    assert record["k"] == 4 and record["beta"] > 0 and record["n_regions"] >= 4
+    assert record["k"] == 8 and record["beta"] > 0 and record["n_regions"] >= 2
