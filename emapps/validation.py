@@ -30,6 +30,8 @@ def check_matrix(X, *, name="X", allow_nan=False, min_rows=1) -> np.ndarray:
         raise UserInputError(f"{name} has no columns")
     if array.shape[0] < min_rows:
         raise UserInputError(f"{name} has {array.shape[0]} rows; at least {min_rows} needed")
+    if np.isfinite(array).all():
+        return np.ascontiguousarray(array)
     if np.isinf(array).any():
         row, col = np.argwhere(np.isinf(array))[0]
         raise UserInputError(f"{name} has an infinite value at row {row}, column {col}")

@@ -24,31 +24,6 @@ def check_covariance_type(covariance_type: str) -> str:
     return covariance_type
 
 
-MOMENT_ROWS = 65536
-
-
-def responsibility_moments(X, resp, shift, full: bool):
-    """(N_k, S_k, Q_k): sums of r_nk, r_nk (x_n - c_k) and r_nk (x_n - c_k)(x_n - c_k)^T
-    (diagonal only unless ``full``) for given responsibilities (N, K) and centres c (K, D).
-
-    The initial M-step needs it once per fit, so it is plain numpy (row blocks keep the
-    temporaries small) rather than one more kernel to compile.
-    """
-    n_components, n_features = resp.shape[1], X.shape[1]
-    nk = resp.sum(axis=0)
-    sx = np.zeros((n_components, n_features))
-    sxx = np.zeros((n_components, n_features, n_features) if full else (n_components, n_features))
-    for start in range(0, X.shape[0], MOMENT_ROWS):
-        rows = np.asarray(X[start:start + MOMENT_ROWS], dtype=np.float64)
-        block = resp[start:start + MOMENT_ROWS]
-        for k in range(n_components):
-            centred = rows - shift[k]
-            weighted = centred * block[:, k:k + 1]
-            sx[k] += weighted.sum(axis=0)
-            sxx[k] += weighted.T @ centred if full else (weighted * centred).sum(axis=0)
-    return nk, sx, sxx
-
-
 def covariances_from_stats(nk, centred_sum, centred_sq, covariance_type, reg_covar):
     """M-step covariances from statistics centred on the old means.
 

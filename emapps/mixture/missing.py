@@ -32,6 +32,8 @@ class Pattern:
 def split_patterns(X) -> tuple[np.ndarray, list[Pattern]]:
     """(indices of complete rows, incomplete rows grouped by missingness pattern)."""
     missing = np.isnan(X)
+    if not missing.any():
+        return np.arange(X.shape[0]), []
     incomplete = missing.any(axis=1)
     complete_rows = np.flatnonzero(~incomplete)
     patterns = []

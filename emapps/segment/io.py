@@ -136,7 +136,7 @@ def write_labels(path, labels: np.ndarray) -> None:
 
     dtype = np.uint8 if labels.max(initial=0) <= 255 else np.uint16
     with atomic_path(path, suffix=".png") as temporary:
-        Image.fromarray(labels.astype(dtype)).save(temporary, format="PNG")
+        Image.fromarray(labels.astype(dtype)).save(temporary, format="PNG", compress_level=1)
 
 
 def read_labels(path) -> np.ndarray:
@@ -159,7 +159,7 @@ def write_overlay(path, image: np.ndarray, labels: np.ndarray) -> None:
     out = (rgb * 255.0 + 0.5).astype(np.uint8)
     out[find_boundaries(labels, mode="inner")] = (255, 255, 0)
     with atomic_path(path, suffix=".png") as temporary:
-        Image.fromarray(out).save(temporary, format="PNG")
+        Image.fromarray(out).save(temporary, format="PNG", compress_level=1)
 
 
 def write_posteriors(path, posteriors: np.ndarray, labels: np.ndarray) -> None:

@@ -72,18 +72,3 @@ def test_bootstrap_is_reproducible(faithful):
     first = model.bootstrap(faithful, n_boot=5, random_state=3)
     again = model.bootstrap(faithful, n_boot=5, random_state=3)
     np.testing.assert_array_equal(first.means, again.means)
-
-
-@pytest.mark.parametrize("full", [True, False])
-def test_responsibility_moments_match_the_kernel_and_the_twin(full):
-    from emapps.kernels.gaussian import weighted_moments
-    from emapps.mixture.covariance import responsibility_moments
-    from tests.kernels.reference import moments
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(70000, 4))  # more than one block of rows
-    resp = rng.dirichlet(np.ones(3), size=70000)
-    shift = rng.normal(size=(3, 4))
-    ours = responsibility_moments(X, resp, shift, full)
-    for a, b, c in zip(ours, moments(X, resp, shift, full), weighted_moments(X, resp, shift, full)):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-8)
-        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-8)
