@@ -474,6 +474,21 @@ def gaussian_log_joint_diag(X, log_weights, means, prec_sqrt):
     return _log_joint(log_joint_diag_rows, X, log_weights, means, prec_sqrt)
 
 
+def gaussian_argmax(X, log_weights, means, precisions, full, chunk_rows=CHUNK_ROWS):
+    """(N,) argmax_k of log w_k + log N(x_n | k), one chunk of log-densities at a time
+    (no N x K matrix); ``precisions`` as for the full or the diag kernels."""
+    rows_kernel = log_joint_full_rows if full else log_joint_diag_rows
+    labels = np.empty(X.shape[0], dtype=np.int64)
+
+    def label_chunk(start, stop):
+        block = np.empty((stop - start, means.shape[0]))
+        rows_kernel(X[start:stop], 0, stop - start, log_weights, means, precisions, block)
+        labels[start:stop] = block.argmax(axis=1)
+
+    map_chunks(label_chunk, X.shape[0], chunk_rows)
+    return labels
+
+
 def weighted_moments(X, resp, shift, full, chunk_rows=CHUNK_ROWS):
     """(N_k, S_k, Q_k) from given responsibilities (N, K), centred on shift (K, D);
     Q_k is (K, D, D) when ``full`` else the (K, D) diagonal."""

@@ -271,7 +271,13 @@ class GaussianMixture:
 
     def predict(self, X):
         """Most probable component per row."""
-        return self._log_joint(X).argmax(axis=1)
+        from ..kernels.gaussian import gaussian_argmax
+
+        self._check_fitted()
+        X = check_matrix(X, allow_nan=True)
+        if X.shape[1] != self.n_features_in_ or np.isnan(X).any():
+            return self._log_joint(X).argmax(axis=1)  # checks, or marginals over NaN
+        return gaussian_argmax(X, *self.params_.kernel_arguments(), self.params_.full)
 
     def _n_parameters(self):
         K, D = self.means_.shape

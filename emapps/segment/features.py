@@ -19,25 +19,33 @@ def check_features(features: str) -> None:
         raise UserInputError(f"features must be one of {', '.join(FEATURES)}; got {features!r}")
 
 
-def colour_channels(image: np.ndarray, features: str) -> np.ndarray:
-    """(H, W, C) colour features of a float image in [0, 1]."""
+def n_colour_channels(image: np.ndarray, features: str) -> int:
+    return 3 if image.ndim == 3 and features != "gray" else 1
+
+
+def _write_colour(image: np.ndarray, features: str, out: np.ndarray) -> None:
+    """Colour features of a float image in [0, 1] into out[:, :C] (rows row-major)."""
     if features in ("lab", "labxy"):
-        from skimage.color import rgb2lab
+        from ..kernels.colour import rgb_to_lab
         if image.ndim == 2:  # L* of a neutral gray; a* = b* = 0 carry nothing
-            return rgb2lab(np.repeat(image[..., None], 3, axis=2))[..., :1]
-        return rgb2lab(image)
-    if features == "gray" and image.ndim == 3:
+            lab = np.empty((image.size, 3))
+            rgb_to_lab(np.repeat(image.reshape(-1, 1), 3, axis=1), lab)
+            out[:, 0] = lab[:, 0]
+        else:
+            rgb_to_lab(image.reshape(-1, 3), out)
+    elif features == "gray" and image.ndim == 3:
         from skimage.color import rgb2gray
-        return rgb2gray(image)[..., None] * 255.0
-    return (image if image.ndim == 3 else image[..., None]) * 255.0
+        out[:, 0] = rgb2gray(image).ravel() * 255.0
+    else:
+        channels = n_colour_channels(image, features)
+        np.multiply(image.reshape(-1, channels), 255.0, out=out[:, :channels])
 
 
-def position_channels(shape, xy_scale: float) -> np.ndarray:
-    """(H, W, 2) scaled column and row coordinates."""
-    height, width = shape
-    scale = xy_scale * 100.0 / max(height, width)
-    rows, cols = np.mgrid[0:height, 0:width]
-    return np.stack([cols * scale, rows * scale], axis=2).astype(np.float64)
+def colour_channels(image: np.ndarray, features: str) -> np.ndarray:
+    """(H * W, C) colour features of a float image in [0, 1]."""
+    out = np.empty((image.shape[0] * image.shape[1], n_colour_channels(image, features)))
+    _write_colour(np.ascontiguousarray(image, dtype=np.float64), features, out)
+    return out
 
 
 def texture_channels(channel: np.ndarray, size: int) -> np.ndarray:
@@ -53,14 +61,24 @@ def pixel_features(image: np.ndarray, features: str = "lab", *, xy_scale: float 
                    texture: bool = False, texture_size: int = 7) -> np.ndarray:
     """(H * W, D) float64 feature matrix, rows in row-major pixel order."""
     check_features(features)
-    if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
+    if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1 or (
+            image.ndim == 3 and image.shape[2] != 3):
         raise UserInputError(f"an image must be H x W or H x W x 3; got shape {image.shape}")
-    parts = [colour_channels(image, features)]
+    if texture and texture_size < 1:
+        raise UserInputError(f"texture size must be >= 1; got {texture_size}")
+    height, width = image.shape[:2]
+    colours = n_colour_channels(image, features)
+    n_features = colours + 2 * texture + 2 * (features == "labxy")
+    X = np.empty((height * width, n_features))
+    _write_colour(np.ascontiguousarray(image, dtype=np.float64), features, X)
+    column = colours
     if texture:
-        if texture_size < 1:
-            raise UserInputError(f"texture size must be >= 1; got {texture_size}")
-        parts.append(texture_channels(parts[0][..., 0], texture_size))
+        local = texture_channels(X[:, 0].reshape(height, width), texture_size)
+        X[:, column:column + 2] = local.reshape(-1, 2)
+        column += 2
     if features == "labxy":
-        parts.append(position_channels(image.shape[:2], xy_scale))
-    stacked = np.concatenate(parts, axis=2) if len(parts) > 1 else parts[0]
-    return np.ascontiguousarray(stacked.reshape(-1, stacked.shape[2]), dtype=np.float64)
+        scale = xy_scale * 100.0 / max(height, width)
+        grid = X[:, column:column + 2].reshape(height, width, 2)
+        grid[:, :, 0] = np.arange(width) * scale
+        grid[:, :, 1] = (np.arange(height) * scale)[:, None]
+    return X

@@ -116,7 +116,7 @@ def _pixels(image) -> np.ndarray:
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
         mode = image.mode
     if mode in ("1", "L", "LA"):
-        return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+        return _unit(image.convert("L"))
     if mode.startswith("I;16") or mode == "I":
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if values.max(initial=0) <= 65535 else values.max()
@@ -127,7 +127,14 @@ def _pixels(image) -> np.ndarray:
         return (values - low) / (high - low) if high > low else np.zeros_like(values)
     if mode != "RGB":
         image = image.convert("RGB")
-    return np.asarray(image, dtype=np.float64) / 255.0
+    return _unit(image)
+
+
+def _unit(image) -> np.ndarray:
+    """8-bit pixels as float64 in [0, 1], scaled in place (one full-size array)."""
+    values = np.asarray(image, dtype=np.float64)
+    values *= 1.0 / 255.0
+    return values
 
 
 def write_labels(path, labels: np.ndarray) -> None:

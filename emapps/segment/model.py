@@ -46,8 +46,9 @@ class ImageSegmenter:
     """Segment images by EM on pixel features: GMM, or HMRF with a Potts prior.
 
     Fitted attributes: ``mixture_`` (a :class:`~emapps.mixture.GaussianMixture` with
-    components ordered by lightness), ``n_components_``, ``beta_``, ``labels_`` and
-    ``posteriors_`` of the image fitted, ``loglik_`` (mean log-likelihood per pixel for
+    components ordered by lightness), ``n_components_``, ``beta_``, ``labels_`` of the
+    image fitted and, for the HMRF, ``posteriors_`` (its mean-field q; for the mixture
+    use :meth:`predict_proba`, which builds the H x W x K array only when asked), ``loglik_`` (mean log-likelihood per pixel for
     the mixture, mean free energy per pixel for the HMRF), ``n_iter_``, ``converged_``,
     ``trace_`` and ``selection_`` (the criterion table when K was a range).
     """
@@ -55,7 +56,8 @@ class ImageSegmenter:
     def __init__(self, n_components=4, *, features="lab", spatial="none", beta=1.0,
                  estimate_beta=False, connectivity=4, update="mean-field", criterion="bic",
                  covariance_type="full", xy_scale=0.5, texture=False, texture_size=7,
-                 tol=1e-3, max_iter=200, n_init=1, reg_covar=1e-6, random_state=None):
+                 tol=1e-3, max_iter=200, n_init=1, reg_covar=1e-6, sample_pixels=1_000_000,
+                 random_state=None):
         self.n_components = n_components
         self.features = features
         self.spatial = spatial
@@ -72,13 +74,14 @@ class ImageSegmenter:
         self.max_iter = max_iter
         self.n_init = n_init
         self.reg_covar = reg_covar
+        self.sample_pixels = sample_pixels
         self.random_state = random_state
 
     def get_params(self) -> dict:
         return {name: getattr(self, name) for name in (
             "n_components", "features", "spatial", "beta", "estimate_beta", "connectivity",
             "update", "criterion", "covariance_type", "xy_scale", "texture", "texture_size",
-            "tol", "max_iter", "n_init", "reg_covar")}
+            "tol", "max_iter", "n_init", "reg_covar", "sample_pixels")}
 
     def _check(self):
         check_choice(self.features, "features", FEATURES)
@@ -107,8 +110,23 @@ class ImageSegmenter:
                 "n_init": self.n_init, "random_state": self.random_state}
 
     def fit_sample(self, X: np.ndarray):
-        """Fit the mixture to feature rows X (e.g. pixels pooled over a folder)."""
+        """Fit the mixture to feature rows X (e.g. pixels pooled over a folder).
+
+        Above ``sample_pixels`` rows, EM first runs to convergence on a seeded random
+        sample of that many rows, then continues on all rows until it converges there.
+        """
         self._check()
+        if self.sample_pixels is not None and X.shape[0] > self.sample_pixels:
+            rng = np.random.default_rng(self.random_state)
+            sample = np.sort(rng.choice(X.shape[0], self.sample_pixels, replace=False))
+            self._fit_mixture(X[sample])
+            mixture = self.mixture_
+            mixture.set_params(warm_start=True, n_init=1).fit(X)
+            self._set_mixture(mixture, self.n_iter_ + mixture.n_iter_)
+            return self
+        return self._fit_mixture(X)
+
+    def _fit_mixture(self, X: np.ndarray):
         ks = self._candidate_ks()
         distinct = distinct_rows(X, max(ks))
         if max(ks) > distinct:
@@ -125,22 +143,26 @@ class ImageSegmenter:
             mixture, self.selection_ = selection.best, selection.rows
         params, _ = ordered_by_first_feature(mixture.params_)
         mixture.set_fitted_params(params)
+        return self._set_mixture(mixture, mixture.n_iter_)
+
+    def _set_mixture(self, mixture: GaussianMixture, n_iter: int):
         self.mixture_ = mixture
-        self.n_components_ = params.n_components
+        self.n_components_ = mixture.params_.n_components
         self.beta_ = float(self.beta)
         self.loglik_ = mixture.lower_bound_
-        self.n_iter_ = mixture.n_iter_
+        self.n_iter_ = n_iter
         self.converged_ = mixture.converged_
         self.trace_ = list(mixture.lower_bounds_)
         self.seed_ = mixture.seed_
         return self
 
     def fit(self, image: np.ndarray):
-        """Fit to one image and label it (``labels_``, ``posteriors_``)."""
+        """Fit to one image and label it (``labels_``; ``posteriors_`` for the HMRF)."""
         X = self.image_features(image)
         self.fit_sample(X)
+        self.posteriors_ = None
         if self.spatial == "none":
-            posteriors = self.mixture_.predict_proba(X)
+            self.labels_ = self.mixture_.predict(X).reshape(image.shape[:2])
         else:
             hmrf = self._hmrf(X, image.shape[:2], update_emissions=True)
             self.mixture_.set_fitted_params(hmrf.params.gaussian)
@@ -149,8 +171,8 @@ class ImageSegmenter:
             self.n_iter_ += hmrf.n_iter
             self.converged_ = hmrf.converged
             self.trace_ += [value / X.shape[0] for value in hmrf.trace]
-            posteriors = hmrf.params.q
-        self._set_labels(posteriors, image.shape[:2])
+            self.posteriors_ = hmrf.params.q.reshape(*image.shape[:2], -1)
+            self.labels_ = self.posteriors_.argmax(axis=2)
         return self
 
     def _hmrf(self, X, shape, update_emissions: bool):
@@ -160,10 +182,6 @@ class ImageSegmenter:
                         update_emissions=update_emissions,
                         covariance_type=self.covariance_type, reg_covar=self.reg_covar,
                         tol=self.tol, max_iter=self.max_iter)
-
-    def _set_labels(self, posteriors, shape):
-        self.posteriors_ = posteriors.reshape(*shape, -1)
-        self.labels_ = posteriors.argmax(axis=1).reshape(shape)
 
     def fit_predict(self, image: np.ndarray) -> np.ndarray:
         return self.fit(image).labels_
@@ -193,13 +211,17 @@ class ImageSegmenter:
         if not hasattr(self, "mixture_"):
             raise UserInputError("this ImageSegmenter is not fitted yet; call fit first")
 
-    def predict_proba(self, image: np.ndarray) -> np.ndarray:
-        """(H, W, K) label probabilities under the fitted model (mean-field q for 'mrf')."""
+    def _model_features(self, image: np.ndarray) -> np.ndarray:
         self._check_fitted()
         X = self.image_features(image)
         if X.shape[1] != self.mixture_.n_features_in_:
             raise UserInputError(f"the image gives {X.shape[1]} features, the model was "
                                  f"fitted on {self.mixture_.n_features_in_} (gray vs colour?)")
+        return X
+
+    def predict_proba(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, K) label probabilities under the fitted model (mean-field q for 'mrf')."""
+        X = self._model_features(image)
         if self.spatial == "none":
             return self.mixture_.predict_proba(X).reshape(*image.shape[:2], -1)
         hmrf = self._hmrf(X, image.shape[:2], update_emissions=False)
@@ -207,4 +229,7 @@ class ImageSegmenter:
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """(H, W) labels 0..K-1, ordered by component lightness."""
+        if self.spatial == "none":
+            X = self._model_features(image)
+            return self.mixture_.predict(X).reshape(image.shape[:2])
         return self.predict_proba(image).argmax(axis=2)

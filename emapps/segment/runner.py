@@ -62,24 +62,25 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
     segmenter = ImageSegmenter(**params, random_state=image_seed(seed, relative))
     if shared is None:
         segmenter.fit(image)
-        labels, probabilities = segmenter.labels_, segmenter.posteriors_
+        labels = segmenter.labels_
     else:
         segmenter.use_shared(shared)
-        probabilities = segmenter.predict_proba(image)
-        labels = probabilities.argmax(axis=2)
+        labels = segmenter.predict(image)
     paths = output_paths(outdir, relative)
     io.write_labels(paths["labels"], labels)
     regions = None
     if regions_settings is not None:
-        colours = colour_channels(image, params["features"])
-        regions = image_regions(labels, colours.reshape(-1, colours.shape[2]),
+        regions = image_regions(labels, colour_channels(image, params["features"]),
                                 **regions_settings)
         io.write_labels(paths["regions"], regions)
     io.write_overlay(paths["overlay"], image, labels if regions is None else regions)
     if posteriors:
-        io.write_posteriors(paths["posteriors"], probabilities, labels)
+        fitted_q = segmenter.posteriors_ if shared is None else None
+        io.write_posteriors(paths["posteriors"],
+                            segmenter.predict_proba(image) if fitted_q is None else fitted_q,
+                            labels)
     fitted = shared is None
-    return {"k": int(probabilities.shape[2]), "height": int(image.shape[0]),
+    return {"k": int(segmenter.n_components_), "height": int(image.shape[0]),
             "width": int(image.shape[1]),
             "loglik": float(segmenter.loglik_ if fitted else segmenter.score(image)),
             "n_iter": int(segmenter.n_iter_) if fitted else 0,

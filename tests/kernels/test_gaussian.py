@@ -123,3 +123,21 @@ def test_precision_cholesky_stack_matches_numpy():
     assert np.all(np.tril(ours[0], -1) == 0)
     cov[2] = np.outer(cov[2][0], cov[2][0])  # rank one
     assert precision_cholesky_stack(cov)[1] == 2
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_argmax_pass_labels_rows_like_the_dense_log_joint(full):
+    from emapps.kernels.gaussian import (gaussian_argmax, gaussian_log_joint_diag,
+                                         gaussian_log_joint_full)
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(5000, 3))
+    means = rng.normal(size=(4, 3))
+    log_weights = np.log(rng.dirichlet(np.ones(4)))
+    if full:
+        precisions = np.repeat(np.eye(3)[None], 4, axis=0) * rng.uniform(0.5, 2, (4, 1, 1))
+        dense = gaussian_log_joint_full(X, log_weights, means, precisions)
+    else:
+        precisions = rng.uniform(0.5, 2, size=(4, 3))
+        dense = gaussian_log_joint_diag(X, log_weights, means, precisions)
+    labels = gaussian_argmax(X, log_weights, means, precisions, full, chunk_rows=777)
+    np.testing.assert_array_equal(labels, dense.argmax(axis=1))

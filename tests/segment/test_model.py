@@ -22,15 +22,31 @@ def test_predict_on_the_fitted_image_equals_fit_labels(blocks):
         segmenter = ImageSegmenter(3, features="labxy", spatial=spatial, random_state=1)
         labels = segmenter.fit_predict(image)
         np.testing.assert_array_equal(segmenter.predict(image), labels)
-        assert segmenter.posteriors_.shape == (*image.shape[:2], 3)
-        np.testing.assert_allclose(segmenter.posteriors_.sum(axis=2), 1.0)
+        probabilities = segmenter.predict_proba(image)
+        assert probabilities.shape == (*image.shape[:2], 3)
+        np.testing.assert_allclose(probabilities.sum(axis=2), 1.0)
+        np.testing.assert_array_equal(probabilities.argmax(axis=2), labels)
+        if spatial == "mrf":
+            np.testing.assert_array_equal(segmenter.posteriors_.argmax(axis=2), labels)
 
 
-def test_same_seed_same_labels_and_another_seed_is_allowed_to_differ(blocks):
+def test_same_seed_same_labels(blocks):
     image, _ = blocks
     a = ImageSegmenter(4, random_state=7).fit_predict(image)
     b = ImageSegmenter(4, random_state=7).fit_predict(image)
     np.testing.assert_array_equal(a, b)
+
+
+def test_large_images_fit_on_a_sample_then_converge_on_every_pixel():
+    image, _ = blocks_image(seed=2, size=(60, 80), noise=0.08)
+    sampled = ImageSegmenter(3, features="lab", sample_pixels=500, tol=1e-6,
+                             random_state=0).fit(image)
+    whole = ImageSegmenter(3, features="lab", sample_pixels=None, tol=1e-6,
+                           random_state=0).fit(image)
+    assert sampled.converged_
+    X = whole.image_features(image)
+    assert sampled.mixture_.score(X) == pytest.approx(whole.mixture_.score(X), abs=1e-5)
+    np.testing.assert_array_equal(sampled.labels_, whole.labels_)
 
 
 def noisy_halves(seed=0, noise=0.35, size=(40, 40)):
