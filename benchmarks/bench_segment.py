@@ -107,27 +107,37 @@ def protocol_rows(images):
     return rows
 
 
-def reference_rows(images, opencv_images=3):
+def default_pipeline(image, image_id, seed, spatial="mrf"):
+    """What `emapps segment --seed SEED` does with its default settings, in process."""
+    from emapps.segment import ImageSegmenter
+    from emapps.segment.features import colour_channels
+    from emapps.segment.regions import image_regions
+    from emapps.segment.runner import image_seed
+
+    labels = ImageSegmenter(8, features="labxy", spatial=spatial, estimate_beta=True,
+                            random_state=image_seed(seed, f"{image_id}.jpg")).fit_predict(image)
+    return image_regions(labels, colour_channels(image, "labxy"), 0.005, 10.0)
+
+
+def reference_rows(images, opencv_images=3, seeds=(0, 1, 2)):
     from skimage.segmentation import felzenszwalb, slic
 
-    from emapps.segment import ImageSegmenter
-    from emapps.segment.regions import connected_regions
-
-    methods = {
-        "emapps default (labxy K4 mrf, regions 1%)": lambda image: connected_regions(
-            ImageSegmenter(4, features="labxy", spatial="mrf", estimate_beta=True,
-                           random_state=0).fit_predict(image), 0.01),
-        "emapps lab K4 mrf, regions 1%": lambda image: connected_regions(
-            ImageSegmenter(4, features="lab", spatial="mrf", estimate_beta=True,
-                           random_state=0).fit_predict(image), 0.01),
-        "skimage felzenszwalb": lambda image: felzenszwalb(image),
-        "skimage slic (n_segments 8)": lambda image: slic(image, n_segments=8),
-    }
+    methods = {f"emapps default, --seed {seed} (labxy K8 HMRF + regions)":
+               (lambda image, image_id, seed=seed: default_pipeline(image, image_id, seed))
+               for seed in seeds}
+    methods.update({
+        "emapps default without the MRF (--spatial none), --seed 0":
+            lambda image, image_id: default_pipeline(image, image_id, 0, spatial="none"),
+        "skimage felzenszwalb (defaults)": lambda image, _: felzenszwalb(image),
+        "skimage felzenszwalb (scale 600, sigma 0.8, min_size 300)":
+            lambda image, _: felzenszwalb(image, scale=600, sigma=0.8, min_size=300),
+        "skimage slic (n_segments 8)": lambda image, _: slic(image, n_segments=8),
+    })
     rows = []
     for name, method in methods.items():
         seconds, vois, pris = [], [], []
-        for _, image, truths in images:
-            labels, spent = timed(lambda: method(image))
+        for image_id, image, truths in images:
+            labels, spent = timed(lambda: method(image, image_id))
             seconds.append(spent)
             voi, pri = quality(labels, truths)
             vois.append(voi)
@@ -178,7 +188,7 @@ def folder_rows():
     rows = []
     for label, extra in (("lab K4 GMM", ["-k", "4", "--features", "lab", "--spatial", "none",
                                          "--no-regions"]),
-                         ("default (labxy K4 mrf + regions)", [])):
+                         ("default (labxy K8 HMRF + regions)", [])):
         for jobs in (1, 2):
             threads = ["--threads", "1"] if jobs == 1 else ["--threads", "1", "-j", "2"]
             rows.append({"case": f"{label}, -j {jobs}",
@@ -240,8 +250,11 @@ def main():
     parser.add_argument("--skip-12mp", action="store_true")
     parser.add_argument("--sklearn-12mp", action="store_true",
                         help="also run scikit-learn's 2 iterations on the 12 MP image (~2 min, 5 GB)")
+    parser.add_argument("--only", default="protocol,reference,folder,big",
+                        help="comma-separated sections to run")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    sections = set(args.only.split(","))
     if not BSDS.is_dir():
         sys.exit(f"bench_segment: {BSDS} not found (BSDS500 slice; set EMAPPS_SHARED)")
     warnings.simplefilter("ignore")
@@ -254,27 +267,31 @@ def main():
     from emapps.segment import ImageSegmenter
     ImageSegmenter(2, spatial="mrf", random_state=0).fit(images[0][1][:40, :40])  # warm up
 
-    report = {"protocol": protocol_rows(images), "reference": reference_rows(images),
-              "folder": folder_rows(),
-              "big": [] if args.skip_12mp else big_rows(args.sklearn_12mp)}
-    print(f"\n## Protocol, mean per image over {len(images)} BSDS images (one thread)")
-    print("| case | sklearn CPU s | emapps CPU s | iters sk/em | s/iter ratio sk/em | "
-          "mean loglik sk / em | VoI, PRI sklearn own init | emapps segmenter CPU s, VoI, PRI |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in report["protocol"]:
-        print(f"| {r['case']} | {r['sk_s']:.3f} | {r['em_s']:.3f} | {r['sk_it']:.1f}/"
-              f"{r['em_it']:.1f} | {r['iter_ratio']:.1f}x | {r['sk_ll']:.4f} / {r['em_ll']:.4f} "
-              f"| {r['sk_voi']:.3f}, {r['sk_pri']:.3f} | {r['own_s']:.3f}, {r['own_voi']:.3f}, "
-              f"{r['own_pri']:.3f} |")
-    print("\n## Quality against the references (CPU s per image, one thread)")
-    print("| method | images | CPU s | VoI | PRI |\n|---|---|---|---|---|")
-    for r in report["reference"]:
-        print(f"| {r['method']} | {r['images']} | {r['cpu_s']:.3f} | {r['voi']:.3f} | "
-              f"{r['pri']:.3f} |")
-    print("\n## Whole folder through the CLI (wall s, warm numba cache)")
-    print("| case | wall s |\n|---|---|")
-    for r in report["folder"]:
-        print(f"| {r['case']} | {r['wall_s']:.2f} |")
+    run = {"protocol": lambda: protocol_rows(images), "reference": lambda: reference_rows(images),
+           "folder": folder_rows,
+           "big": lambda: [] if args.skip_12mp else big_rows(args.sklearn_12mp)}
+    report = {name: run[name]() if name in sections else [] for name in run}
+    if report["protocol"]:
+        print(f"\n## Protocol, mean per image over {len(images)} BSDS images (one thread)")
+        print("| case | sklearn CPU s | emapps CPU s | iters sk/em | s/iter ratio sk/em | "
+              "mean loglik sk / em | VoI, PRI sklearn own init | emapps segmenter CPU s, VoI, "
+              "PRI |\n|---|---|---|---|---|---|---|---|")
+        for r in report["protocol"]:
+            print(f"| {r['case']} | {r['sk_s']:.3f} | {r['em_s']:.3f} | {r['sk_it']:.1f}/"
+                  f"{r['em_it']:.1f} | {r['iter_ratio']:.1f}x | {r['sk_ll']:.4f} / "
+                  f"{r['em_ll']:.4f} | {r['sk_voi']:.3f}, {r['sk_pri']:.3f} | {r['own_s']:.3f}, "
+                  f"{r['own_voi']:.3f}, {r['own_pri']:.3f} |")
+    if report["reference"]:
+        print("\n## Quality against the references (CPU s per image, one thread)")
+        print("| method | images | CPU s | VoI | PRI |\n|---|---|---|---|---|")
+        for r in report["reference"]:
+            print(f"| {r['method']} | {r['images']} | {r['cpu_s']:.3f} | {r['voi']:.3f} | "
+                  f"{r['pri']:.3f} |")
+    if report["folder"]:
+        print("\n## Whole folder through the CLI (wall s, warm numba cache)")
+        print("| case | wall s |\n|---|---|")
+        for r in report["folder"]:
+            print(f"| {r['case']} | {r['wall_s']:.2f} |")
     if report["big"]:
         print("\n## 12-megapixel image to convergence (fresh process)")
         print("| case | wall s | peak RSS MB | iterations |\n|---|---|---|---|")

@@ -120,9 +120,10 @@ class ImageSegmenter:
             rng = np.random.default_rng(self.random_state)
             sample = np.sort(rng.choice(X.shape[0], self.sample_pixels, replace=False))
             self._fit_mixture(X[sample])
-            mixture = self.mixture_
+            sample_trace, mixture = self.trace_, self.mixture_
             mixture.set_params(warm_start=True, n_init=1).fit(X)
             self._set_mixture(mixture, self.n_iter_ + mixture.n_iter_)
+            self.trace_ = sample_trace + self.trace_  # mean per pixel, sample then all
             return self
         return self._fit_mixture(X)
 

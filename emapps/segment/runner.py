@@ -85,6 +85,7 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
             "loglik": float(segmenter.loglik_ if fitted else segmenter.score(image)),
             "n_iter": int(segmenter.n_iter_) if fitted else 0,
             "converged": bool(segmenter.converged_) if fitted else None,
+            "loglik_trace": [float(v) for v in segmenter.trace_] if fitted else [],
             "beta": float(segmenter.beta_) if params["spatial"] == "mrf" else None,
             "n_regions": None if regions is None else int(regions.max()) + 1,
             "seconds": round(time.perf_counter() - started, 4)}

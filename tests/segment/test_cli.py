@@ -51,6 +51,8 @@ def test_folder_run_mirrors_paths_and_writes_a_manifest(tmp_path, capsys):
     first = records[0]
     assert first["status"] == "ok" and first["k"] == 3 and first["seed"] == 1
     assert first["converged"] and first["n_iter"] >= 1 and np.isfinite(first["loglik"])
+    assert len(first["loglik_trace"]) == first["n_iter"]
+    assert first["loglik_trace"][-1] == first["loglik"]
     assert first["n_regions"] == 3 and len(first["settings_hash"]) == 16
 
 
