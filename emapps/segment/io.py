@@ -101,6 +101,8 @@ def load_image(path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                if _deep_colour_tiff(image):
+                    return _tiff_pixels(path)
                 image = ImageOps.exif_transpose(image)
                 return _pixels(image)
     except (UnidentifiedImageError, Image.DecompressionBombWarning,
@@ -108,6 +110,35 @@ def load_image(path) -> np.ndarray:
         raise ImageReadError(f"{path}: not a readable image ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"{path}: corrupt or truncated image ({error})") from None
+
+
+def _deep_colour_tiff(image) -> bool:
+    """A TIFF with more than 8 bits per colour sample, which Pillow reduces to 8 bits."""
+    if image.format != "TIFF" or image.mode not in ("RGB", "RGBA", "RGBX", "CMYK"):
+        return False
+    bits = image.tag_v2.get(258, (8,))
+    return max(bits if isinstance(bits, tuple) else (bits,)) > 8
+
+
+def _tiff_pixels(path) -> np.ndarray:
+    """First page of a 16/32-bit or float colour TIFF, via tifffile, scaled to [0, 1]."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        page = tiff.pages[0]
+        values = np.asarray(page.asarray())
+        if values.ndim == 3 and page.axes.startswith("S"):  # planar configuration
+            values = np.moveaxis(values, 0, 2)
+    if values.ndim != 3 or values.shape[2] < 3:
+        raise ValueError(f"unexpected TIFF layout {values.shape}")
+    rgb = values[..., :3]
+    if np.issubdtype(rgb.dtype, np.integer):
+        return rgb.astype(np.float64) / float(np.iinfo(rgb.dtype).max)
+    rgb = rgb.astype(np.float64)
+    low, high = np.nanmin(rgb), np.nanmax(rgb)
+    if 0.0 <= low and high <= 1.0:
+        return rgb
+    return (rgb - low) / (high - low) if high > low else np.zeros_like(rgb)
 
 
 def _pixels(image) -> np.ndarray:

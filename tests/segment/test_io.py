@@ -105,3 +105,14 @@ def test_manifest_survives_a_half_written_line(tmp_path):
     assert sorted(io.read_manifest(tmp_path)) == ["a.png", "c.png"]
     lines = (tmp_path / io.MANIFEST).read_text().splitlines()
     assert json.loads(lines[-1])["image"] == "c.png"
+
+
+def test_16_bit_colour_tiffs_keep_their_precision(tmp_path):
+    import tifffile
+
+    deep = (np.arange(2 * 3 * 3).reshape(2, 3, 3) * 3001 + 1).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "deep.tif", deep)
+    np.testing.assert_allclose(io.load_image(tmp_path / "deep.tif"), deep / 65535)
+    planar = np.ascontiguousarray(np.moveaxis(deep, 2, 0))
+    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
+    np.testing.assert_allclose(io.load_image(tmp_path / "planar.tif"), deep / 65535)
