@@ -116,3 +116,10 @@ def test_16_bit_colour_tiffs_keep_their_precision(tmp_path):
     planar = np.ascontiguousarray(np.moveaxis(deep, 2, 0))
     tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
     np.testing.assert_allclose(io.load_image(tmp_path / "planar.tif"), deep / 65535)
+
+
+def test_outputs_get_the_usual_file_mode_not_mkstemp_private(tmp_path):
+    from emapps import atomic
+
+    io.write_labels(tmp_path / "l.png", np.zeros((2, 2), int))
+    assert (tmp_path / "l.png").stat().st_mode & 0o777 == 0o666 & ~atomic._UMASK
