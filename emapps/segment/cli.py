@@ -31,7 +31,7 @@ def segment():
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--outdir", required=True, help="Output folder (mirrors the inputs).")
 @click.option("-k", "--components", default="8", show_default=True,
-              help="Segments: 4, or a range 2..8 / list 2,4,8 chosen per image by --criterion.")
+              help="Classes: 8, or a range 2..8 / list 2,4,8 chosen per image by --criterion.")
 @click.option("--features", type=click.Choice(["lab", "labxy", "rgb", "gray"]),
               default="labxy", show_default=True, help="Pixel features.")
 @click.option("--xy-scale", default=0.5, show_default=True,
@@ -44,12 +44,17 @@ def segment():
               help="Re-estimate beta by pseudo-likelihood (starting from --beta).")
 @click.option("--update", type=click.Choice(["mean-field", "icm"]), default="mean-field",
               show_default=True, help="HMRF E-step.")
+@click.option("--connectivity", type=click.Choice(["4", "8"]), default="4", show_default=True,
+              help="Neighbours of a pixel in the Potts prior.")
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
               show_default=True, help="How K is chosen when -k is a range.")
 @click.option("--shared-model", is_flag=True,
               help="Fit one model on pixels sampled from all images, then label each.")
-@click.option("--sample-pixels", default=200_000, show_default=True,
+@click.option("--shared-pixels", default=200_000, show_default=True,
               help="Pixels sampled over all images for --shared-model.")
+@click.option("--fit-pixels", default=1_000_000, show_default=True,
+              help="Larger images are fitted on a sample of this many pixels first, then "
+                   "EM continues on all of them (0: all pixels from the start).")
 @click.option("--posteriors", is_flag=True, help="Also write <stem>.npz with posteriors.")
 @click.option("--min-region", default=0.005, show_default=True,
               help="Regions map <stem>.regions.png: connected regions of the labels, those "
@@ -70,7 +75,8 @@ def segment():
 @click.option("--fail-fast", is_flag=True, help="Stop at the first image that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, estimate_beta,
-        update, criterion, shared_model, sample_pixels, posteriors, min_region, merge_colour,
+        update, connectivity, criterion, shared_model, shared_pixels, fit_pixels, posteriors,
+        min_region, merge_colour,
         no_regions,
         max_iter, tol, max_pixels, seed, jobs, threads, overwrite, fail_fast, quiet):
     """Segment image files, folders (recursive) or quoted globs into OUTDIR.
@@ -91,14 +97,15 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     seed = resolve_seed(seed)
     params = {"n_components": ks[0] if len(ks) == 1 else ks, "features": features,
               "xy_scale": xy_scale, "texture": texture, "spatial": spatial, "beta": beta,
-              "estimate_beta": estimate_beta, "update": update, "criterion": criterion,
-              "max_iter": max_iter, "tol": tol}
+              "estimate_beta": estimate_beta, "update": update,
+              "connectivity": int(connectivity), "criterion": criterion,
+              "sample_pixels": fit_pixels or None, "max_iter": max_iter, "tol": tol}
 
     def log(line):  # errors and warnings, also under --quiet
         click.echo(line, err=True)
 
     run_ = segment_folder(inputs, outdir, params, seed=seed, jobs=jobs, overwrite=overwrite,
-                          shared_model=shared_model, sample_pixels=sample_pixels,
+                          shared_model=shared_model, shared_pixels=shared_pixels,
                           posteriors=posteriors,
                           regions=None if no_regions else {"min_fraction": min_region,
                                                            "merge_threshold": merge_colour},

@@ -112,9 +112,9 @@ def _init_worker():
     set_threads(1)
 
 
-def fit_shared(images, params: dict, seed: int, sample_pixels: int):
+def fit_shared(images, params: dict, seed: int, shared_pixels: int):
     """Fit one mixture to pixels sampled evenly from every image (seeded per image)."""
-    per_image = max(1, sample_pixels // max(len(images), 1))
+    per_image = max(1, shared_pixels // max(len(images), 1))
     segmenter = ImageSegmenter(**params, random_state=np.random.SeedSequence(seed))
     rows = []
     for path, relative in images:
@@ -130,7 +130,7 @@ def fit_shared(images, params: dict, seed: int, sample_pixels: int):
 
 def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                    overwrite: bool = False, shared_model: bool = False,
-                   sample_pixels: int = 200_000, posteriors: bool = False,
+                   shared_pixels: int = 200_000, posteriors: bool = False,
                    regions: dict | None = None,
                    fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
     """Segment every image of ``inputs`` into ``outdir`` (see the module docstring)."""
@@ -143,7 +143,7 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
     settings = {**params, "seed": seed, "posteriors": posteriors, "shared_model": shared_model,
                 "regions": regions}
     if shared_model:
-        settings["sample_pixels"] = sample_pixels
+        settings["shared_pixels"] = shared_pixels
         settings["images"] = hashlib.sha256("\n".join(
             str(relative) for _, relative in images).encode()).hexdigest()[:16]
     digest = settings_hash(settings)
@@ -162,7 +162,7 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
             todo.append((path, relative))
     shared = None
     if shared_model and todo:
-        shared = fit_shared(images, params, seed, sample_pixels)
+        shared = fit_shared(images, params, seed, shared_pixels)
         shared = shared.shared_state()
     tasks = [(path, relative, outdir, params, seed, shared, posteriors, regions)
              for path, relative in todo]
