@@ -135,7 +135,7 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                    fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
     """Segment every image of ``inputs`` into ``outdir`` (see the module docstring)."""
     outdir = Path(outdir)
-    images = io.find_images(inputs)
+    images = _outside(io.find_images(inputs), outdir)
     if not images:
         raise UserInputError(f"no images found in {', '.join(map(str, inputs))} "
                              f"(looked for {', '.join(io.IMAGE_SUFFIXES)})")
@@ -189,6 +189,26 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
         if bar is not None:
             bar.close()
     return run
+
+
+def _outside(images, outdir: Path) -> list:
+    """Inputs minus earlier outputs (files under an output folder placed inside an input
+    folder); refuse an output that would overwrite an input."""
+    root = outdir.resolve()
+    kept = []
+    for path, relative in images:
+        source = path.resolve()
+        base = Path(*source.parts[:len(source.parts) - len(relative.parts)])
+        if root != base and root.is_relative_to(base) and source.is_relative_to(root):
+            continue
+        kept.append((path, relative))
+    sources = {path.resolve() for path, _ in kept}
+    for path, relative in kept:
+        for output in output_paths(outdir, relative).values():
+            if output.resolve() in sources:
+                raise UserInputError(f"writing {output} would overwrite an input image; "
+                                     f"choose another output folder")
+    return kept
 
 
 def _results(tasks, jobs: int):

@@ -144,3 +144,15 @@ def test_bundled_demo_images_segment(tmp_path, capsys, demo_images):
     assert status == 0, err
     record = manifest(tmp_path / "out")[0]
     assert record["k"] == 8 and record["beta"] > 0 and record["n_regions"] >= 2
+
+
+def test_inputs_are_never_overwritten_and_outputs_are_not_reread(tmp_path, capsys):
+    inputs = write_folder(tmp_path / "in")
+    before = (inputs / "img1.png").read_bytes()
+    status, _, err = run(capsys, "segment", inputs, "-o", inputs, *FAST)
+    assert status == 2 and "would overwrite an input image" in err
+    assert (inputs / "img1.png").read_bytes() == before
+    outdir = inputs / "seg"  # output folder inside the input folder
+    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
+    assert status == 0 and "0 segmented, 3 already done" in err
