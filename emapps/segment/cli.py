@@ -92,6 +92,8 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     ks = parse_int_range(components, "-k")
     if jobs < 1:
         raise UserInputError(f"--jobs must be >= 1; got {jobs}")
+    if fit_pixels < 0:
+        raise UserInputError(f"--fit-pixels must be >= 0; got {fit_pixels}")
     set_kernel_threads(threads)
     set_max_pixels(max_pixels)
     seed = resolve_seed(seed)

@@ -89,10 +89,21 @@ class ImageSegmenter:
         check_choice(self.update, "update", UPDATES)
         check_choice(self.criterion, "criterion", CRITERIA)
         check_choice(self.connectivity, "connectivity", (4, 8))
-        if not (isinstance(self.beta, (int, float)) and self.beta >= 0):
-            raise UserInputError(f"beta must be a number >= 0; got {self.beta!r}")
+        for name in ("beta", "tol", "reg_covar", "xy_scale"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise UserInputError(f"{name} must be a number >= 0; got {value!r}")
+        check_positive_int(self.max_iter, "max_iter", minimum=0)
+        check_positive_int(self.n_init, "n_init")
+        if self.sample_pixels is not None:
+            check_positive_int(self.sample_pixels, "sample_pixels")
         for k in self._candidate_ks():
             check_positive_int(k, "n_components")
+
+    def check_settings(self) -> "ImageSegmenter":
+        """Raise UserInputError for invalid settings (before any image is read)."""
+        self._check()
+        return self
 
     def _candidate_ks(self) -> list[int]:
         k = self.n_components

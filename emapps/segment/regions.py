@@ -13,14 +13,20 @@ import numpy as np
 from ..errors import UserInputError
 
 
+def check_region_settings(min_fraction: float, merge_threshold: float = 0.0) -> None:
+    if not 0.0 <= min_fraction < 1.0:
+        raise UserInputError(f"minimum region size must be a fraction in [0, 1); "
+                             f"got {min_fraction}")
+    if not merge_threshold >= 0:
+        raise UserInputError(f"colour merge threshold must be >= 0; got {merge_threshold}")
+
+
 def connected_regions(labels: np.ndarray, min_fraction: float = 0.01) -> np.ndarray:
     """(H, W) region ids of the class map ``labels`` (see the module docstring)."""
     from scipy import ndimage
     from skimage.measure import label as component_label
 
-    if not 0.0 <= min_fraction < 1.0:
-        raise UserInputError(f"minimum region size must be a fraction in [0, 1); "
-                             f"got {min_fraction}")
+    check_region_settings(min_fraction)
     components = component_label(labels + 1, connectivity=2, background=0)
     sizes = np.bincount(components.ravel())
     sizes[0] = 0
@@ -37,8 +43,7 @@ def connected_regions(labels: np.ndarray, min_fraction: float = 0.01) -> np.ndar
 def image_regions(labels: np.ndarray, colours: np.ndarray, min_fraction: float = 0.005,
                   merge_threshold: float = 0.0) -> np.ndarray:
     """Connected regions of ``labels``, then (threshold > 0) similar neighbours merged."""
-    if merge_threshold < 0:
-        raise UserInputError(f"colour merge threshold must be >= 0; got {merge_threshold}")
+    check_region_settings(min_fraction, merge_threshold)
     regions = connected_regions(labels, min_fraction)
     if merge_threshold > 0:
         regions = merge_similar_regions(regions, colours, merge_threshold)

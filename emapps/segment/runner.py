@@ -25,7 +25,7 @@ from ..errors import DegenerateModelError, UserInputError
 from . import io
 from .model import ImageSegmenter
 from .features import colour_channels
-from .regions import image_regions
+from .regions import check_region_settings, image_regions
 
 
 @dataclass
@@ -104,6 +104,8 @@ def _worker(task) -> tuple[str, dict | str, list[str]]:
             outcome = "error", f"{path}: {error}"
         except MemoryError:
             outcome = "error", f"{path}: out of memory"
+        except OSError as error:  # e.g. a full disk while writing its outputs
+            outcome = "error", f"{path}: {error.strerror or error}"
     return (*outcome, [str(warning.message) for warning in caught])
 
 
@@ -134,12 +136,19 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                    regions: dict | None = None,
                    fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
     """Segment every image of ``inputs`` into ``outdir`` (see the module docstring)."""
+    ImageSegmenter(**params).check_settings()
+    if regions is not None:
+        check_region_settings(**regions)
     outdir = Path(outdir)
     images = _outside(io.find_images(inputs), outdir)
     if not images:
         raise UserInputError(f"no images found in {', '.join(map(str, inputs))} "
                              f"(looked for {', '.join(io.IMAGE_SUFFIXES)})")
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserInputError(f"cannot create the output folder {outdir}: "
+                             f"{error.strerror or error}") from None
     settings = {**params, "seed": seed, "posteriors": posteriors, "shared_model": shared_model,
                 "regions": regions}
     if shared_model:

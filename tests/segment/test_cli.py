@@ -156,3 +156,19 @@ def test_inputs_are_never_overwritten_and_outputs_are_not_reread(tmp_path, capsy
     assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
     status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
     assert status == 0 and "0 segmented, 3 already done" in err
+
+
+@pytest.mark.parametrize("option", [("--min-region", "2"), ("--merge-colour", "-1"),
+                                    ("--beta", "-1"), ("--fit-pixels", "-3"), ("-k", "x")])
+def test_bad_options_fail_before_any_image_is_read(tmp_path, capsys, option):
+    inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *option)
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert not (outdir / "manifest.jsonl").exists()
+
+
+def test_an_unwritable_output_folder_is_one_line(tmp_path, capsys):
+    inputs = write_folder(tmp_path / "in")
+    (tmp_path / "file").write_text("x")
+    status, _, err = run(capsys, "segment", inputs, "-o", tmp_path / "file" / "out")
+    assert status == 2 and "cannot create the output folder" in err
