@@ -23,8 +23,8 @@ import numpy as np
 from .. import __version__
 from ..errors import DegenerateModelError, UserInputError
 from . import io
-from .model import ImageSegmenter
 from .features import colour_channels
+from .model import ImageSegmenter
 from .regions import check_region_settings, image_regions
 
 
@@ -75,10 +75,9 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
         io.write_labels(paths["regions"], regions)
     io.write_overlay(paths["overlay"], image, labels if regions is None else regions)
     if posteriors:
-        fitted_q = segmenter.posteriors_ if shared is None else None
-        io.write_posteriors(paths["posteriors"],
-                            segmenter.predict_proba(image) if fitted_q is None else fitted_q,
-                            labels)
+        q = getattr(segmenter, "posteriors_", None)  # the HMRF's own; else computed now
+        io.write_posteriors(paths["posteriors"], segmenter.predict_proba(image) if q is None
+                            else q, labels)
     fitted = shared is None
     return {"k": int(segmenter.n_components_), "height": int(image.shape[0]),
             "width": int(image.shape[1]),
@@ -115,15 +114,21 @@ def _init_worker():
 
 
 def fit_shared(images, params: dict, seed: int, shared_pixels: int):
-    """Fit one mixture to pixels sampled evenly from every image (seeded per image)."""
+    """Fit one mixture to pixels sampled evenly from every image (seeded per image);
+    unreadable images are left out here and reported when they are labelled."""
     per_image = max(1, shared_pixels // max(len(images), 1))
     segmenter = ImageSegmenter(**params, random_state=np.random.SeedSequence(seed))
     rows = []
     for path, relative in images:
-        X = segmenter.image_features(io.load_image(path))
+        try:
+            X = segmenter.image_features(io.load_image(path))
+        except io.ImageReadError:
+            continue
         rng = np.random.default_rng(image_seed(seed, relative))
         pick = rng.choice(X.shape[0], size=min(per_image, X.shape[0]), replace=False)
         rows.append(X[np.sort(pick)])
+    if not rows:
+        raise UserInputError("no readable image to fit a shared model on")
     if len({part.shape[1] for part in rows}) > 1:
         raise UserInputError("a shared model needs images of one kind: the folder mixes "
                              "grayscale and colour images")

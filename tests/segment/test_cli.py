@@ -107,8 +107,12 @@ def test_one_and_two_jobs_write_identical_labels(tmp_path, capsys):
 
 def test_shared_model_gives_consistent_labels_across_images(tmp_path, capsys):
     inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST, "--shared-model")
-    assert status == 0, err
+    (inputs / "broken.png").write_bytes(b"\x89PNG but not really")
+    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST, "--shared-model",
+                         "--posteriors")
+    assert status == 1 and "broken.png" in err  # reported; the others are labelled
+    with np.load(outdir / "img1.npz") as archive:
+        assert archive["posteriors"].shape == (24, 32, 3)
     for index, stem in enumerate(("img1", "img2", "sub/img3")):
         _, truth = blocks_image(seed=index, size=(24 + 4 * index, 32))
         np.testing.assert_array_equal(np.asarray(Image.open(outdir / f"{stem}.png")), truth)
