@@ -29,6 +29,14 @@ def _padded(n_features):
     return (n_features + TILE - 1) // TILE * TILE
 
 
+@kernel(inline="always")
+def _tiled_end(n_features):
+    """Features [0, end) go through 4 x 4 tiles; the 1 or 2 left over (D mod 4 in {1, 2})
+    go through row loops instead, which beat tiles that are mostly padding."""
+    rest = n_features % TILE
+    return n_features - rest if rest in (1, 2) else _padded(n_features)
+
+
 @kernel(fastmath=REDUCE_FLAGS, inline="always")
 def _load_block(X, start, nb, xt):
     """xt[:D, :nb] <- X[start:start + nb].T as float64 (padding rows stay as they are)."""
@@ -86,21 +94,23 @@ def _diag_const(log_weights, prec_sqrt):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _log_joint_full(xt, nb, means, prec, const, lp, y):
+def _log_joint_full(xt, nb, means, prec, const, lp, y, n_features):
     """lp[k, b] = const_k - 1/2 ||(x_b - mu_k)^T P_k||^2 on padded (Dp, B) blocks.
 
     y_j = sum_{i <= j} (x_i - mu_i) P_ij is built on 4 x 4 tiles of P; partial sums of a
     column block live in ``y`` only until its diagonal tile, where they are squared
-    straight into lp (stores, not flops, bound these loops).
+    straight into lp (stores, not flops, bound these loops).  Columns past
+    ``_tiled_end`` are summed row by row.
     """
-    n_components, n_padded = means.shape
+    n_components = means.shape[0]
+    tiled = _tiled_end(n_features)
     y0, y1, y2, y3 = y[0], y[1], y[2], y[3]
     for k in range(n_components):
         sq = lp[k]
         p = prec[k]
         for b in range(nb):
             sq[b] = 0.0
-        for j0 in range(0, n_padded, TILE):
+        for j0 in range(0, tiled, TILE):
             for i0 in range(0, j0 + TILE, TILE):
                 keep = 0.0 if i0 == 0 else 1.0
                 m0, m1, m2, m3 = means[k, i0], means[k, i0 + 1], means[k, i0 + 2], means[k, i0 + 3]
@@ -130,25 +140,38 @@ def _log_joint_full(xt, nb, means, prec, const, lp, y):
                         y1[b] = keep * y1[b] + x0 * p01 + x1 * p11 + x2 * p21 + x3 * p31
                         y2[b] = keep * y2[b] + x0 * p02 + x1 * p12 + x2 * p22 + x3 * p32
                         y3[b] = keep * y3[b] + x0 * p03 + x1 * p13 + x2 * p23 + x3 * p33
+        for j in range(tiled, n_features):
+            for b in range(nb):
+                y0[b] = 0.0
+            for i in range(j + 1):
+                m = means[k, i]
+                c = p[i, j]
+                xi = xt[i]
+                for b in range(nb):
+                    y0[b] += (xi[b] - m) * c
+            for b in range(nb):
+                sq[b] += y0[b] * y0[b]
         c = const[k]
         for b in range(nb):
             sq[b] = c - 0.5 * sq[b]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _accumulate_full(xt, nb, shift, resp, t, nk, sx, sxx):
-    """Add N_k, S_k and the upper 4 x 4 tiles of Q_k for a padded block.
+def _accumulate_full(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
+    """Add N_k, S_k and the upper triangle of Q_k for a padded block.
 
     Each diagonal tile also stores t = r_b (x_bi - mu_i) for its row block; the tiles to
-    its right form the other factor x_bj - mu_j in registers.
+    its right form the other factor x_bj - mu_j in registers.  Features past
+    ``_tiled_end`` get their t rows and their Q columns from row loops.
     """
-    n_components, n_padded = shift.shape
+    n_components = shift.shape[0]
+    tiled = _tiled_end(n_features)
     add_row_totals(resp, nb, nk)
     for k in range(n_components):
-        for i0 in range(0, n_padded, TILE):
+        for i0 in range(0, tiled, TILE):
             _accumulate_diagonal_tile(xt, nb, shift[k], resp[k], t, i0, sxx[k], sx[k])
             t0, t1, t2, t3 = t[i0], t[i0 + 1], t[i0 + 2], t[i0 + 3]
-            for j0 in range(i0 + TILE, n_padded, TILE):
+            for j0 in range(i0 + TILE, tiled, TILE):
                 x0, x1, x2, x3 = xt[j0], xt[j0 + 1], xt[j0 + 2], xt[j0 + 3]
                 v0, v1, v2, v3 = shift[k, j0], shift[k, j0 + 1], shift[k, j0 + 2], shift[k, j0 + 3]
                 s00 = s01 = s02 = s03 = 0.0
@@ -194,6 +217,31 @@ def _accumulate_full(xt, nb, shift, resp, t, nk, sx, sxx):
                 q[i0 + 3, j0 + 1] += s31
                 q[i0 + 3, j0 + 2] += s32
                 q[i0 + 3, j0 + 3] += s33
+        _accumulate_narrow(xt, nb, shift[k], resp[k], t, sx[k], sxx[k], tiled, n_features)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _accumulate_narrow(xt, nb, shift, r, t, sx, q, tiled, n_features):
+    """t rows, S and Q columns of the features [tiled, n_features) for one component."""
+    for i in range(tiled, n_features):
+        v = shift[i]
+        xi = xt[i]
+        ti = t[i]
+        total = 0.0
+        for b in range(nb):
+            a = r[b] * (xi[b] - v)
+            ti[b] = a
+            total += a
+        sx[i] += total
+    for j in range(tiled, n_features):
+        v = shift[j]
+        xj = xt[j]
+        for i in range(j + 1):
+            ti = t[i]
+            total = 0.0
+            for b in range(nb):
+                total += ti[b] * (xj[b] - v)
+            q[i, j] += total
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -287,12 +335,12 @@ def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
-        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y)
+        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y, n_features)
         block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
                                                              top, norm)
         loglik += block_loglik
         classification += block_classification
-        _accumulate_full(xt, nb, means_p, lp, t, nk, sx, sxx)
+        _accumulate_full(xt, nb, means_p, lp, t, nk, sx, sxx, n_features)
     sx_out, sxx_out = _finish_full(nk, sx, sxx, n_features)
     return nk, sx_out, sxx_out, loglik, classification
 
@@ -379,7 +427,7 @@ def log_joint_full_rows(X, start, stop, log_weights, means, prec_chol, out):
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
-        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y)
+        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y, n_features)
         for b in range(nb):
             for k in range(n_components):
                 out[first + b, k] = lp[k, b]
@@ -419,7 +467,7 @@ def moments_full_chunk(X, start, stop, resp, shift):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
         _load_block(resp, first, nb, rt)
-        _accumulate_full(xt, nb, shift_p, rt, t, nk, sx, sxx)
+        _accumulate_full(xt, nb, shift_p, rt, t, nk, sx, sxx, n_features)
     sx_out, sxx_out = _finish_full(nk, sx, sxx, n_features)
     return nk, sx_out, sxx_out
 

@@ -35,6 +35,21 @@ def test_full_pass_matches_numpy_twin(shape):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
 
 
+@pytest.mark.parametrize("n_features", range(1, 11))
+def test_full_pass_and_log_joint_for_every_tile_remainder(n_features):
+    """D mod 4 = 1, 2 go through row loops, 0 and 3 through padded tiles."""
+    X, sw, lw, means, prec, _ = problem(n_features, 300, n_features, 3, weighted=True)
+    ours = kernels.gaussian_pass_full(X, sw, lw, means, prec, 97)
+    for a, b in zip(ours, reference.gaussian_pass(X, sw, lw, means, prec, full=True)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(kernels.gaussian_log_joint_full(X, lw, means, prec),
+                               reference.log_joint_full(X, lw, means, prec), rtol=1e-10)
+    resp = np.random.default_rng(0).dirichlet(np.ones(3), size=300)
+    for a, b in zip(kernels.weighted_moments(X, resp, means, True),
+                    reference.moments(X, resp, means, True)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-8)
+
+
 @settings(deadline=None, max_examples=25)
 @given(shapes)
 def test_diag_pass_matches_numpy_twin(shape):
