@@ -15,17 +15,23 @@ log-likelihood, at most 200 iterations, reg_covar 1e-6, seed 0, one thread.
     python benchmarks/bench_segment.py [--images N] [--skip-12mp] [--sklearn-12mp]
 """
 
-import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
-import warnings
-from pathlib import Path
 
-import numpy as np
+# One thread everywhere, set before numpy loads: idle BLAS/OpenMP workers left spinning
+# after a peer's call would otherwise be billed to the next timed call (CPU time).
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BSDS = Path(os.environ.get("EMAPPS_SHARED", ROOT.parent / "shared")) / "data/images/bsds500_val20"
