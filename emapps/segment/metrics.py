@@ -101,8 +101,13 @@ def score_folder(pred_dir, gt_dir, which: str = "auto") -> list[dict]:
         files = annotation_files(gt_dir, stem)
         if not files:
             continue
-        scores = score_against_annotators(io.read_labels(path),
-                                          [io.read_labels(f) for f in files])
+        try:
+            scores = score_against_annotators(io.read_labels(path),
+                                              [io.read_labels(f) for f in files])
+        except io.ImageReadError:
+            raise
+        except UserInputError as error:
+            raise UserInputError(f"{path} against {files[0].parent}: {error}") from None
         rows.append({"image": str(stem), "annotators": len(files),
                      **{("pri" if k == "ri" else k): v for k, v in scores.items()}})
     if not rows:

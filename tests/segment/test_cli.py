@@ -176,3 +176,12 @@ def test_an_unwritable_output_folder_is_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     status, _, err = run(capsys, "segment", inputs, "-o", tmp_path / "file" / "out")
     assert status == 2 and "cannot create the output folder" in err
+
+
+def test_score_names_the_image_whose_annotation_does_not_fit(tmp_path, capsys):
+    inputs, outdir, truth_dir = write_folder(tmp_path / "in", 1), tmp_path / "out", tmp_path / "gt"
+    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    (truth_dir / "img1").mkdir(parents=True)
+    Image.fromarray(np.ones((5, 5), np.uint16)).save(truth_dir / "img1" / "0.png")
+    status, _, err = run(capsys, "segment", "score", outdir, truth_dir)
+    assert status == 2 and "img1" in err and "differ in shape" in err
