@@ -39,6 +39,15 @@ def set_threads(n_threads: int) -> None:
         _state["threads"] = n_threads
 
 
+def stop_pool() -> None:
+    """Join the worker threads (a new pool starts on the next call), e.g. before a fork:
+    a process forked with no extra threads inherits no lock another thread held."""
+    with _lock:
+        if _state["pool"] is not None:
+            _state["pool"].shutdown(wait=True)
+            _state["pool"] = None
+
+
 def get_threads() -> int:
     return _state["threads"]
 

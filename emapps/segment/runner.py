@@ -231,6 +231,9 @@ def _results(tasks, jobs: int):
         for task in tasks:
             yield task[:2], _worker(task)
         return
+    from ..kernels.parallel import stop_pool
+
+    stop_pool()  # fork from a process without kernel threads
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=_init_worker) as pool:
