@@ -168,9 +168,13 @@ class ImageSegmenter:
         self.seed_ = mixture.seed_
         return self
 
-    def fit(self, image: np.ndarray):
-        """Fit to one image and label it (``labels_``; ``posteriors_`` for the HMRF)."""
-        X = self.image_features(image)
+    def fit(self, image: np.ndarray, *, features: np.ndarray | None = None):
+        """Fit to one image and label it (``labels_``; ``posteriors_`` for the HMRF).
+
+        ``features``: this image's :meth:`image_features`, when already computed (as for
+        every method that takes an image).
+        """
+        X = self.image_features(image) if features is None else features
         self.fit_sample(X)
         self.posteriors_ = None
         if self.spatial == "none":
@@ -214,34 +218,34 @@ class ImageSegmenter:
         self.beta_ = float(beta)
         return self
 
-    def score(self, image: np.ndarray) -> float:
+    def score(self, image: np.ndarray, *, features: np.ndarray | None = None) -> float:
         """Mean log-likelihood per pixel of the image under the fitted mixture."""
-        self._check_fitted()
-        return self.mixture_.score(self.image_features(image))
+        return self.mixture_.score(self._model_features(image, features))
 
     def _check_fitted(self):
         if not hasattr(self, "mixture_"):
             raise UserInputError("this ImageSegmenter is not fitted yet; call fit first")
 
-    def _model_features(self, image: np.ndarray) -> np.ndarray:
+    def _model_features(self, image: np.ndarray, features=None) -> np.ndarray:
         self._check_fitted()
-        X = self.image_features(image)
+        X = self.image_features(image) if features is None else features
         if X.shape[1] != self.mixture_.n_features_in_:
             raise UserInputError(f"the image gives {X.shape[1]} features, the model was "
                                  f"fitted on {self.mixture_.n_features_in_} (gray vs colour?)")
         return X
 
-    def predict_proba(self, image: np.ndarray) -> np.ndarray:
+    def predict_proba(self, image: np.ndarray, *, features: np.ndarray | None = None
+                      ) -> np.ndarray:
         """(H, W, K) label probabilities under the fitted model (mean-field q for 'mrf')."""
-        X = self._model_features(image)
+        X = self._model_features(image, features)
         if self.spatial == "none":
             return self.mixture_.predict_proba(X).reshape(*image.shape[:2], -1)
         hmrf = self._hmrf(X, image.shape[:2], update_emissions=False)
         return hmrf.params.q.reshape(*image.shape[:2], -1)
 
-    def predict(self, image: np.ndarray) -> np.ndarray:
+    def predict(self, image: np.ndarray, *, features: np.ndarray | None = None) -> np.ndarray:
         """(H, W) labels 0..K-1, ordered by component lightness."""
         if self.spatial == "none":
-            X = self._model_features(image)
+            X = self._model_features(image, features)
             return self.mixture_.predict(X).reshape(image.shape[:2])
-        return self.predict_proba(image).argmax(axis=2)
+        return self.predict_proba(image, features=features).argmax(axis=2)

@@ -23,7 +23,7 @@ import numpy as np
 from .. import __version__
 from ..errors import DegenerateModelError, UserInputError
 from . import io
-from .features import colour_channels
+from .features import n_colour_channels
 from .model import ImageSegmenter
 from .regions import check_region_settings, image_regions
 
@@ -60,28 +60,27 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
     started = time.perf_counter()
     image = io.load_image(path)
     segmenter = ImageSegmenter(**params, random_state=image_seed(seed, relative))
-    if shared is None:
-        segmenter.fit(image)
-        labels = segmenter.labels_
+    X = segmenter.image_features(image)  # computed once for every step below
+    fitted = shared is None
+    if fitted:
+        labels = segmenter.fit(image, features=X).labels_
     else:
-        segmenter.use_shared(shared)
-        labels = segmenter.predict(image)
+        labels = segmenter.use_shared(shared).predict(image, features=X)
     paths = output_paths(outdir, relative)
     io.write_labels(paths["labels"], labels)
     regions = None
     if regions_settings is not None:
-        regions = image_regions(labels, colour_channels(image, params["features"]),
-                                **regions_settings)
+        colours = X[:, :n_colour_channels(image, params["features"])]  # colour comes first
+        regions = image_regions(labels, colours, **regions_settings)
         io.write_labels(paths["regions"], regions)
     io.write_overlay(paths["overlay"], image, labels if regions is None else regions)
     if posteriors:
         q = getattr(segmenter, "posteriors_", None)  # the HMRF's own; else computed now
-        io.write_posteriors(paths["posteriors"], segmenter.predict_proba(image) if q is None
-                            else q, labels)
-    fitted = shared is None
+        io.write_posteriors(paths["posteriors"], segmenter.predict_proba(image, features=X)
+                            if q is None else q, labels)
     return {"k": int(segmenter.n_components_), "height": int(image.shape[0]),
             "width": int(image.shape[1]),
-            "loglik": float(segmenter.loglik_ if fitted else segmenter.score(image)),
+            "loglik": float(segmenter.loglik_ if fitted else segmenter.score(image, features=X)),
             "n_iter": int(segmenter.n_iter_) if fitted else 0,
             "converged": bool(segmenter.converged_) if fitted else None,
             "loglik_trace": [float(v) for v in segmenter.trace_] if fitted else [],
