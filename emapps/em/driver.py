@@ -127,14 +127,49 @@ def _squarem_cycle(model, chunks, theta0, theta1, step: SquaremStep, map_fn):
         return theta2, 1
     try:
         stats_c = e_step(model, candidate, chunks, map_fn)
-        stabilised = model.m_step(candidate, stats_c)
+        if not np.isfinite(stats_c["loglik"]) or stats_c["loglik"] < stats1["loglik"]:
+            step.rejected()
+            return theta2, 2
+        return model.m_step(candidate, stats_c), 2
     except (ValueError, FloatingPointError, np.linalg.LinAlgError):  # degenerate candidate
         step.rejected()
         return theta2, 2
-    if not np.isfinite(stats_c["loglik"]) or stats_c["loglik"] < stats1["loglik"]:
-        step.rejected()
-        return theta2, 2
-    return stabilised, 2
+
+
+def best_of_restarts(seed, n_restarts: int, run_one: Callable):
+    """Run ``run_one(restart, rng)`` with generators from ``SeedSequence(seed).spawn``;
+    return (the result with the highest ``.loglik``, the seed's entropy, every loglik).
+    Ties keep the earliest restart, so the outcome depends on the seed only."""
+    if n_restarts < 1:
+        raise ValueError(f"the number of restarts must be >= 1, got {n_restarts}")
+    sequence, entropy = _entropy(seed)
+    best = None
+    logliks = []
+    for restart, child in enumerate(sequence.spawn(n_restarts)):
+        result = run_one(restart, np.random.default_rng(child))
+        logliks.append(result.loglik)
+        if best is None or result.loglik > best.loglik:
+            best = result
+    return best, entropy, logliks
+
+
+def iterated_search(seed, n_rounds: int, start: Callable, perturb: Callable):
+    """Iterated local search over EM fits: ``start(rng)`` first, then ``n_rounds - 1``
+    fits ``perturb(best, rng)`` from the best so far, keeping a result only when its
+    ``.loglik`` is higher.  Generators come from ``SeedSequence(seed).spawn``.
+    Returns (best, the seed's entropy, the loglik of every round)."""
+    if n_rounds < 1:
+        raise ValueError(f"the number of rounds must be >= 1, got {n_rounds}")
+    sequence, entropy = _entropy(seed)
+    children = sequence.spawn(n_rounds)
+    best = start(np.random.default_rng(children[0]))
+    logliks = [best.loglik]
+    for child in children[1:]:
+        result = perturb(best, np.random.default_rng(child))
+        logliks.append(result.loglik)
+        if result.loglik > best.loglik:
+            best = result
+    return best, entropy, logliks
 
 
 def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int = 1,
@@ -151,13 +186,10 @@ def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int 
         raise ValueError(f"n_init must be >= 1, got {n_init}")
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
-    sequence, entropy = _entropy(seed)
     chunks = [data] if chunks is None else list(chunks)
-    best = None
-    logliks = []
     total_started = time.perf_counter()
-    for restart, child in enumerate(sequence.spawn(n_init)):
-        rng = np.random.default_rng(child)
+
+    def one_restart(restart, rng):
         started = time.perf_counter()
         if init_params is None:
             params = model.initial_params(data, rng)
@@ -169,9 +201,9 @@ def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int 
                         map_fn=map_fn, callback=callback, param_tol=param_tol)
         result.restart = restart
         result.timings["init"] = init_seconds
-        logliks.append(result.loglik)
-        if best is None or result.loglik > best.loglik:
-            best = result
+        return result
+
+    best, entropy, logliks = best_of_restarts(seed, n_init, one_restart)
     best.seed = entropy
     best.restart_logliks = logliks
     best.timings["total"] = time.perf_counter() - total_started

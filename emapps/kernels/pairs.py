@@ -1,0 +1,352 @@
+"""Mixtures over ragged sets of haplotype pairs: enumeration and the fused E-step.
+
+A diploid subject i is explained by the unordered haplotype pairs {a, b} compatible
+with its genotype, stored as ``offsets[i]:offsets[i+1]`` into ``first``/``second``:
+P(G_i) = sum_{a,b} c_ab f_a f_b with c_ab = 2 (a != b) or 1, so
+log L_i = logsumexp_j (log f_a + log f_b + log c_ab), and the E-step adds each pair's
+posterior to both of its haplotypes' expected counts (Excoffier & Slatkin 1995).
+
+Genotypes are (n, L, 2) allele codes with -1 for a missing allele; ``phased[i, l]``
+marks a known orientation (allele column 0 on the first haplotype).  A subject whose
+pairs are *oriented* stores them as (first strand, second strand).
+"""
+
+import math
+
+import numpy as np
+
+from ._jit import REDUCE_FLAGS, kernel
+from .logspace import fast_exp
+from .parallel import map_add
+
+LOG2 = math.log(2.0)
+#: subjects per chunk of the threaded E-step (fixed, so results do not depend on threads)
+SUBJECT_CHUNK = 4096
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _pair_log_prior(first, second, log_freq, j):
+    """log(c_ab f_a f_b) of pair j."""
+    a = first[j]
+    b = second[j]
+    value = log_freq[a] + log_freq[b]
+    return value + LOG2 if a != b else value
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def pair_mixture_chunk(offsets, first, second, log_freq, weights, start, stop):
+    """(expected haplotype counts sum_i w_i sum_j post_ij [a_j, b_j], sum_i w_i log L_i)
+    over subjects [start, stop)."""
+    counts = np.zeros(log_freq.shape[0])
+    loglik = 0.0
+    width = 1
+    for i in range(start, stop):
+        width = max(width, offsets[i + 1] - offsets[i])
+    scratch = np.empty(width)
+    for i in range(start, stop):
+        lo = offsets[i]
+        n_pairs = offsets[i + 1] - lo
+        top = -np.inf
+        for j in range(n_pairs):
+            value = _pair_log_prior(first, second, log_freq, lo + j)
+            scratch[j] = value
+            top = max(top, value)
+        if top == -np.inf:
+            if weights[i] > 0:
+                loglik = -np.inf
+            continue
+        total = 0.0
+        for j in range(n_pairs):
+            scratch[j] = fast_exp(scratch[j] - top)
+            total += scratch[j]
+        scale = weights[i] / total
+        for j in range(n_pairs):
+            share = scratch[j] * scale
+            counts[first[lo + j]] += share
+            counts[second[lo + j]] += share
+        loglik += weights[i] * (top + math.log(total))
+    return counts, loglik
+
+
+def pair_mixture_pass(offsets, first, second, log_freq, weights):
+    """(expected haplotype counts, weighted log-likelihood) over all subjects."""
+    return map_add(lambda start, stop: pair_mixture_chunk(
+        offsets, first, second, log_freq, weights, start, stop),
+        offsets.shape[0] - 1, SUBJECT_CHUNK)
+
+
+@kernel()
+def pair_posteriors(offsets, first, second, log_freq):
+    """(posterior of every pair given its subject's genotype, log L_i of every subject)."""
+    n_subjects = offsets.shape[0] - 1
+    posterior = np.zeros(first.shape[0])
+    subject_loglik = np.empty(n_subjects)
+    for i in range(n_subjects):
+        lo, hi = offsets[i], offsets[i + 1]
+        top = -np.inf
+        for j in range(lo, hi):
+            posterior[j] = _pair_log_prior(first, second, log_freq, j)
+            top = max(top, posterior[j])
+        if top == -np.inf:
+            posterior[lo:hi] = 0.0
+            subject_loglik[i] = -np.inf
+            continue
+        total = 0.0
+        for j in range(lo, hi):
+            posterior[j] = math.exp(posterior[j] - top)
+            total += posterior[j]
+        for j in range(lo, hi):
+            posterior[j] /= total
+        subject_loglik[i] = top + math.log(total)
+    return posterior, subject_loglik
+
+
+@kernel()
+def _ordered_options(x, y, n_alleles, out):
+    """Ordered allele pairs (u, v) a genotype {x, y} (-1 missing) allows; returns count."""
+    count = 0
+    if x >= 0 and y >= 0:
+        out[0, 0], out[0, 1] = x, y
+        count = 1
+        if x != y:
+            out[1, 0], out[1, 1] = y, x
+            count = 2
+    elif x >= 0 or y >= 0:
+        known = max(x, y)
+        for w in range(n_alleles):
+            out[count, 0], out[count, 1] = known, w
+            count += 1
+            if w != known:
+                out[count, 0], out[count, 1] = w, known
+                count += 1
+    else:
+        for u in range(n_alleles):
+            for v in range(n_alleles):
+                out[count, 0], out[count, 1] = u, v
+                count += 1
+    return count
+
+
+@kernel()
+def _extend_subject(i, offsets, first, second, oriented, genotype, phased, n_alleles,
+                    options, out_first, out_second, cursor, write):
+    """Children of subject i's pairs at one new locus (written when ``write``); returns
+    the new cursor.  Child keys are parent * n_alleles + allele."""
+    x, y = genotype[i, 0], genotype[i, 1]
+    phase_known = phased[i] and x >= 0 and y >= 0 and x != y
+    n_options = 0 if phase_known else _ordered_options(x, y, n_alleles, options)
+    for j in range(offsets[i], offsets[i + 1]):
+        a, b = first[j], second[j]
+        if phase_known:
+            children = 1 if (oriented[i] or a == b) else 2
+            if write:
+                out_first[cursor] = a * n_alleles + x
+                out_second[cursor] = b * n_alleles + y
+                if children == 2:
+                    out_first[cursor + 1] = b * n_alleles + x
+                    out_second[cursor + 1] = a * n_alleles + y
+            cursor += children
+            continue
+        for o in range(n_options):
+            u, v = options[o, 0], options[o, 1]
+            if a == b and u > v:
+                continue  # {a+u, a+v} is the same unordered pair as {a+v, a+u}
+            if write:
+                out_first[cursor] = a * n_alleles + u
+                out_second[cursor] = b * n_alleles + v
+            cursor += 1
+    return cursor
+
+
+@kernel()
+def extend_pairs(offsets, first, second, oriented, genotype, phased, n_alleles):
+    """Insert one locus: every pair {a, b} of every subject becomes the pairs
+    {a + u, b + v} its genotype {x, y} allows (all alleles where one is missing).
+
+    Returns (new offsets, first keys, second keys, new oriented flags); a key is
+    parent id * n_alleles + allele.  ``genotype`` is (n, 2), ``phased`` (n,).
+    """
+    n_subjects = offsets.shape[0] - 1
+    options = np.empty((n_alleles * n_alleles, 2), dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
+    new_offsets = np.zeros(n_subjects + 1, dtype=np.int64)
+    for i in range(n_subjects):
+        new_offsets[i + 1] = _extend_subject(i, offsets, first, second, oriented, genotype,
+                                             phased, n_alleles, options, empty, empty,
+                                             new_offsets[i], False)
+    out_first = np.empty(new_offsets[-1], dtype=np.int64)
+    out_second = np.empty(new_offsets[-1], dtype=np.int64)
+    new_oriented = oriented.copy()
+    for i in range(n_subjects):
+        _extend_subject(i, offsets, first, second, oriented, genotype, phased, n_alleles,
+                        options, out_first, out_second, new_offsets[i], True)
+        x, y = genotype[i, 0], genotype[i, 1]
+        if phased[i] and x >= 0 and y >= 0 and x != y:
+            new_oriented[i] = True
+    return new_offsets, out_first, out_second, new_oriented
+
+
+@kernel()
+def _carries(code, x, y):
+    """A haplotype allele ``code`` fits genotype {x, y} (-1 missing)."""
+    if x < 0 or y < 0:
+        return True
+    return code == x or code == y
+
+
+@kernel()
+def _pair_fits(g, h, genotype, phased, i):
+    """Haplotypes g, h (rows of codes) form a pair compatible with subject i's genotype,
+    with one consistent orientation across the phased heterozygous loci."""
+    orientation = 0
+    for l in range(g.shape[0]):
+        x, y = genotype[i, l, 0], genotype[i, l, 1]
+        gl, hl = g[l], h[l]
+        if x >= 0 and y >= 0:
+            straight = gl == x and hl == y
+            crossed = gl == y and hl == x
+            if not (straight or crossed):
+                return False
+            if phased[i, l] and x != y:
+                side = 1 if straight else -1
+                if orientation == 0:
+                    orientation = side
+                elif orientation != side:
+                    return False
+        elif x >= 0 or y >= 0:
+            known = max(x, y)
+            if gl != known and hl != known:
+                return False
+    return True
+
+
+@kernel()
+def _compatible_haplotypes(codes, genotype, i, active, out):
+    """Indices of active haplotypes whose every allele fits subject i; returns count."""
+    count = 0
+    for h in range(codes.shape[0]):
+        if not active[h]:
+            continue
+        fits = True
+        for l in range(codes.shape[1]):
+            if not _carries(codes[h, l], genotype[i, l, 0], genotype[i, l, 1]):
+                fits = False
+                break
+        if fits:
+            out[count] = h
+            count += 1
+    return count
+
+
+@kernel()
+def compatible_pairs(codes, genotype, phased, active):
+    """Every unordered pair {a <= b} of active haplotypes (rows of ``codes``, (H, L))
+    compatible with each subject's genotype (n, L, 2).  Returns (offsets, first, second)."""
+    n_subjects = genotype.shape[0]
+    members = np.empty(codes.shape[0], dtype=np.int64)
+    offsets = np.zeros(n_subjects + 1, dtype=np.int64)
+    for i in range(n_subjects):
+        count = _compatible_haplotypes(codes, genotype, i, active, members)
+        n_pairs = 0
+        for p in range(count):
+            for q in range(p, count):
+                if _pair_fits(codes[members[p]], codes[members[q]], genotype, phased, i):
+                    n_pairs += 1
+        offsets[i + 1] = offsets[i] + n_pairs
+    first = np.empty(offsets[-1], dtype=np.int64)
+    second = np.empty(offsets[-1], dtype=np.int64)
+    for i in range(n_subjects):
+        count = _compatible_haplotypes(codes, genotype, i, active, members)
+        cursor = offsets[i]
+        for p in range(count):
+            for q in range(p, count):
+                if _pair_fits(codes[members[p]], codes[members[q]], genotype, phased, i):
+                    first[cursor] = members[p]
+                    second[cursor] = members[q]
+                    cursor += 1
+    return offsets, first, second
+
+
+@kernel()
+def _complements(g, genotype, phased, i, choices, n_choices, max_expand, fixed, out, cursor,
+                 write):
+    """Haplotypes h that complete haplotype g to subject i's genotype (every choice at
+    loci where h's allele is free); returns the new cursor, or -1 past ``max_expand``."""
+    n_loci = g.shape[0]
+    fixed[:] = -1
+    n_free = 1
+    orientation = 0
+    for l in range(n_loci):
+        x, y = genotype[i, l, 0], genotype[i, l, 1]
+        if x >= 0 and y >= 0:
+            if g[l] != x and g[l] != y:
+                return cursor
+            fixed[l] = y if g[l] == x else x
+            if phased[i, l] and x != y:
+                side = 1 if g[l] == x else -1
+                if orientation == 0:
+                    orientation = side
+                elif orientation != side:
+                    return cursor
+        elif x >= 0 or y >= 0:
+            known = max(x, y)
+            if g[l] != known:
+                fixed[l] = known
+        if fixed[l] < 0:
+            n_free *= n_choices[l]
+            if n_free > max_expand:
+                return -1
+    for combination in range(n_free):
+        if write:
+            rest = combination
+            for l in range(n_loci):
+                if fixed[l] >= 0:
+                    out[cursor, l] = fixed[l]
+                else:
+                    out[cursor, l] = choices[l, rest % n_choices[l]]
+                    rest //= n_choices[l]
+        cursor += 1
+    return cursor
+
+
+@kernel()
+def complement_candidates(codes, genotype, phased, active, choices, n_choices, max_expand):
+    """For every subject and every active haplotype g compatible with it, the haplotypes
+    h completing g to the genotype (free alleles drawn from ``choices[l, :n_choices[l]]``).
+
+    Returns (subject index, g index, candidate codes (M, L), subjects skipped because
+    one g had more than ``max_expand`` completions).
+    """
+    n_subjects, n_loci = genotype.shape[0], genotype.shape[1]
+    members = np.empty(codes.shape[0], dtype=np.int64)
+    dummy = np.empty((0, n_loci), dtype=codes.dtype)
+    fixed = np.empty(n_loci, dtype=np.int64)
+    total = 0
+    skipped = np.zeros(n_subjects, dtype=np.bool_)
+    for i in range(n_subjects):
+        count = _compatible_haplotypes(codes, genotype, i, active, members)
+        subject_total = 0
+        for p in range(count):
+            end = _complements(codes[members[p]], genotype, phased, i, choices, n_choices,
+                               max_expand, fixed, dummy, subject_total, False)
+            if end < 0:
+                skipped[i] = True
+                break
+            subject_total = end
+        if not skipped[i]:
+            total += subject_total
+    subjects = np.empty(total, dtype=np.int64)
+    parents = np.empty(total, dtype=np.int64)
+    out = np.empty((total, n_loci), dtype=codes.dtype)
+    cursor = 0
+    for i in range(n_subjects):
+        if skipped[i]:
+            continue
+        count = _compatible_haplotypes(codes, genotype, i, active, members)
+        for p in range(count):
+            end = _complements(codes[members[p]], genotype, phased, i, choices, n_choices,
+                               max_expand, fixed, out, cursor, True)
+            subjects[cursor:end] = i
+            parents[cursor:end] = members[p]
+            cursor = end
+    return subjects, parents, out, int(skipped.sum())
