@@ -14,6 +14,8 @@ from . import __version__
 
 SUBCOMMANDS = {
     "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
+    "haplo": ("emapps.haplo.cli", "haplo",
+              "Haplotype frequencies from unphased genotypes (VCF/BCF or tables)."),
     "segment": ("emapps.segment.cli", "segment",
                 "Segment images and folders (GMM or HMRF-EM); score against annotations."),
     "demo": ("emapps.demo", "demo", "Run every module on the bundled data/."),

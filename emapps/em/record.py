@@ -8,13 +8,20 @@ from .. import __version__
 from .driver import EMResult
 
 
-def run_record(result: EMResult, settings: dict, **extra) -> dict:
-    """Everything needed to reproduce and audit a fit, as plain JSON-able values."""
+def provenance() -> dict:
+    """Which emapps, Python and command produced a result, and when."""
     return {
         "emapps_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": sys.argv,
         "python": platform.python_version(),
+    }
+
+
+def run_record(result: EMResult, settings: dict, **extra) -> dict:
+    """Everything needed to reproduce and audit a fit, as plain JSON-able values."""
+    return {
+        **provenance(),
         "settings": settings,
         "seed": result.seed,
         "restart": result.restart,

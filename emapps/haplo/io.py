@@ -322,3 +322,47 @@ def _id_column(header, id_column, name):
         return header.index(id_column)
     lowered = [column.lower() for column in header]
     return next((lowered.index(c) for c in ID_COLUMNS if c in lowered), None)
+
+
+# -------------------------------------------------------------------------- writers
+
+def _format(value: float) -> str:
+    return "NA" if not np.isfinite(value) else f"{value:.6g}"
+
+
+def frequency_table(model, min_freq: float = 0.0) -> str:
+    """TSV: haplotype id, allele per locus, frequency, standard error, expected count."""
+    lines = ["\t".join(["hap", *model.loci_, "freq", "se", "expected_count"])]
+    for index, row in enumerate(model.haplotypes_):
+        if model.frequencies_[index] < min_freq:
+            continue
+        alleles = [model.allele_names_[locus][code] for locus, code in enumerate(row)]
+        lines.append("\t".join([str(index + 1), *alleles,
+                                f"{model.frequencies_[index]:.8g}",
+                                _format(model.standard_errors_[index]),
+                                f"{model.expected_counts_[index]:.6g}"]))
+    return "\n".join(lines) + "\n"
+
+
+def pairs_table(model, min_posterior: float = 1e-6) -> str:
+    """TSV: subject, the two haplotypes (ids and alleles) of each pair, posterior."""
+    labels = model.haplotype_labels()
+    pairs, posterior = model.pairs_, model.posteriors_
+    subject_of_pair = pairs.subject_of_pair()
+    lines = ["subject\thap1\thap2\thaplotype1\thaplotype2\tposterior"]
+    for j in np.flatnonzero(posterior >= min_posterior):
+        a, b = pairs.first[j], pairs.second[j]
+        lines.append(f"{model.subjects_[subject_of_pair[j]]}\t{a + 1}\t{b + 1}\t"
+                     f"{labels[a]}\t{labels[b]}\t{posterior[j]:.6g}")
+    return "\n".join(lines) + "\n"
+
+
+def ld_table(model) -> str:
+    """TSV: every pair of loci with D (biallelic pairs), D' and r2."""
+    ld = model.linkage_disequilibrium()
+    lines = ["locus1\tlocus2\tD\tDprime\tr2"]
+    for row in range(ld["locus1"].shape[0]):
+        lines.append(f"{model.loci_[ld['locus1'][row]]}\t{model.loci_[ld['locus2'][row]]}\t"
+                     f"{_format(ld['D'][row])}\t{_format(ld['Dprime'][row])}\t"
+                     f"{_format(ld['r2'][row])}")
+    return "\n".join(lines) + "\n"

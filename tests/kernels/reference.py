@@ -144,3 +144,42 @@ def potts_pseudo_loglik(log_prior, q, shape, beta, eight):
         a = log_prior + beta * q[js].sum(axis=0)
         total += q[i] @ a - logsumexp(a)
     return total
+
+
+def pair_mixture(offsets, first, second, log_freq, weights):
+    """Expected haplotype counts and log-likelihood of a ragged pair mixture."""
+    counts = np.zeros(log_freq.shape[0])
+    loglik = 0.0
+    for i in range(offsets.shape[0] - 1):
+        j = np.arange(offsets[i], offsets[i + 1])
+        log_prior = log_freq[first[j]] + log_freq[second[j]] + np.log(
+            np.where(first[j] == second[j], 1.0, 2.0))
+        total = logsumexp(log_prior)
+        if total == -np.inf:  # no pair has positive probability
+            loglik = -np.inf
+            continue
+        posterior = np.exp(log_prior - total)
+        np.add.at(counts, first[j], weights[i] * posterior)
+        np.add.at(counts, second[j], weights[i] * posterior)
+        loglik += weights[i] * total
+    return counts, loglik
+
+
+def pair_fits(g, h, genotype, phased):
+    """Haplotypes g, h explain a genotype ((L, 2), -1 missing) in some orientation that
+    agrees with every phased heterozygous locus."""
+    for flip in (False, True):
+        first, second = (h, g) if flip else (g, h)
+        ok = True
+        for locus, (x, y) in enumerate(genotype):
+            pair = (first[locus], second[locus])
+            if x >= 0 and y >= 0:
+                if phased[locus] and x != y:
+                    ok &= pair == (x, y)
+                else:
+                    ok &= sorted(pair) == sorted((x, y))
+            elif x >= 0 or y >= 0:
+                ok &= max(x, y) in pair
+        if ok:
+            return True
+    return False

@@ -1,0 +1,102 @@
+"""``emapps haplo``: haplotype frequencies from a VCF/BCF or a genotype table."""
+
+import sys
+
+import click
+
+from ..clitools import resolve_seed, seed_option, set_threads, threads_option
+
+OUTPUTS = ("freqs.tsv", "pairs.tsv", "ld.tsv", "json")
+
+
+def _names(text):
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+def _samples(samples, samples_file):
+    from ..errors import UserInputError
+    if samples and samples_file:
+        raise UserInputError("give --samples or --samples-file, not both")
+    if samples_file:
+        try:
+            with open(samples_file, encoding="utf-8") as handle:
+                return [line.strip() for line in handle if line.strip()]
+        except OSError as error:
+            raise UserInputError(f"{samples_file}: {error.strerror or error}") from None
+    return _names(samples)
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", "prefix", required=True,
+              help="Output prefix: PREFIX.freqs.tsv, .pairs.tsv, .ld.tsv and .json.")
+@click.option("--loci", default=None, help="Comma-separated locus names (table columns or "
+              "VCF IDs), in the order to use.")
+@click.option("--region", default=None, help="VCF/BCF region chr:start-end (needs an index).")
+@click.option("--samples", default=None, help="Comma-separated subjects to use.")
+@click.option("--samples-file", default=None, help="File with one subject per line.")
+@click.option("--use-phase", is_flag=True, help="Trust phased VCF calls (a|b): one phase "
+              "block per sample.")
+@click.option("--starts", default=10, show_default=True,
+              help="Starts of the search: the first, then perturbations of the best.")
+@click.option("--min-posterior", default=1e-9, show_default=True,
+              help="Trim pairs below this posterior while loci are inserted.")
+@click.option("--tol", default=1e-9, show_default=True,
+              help="Stop the final EM when the log-likelihood changes by less.")
+@click.option("--max-iter", default=5000, show_default=True)
+@click.option("--min-freq", default=0.0, show_default=True,
+              help="Leave rarer haplotypes out of PREFIX.freqs.tsv.")
+@click.option("--missing", default="0,NA,,.", show_default=True,
+              help="Comma-separated missing-allele codes in tables.")
+@click.option("--id-column", default=None, help="Table column with subject ids.")
+@click.option("--first-allele-column", type=int, default=None,
+              help="Tables: every column from this one (1-based) on is an allele, two per "
+                   "locus.")
+@click.option("--no-se", is_flag=True, help="Skip standard errors (large haplotype sets).")
+@seed_option
+@threads_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, starts,
+          min_posterior, tol, max_iter, min_freq, missing, id_column, first_allele_column,
+          no_se, seed, threads, quiet):
+    """Estimate haplotype frequencies by EM from unphased genotypes.
+
+    INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
+    (header; two columns per locus named <locus>.a1/<locus>.a2)."""
+    from ..atomic import check_writable, write_json, write_text
+    from ..em.record import provenance
+    from .io import frequency_table, ld_table, pairs_table, read_genotypes
+    from .model import HaplotypeEM
+
+    paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}
+    for path in paths.values():
+        check_writable(path)
+    set_threads(threads)
+    seed = resolve_seed(seed)
+    genotypes = read_genotypes(input_path, loci=_names(loci), region=region,
+                               samples=_samples(samples, samples_file), use_phase=use_phase,
+                               missing=tuple(missing.split(",")), id_column=id_column,
+                               first_allele_column=first_allele_column)
+    if not quiet:
+        click.echo(f"emapps haplo: {genotypes.n_subjects} subjects x {genotypes.n_loci} loci "
+                   f"from {genotypes.source}, {starts} starts, seed {seed}", err=True)
+    model = HaplotypeEM(starts, seed=seed, min_posterior=min_posterior, tol=tol,
+                        max_iter=max_iter, standard_errors=not no_se)
+    with _progress(starts, quiet) as bar:
+        model.fit(genotypes, progress=bar.update)
+    write_text(paths["freqs.tsv"], frequency_table(model, min_freq))
+    write_text(paths["pairs.tsv"], pairs_table(model))
+    write_text(paths["ld.tsv"], ld_table(model))
+    write_json(paths["json"], {**provenance(), **model.record_, "input": genotypes.source,
+                               "outputs": paths})
+    if not quiet:
+        lrt = model.lrt_
+        click.echo(f"emapps haplo: log-likelihood {model.loglik_:.6f}, "
+                   f"{model.frequencies_.shape[0]} haplotypes, no-LD test "
+                   f"chi2 {lrt['statistic']:.2f} on {lrt['df']} df; wrote {prefix}.*", err=True)
+    return 0
+
+
+def _progress(total, quiet):
+    from tqdm import tqdm
+    return tqdm(total=total, unit="start", file=sys.stderr, disable=quiet, leave=False)
