@@ -19,7 +19,8 @@ def demo(data_dir, outdir):
     faithful = data / "tabular" / "old_faithful.csv"
     airquality = data / "tabular" / "airquality.csv"
     images = data / "images"
-    for path in (faithful, airquality, images):
+    kg = data / "haplo" / "kg_chr20_100snp_unphased.vcf"
+    for path in (faithful, airquality, images, kg):
         if not path.exists():
             raise UserInputError(f"{path} not found; run the demo from the repository root "
                                  f"or pass --data")
@@ -37,6 +38,7 @@ def demo(data_dir, outdir):
          "-k", "1..4", "--covariance", "all", "--seed", "1",
          "-o", str(out / "mixture" / "airquality.filled.csv"),
          "--record", str(out / "mixture" / "airquality.run.json")],
+        ["haplo", str(kg), "-o", str(out / "haplo" / "kg_chr20"), "--seed", "0"],
         ["segment", str(images), "-o", str(out / "segment"), "--seed", "0"],
         ["segment", str(images), "-o", str(out / "segment-shared"), "--shared-model",
          "-k", "3..6", "--criterion", "icl", "--seed", "0"],
@@ -46,8 +48,24 @@ def demo(data_dir, outdir):
         status = main(argv)
         if status:
             raise SystemExit(status)
+    _summarise_haplotypes(out / "haplo" / "kg_chr20")
     _summarise_segments(out / "segment")
     click.echo(f"\ndemo outputs are in {out}/", err=True)
+
+
+def _summarise_haplotypes(prefix: Path, top: int = 5) -> None:
+    """The most frequent haplotypes (alleles shortened) and the fit's log-likelihood."""
+    import json
+
+    record = json.loads(prefix.with_suffix(".json").read_text())
+    rows = [line.split("\t") for line in
+            prefix.with_suffix(".freqs.tsv").read_text().splitlines()[1:top + 1]]
+    click.echo(f"haplo {record['n_subjects']} subjects x {record['n_loci']} SNPs: "
+               f"log-likelihood {record['log_likelihood']:.3f}, "
+               f"{record['n_haplotypes']} haplotypes; most frequent:")
+    for row in rows:
+        click.echo(f"  {''.join(row[1:-3])}  freq {float(row[-3]):.4f} (se {row[-2]})")
+    click.echo(f"  -> {prefix}.freqs.tsv, .pairs.tsv, .ld.tsv, .json")
 
 
 def _summarise_segments(folder: Path) -> None:
