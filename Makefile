@@ -29,6 +29,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_mixture.py
 	$(BIN)/python benchmarks/bench_segment.py
+	Rscript -e 'library(haplo.stats)' 2>/dev/null || apt-get install -y r-cran-haplo.stats
+	$(BIN)/python benchmarks/bench_haplo.py
 
 clean:
 	rm -rf $(VENV) $(OUT)
