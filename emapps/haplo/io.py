@@ -64,6 +64,21 @@ class Genotypes:
                          [self.allele_names[c] for c in chosen], self.phased[:, chosen],
                          self.source, dict(self.dropped))
 
+    def collapse(self, weights: np.ndarray) -> tuple["Genotypes", np.ndarray]:
+        """Identical genotypes merged into one row whose weight is their total weight
+        (the likelihood is unchanged; every kernel then runs on distinct genotypes)."""
+        canonical = self.alleles.copy()
+        unphased = ~self.phased
+        canonical[unphased] = np.sort(canonical[unphased], axis=1)
+        key = np.concatenate([canonical.reshape(self.n_subjects, -1),
+                              self.phased.astype(np.int16)], axis=1)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        merged = np.bincount(inverse.ravel(), weights=weights, minlength=first.size)
+        return (Genotypes(np.ascontiguousarray(canonical[first]),
+                          [self.subjects[row] for row in first], list(self.loci),
+                          list(self.allele_names), self.phased[first], self.source,
+                          dict(self.dropped)), merged)
+
     def drop_empty_subjects(self) -> "Genotypes":
         """Subjects with every allele missing carry no information; they are dropped."""
         keep = (self.alleles >= 0).any(axis=(1, 2))

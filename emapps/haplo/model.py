@@ -65,15 +65,16 @@ class HaplotypeEM:
             raise UserInputError("fit expects Genotypes (see emapps.haplo.read_genotypes)")
         weights = _check_weights(weights, genotypes.n_subjects)
         started = time.perf_counter()
+        distinct, counts = genotypes.collapse(weights)
 
         def first(rng):
-            result = run_start(genotypes, weights, settings)
+            result = run_start(distinct, counts, settings)
             if progress:
                 progress()
             return result
 
         def perturb(best, rng):
-            result = perturbed_start(best, genotypes, weights, rng, settings,
+            result = perturbed_start(best, distinct, counts, rng, settings,
                                      strength=rng.uniform(*STRENGTH_RANGE))
             if progress:
                 progress()
@@ -81,16 +82,16 @@ class HaplotypeEM:
 
         best, entropy, logliks = iterated_search(self.seed, self.n_starts, first, perturb)
         search_seconds = time.perf_counter() - started
-        polished = final_stage(best.pairs.codes, best.freq, genotypes, weights, settings,
+        polished = final_stage(best.pairs.codes, best.freq, distinct, counts, settings,
                                settings.tol, best.stages)
         if polished.loglik < best.loglik:
             polished = best
         self._store(polished, genotypes, weights, settings)
         self.start_logliks_ = [float(value) for value in logliks]
         self.seed_ = entropy
-        self.lrt_ = no_ld_test(self.loglik_, self._no_ld_loglik(genotypes, weights, settings),
+        self.lrt_ = no_ld_test(self.loglik_, self._no_ld_loglik(distinct, counts, settings),
                                self.frequencies_, _observed_alleles(genotypes))
-        self.record_ = self._record(polished, genotypes, settings, {
+        self.record_ = self._record(polished, genotypes, distinct, settings, {
             "search": search_seconds, "total": time.perf_counter() - started})
         return self
 
@@ -126,11 +127,11 @@ class HaplotypeEM:
         """Sum over loci of the single-locus (allele frequency) maximum likelihood."""
         total = 0.0
         for locus in genotypes.loci:
-            single = genotypes.select_loci([locus])
-            total += run_start(single, weights, settings).loglik
+            single, counts = genotypes.select_loci([locus]).collapse(weights)
+            total += run_start(single, counts, settings).loglik
         return total
 
-    def _record(self, result, genotypes, settings, timings) -> dict:
+    def _record(self, result, genotypes, distinct, settings, timings) -> dict:
         return {
             "settings": {"n_starts": self.n_starts, "min_posterior": settings.min_posterior,
                          "tol": settings.tol, "max_iter": settings.max_iter,
@@ -142,6 +143,7 @@ class HaplotypeEM:
             "stop_reason": result.em.stop_reason,
             "n_haplotypes": int(self.frequencies_.shape[0]),
             "n_subjects": genotypes.n_subjects,
+            "n_distinct_genotypes": distinct.n_subjects,
             "n_loci": genotypes.n_loci,
             "loci": self.loci_,
             "dropped": genotypes.dropped,
