@@ -21,7 +21,7 @@ completions, and reruns steps 2-3; the best is then polished to ``tol``.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -31,6 +31,8 @@ from ..kernels.pairs import (complement_candidates, compatible_pairs, extend_pai
 
 #: frequencies below this are treated as zero in logs (log 0 = -inf is kept exact)
 TINY = 1e-300
+#: haplotypes at or below this frequency are dropped between local searches
+PRUNE_FREQ = 1e-10
 
 
 @dataclass
@@ -244,15 +246,15 @@ def run_start(genotypes, weights, settings: Settings) -> StartResult:
 
 
 def perturbed_start(best: StartResult, genotypes, weights, rng, settings: Settings,
-                    strength: float = 0.6, prune: float = 1e-10) -> StartResult:
-    """A new local search from the best fit so far: its haplotypes (above ``prune``) and
+                    strength: float = 0.6) -> StartResult:
+    """A new local search from the best fit so far: its haplotypes (above PRUNE_FREQ) and
     every completion of them, at (1 - strength) * best + strength * Dirichlet(1) noise."""
+    best = pruned(best, genotypes)
     neighbours, _ = improving_haplotypes(best.pairs, best.freq, genotypes, weights,
                                          settings.max_expand, tol=None)
-    keep = best.freq > prune
-    codes = np.concatenate([best.pairs.codes[keep], neighbours])
+    codes = np.concatenate([best.pairs.codes, neighbours])
     noise = rng.exponential(size=codes.shape[0])
-    freq = np.concatenate([best.freq[keep], np.zeros(neighbours.shape[0])])
+    freq = np.concatenate([best.freq, np.zeros(neighbours.shape[0])])
     start = (1.0 - strength) * freq / freq.sum() + strength * noise / noise.sum()
     return final_stage(codes, start, genotypes, weights, settings, settings.search_tol,
                        best.stages)
@@ -282,6 +284,99 @@ def final_stage(codes, freq, genotypes, weights, settings, tol, stages=()) -> St
                                np.full(better.shape[0], share)])
     return StartResult(pairs, freq, result.loglik, result, trace, list(stages), rounds, skipped,
                        result.converged)
+
+
+def subject_pairs(genotypes, subject: int, limit: int):
+    """Every haplotype pair compatible with one subject as a (P, 2, L) code array, or
+    None when there are more than ``limit``."""
+    alleles = genotypes.alleles[subject]
+    heterozygous = int(((alleles[:, 0] != alleles[:, 1]) & (alleles >= 0).all(axis=1)).sum())
+    if heterozygous > 1 and 2 ** (heterozygous - 1) > limit:  # a lower bound on the count
+        return None
+    pairs, oriented = root_pairs(1)
+    alleles = genotypes.alleles[subject:subject + 1]
+    phased = genotypes.phased[subject:subject + 1]
+    for locus in range(genotypes.n_loci):
+        pairs, oriented, _, _ = insert_locus(pairs, oriented, alleles[:, locus],
+                                             phased[:, locus], int(genotypes.n_alleles[locus]))
+        if pairs.n_pairs > limit:
+            return None
+    return np.stack([pairs.codes[pairs.first], pairs.codes[pairs.second]], axis=1)
+
+
+def _with_haplotypes(codes, freq, rows):
+    """(codes, freq, index of each row) after adding the rows not yet in ``codes``."""
+    index = []
+    for row in rows:
+        found = np.flatnonzero((codes == row).all(axis=1))
+        if found.size == 0:
+            codes = np.concatenate([codes, row[None]])
+            freq = np.append(freq, 0.0)
+            found = [codes.shape[0] - 1]
+        index.append(int(found[0]))
+    return codes, freq, index
+
+
+def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
+                     rare: float = 3.0, limit: int = 64, max_passes: int = 10) -> StartResult:
+    """Local search over single subjects' phase, in passes until one gains nothing.
+
+    A subject whose most likely pair holds a rare haplotype (expected count <= ``rare``)
+    has that pair's share of frequency moved to each of its other compatible pairs (at
+    most ``limit``) in turn; EM runs from there and the move is kept when the likelihood
+    rises.  This escapes the local maxima where EM has locked a few subjects' rare
+    haplotypes in one phase, which restarts rarely do."""
+    for _ in range(max_passes):
+        before = best.loglik
+        best = _rephase_pass(best, genotypes, weights, settings, rare, limit)
+        if best.loglik <= before + 1e-6:
+            break
+    return best
+
+
+def _rephase_pass(best, genotypes, weights, settings, rare, limit):
+    total = 2.0 * weights.sum()
+    best = pruned(best, genotypes)
+    for subject in range(genotypes.n_subjects):
+        pairs = best.pairs
+        lo, hi = pairs.offsets[subject], pairs.offsets[subject + 1]
+        with np.errstate(divide="ignore"):
+            posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
+                                           np.log(best.freq))
+        j = lo + int(np.argmax(posterior[lo:hi]))
+        a, b = pairs.first[j], pairs.second[j]
+        if min(best.freq[a], best.freq[b]) * total > rare:
+            continue
+        alternatives = subject_pairs(genotypes, subject, limit)
+        if alternatives is None:
+            continue
+        current = {pairs.codes[a].tobytes(), pairs.codes[b].tobytes()}
+        share = weights[subject] * posterior[j] / total
+        for alternative in alternatives:
+            if {alternative[0].tobytes(), alternative[1].tobytes()} == current:
+                continue
+            codes, freq, (g, h) = _with_haplotypes(pairs.codes, best.freq.copy(), alternative)
+            freq[a] -= share
+            freq[b] -= share
+            freq[g] += share
+            freq[h] += share
+            freq = np.maximum(freq, 0.0)
+            moved = fit_frequencies(all_pairs(codes, genotypes), freq / freq.sum(), weights,
+                                    tol=settings.search_tol, max_iter=settings.max_iter)
+            if moved.loglik > best.loglik + 1e-6:
+                best = pruned(final_stage(codes, moved.params, genotypes, weights, settings,
+                                          settings.search_tol, best.stages), genotypes)
+                break
+    return best
+
+
+def pruned(result: StartResult, genotypes, floor: float = PRUNE_FREQ) -> StartResult:
+    """The result without haplotypes at or below ``floor`` (its pairs re-enumerated)."""
+    keep = result.freq > floor
+    if keep.all():
+        return result
+    freq = result.freq[keep] / result.freq[keep].sum()
+    return replace(result, pairs=all_pairs(result.pairs.codes[keep], genotypes), freq=freq)
 
 
 def _extended_frequencies(freq, parent, allele, locus_alleles, n_alleles):

@@ -16,7 +16,7 @@ from ..errors import UserInputError
 from ..kernels.pairs import pair_posteriors
 from ..validation import check_positive_int
 from .estimate import (FrequencyModel, Settings, all_pairs, final_stage,
-                       perturbed_start, run_start)
+                       perturbed_start, rephase_subjects, run_start)
 from .io import Genotypes
 from .stats import no_ld_test, pairwise_ld, standard_errors
 
@@ -81,6 +81,7 @@ class HaplotypeEM:
             return result
 
         best, entropy, logliks = iterated_search(self.seed, self.n_starts, first, perturb)
+        best = rephase_subjects(best, distinct, counts, settings)
         search_seconds = time.perf_counter() - started
         polished = final_stage(best.pairs.codes, best.freq, distinct, counts, settings,
                                settings.tol, best.stages)

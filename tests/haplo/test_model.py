@@ -94,10 +94,14 @@ def test_hla_from_haplo_em_frequencies_stays_at_its_maximum():
     assert np.abs(result.params - freq / freq.sum()).sum() <= 1e-3
 
 
-def test_hla_fit_beats_the_linkage_equilibrium_and_reports_every_allele():
+def test_hla_fit_reaches_the_best_known_maximum():
+    # haplo.em's best (seed 0, 10 tries) is -1846.758; rephasing single subjects finds
+    # -1846.615 from a single start, the best value any search here has found.
     genotypes = read_genotypes(shared_table("hla_demo.tsv"), loci=["DQB", "DRB", "B"])
-    model = HaplotypeEM(4, seed=1).fit(genotypes)
-    assert model.loglik_ > -1850.0
+    lnlike, _ = haplo_em_reference("hla3")
+    model = HaplotypeEM(1, seed=1).fit(genotypes)
+    assert model.loglik_ >= lnlike - 1e-4
+    assert model.loglik_ >= -1846.6155
     assert model.lrt_["statistic"] > 0 and model.lrt_["p_value"] < 1e-10
     assert model.frequencies_.sum() == pytest.approx(1.0)
     assert np.all(np.diff(model.frequencies_) <= 0)  # most frequent first
