@@ -17,7 +17,8 @@ A start runs in three steps, each EM fit going through the core driver:
 The likelihood is multimodal, so a fit is an iterated local search over such local
 maxima: the first start runs all three steps; every further start perturbs the best fit
 so far, mixing its frequencies with flat Dirichlet noise over its haplotypes and all their
-completions, and reruns steps 2-3; the best is then polished to ``tol``.
+completions, and reruns steps 2-3.  Single subjects carrying rare haplotypes are then
+rephased (:func:`rephase_subjects`) and the best is polished to ``tol``.
 """
 
 import time
@@ -27,7 +28,7 @@ import numpy as np
 
 from ..em import fit_em
 from ..kernels.pairs import (complement_candidates, compatible_pairs, extend_pairs,
-                             pair_mixture_pass, pair_posteriors)
+                             pair_mixture_pass, pair_posteriors, pairs_with_new)
 
 #: frequencies below this are treated as zero in logs (log 0 = -inf is kept exact)
 TINY = 1e-300
@@ -172,6 +173,23 @@ def all_pairs(codes, genotypes) -> PairSet:
     return PairSet(offsets, first, second, codes)
 
 
+def with_new_haplotypes(pairs: PairSet, rows, genotypes) -> PairSet:
+    """``pairs`` after appending haplotype ``rows``: only pairs involving them are
+    enumerated, then merged into each subject's list."""
+    if len(rows) == 0:
+        return pairs
+    codes = np.concatenate([pairs.codes, rows])
+    offsets, first, second = pairs_with_new(codes, pairs.n_haplotypes, genotypes.alleles,
+                                            genotypes.phased)
+    subject = np.concatenate([pairs.subject_of_pair(),
+                              np.repeat(np.arange(offsets.shape[0] - 1), np.diff(offsets))])
+    order = np.argsort(subject, kind="stable")
+    counts = np.diff(pairs.offsets) + np.diff(offsets)
+    return PairSet(np.concatenate([[0], np.cumsum(counts)]),
+                   np.concatenate([pairs.first, first])[order],
+                   np.concatenate([pairs.second, second])[order], codes)
+
+
 def _unique_rows(rows: np.ndarray):
     """(unique rows, inverse) of an int16 matrix, via a byte view (fast)."""
     contiguous = np.ascontiguousarray(rows)
@@ -304,17 +322,23 @@ def subject_pairs(genotypes, subject: int, limit: int):
     return np.stack([pairs.codes[pairs.first], pairs.codes[pairs.second]], axis=1)
 
 
-def _with_haplotypes(codes, freq, rows):
-    """(codes, freq, index of each row) after adding the rows not yet in ``codes``."""
-    index = []
+def _with_haplotypes(pairs: PairSet, freq, rows, genotypes):
+    """(pairs, freq, index of each row) after adding the rows not yet among the
+    haplotypes (at frequency 0)."""
+    index, new = [], []
     for row in rows:
-        found = np.flatnonzero((codes == row).all(axis=1))
-        if found.size == 0:
-            codes = np.concatenate([codes, row[None]])
-            freq = np.append(freq, 0.0)
-            found = [codes.shape[0] - 1]
-        index.append(int(found[0]))
-    return codes, freq, index
+        found = np.flatnonzero((pairs.codes == row).all(axis=1))
+        if found.size:
+            index.append(int(found[0]))
+        elif any((row == other).all() for other in new):
+            index.append(pairs.n_haplotypes + next(k for k, other in enumerate(new)
+                                                   if (row == other).all()))
+        else:
+            index.append(pairs.n_haplotypes + len(new))
+            new.append(row)
+    pairs = with_new_haplotypes(pairs, np.array(new, dtype=pairs.codes.dtype).reshape(
+        len(new), pairs.codes.shape[1]), genotypes)
+    return pairs, np.concatenate([freq, np.zeros(len(new))]), index
 
 
 def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
@@ -355,17 +379,19 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit):
         for alternative in alternatives:
             if {alternative[0].tobytes(), alternative[1].tobytes()} == current:
                 continue
-            codes, freq, (g, h) = _with_haplotypes(pairs.codes, best.freq.copy(), alternative)
+            moved_pairs, freq, (g, h) = _with_haplotypes(pairs, best.freq, alternative,
+                                                         genotypes)
             freq[a] -= share
             freq[b] -= share
             freq[g] += share
             freq[h] += share
             freq = np.maximum(freq, 0.0)
-            moved = fit_frequencies(all_pairs(codes, genotypes), freq / freq.sum(), weights,
+            moved = fit_frequencies(moved_pairs, freq / freq.sum(), weights,
                                     tol=settings.search_tol, max_iter=settings.max_iter)
             if moved.loglik > best.loglik + 1e-6:
-                best = pruned(final_stage(codes, moved.params, genotypes, weights, settings,
-                                          settings.search_tol, best.stages), genotypes)
+                best = pruned(final_stage(moved_pairs.codes, moved.params, genotypes, weights,
+                                          settings, settings.search_tol, best.stages),
+                              genotypes)
                 break
     return best
 

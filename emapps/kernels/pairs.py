@@ -268,6 +268,61 @@ def compatible_pairs(codes, genotype, phased, active):
 
 
 @kernel()
+def _fits_subject(code_row, genotype, i):
+    for l in range(code_row.shape[0]):
+        if not _carries(code_row[l], genotype[i, l, 0], genotype[i, l, 1]):
+            return False
+    return True
+
+
+@kernel()
+def _pairs_with_new_subject(codes, first_new, genotype, phased, i, members, out_first,
+                            out_second, cursor, write):
+    """Pairs {a <= b} with b >= first_new compatible with subject i; returns the cursor."""
+    touched = False
+    for h in range(first_new, codes.shape[0]):
+        if _fits_subject(codes[h], genotype, i):
+            touched = True
+            break
+    if not touched:
+        return cursor
+    count = 0
+    for h in range(codes.shape[0]):
+        if _fits_subject(codes[h], genotype, i):
+            members[count] = h
+            count += 1
+    for q in range(count):
+        if members[q] < first_new:
+            continue
+        for p in range(q + 1):
+            if _pair_fits(codes[members[p]], codes[members[q]], genotype, phased, i):
+                if write:
+                    out_first[cursor] = members[p]
+                    out_second[cursor] = members[q]
+                cursor += 1
+    return cursor
+
+
+@kernel()
+def pairs_with_new(codes, first_new, genotype, phased):
+    """The compatible pairs {a <= b} that involve a haplotype b >= ``first_new`` (rows
+    appended to a set whose other pairs are known).  Returns (offsets, first, second)."""
+    n_subjects = genotype.shape[0]
+    members = np.empty(codes.shape[0], dtype=np.int64)
+    empty = np.empty(0, dtype=np.int64)
+    offsets = np.zeros(n_subjects + 1, dtype=np.int64)
+    for i in range(n_subjects):
+        offsets[i + 1] = _pairs_with_new_subject(codes, first_new, genotype, phased, i,
+                                                 members, empty, empty, offsets[i], False)
+    first = np.empty(offsets[-1], dtype=np.int64)
+    second = np.empty(offsets[-1], dtype=np.int64)
+    for i in range(n_subjects):
+        _pairs_with_new_subject(codes, first_new, genotype, phased, i, members, first, second,
+                                offsets[i], True)
+    return offsets, first, second
+
+
+@kernel()
 def _complements(g, genotype, phased, i, choices, n_choices, max_expand, fixed, out, cursor,
                  write):
     """Haplotypes h that complete haplotype g to subject i's genotype (every choice at

@@ -113,3 +113,14 @@ def test_shipped_table_and_vcf_agree():
     calls = genotypes.alleles
     assert calls.min() == 0 and calls.max() == 1
     assert np.all(np.sort(calls, axis=2) == calls)  # a/b written with alleles sorted
+
+
+def test_bcf_reads_like_its_vcf(tmp_path):
+    bcf = tmp_path / "kg.bcf"
+    with pysam.VariantFile(str(KG_UNPHASED)) as source, \
+            pysam.VariantFile(str(bcf), "wb", header=source.header) as target:
+        for record in source:
+            target.write(record)
+    from_vcf, from_bcf = read_genotypes(str(KG_UNPHASED)), read_genotypes(str(bcf))
+    assert from_bcf.loci == from_vcf.loci and from_bcf.subjects == from_vcf.subjects
+    assert np.array_equal(from_bcf.alleles, from_vcf.alleles)
