@@ -54,8 +54,13 @@ def _entropy(seed) -> tuple[np.random.SeedSequence, int | None]:
 
 
 def e_step(model: EMModel, params, chunks: Sequence, map_fn: Callable = map) -> Stats:
-    """Sum of the model's E-step statistics over all chunks."""
-    return add_stats(map_fn(partial(model.e_step, params), chunks))
+    """Sum of the model's E-step statistics over all chunks.  A model with a
+    ``log_prior(params)`` method is fitted by MAP-EM: its log prior is added to 'loglik',
+    so the monitored objective is the log posterior."""
+    stats = add_stats(map_fn(partial(model.e_step, params), chunks))
+    if hasattr(model, "log_prior"):
+        stats["loglik"] = stats["loglik"] + model.log_prior(params)
+    return stats
 
 
 def _parameters_settled(model, old, new, param_tol) -> bool:

@@ -4,6 +4,8 @@ An E-step over a chunk of data returns a dict of *additive* sufficient statistic
 (arrays or floats) that always holds ``loglik`` (sum of log p(x_n)) and ``weight``
 (sum of sample weights).  Because they add, chunks can be processed anywhere
 (threads, processes, a cluster) and summed: stats(data) = sum_c stats(chunk_c).
+A model may also define ``log_prior(params)``: the driver then runs MAP-EM and monitors
+the log posterior (log-likelihood + log prior).
 """
 
 from typing import Any, Protocol, runtime_checkable

@@ -183,3 +183,36 @@ def pair_fits(g, h, genotype, phased):
         if ok:
             return True
     return False
+
+
+def factor_estep(indptr, items, values, item_bias, loadings, bias_var, noise_var):
+    """Per-item moments of the augmented latent (1, c_u, z_u) and the marginal
+    log-likelihood, user by user with dense Gaussians."""
+    from scipy.stats import multivariate_normal
+    n_items, n_factors = loadings.shape
+    aug = n_factors + 2
+    second = np.zeros((n_items, aug, aug))
+    first = np.zeros((n_items, aug))
+    squares, counts = np.zeros(n_items), np.zeros(n_items)
+    prior = np.diag(np.r_[bias_var, np.ones(n_factors)])
+    bias_moment = loglik = 0.0
+    for u in range(indptr.shape[0] - 1):
+        rated = items[indptr[u]:indptr[u + 1]]
+        if rated.size == 0:
+            continue
+        y = values[indptr[u]:indptr[u + 1]]
+        design = np.column_stack([np.ones(rated.size), loadings[rated]])
+        covariance = noise_var * np.eye(rated.size) + design @ prior @ design.T
+        loglik += multivariate_normal(item_bias[rated], covariance).logpdf(y)
+        precision = np.linalg.inv(prior) + design.T @ design / noise_var
+        posterior = np.linalg.inv(precision)
+        mean = posterior @ design.T @ (y - item_bias[rated]) / noise_var
+        moment = np.block([[np.ones((1, 1)), mean[None]],
+                           [mean[:, None], posterior + np.outer(mean, mean)]])
+        bias_moment += moment[1, 1]
+        for i, value in zip(rated, y):
+            second[i] += moment
+            first[i] += value * moment[0]
+            squares[i] += value * value
+            counts[i] += 1
+    return second, first, squares, counts, bias_moment, loglik

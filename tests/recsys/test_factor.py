@@ -1,0 +1,62 @@
+"""FactorRecommender: monotone MAP-EM, a known latent model recovered, fold-in, persistence."""
+
+import numpy as np
+import pytest
+
+from emapps.recsys.factor import FactorRecommender
+from emapps.recsys.synthetic import synthetic_ratings
+
+
+@pytest.fixture(scope="module")
+def continuous():
+    return synthetic_ratings(n_users=200, n_items=150, n_factors=2, rounded=False, seed=1)
+
+
+def test_map_em_objective_never_decreases(continuous):
+    ratings, _ = continuous
+    model = FactorRecommender(4, max_iter=40, tol=0, seed=0).fit(ratings)
+    assert len(model.trace_) == 40
+    assert np.all(np.diff(model.trace_) >= -1e-8 * np.abs(model.trace_[1:]))
+
+
+def test_recovers_the_generating_model(continuous):
+    ratings, truth = continuous
+    rng = np.random.default_rng(0)
+    test = rng.random(len(ratings)) < 0.1
+    model = FactorRecommender(2, reg_factors=1.0, reg_bias=1.0, max_iter=200, tol=1e-7,
+                              seed=0, clip=False).fit(ratings.subset(~test))
+    held = ratings.subset(test)
+    noise_free = truth.expected(held.users, held.items)
+    predicted = model.predict(held.users, held.items)
+    # close to the noise-free ratings, far better than the item means
+    assert np.sqrt(np.mean((predicted - noise_free) ** 2)) < 0.3
+    assert np.sqrt(model.params_.noise_var) == pytest.approx(truth.noise_sd, rel=0.1)
+
+
+def test_fold_in_matches_the_fitted_user(continuous):
+    ratings, _ = continuous
+    model = FactorRecommender(3, seed=0).fit(ratings)
+    user = 7
+    mine = ratings.subset(ratings.users == user)
+    factors = model.fold_in(mine.items, mine.values)
+    np.testing.assert_allclose(factors, model.user_factors_[user], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.predict_folded(factors, mine.items),
+                               model.predict(mine.users, mine.items))
+
+
+def test_same_seed_same_model_at_any_thread_count(continuous, threads):
+    ratings, _ = continuous
+    threads(1)
+    one = FactorRecommender(3, seed=5, max_iter=10).fit(ratings)
+    threads(2)
+    two = FactorRecommender(3, seed=5, max_iter=10).fit(ratings)
+    assert np.array_equal(one.params_.loadings, two.params_.loadings)
+
+
+def test_save_and_load_round_trip_without_pickle(continuous, tmp_path):
+    ratings, _ = continuous
+    model = FactorRecommender(3, seed=0, max_iter=5).fit(ratings)
+    model.save(tmp_path / "model.npz")
+    loaded = FactorRecommender.load(tmp_path / "model.npz")
+    users, items = ratings.users[:50], ratings.items[:50]
+    np.testing.assert_array_equal(loaded.predict(users, items), model.predict(users, items))
