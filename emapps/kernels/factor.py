@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import REDUCE_FLAGS, kernel
 from .parallel import map_add
 
 #: users per chunk of the threaded E-step (fixed, so results do not depend on threads)
@@ -21,29 +21,28 @@ USER_CHUNK = 256
 
 @kernel()
 def _user_posterior(indptr, items, values, u, item_bias, loadings, bias_var, noise_var,
-                    precision, mean, rhs):
+                    precision, mean, rhs, design, offsets):
     """Fill precision's Cholesky factor (lower) and the posterior mean of user u's
-    (c_u, z_u); returns (sum of squared offsets / s2, log|P_u|)."""
+    (c_u, z_u); returns (sum of squared offsets / s2, log|P_u|).  ``design`` and
+    ``offsets`` are scratch rows (at least the user's number of ratings)."""
     dims = loadings.shape[1] + 1
-    precision[:, :] = 0.0
-    rhs[:] = 0.0
-    precision[0, 0] = 1.0 / bias_var
-    for d in range(1, dims):
-        precision[d, d] = 1.0
-    squares = 0.0
+    lo, n_rated = indptr[u], indptr[u + 1] - indptr[u]
     inv = 1.0 / noise_var
-    for p in range(indptr[u], indptr[u + 1]):
-        i = items[p]
-        y = values[p] - item_bias[i]
+    squares = 0.0
+    for p in range(n_rated):
+        i = items[lo + p]
+        y = values[lo + p] - item_bias[i]
+        offsets[p] = y
         squares += y * y * inv
-        rhs[0] += y * inv
-        precision[0, 0] += inv
+        design[p, 0] = 1.0
         for d in range(1, dims):
-            wd = loadings[i, d - 1] * inv
-            rhs[d] += y * wd
-            precision[d, 0] += wd
-            for e in range(1, d + 1):
-                precision[d, e] += wd * loadings[i, e - 1]
+            design[p, d] = loadings[i, d - 1]
+    used = design[:n_rated]
+    precision[:, :] = np.dot(used.T, used) * inv
+    rhs[:] = np.dot(used.T, offsets[:n_rated]) * inv
+    precision[0, 0] += 1.0 / bias_var
+    for d in range(1, dims):
+        precision[d, d] += 1.0
     # in-place Cholesky (lower triangle), then solve for the mean
     log_det = 0.0
     for j in range(dims):
@@ -72,6 +71,15 @@ def _user_posterior(indptr, items, values, u, item_bias, loadings, bias_var, noi
 
 
 @kernel()
+def _scratch(indptr, start, stop, dims):
+    """(design, offsets) scratch rows for the busiest user in [start, stop)."""
+    most = 1
+    for u in range(start, stop):
+        most = max(most, indptr[u + 1] - indptr[u])
+    return np.empty((most, dims)), np.empty(most)
+
+
+@kernel()
 def _posterior_covariance(factor, covariance):
     """covariance = P^-1 from P's lower Cholesky factor."""
     dims = factor.shape[0]
@@ -88,15 +96,34 @@ def _posterior_covariance(factor, covariance):
             covariance[i, column] = total / factor[i, i]
 
 
+@kernel(fastmath=REDUCE_FLAGS)
+def _scatter_moments(items, values, lo, hi, packed, moment_row, second, first, squares,
+                     counts):
+    """Add one user's packed E[x~ x~^T] and y E[x~] to each item they rated."""
+    for p in range(lo, hi):
+        i = items[p]
+        y = values[p]
+        counts[i] += 1.0
+        squares[i] += y * y
+        target = second[i]
+        for t in range(packed.shape[0]):
+            target[t] += packed[t]
+        row = first[i]
+        for d in range(moment_row.shape[0]):
+            row[d] += y * moment_row[d]
+
+
 @kernel()
 def factor_estep_chunk(indptr, items, values, item_bias, loadings, bias_var, noise_var,
                        start, stop):
-    """Sufficient statistics of users [start, stop): per item S_i = sum E[x~ x~^T],
-    t_i = sum y E[x~], q_i = sum y^2, n_i; sum of E[c_u^2]; log-likelihood."""
+    """Sufficient statistics of users [start, stop): per item S_i = sum E[x~ x~^T]
+    (lower triangle packed row by row), t_i = sum y E[x~], q_i = sum y^2, n_i; the sum
+    of E[c_u^2]; the log-likelihood."""
     n_items, n_factors = loadings.shape
     dims = n_factors + 1
     aug = dims + 1
-    second = np.zeros((n_items, aug, aug))
+    n_packed = aug * (aug + 1) // 2
+    second = np.zeros((n_items, n_packed))
     first = np.zeros((n_items, aug))
     squares = np.zeros(n_items)
     counts = np.zeros(n_items)
@@ -106,7 +133,9 @@ def factor_estep_chunk(indptr, items, values, item_bias, loadings, bias_var, noi
     covariance = np.empty((dims, dims))
     mean = np.empty(dims)
     rhs = np.empty(dims)
-    moment = np.empty((aug, aug))
+    packed = np.empty(n_packed)
+    moment_row = np.empty(aug)
+    design, offsets = _scratch(indptr, start, stop, dims)
     log_two_pi_s2 = math.log(2.0 * math.pi * noise_var)
     for u in range(start, stop):
         n_rated = indptr[u + 1] - indptr[u]
@@ -114,37 +143,48 @@ def factor_estep_chunk(indptr, items, values, item_bias, loadings, bias_var, noi
             continue
         scaled_squares, log_det = _user_posterior(indptr, items, values, u, item_bias,
                                                   loadings, bias_var, noise_var, precision,
-                                                  mean, rhs)
+                                                  mean, rhs, design, offsets)
         quadratic = 0.0
         for d in range(dims):
             quadratic += rhs[d] * mean[d]
         loglik += -0.5 * (n_rated * log_two_pi_s2 + math.log(bias_var) + log_det
                           + scaled_squares - quadratic)
         _posterior_covariance(precision, covariance)
-        moment[0, 0] = 1.0
+        moment_row[0] = 1.0
         for d in range(dims):
-            moment[0, d + 1] = mean[d]
-            moment[d + 1, 0] = mean[d]
-            for e in range(dims):
-                moment[d + 1, e + 1] = covariance[d, e] + mean[d] * mean[e]
-        bias_moment += moment[1, 1]
-        for p in range(indptr[u], indptr[u + 1]):
-            i = items[p]
-            y = values[p]
-            counts[i] += 1.0
-            squares[i] += y * y
-            for d in range(aug):
-                first[i, d] += y * moment[0, d]
-                for e in range(aug):
-                    second[i, d, e] += moment[d, e]
+            moment_row[d + 1] = mean[d]
+        t = 0
+        for d in range(aug):  # packed lower triangle of [[1, m^T], [m, S + m m^T]]
+            for e in range(d + 1):
+                if d == 0:
+                    packed[t] = 1.0
+                elif e == 0:
+                    packed[t] = mean[d - 1]
+                else:
+                    packed[t] = covariance[d - 1, e - 1] + mean[d - 1] * mean[e - 1]
+                t += 1
+        bias_moment += covariance[0, 0] + mean[0] * mean[0]
+        _scatter_moments(items, values, indptr[u], indptr[u + 1], packed, moment_row, second,
+                         first, squares, counts)
     return second, first, squares, counts, bias_moment, loglik
 
 
+def unpack_lower(packed, size):
+    """(n, size, size) symmetric matrices from rows of packed lower triangles."""
+    rows, columns = np.tril_indices(size)
+    full = np.zeros((packed.shape[0], size, size))
+    full[:, rows, columns] = packed
+    full[:, columns, rows] = packed
+    return full
+
+
 def factor_estep(indptr, items, values, item_bias, loadings, bias_var, noise_var):
-    """Sufficient statistics over all users (CSR rows), summed in chunk order."""
-    return map_add(lambda start, stop: factor_estep_chunk(
+    """Sufficient statistics over all users (CSR rows), summed in chunk order, with the
+    per-item second moments as full (I, K + 2, K + 2) matrices."""
+    second, *rest = map_add(lambda start, stop: factor_estep_chunk(
         indptr, items, values, item_bias, loadings, bias_var, noise_var, start, stop),
         indptr.shape[0] - 1, USER_CHUNK)
+    return (unpack_lower(second, loadings.shape[1] + 2), *rest)
 
 
 @kernel()
@@ -158,9 +198,10 @@ def factor_user_posteriors(indptr, items, values, item_bias, loadings, bias_var,
     covariance = np.empty((dims, dims))
     rhs = np.empty(dims)
     mean = np.empty(dims)
+    design, offsets = _scratch(indptr, 0, n_users, dims)
     for u in range(n_users):
         _user_posterior(indptr, items, values, u, item_bias, loadings, bias_var, noise_var,
-                        precision, mean, rhs)
+                        precision, mean, rhs, design, offsets)
         _posterior_covariance(precision, covariance)
         means[u] = mean
         for d in range(dims):
