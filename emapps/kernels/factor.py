@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
+from .linalg import cholesky_in_place, cholesky_inverse, cholesky_solve
 from .parallel import map_add
 
 #: users per chunk of the threaded E-step (fixed, so results do not depend on threads)
@@ -21,79 +22,32 @@ USER_CHUNK = 256
 
 @kernel()
 def _user_posterior(indptr, items, values, u, item_bias, loadings, bias_var, noise_var,
-                    precision, mean, rhs, design, offsets):
+                    precision, mean, rhs):
     """Fill precision's Cholesky factor (lower) and the posterior mean of user u's
-    (c_u, z_u); returns (sum of squared offsets / s2, log|P_u|).  ``design`` and
-    ``offsets`` are scratch rows (at least the user's number of ratings)."""
+    (c_u, z_u); returns (sum of squared offsets / s2, log|P_u|)."""
     dims = loadings.shape[1] + 1
-    lo, n_rated = indptr[u], indptr[u + 1] - indptr[u]
-    inv = 1.0 / noise_var
-    squares = 0.0
-    for p in range(n_rated):
-        i = items[lo + p]
-        y = values[lo + p] - item_bias[i]
-        offsets[p] = y
-        squares += y * y * inv
-        design[p, 0] = 1.0
-        for d in range(1, dims):
-            design[p, d] = loadings[i, d - 1]
-    used = design[:n_rated]
-    precision[:, :] = np.dot(used.T, used) * inv
-    rhs[:] = np.dot(used.T, offsets[:n_rated]) * inv
-    precision[0, 0] += 1.0 / bias_var
+    precision[:, :] = 0.0
+    rhs[:] = 0.0
+    precision[0, 0] = 1.0 / bias_var
     for d in range(1, dims):
-        precision[d, d] += 1.0
-    # in-place Cholesky (lower triangle), then solve for the mean
-    log_det = 0.0
-    for j in range(dims):
-        total = precision[j, j]
-        for k in range(j):
-            total -= precision[j, k] * precision[j, k]
-        diagonal = math.sqrt(total)
-        precision[j, j] = diagonal
-        log_det += 2.0 * math.log(diagonal)
-        for i in range(j + 1, dims):
-            total = precision[i, j]
-            for k in range(j):
-                total -= precision[i, k] * precision[j, k]
-            precision[i, j] = total / diagonal
-    for i in range(dims):
-        total = rhs[i]
-        for k in range(i):
-            total -= precision[i, k] * mean[k]
-        mean[i] = total / precision[i, i]
-    for i in range(dims - 1, -1, -1):
-        total = mean[i]
-        for k in range(i + 1, dims):
-            total -= precision[k, i] * mean[k]
-        mean[i] = total / precision[i, i]
+        precision[d, d] = 1.0
+    squares = 0.0
+    inv = 1.0 / noise_var
+    for p in range(indptr[u], indptr[u + 1]):
+        i = items[p]
+        y = values[p] - item_bias[i]
+        squares += y * y * inv
+        rhs[0] += y * inv
+        precision[0, 0] += inv
+        for d in range(1, dims):
+            wd = loadings[i, d - 1] * inv
+            rhs[d] += y * wd
+            precision[d, 0] += wd
+            for e in range(1, d + 1):
+                precision[d, e] += wd * loadings[i, e - 1]
+    log_det = cholesky_in_place(precision)
+    cholesky_solve(precision, rhs, mean)
     return squares, log_det
-
-
-@kernel()
-def _scratch(indptr, start, stop, dims):
-    """(design, offsets) scratch rows for the busiest user in [start, stop)."""
-    most = 1
-    for u in range(start, stop):
-        most = max(most, indptr[u + 1] - indptr[u])
-    return np.empty((most, dims)), np.empty(most)
-
-
-@kernel()
-def _posterior_covariance(factor, covariance):
-    """covariance = P^-1 from P's lower Cholesky factor."""
-    dims = factor.shape[0]
-    for column in range(dims):
-        for i in range(dims):  # forward: L y = e_column
-            total = 1.0 if i == column else 0.0
-            for k in range(i):
-                total -= factor[i, k] * covariance[k, column]
-            covariance[i, column] = total / factor[i, i]
-        for i in range(dims - 1, -1, -1):  # backward: L^T x = y
-            total = covariance[i, column]
-            for k in range(i + 1, dims):
-                total -= factor[k, i] * covariance[k, column]
-            covariance[i, column] = total / factor[i, i]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -135,7 +89,6 @@ def factor_estep_chunk(indptr, items, values, item_bias, loadings, bias_var, noi
     rhs = np.empty(dims)
     packed = np.empty(n_packed)
     moment_row = np.empty(aug)
-    design, offsets = _scratch(indptr, start, stop, dims)
     log_two_pi_s2 = math.log(2.0 * math.pi * noise_var)
     for u in range(start, stop):
         n_rated = indptr[u + 1] - indptr[u]
@@ -143,13 +96,13 @@ def factor_estep_chunk(indptr, items, values, item_bias, loadings, bias_var, noi
             continue
         scaled_squares, log_det = _user_posterior(indptr, items, values, u, item_bias,
                                                   loadings, bias_var, noise_var, precision,
-                                                  mean, rhs, design, offsets)
+                                                  mean, rhs)
         quadratic = 0.0
         for d in range(dims):
             quadratic += rhs[d] * mean[d]
         loglik += -0.5 * (n_rated * log_two_pi_s2 + math.log(bias_var) + log_det
                           + scaled_squares - quadratic)
-        _posterior_covariance(precision, covariance)
+        cholesky_inverse(precision, covariance)
         moment_row[0] = 1.0
         for d in range(dims):
             moment_row[d + 1] = mean[d]
@@ -198,11 +151,10 @@ def factor_user_posteriors(indptr, items, values, item_bias, loadings, bias_var,
     covariance = np.empty((dims, dims))
     rhs = np.empty(dims)
     mean = np.empty(dims)
-    design, offsets = _scratch(indptr, 0, n_users, dims)
     for u in range(n_users):
         _user_posterior(indptr, items, values, u, item_bias, loadings, bias_var, noise_var,
-                        precision, mean, rhs, design, offsets)
-        _posterior_covariance(precision, covariance)
+                        precision, mean, rhs)
+        cholesky_inverse(precision, covariance)
         means[u] = mean
         for d in range(dims):
             variances[u, d] = covariance[d, d]

@@ -44,3 +44,51 @@ def precision_cholesky_stack(covariances):
                     value -= chol[i, m] * out[k, col, m]
                 out[k, col, i] = value / chol[i, i]
     return out, -1
+
+
+@kernel()
+def cholesky_in_place(matrix):
+    """Overwrite the lower triangle of a positive-definite matrix with its Cholesky factor
+    L (A = L L^T); return log|A| = 2 sum log L_jj."""
+    size = matrix.shape[0]
+    log_det = 0.0
+    for j in range(size):
+        total = matrix[j, j]
+        for k in range(j):
+            total -= matrix[j, k] * matrix[j, k]
+        diagonal = math.sqrt(total)
+        matrix[j, j] = diagonal
+        log_det += 2.0 * math.log(diagonal)
+        for i in range(j + 1, size):
+            total = matrix[i, j]
+            for k in range(j):
+                total -= matrix[i, k] * matrix[j, k]
+            matrix[i, j] = total / diagonal
+    return log_det
+
+
+@kernel()
+def cholesky_solve(factor, rhs, out):
+    """out = A^-1 rhs from A's lower Cholesky factor (forward, then back substitution)."""
+    size = factor.shape[0]
+    for i in range(size):
+        total = rhs[i]
+        for k in range(i):
+            total -= factor[i, k] * out[k]
+        out[i] = total / factor[i, i]
+    for i in range(size - 1, -1, -1):
+        total = out[i]
+        for k in range(i + 1, size):
+            total -= factor[k, i] * out[k]
+        out[i] = total / factor[i, i]
+
+
+@kernel()
+def cholesky_inverse(factor, out):
+    """out = A^-1 from A's lower Cholesky factor, column by column."""
+    size = factor.shape[0]
+    unit = np.zeros(size)
+    for column in range(size):
+        unit[column] = 1.0
+        cholesky_solve(factor, unit, out[:, column])
+        unit[column] = 0.0
