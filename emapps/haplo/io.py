@@ -149,10 +149,13 @@ def read_vcf(path: str, *, region=None, samples=None, use_phase=False) -> Genoty
     name = "<stdin>" if path == "-" else str(path)
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{name}: no such file")
+    previous = pysam.set_verbosity(0)  # htslib's own messages would repeat ours
     try:
         vcf = pysam.VariantFile(path)
     except (OSError, ValueError) as error:
         raise UserInputError(f"{name}: not a readable VCF/BCF file ({error})") from None
+    finally:
+        pysam.set_verbosity(previous)
     with vcf:
         if "GT" not in vcf.header.formats:
             raise UserInputError(f"{name}: the header declares no FORMAT/GT field")
