@@ -59,17 +59,13 @@ class Ratings:
         kept = self.subset(self.values >= threshold)
         return replace(kept, values=np.ones(len(kept)))
 
-    def encode(self, user_ids, item_ids) -> tuple[np.ndarray, np.ndarray]:
-        """Codes of original ids under these maps (-1 where unknown)."""
-        return _codes(self.user_ids, user_ids), _codes(self.item_ids, item_ids)
-
 
 def _codes(known: np.ndarray, ids) -> np.ndarray:
     index = {value: code for code, value in enumerate(known.tolist())}
     return np.array([index.get(str(value), -1) for value in ids], dtype=np.int64)
 
 
-def _split_lines(text: str, name: str):
+def _split_lines(text: str):
     """Rows of fields: '::' (ratings.dat), tab, or comma separated."""
     lines = text.splitlines()
     sample = next((line for line in lines if line.strip()), "")
@@ -106,7 +102,7 @@ def read_ratings(path, *, user_ids=None, item_ids=None) -> Ratings:
         raise UserInputError(f"{name}: not a text ratings file") from None
     except OSError as error:
         raise UserInputError(f"{name}: {error.strerror or error}") from None
-    rows = _split_lines(text, name)
+    rows = _split_lines(text)
     first_line = next((n for n, row in enumerate(rows) if any(f.strip() for f in row)), None)
     if first_line is None:
         raise UserInputError(f"{name}: no ratings")
