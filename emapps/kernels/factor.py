@@ -1,11 +1,15 @@
-"""Factor analysis with missing entries (probabilistic PCA for ratings, Canny 2002).
+"""Factor analysis with missing entries (probabilistic PCA for ratings, Canny 2002),
+with Gaussian posteriors over both users and items (variational Bayes, Lim & Teh 2007).
 
-User u's observed ratings y_ui = r_ui - mu are modelled as y_ui = b_i + c_u + w_i^T z_u
-+ e, e ~ N(0, s2), with latent x_u = (c_u, z_u) ~ N(0, diag(t2, 1, ..., 1)).  Given the
-item parameters, the posterior of x_u is Gaussian with precision
-P_u = Lambda0^-1 + sum_i a_i a_i^T / s2 (a_i = (1, w_i)) and mean P_u^-1 sum_i a_i
-(y_ui - b_i) / s2.  The E-step adds, per rated item, E[x~ x~^T] and y E[x~] for the
-augmented x~ = (1, c_u, z_u), which is all the M-step needs; rows are users in CSR order.
+User u's centred ratings y_ui = r_ui - mu are modelled as y_ui = b_i + c_u + w_i^T z_u + e,
+e ~ N(0, s2), latent x_u = (c_u, z_u) ~ N(0, diag(t2, 1, ..., 1)), and item terms
+f_i = (b_i, w_i) with a Gaussian q(f_i).  With v_x = (1, w_i), the optimal q(x_u) has
+precision P_u = Lambda0^-1 + sum_i E[v_x v_x^T] / s2 and mean
+P_u^-1 sum_i (y_ui E[v_x] - E[b_i v_x]) / s2.  The E-step adds, per rated item,
+E[x~ x~^T] and y E[x~] for the augmented x~ = (1, c_u, z_u): all the item update needs.
+Items enter through their moments: ``bias_mean`` E[b_i], ``loading_mean`` E[w_i],
+``outer`` E[v_x v_x^T], ``cross`` E[b_i v_x], ``bias_square`` E[b_i^2]; rows are users
+in CSR order.
 """
 
 import math
@@ -20,31 +24,30 @@ from .parallel import map_add
 USER_CHUNK = 256
 
 
-@kernel()
-def _user_posterior(indptr, items, values, u, item_bias, loadings, bias_var, noise_var,
-                    precision, mean, rhs):
+@kernel(fastmath=REDUCE_FLAGS)
+def _user_posterior(indptr, items, values, u, bias_mean, loading_mean, outer, cross,
+                    bias_square, bias_var, noise_var, precision, mean, rhs):
     """Fill precision's Cholesky factor (lower) and the posterior mean of user u's
-    (c_u, z_u); returns (sum of squared offsets / s2, log|P_u|)."""
-    dims = loadings.shape[1] + 1
+    (c_u, z_u); returns (sum_i E[(y - b_i)^2] / s2, log|P_u|)."""
+    dims = loading_mean.shape[1] + 1
     precision[:, :] = 0.0
     rhs[:] = 0.0
-    precision[0, 0] = 1.0 / bias_var
-    for d in range(1, dims):
-        precision[d, d] = 1.0
     squares = 0.0
     inv = 1.0 / noise_var
     for p in range(indptr[u], indptr[u + 1]):
         i = items[p]
-        y = values[p] - item_bias[i]
-        squares += y * y * inv
-        rhs[0] += y * inv
-        precision[0, 0] += inv
+        y = values[p]
+        squares += (y * y - 2.0 * y * bias_mean[i] + bias_square[i]) * inv
+        rhs[0] += (y - cross[i, 0]) * inv
         for d in range(1, dims):
-            wd = loadings[i, d - 1] * inv
-            rhs[d] += y * wd
-            precision[d, 0] += wd
-            for e in range(1, d + 1):
-                precision[d, e] += wd * loadings[i, e - 1]
+            rhs[d] += (y * loading_mean[i, d - 1] - cross[i, d]) * inv
+        block = outer[i]
+        for d in range(dims):
+            for e in range(dims):
+                precision[d, e] += block[d, e] * inv
+    precision[0, 0] += 1.0 / bias_var
+    for d in range(1, dims):
+        precision[d, d] += 1.0
     log_det = cholesky_in_place(precision)
     cholesky_solve(precision, rhs, mean)
     return squares, log_det
@@ -68,12 +71,12 @@ def _scatter_moments(items, values, lo, hi, packed, moment_row, second, first, s
 
 
 @kernel()
-def factor_estep_chunk(indptr, items, values, item_bias, loadings, bias_var, noise_var,
-                       start, stop):
+def factor_estep_chunk(indptr, items, values, bias_mean, loading_mean, outer, cross,
+                       bias_square, bias_var, noise_var, start, stop):
     """Sufficient statistics of users [start, stop): per item S_i = sum E[x~ x~^T]
     (lower triangle packed row by row), t_i = sum y E[x~], q_i = sum y^2, n_i; the sum
     of E[c_u^2]; the log-likelihood."""
-    n_items, n_factors = loadings.shape
+    n_items, n_factors = loading_mean.shape
     dims = n_factors + 1
     aug = dims + 1
     n_packed = aug * (aug + 1) // 2
@@ -94,9 +97,9 @@ def factor_estep_chunk(indptr, items, values, item_bias, loadings, bias_var, noi
         n_rated = indptr[u + 1] - indptr[u]
         if n_rated == 0:
             continue
-        scaled_squares, log_det = _user_posterior(indptr, items, values, u, item_bias,
-                                                  loadings, bias_var, noise_var, precision,
-                                                  mean, rhs)
+        scaled_squares, log_det = _user_posterior(indptr, items, values, u, bias_mean,
+                                                  loading_mean, outer, cross, bias_square,
+                                                  bias_var, noise_var, precision, mean, rhs)
         quadratic = 0.0
         for d in range(dims):
             quadratic += rhs[d] * mean[d]
@@ -131,20 +134,22 @@ def unpack_lower(packed, size):
     return full
 
 
-def factor_estep(indptr, items, values, item_bias, loadings, bias_var, noise_var):
+def factor_estep(indptr, items, values, bias_mean, loading_mean, outer, cross, bias_square,
+                 bias_var, noise_var):
     """Sufficient statistics over all users (CSR rows), summed in chunk order, with the
     per-item second moments as full (I, K + 2, K + 2) matrices."""
     second, *rest = map_add(lambda start, stop: factor_estep_chunk(
-        indptr, items, values, item_bias, loadings, bias_var, noise_var, start, stop),
-        indptr.shape[0] - 1, USER_CHUNK)
-    return (unpack_lower(second, loadings.shape[1] + 2), *rest)
+        indptr, items, values, bias_mean, loading_mean, outer, cross, bias_square, bias_var,
+        noise_var, start, stop), indptr.shape[0] - 1, USER_CHUNK)
+    return (unpack_lower(second, loading_mean.shape[1] + 2), *rest)
 
 
 @kernel()
-def factor_user_posteriors(indptr, items, values, item_bias, loadings, bias_var, noise_var):
+def factor_user_posteriors(indptr, items, values, bias_mean, loading_mean, outer, cross,
+                           bias_square, bias_var, noise_var):
     """Posterior means (U, 1 + K) of every user's (c_u, z_u) and their variances' diagonal."""
     n_users = indptr.shape[0] - 1
-    dims = loadings.shape[1] + 1
+    dims = loading_mean.shape[1] + 1
     means = np.zeros((n_users, dims))
     variances = np.zeros((n_users, dims))
     precision = np.empty((dims, dims))
@@ -152,8 +157,8 @@ def factor_user_posteriors(indptr, items, values, item_bias, loadings, bias_var,
     rhs = np.empty(dims)
     mean = np.empty(dims)
     for u in range(n_users):
-        _user_posterior(indptr, items, values, u, item_bias, loadings, bias_var, noise_var,
-                        precision, mean, rhs)
+        _user_posterior(indptr, items, values, u, bias_mean, loading_mean, outer, cross,
+                        bias_square, bias_var, noise_var, precision, mean, rhs)
         cholesky_inverse(precision, covariance)
         means[u] = mean
         for d in range(dims):

@@ -1,11 +1,13 @@
 """``FactorRecommender``: rating prediction by factor analysis with missing entries.
 
-r_ui = mu + b_i + c_u + w_i^T z_u + e,  e ~ N(0, s2),  (c_u, z_u) ~ N(0, diag(t2, I))
+r_ui = mu + b_i + c_u + w_i^T z_u + e,  e ~ N(0, s2),  (c_u, z_u) ~ N(0, diag(t2, I)),
+(b_i, w_i) ~ N(0, diag(lambda)^-1)
 
-Item parameters (b_i, w_i) get Gaussian priors (precisions ``reg_bias``, ``reg_factors``)
-and are fitted by MAP-EM through the core driver; the user terms are latent and
-integrated out (Canny 2002, with user and item biases), so a new user is folded in by
-one E-step on their ratings, without refitting items.  s2 and t2 are estimated.
+fitted by variational EM through the core driver (Canny 2002's model with biases, made
+Bayesian over items as in Lim & Teh 2007): users and items both get Gaussian posteriors,
+and s2, t2 and the prior precisions lambda (one per item coordinate, ARD) are estimated,
+so no regularisation grid is needed.  The monitored objective is the evidence lower
+bound, which never decreases.  A new user is folded in by one E-step on their ratings.
 """
 
 import json
@@ -23,10 +25,26 @@ from .io import Ratings
 
 @dataclass
 class FactorParams:
-    item_bias: np.ndarray     # (I,) offsets from the global mean
-    loadings: np.ndarray      # (I, K)
-    bias_var: float           # t2, variance of the user bias
+    """q(b_i, w_i) = N(means[i], covariances[i]); prior precisions; t2; s2."""
+
+    means: np.ndarray         # (I, 1 + K): E[b_i], E[w_i]
+    covariances: np.ndarray   # (I, 1 + K, 1 + K)
+    precisions: np.ndarray    # (1 + K,) prior precision of b and of each factor
+    bias_var: float           # t2, prior variance of the user bias
     noise_var: float          # s2
+
+    def moments(self) -> tuple:
+        """The item moments the E-step kernel takes: E[b], E[w], E[v v^T], E[b v], E[b^2]
+        with v = (1, w)."""
+        n_items = self.means.shape[0]
+        v_mean = np.column_stack([np.ones(n_items), self.means[:, 1:]])
+        outer = np.einsum("nd,ne->nde", v_mean, v_mean)
+        outer[:, 1:, 1:] += self.covariances[:, 1:, 1:]
+        cross = self.means[:, :1] * v_mean
+        cross[:, 1:] += self.covariances[:, 0, 1:]
+        bias_square = self.means[:, 0] ** 2 + self.covariances[:, 0, 0]
+        return (np.ascontiguousarray(self.means[:, 0]),
+                np.ascontiguousarray(self.means[:, 1:]), outer, cross, bias_square)
 
 
 @dataclass
@@ -46,65 +64,83 @@ class UserRows:
 
 
 class FactorEM:
-    """MAP-EM model of the driver's protocol over ``UserRows``."""
+    """Variational EM model of the driver's protocol over ``UserRows``."""
 
-    def __init__(self, n_items, n_factors, reg_bias, reg_factors, init_scale, n_users):
-        self.n_items, self.n_factors = n_items, n_factors
-        self.reg_bias, self.reg_factors = reg_bias, reg_factors
+    def __init__(self, n_items, n_users, n_factors, precisions, init_scale, learn_prior):
+        self.n_items, self.n_users, self.n_factors = n_items, n_users, n_factors
+        self.precisions = np.asarray(precisions, dtype=float)
         self.init_scale = init_scale
-        self.n_users = n_users
+        self.learn_prior = learn_prior
 
     def initial_params(self, rows: UserRows, rng) -> FactorParams:
         totals = np.bincount(rows.items, weights=rows.values, minlength=self.n_items)
         counts = np.bincount(rows.items, minlength=self.n_items)
-        bias = totals / (counts + self.reg_bias * max(rows.values.var(), 1e-3))
-        loadings = rng.normal(scale=self.init_scale, size=(self.n_items, self.n_factors))
-        return FactorParams(bias, loadings, 0.1, float(rows.values.var()))
+        variance = max(float(rows.values.var()), 1e-3)
+        means = np.column_stack([
+            totals / (counts + self.precisions[0] * variance),
+            rng.normal(scale=self.init_scale, size=(self.n_items, self.n_factors))])
+        prior = np.diag(1.0 / self.precisions)  # q(f) starts at the prior's spread
+        return FactorParams(means, np.repeat(prior[None], self.n_items, axis=0),
+                            self.precisions, 0.1, variance)
 
     def e_step(self, params: FactorParams, rows: UserRows) -> dict:
-        second, first, squares, counts, bias_moment, loglik = factor_estep(
-            rows.indptr, rows.items, rows.values, params.item_bias, params.loadings,
-            params.bias_var, params.noise_var)
+        second, first, squares, counts, bias_moment, bound = factor_estep(
+            rows.indptr, rows.items, rows.values, *params.moments(), params.bias_var,
+            params.noise_var)
         return {"second": second, "first": first, "squares": squares, "counts": counts,
-                "bias_moment": bias_moment, "loglik": loglik,
+                "bias_moment": bias_moment, "loglik": bound,
                 "weight": float(rows.values.shape[0])}
 
     def log_prior(self, params: FactorParams) -> float:
-        return -0.5 * (self.reg_factors * float(np.sum(params.loadings ** 2))
-                       + self.reg_bias * float(np.sum(params.item_bias ** 2)))
+        """-sum_i KL(q(f_i) || N(0, diag(lambda)^-1)): the items' part of the bound."""
+        lam = params.precisions
+        dims = lam.shape[0]
+        trace = np.einsum("d,ndd->", lam, params.covariances)
+        quadratic = float(np.sum(params.means ** 2 * lam))
+        log_dets = np.linalg.slogdet(params.covariances)[1]
+        return -0.5 * (trace + quadratic - self.n_items * (dims + np.sum(np.log(lam)))
+                       - float(np.sum(log_dets)))
 
     def m_step(self, params: FactorParams, stats: dict) -> FactorParams:
         second, first = stats["second"], stats["first"]
         free = np.r_[0, 2:second.shape[1]]  # augmented (1, c, z): the loading of c is 1
-        penalty = params.noise_var * np.r_[self.reg_bias, np.full(self.n_factors,
-                                                                  self.reg_factors)]
-        system = second[:, free][:, :, free] + np.diag(penalty)
-        rhs = first[:, free] - second[:, free, 1]
-        solution = np.linalg.solve(system, rhs[:, :, None])[:, :, 0]
-        vector = np.concatenate([solution[:, :1], np.ones((self.n_items, 1)),
-                                 solution[:, 1:]], axis=1)
-        residual = (stats["squares"] - 2.0 * np.einsum("id,id->i", first, vector)
-                    + np.einsum("id,ide,ie->i", vector, second, vector))
+        s2 = params.noise_var
+        precision = second[:, free][:, :, free] / s2 + np.diag(params.precisions)
+        covariances = np.linalg.inv(precision)
+        rhs = (first[:, free] - second[:, free, 1]) / s2
+        means = np.einsum("nde,ne->nd", covariances, rhs)
+        expected = np.concatenate([means[:, :1], np.ones((self.n_items, 1)), means[:, 1:]],
+                                  axis=1)
+        expected_outer = np.einsum("nd,ne->nde", expected, expected)
+        expected_outer[np.ix_(np.arange(self.n_items), free, free)] += covariances
+        residual = (stats["squares"] - 2.0 * np.einsum("nd,nd->n", first, expected)
+                    + np.einsum("nde,nde->n", expected_outer, second))
         noise_var = max(float(residual.sum() / stats["weight"]), 1e-6)
         bias_var = max(float(stats["bias_moment"] / self.n_users), 1e-6)
-        return FactorParams(solution[:, 0], np.ascontiguousarray(solution[:, 1:]), bias_var,
-                            noise_var)
+        precisions = params.precisions
+        if self.learn_prior:
+            second_moments = means ** 2 + np.einsum("ndd->nd", covariances)
+            precisions = self.n_items / np.maximum(second_moments.sum(axis=0), 1e-12)
+        return FactorParams(means, covariances, precisions, bias_var, noise_var)
 
 
 class FactorRecommender:
-    """Rating prediction by factor analysis with missing entries, fitted by MAP-EM.
+    """Rating prediction by factor analysis with missing entries, fitted by variational EM.
 
-    Fitted attributes: ``params_`` (item biases, loadings, s2, t2), ``global_mean_``,
-    ``user_factors_`` (posterior means of (c_u, z_u)), ``loglik_`` (log posterior),
-    ``trace_``, ``n_iter_``, ``converged_``, ``user_ids_``, ``item_ids_``,
-    ``rating_range_``.
+    ``reg_factors`` and ``reg_bias`` are the starting prior precisions of the loadings and
+    item biases; with ``learn_prior`` (default) they are then estimated (ARD).
+    Fitted attributes: ``params_`` (item posteriors, prior precisions, s2, t2),
+    ``global_mean_``, ``user_factors_`` (posterior means of (c_u, z_u)), ``loglik_``
+    (evidence lower bound), ``trace_``, ``n_iter_``, ``converged_``, ``user_ids_``,
+    ``item_ids_``, ``rating_range_``.
     """
 
-    def __init__(self, n_factors=10, *, reg_factors=10.0, reg_bias=5.0, max_iter=50,
-                 tol=1e-4, init_scale=0.1, seed=None, clip=True):
+    def __init__(self, n_factors=10, *, reg_factors=10.0, reg_bias=5.0, learn_prior=True,
+                 max_iter=50, tol=1e-4, init_scale=0.1, seed=None, clip=True):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
+        self.learn_prior = learn_prior
         self.max_iter = max_iter
         self.tol = tol
         self.init_scale = init_scale
@@ -125,8 +161,9 @@ class FactorRecommender:
         self.user_ids_, self.item_ids_ = ratings.user_ids, ratings.item_ids
         rows = UserRows.build(ratings.users[known], ratings.items[known],
                               ratings.values[known] - self.global_mean_, ratings.n_users)
-        model = FactorEM(ratings.n_items, self.n_factors, self.reg_bias, self.reg_factors,
-                         self.init_scale, ratings.n_users)
+        precisions = np.r_[self.reg_bias, np.full(self.n_factors, float(self.reg_factors))]
+        model = FactorEM(ratings.n_items, ratings.n_users, self.n_factors, precisions,
+                         self.init_scale, self.learn_prior)
         result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
                         tol_on="mean", warn=False)
         self.result_ = result
@@ -138,31 +175,34 @@ class FactorRecommender:
 
     def _posteriors(self, rows: UserRows) -> np.ndarray:
         p = self.params_
-        return factor_user_posteriors(rows.indptr, rows.items, rows.values, p.item_bias,
-                                      p.loadings, p.bias_var, p.noise_var)[0]
+        return factor_user_posteriors(rows.indptr, rows.items, rows.values, *p.moments(),
+                                      p.bias_var, p.noise_var)[0]
 
     def _finish(self, predictions):
         if self.clip:
             return np.clip(predictions, *self.rating_range_)
         return predictions
 
+    def _expected(self, factors, items) -> np.ndarray:
+        """mu + E[b_i] + E[c] + E[w_i]^T E[z] for rows of user factors and item codes."""
+        means = self.params_.means[items]
+        return (self.global_mean_ + means[:, 0] + factors[:, 0]
+                + np.einsum("nk,nk->n", factors[:, 1:], means[:, 1:]))
+
     def predict(self, users, items) -> np.ndarray:
-        """Predicted ratings for user/item codes (unknown codes, -1, get the known part:
-        the item or global mean)."""
+        """Predicted ratings for user/item codes; an unknown user (-1) gets the item's
+        mean, an unknown item the global mean."""
         users, items = np.asarray(users), np.asarray(items)
-        p = self.params_
         prediction = np.full(users.shape, self.global_mean_)
-        item_known = items >= 0
-        prediction[item_known] += p.item_bias[items[item_known]]
-        both = item_known & (users >= 0)
-        u, i = users[both], items[both]
-        factors = self.user_factors_[u]
-        prediction[both] += factors[:, 0] + np.einsum("nk,nk->n", factors[:, 1:],
-                                                      p.loadings[i])
+        known_item = items >= 0
+        prediction[known_item] += self.params_.means[items[known_item], 0]
+        both = known_item & (users >= 0)
+        prediction[both] = self._expected(self.user_factors_[users[both]], items[both])
         return self._finish(prediction)
 
     def fold_in(self, items, values) -> np.ndarray:
-        """A new user's posterior (c_u, z_u) from their ratings, one E-step, items fixed."""
+        """A new user's posterior mean of (c_u, z_u) from their ratings: one E-step,
+        items fixed."""
         items = np.asarray(items, dtype=np.int64)
         keep = items >= 0
         rows = UserRows(np.array([0, int(keep.sum())], dtype=np.int64), items[keep],
@@ -172,11 +212,11 @@ class FactorRecommender:
     def predict_folded(self, factors, items) -> np.ndarray:
         """Predicted ratings of a folded-in user (``fold_in``'s result) for item codes."""
         items = np.asarray(items, dtype=np.int64)
-        p = self.params_
         prediction = np.full(items.shape, self.global_mean_)
         known = items >= 0
-        prediction[known] += (p.item_bias[items[known]] + factors[0]
-                              + p.loadings[items[known]] @ factors[1:])
+        prediction[known] = self._expected(np.broadcast_to(factors, (int(known.sum()),
+                                                                     factors.shape[0])),
+                                           items[known])
         return self._finish(prediction)
 
     # ---------------------------------------------------------------- persistence
@@ -184,15 +224,14 @@ class FactorRecommender:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
         p = self.params_
         with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, item_bias=p.item_bias, loadings=p.loadings,
-                     user_factors=self.user_factors_)
+            np.savez(temporary, means=p.means, covariances=p.covariances,
+                     precisions=p.precisions, user_factors=self.user_factors_)
         write_json(f"{path}.json", {
-            "model": "factor", "n_factors": self.n_factors, "reg_factors": self.reg_factors,
-            "reg_bias": self.reg_bias, "bias_var": p.bias_var, "noise_var": p.noise_var,
-            "global_mean": self.global_mean_, "rating_range": list(self.rating_range_),
-            "clip": self.clip, "user_ids": self.user_ids_.tolist(),
-            "item_ids": self.item_ids_.tolist(), "loglik": self.loglik_,
-            "n_iter": self.n_iter_, "seed": self.result_.seed})
+            "model": "factor", "n_factors": self.n_factors, "bias_var": p.bias_var,
+            "noise_var": p.noise_var, "global_mean": self.global_mean_,
+            "rating_range": list(self.rating_range_), "clip": self.clip,
+            "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
+            "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
 
     @classmethod
     def load(cls, path) -> "FactorRecommender":
@@ -201,10 +240,10 @@ class FactorRecommender:
             arrays = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as error:
             raise UserInputError(f"{path}: not a saved emapps recommender ({error})") from None
-        model = cls(meta["n_factors"], reg_factors=meta["reg_factors"],
-                    reg_bias=meta["reg_bias"], clip=meta["clip"])
-        model.params_ = FactorParams(arrays["item_bias"], arrays["loadings"],
-                                     meta["bias_var"], meta["noise_var"])
+        model = cls(meta["n_factors"], clip=meta["clip"])
+        model.params_ = FactorParams(arrays["means"], arrays["covariances"],
+                                     arrays["precisions"], meta["bias_var"],
+                                     meta["noise_var"])
         model.user_factors_ = arrays["user_factors"]
         model.global_mean_ = meta["global_mean"]
         model.rating_range_ = tuple(meta["rating_range"])

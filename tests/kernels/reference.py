@@ -185,34 +185,40 @@ def pair_fits(g, h, genotype, phased):
     return False
 
 
-def factor_estep(indptr, items, values, item_bias, loadings, bias_var, noise_var):
-    """Per-item moments of the augmented latent (1, c_u, z_u) and the marginal
-    log-likelihood, user by user with dense Gaussians."""
-    from scipy.stats import multivariate_normal
-    n_items, n_factors = loadings.shape
-    aug = n_factors + 2
+def factor_estep(indptr, items, values, bias_mean, loading_mean, outer, cross, bias_square,
+                 bias_var, noise_var):
+    """Per-item moments of the augmented latent (1, c_u, z_u) and the evidence lower bound
+    sum_u E_q[log p(y_u | x_u, f)] - KL(q(x_u) || p(x_u)), written out term by term."""
+    n_items, n_factors = loading_mean.shape
+    dims, aug = n_factors + 1, n_factors + 2
     second = np.zeros((n_items, aug, aug))
     first = np.zeros((n_items, aug))
     squares, counts = np.zeros(n_items), np.zeros(n_items)
     prior = np.diag(np.r_[bias_var, np.ones(n_factors)])
-    bias_moment = loglik = 0.0
+    bias_moment = elbo = 0.0
     for u in range(indptr.shape[0] - 1):
         rated = items[indptr[u]:indptr[u + 1]]
         if rated.size == 0:
             continue
         y = values[indptr[u]:indptr[u + 1]]
-        design = np.column_stack([np.ones(rated.size), loadings[rated]])
-        covariance = noise_var * np.eye(rated.size) + design @ prior @ design.T
-        loglik += multivariate_normal(item_bias[rated], covariance).logpdf(y)
-        precision = np.linalg.inv(prior) + design.T @ design / noise_var
+        mean_vx = np.column_stack([np.ones(rated.size), loading_mean[rated]])
+        precision = np.linalg.inv(prior) + outer[rated].sum(axis=0) / noise_var
         posterior = np.linalg.inv(precision)
-        mean = posterior @ design.T @ (y - item_bias[rated]) / noise_var
-        moment = np.block([[np.ones((1, 1)), mean[None]],
-                           [mean[:, None], posterior + np.outer(mean, mean)]])
+        mean = posterior @ (mean_vx.T @ y - cross[rated].sum(axis=0)) / noise_var
+        xx = posterior + np.outer(mean, mean)
+        expected_error = (y * y - 2 * y * bias_mean[rated] - 2 * y * (mean_vx @ mean)
+                          + bias_square[rated] + 2 * cross[rated] @ mean
+                          + np.einsum("nde,de->n", outer[rated], xx))
+        kl = 0.5 * (np.trace(np.linalg.solve(prior, posterior))
+                    + mean @ np.linalg.solve(prior, mean) - dims
+                    + np.linalg.slogdet(prior)[1] - np.linalg.slogdet(posterior)[1])
+        elbo += (-0.5 * rated.size * np.log(2 * np.pi * noise_var)
+                 - 0.5 * expected_error.sum() / noise_var - kl)
+        moment = np.block([[np.ones((1, 1)), mean[None]], [mean[:, None], xx]])
         bias_moment += moment[1, 1]
         for i, value in zip(rated, y):
             second[i] += moment
             first[i] += value * moment[0]
             squares[i] += value * value
             counts[i] += 1
-    return second, first, squares, counts, bias_moment, loglik
+    return second, first, squares, counts, bias_moment, elbo

@@ -12,7 +12,7 @@ def continuous():
     return synthetic_ratings(n_users=200, n_items=150, n_factors=2, rounded=False, seed=1)
 
 
-def test_map_em_objective_never_decreases(continuous):
+def test_the_bound_never_decreases(continuous):
     ratings, _ = continuous
     model = FactorRecommender(4, max_iter=40, tol=0, seed=0).fit(ratings)
     assert len(model.trace_) == 40
@@ -50,7 +50,7 @@ def test_same_seed_same_model_at_any_thread_count(continuous, threads):
     one = FactorRecommender(3, seed=5, max_iter=10).fit(ratings)
     threads(2)
     two = FactorRecommender(3, seed=5, max_iter=10).fit(ratings)
-    assert np.array_equal(one.params_.loadings, two.params_.loadings)
+    assert np.array_equal(one.params_.means, two.params_.means)
 
 
 def test_save_and_load_round_trip_without_pickle(continuous, tmp_path):
