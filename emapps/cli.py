@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
     "haplo": ("emapps.haplo.cli", "haplo",
               "Haplotype frequencies from unphased genotypes (VCF/BCF or tables)."),
+    "recsys": ("emapps.recsys.cli", "recsys",
+               "Recommenders fitted by EM: fit, predict, recommend, evaluate."),
     "segment": ("emapps.segment.cli", "segment",
                 "Segment images and folders (GMM or HMRF-EM); score against annotations."),
     "demo": ("emapps.demo", "demo", "Run every module on the bundled data/."),

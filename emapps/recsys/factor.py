@@ -200,6 +200,26 @@ class FactorRecommender:
         prediction[both] = self._expected(self.user_factors_[users[both]], items[both])
         return self._finish(prediction)
 
+    def scores(self, users) -> np.ndarray:
+        """Expected ratings of every item for each user code: (len(users), I)."""
+        users = np.asarray(users, dtype=np.int64)
+        factors = self.user_factors_[users]
+        means = self.params_.means
+        return (self.global_mean_ + means[None, :, 0] + factors[:, :1]
+                + factors[:, 1:] @ means[:, 1:].T)
+
+    def recommend(self, users, n=10, seen=None) -> np.ndarray:
+        """Top-``n`` item codes per user code, best first; ``seen`` (a users x items CSR
+        matrix, e.g. the training ratings) removes items the user already rated."""
+        scores = self.scores(users)
+        if seen is not None:
+            rows = seen[np.asarray(users, dtype=np.int64)]
+            scores[rows.nonzero()] = -np.inf
+        n = min(n, scores.shape[1])
+        top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(top, order, axis=1)
+
     def fold_in(self, items, values) -> np.ndarray:
         """A new user's posterior mean of (c_u, z_u) from their ratings: one E-step,
         items fixed."""

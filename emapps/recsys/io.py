@@ -65,6 +65,20 @@ def _codes(known: np.ndarray, ids) -> np.ndarray:
     return np.array([index.get(str(value), -1) for value in ids], dtype=np.int64)
 
 
+def _read_text(path) -> str:
+    name = "<stdin>" if path == "-" else str(path)
+    try:
+        if path == "-":
+            return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8").read()
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError(f"{name}: no such file") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{name}: not a text ratings file") from None
+    except OSError as error:
+        raise UserInputError(f"{name}: {error.strerror or error}") from None
+
+
 def _split_lines(text: str):
     """Rows of fields: '::' (ratings.dat), tab, or comma separated."""
     lines = text.splitlines()
@@ -91,18 +105,7 @@ def read_ratings(path, *, user_ids=None, item_ids=None) -> Ratings:
     order of first appearance (numeric ids sorted numerically).
     """
     name = "<stdin>" if path == "-" else str(path)
-    try:
-        if path == "-":
-            text = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8").read()
-        else:
-            text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserInputError(f"{name}: no such file") from None
-    except UnicodeDecodeError:
-        raise UserInputError(f"{name}: not a text ratings file") from None
-    except OSError as error:
-        raise UserInputError(f"{name}: {error.strerror or error}") from None
-    rows = _split_lines(text)
+    rows = _split_lines(_read_text(path))
     first_line = next((n for n, row in enumerate(rows) if any(f.strip() for f in row)), None)
     if first_line is None:
         raise UserInputError(f"{name}: no ratings")
@@ -173,3 +176,20 @@ def _deduplicated(ratings: Ratings) -> Ratings:
     deduplicated = ratings.subset(keep)
     deduplicated.notes["repeated_ratings_dropped"] = dropped
     return deduplicated
+
+
+def read_pairs(path, model) -> tuple:
+    """(user codes, item codes, user ids, item ids) of a user/item file under a fitted
+    model's id maps; unknown ids get code -1 (predicted from what is known)."""
+    rows = [row for row in _split_lines(_read_text(path)) if any(f.strip() for f in row)]
+    if rows and rows[0][0].strip().lower() in ("user", "userid", "user_id"):
+        rows = rows[1:]  # a header
+    short = next((number for number, row in enumerate(rows, 1) if len(row) < 2), None)
+    if short is not None:
+        raise UserInputError(f"{path}: row {short} needs a user and an item")
+    if not rows:
+        raise UserInputError(f"{path}: no user/item rows")
+    user_ids = [row[0].strip() for row in rows]
+    item_ids = [row[1].strip() for row in rows]
+    return (_codes(model.user_ids_, user_ids), _codes(model.item_ids_, item_ids), user_ids,
+            item_ids)

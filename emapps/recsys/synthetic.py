@@ -37,10 +37,10 @@ def synthetic_ratings(n_users=300, n_items=400, n_factors=3, per_user=(20, 120),
                            rng.normal(size=(n_users, n_factors)), noise_sd, 3.5)
     popularity = rng.pareto(1.5, size=n_items) + 0.05
     popularity /= popularity.sum()
-    counts = rng.integers(per_user[0], per_user[1] + 1, size=n_users)
+    counts = np.minimum(rng.integers(per_user[0], per_user[1] + 1, size=n_users), n_items)
     users = np.repeat(np.arange(n_users), counts)
-    items = np.concatenate([rng.choice(n_items, size=min(c, n_items), replace=False,
-                                       p=popularity) for c in counts])
+    items = np.concatenate([rng.choice(n_items, size=c, replace=False, p=popularity)
+                            for c in counts])
     values = truth.expected(users, items) + rng.normal(scale=noise_sd, size=users.size)
     if rounded:
         values = np.clip(np.rint(values), 1, 5)

@@ -1,0 +1,140 @@
+"""``emapps recsys``: fit a rating model, predict, recommend, and evaluate on a protocol."""
+
+import sys
+
+import click
+
+from ..clitools import resolve_seed, seed_option, set_threads, threads_option
+
+
+@click.group()
+def recsys():
+    """Latent-factor recommenders fitted by EM on rating files (u.data, ratings.dat, CSV)."""
+
+
+@recsys.command()
+@click.argument("ratings")
+@click.option("--model", type=click.Choice(["factor"]), default="factor", show_default=True,
+              help="factor: factor analysis with missing entries, variational EM.")
+@click.option("-k", "--factors", default=10, show_default=True)
+@click.option("--reg-factors", default=200.0, show_default=True,
+              help="Starting prior precision of the loadings (then estimated).")
+@click.option("--reg-bias", default=5.0, show_default=True,
+              help="Starting prior precision of the item biases (then estimated).")
+@click.option("--fixed-prior", is_flag=True, help="Keep the prior precisions as given.")
+@click.option("--max-iter", default=30, show_default=True)
+@click.option("--tol", default=1e-6, show_default=True,
+              help="Stop when the bound per rating changes by less.")
+@seed_option
+@threads_option
+@click.option("-o", "--output", required=True, help="Model file (.npz, with a .npz.json).")
+@click.option("-q", "--quiet", is_flag=True)
+def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, max_iter, tol, seed,
+        threads, output, quiet):
+    """Fit a model to RATINGS and save it."""
+    from ..atomic import check_writable
+    from .factor import FactorRecommender
+    from .io import read_ratings
+
+    check_writable(output)
+    set_threads(threads)
+    seed = resolve_seed(seed)
+    data = read_ratings(ratings)
+    recommender = FactorRecommender(factors, reg_factors=reg_factors, reg_bias=reg_bias,
+                                    learn_prior=not fixed_prior, max_iter=max_iter, tol=tol,
+                                    seed=seed).fit(data)
+    recommender.save(output)
+    if not quiet:
+        click.echo(f"emapps recsys: {len(data)} ratings, {data.n_users} users, "
+                   f"{data.n_items} items; bound {recommender.loglik_:.3f} after "
+                   f"{recommender.n_iter_} iterations (seed {seed}); wrote {output}", err=True)
+    return 0
+
+
+@recsys.command()
+@click.argument("model_path", metavar="MODEL")
+@click.argument("pairs")
+@click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
+def predict(model_path, pairs, output):
+    """Predicted ratings for the user/item rows of PAIRS (a third column is ignored)."""
+    from .factor import FactorRecommender
+    from .io import read_pairs
+
+    recommender = FactorRecommender.load(model_path)
+    users, items, user_ids, item_ids = read_pairs(pairs, recommender)
+    predictions = recommender.predict(users, items)
+    lines = [f"{u}\t{i}\t{p:.4f}" for u, i, p in zip(user_ids, item_ids, predictions)]
+    _write(output, "user\titem\tprediction\n" + "\n".join(lines) + "\n")
+    return 0
+
+
+@recsys.command()
+@click.argument("model_path", metavar="MODEL")
+@click.option("--users", default=None, help="Comma-separated user ids (default: all).")
+@click.option("-n", default=10, show_default=True)
+@click.option("--seen", default=None, help="Ratings file whose items are not recommended "
+              "again (usually the training file).")
+@click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
+def recommend(model_path, users, n, seen, output):
+    """Top-N items per user, best first: user, rank, item, predicted rating."""
+    import numpy as np
+
+    from ..errors import UserInputError
+    from .factor import FactorRecommender
+    from .io import read_ratings
+
+    recommender = FactorRecommender.load(model_path)
+    if users:
+        wanted = [u.strip() for u in users.split(",") if u.strip()]
+        index = {uid: code for code, uid in enumerate(recommender.user_ids_.tolist())}
+        unknown = [u for u in wanted if u not in index]
+        if unknown:
+            raise UserInputError(f"unknown user id(s): {', '.join(unknown[:8])}")
+        codes = np.array([index[u] for u in wanted])
+    else:
+        codes = np.arange(len(recommender.user_ids_))
+    seen_matrix = None
+    if seen:
+        history = read_ratings(seen, user_ids=recommender.user_ids_,
+                               item_ids=recommender.item_ids_)
+        seen_matrix = history.subset((history.users >= 0) & (history.items >= 0)).matrix()
+    top = recommender.recommend(codes, n, seen=seen_matrix)
+    scores = recommender.scores(codes)
+    lines = [f"{recommender.user_ids_[u]}\t{rank + 1}\t{recommender.item_ids_[item]}\t"
+             f"{scores[row, item]:.4f}"
+             for row, u in enumerate(codes) for rank, item in enumerate(top[row])]
+    _write(output, "user\trank\titem\tprediction\n" + "\n".join(lines) + "\n")
+    return 0
+
+
+@recsys.command()
+@click.option("--protocol", type=click.Choice(["rating-cv"]), required=True)
+@click.option("--data", "data_path", required=True,
+              help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold file).")
+@click.option("-k", "--factors", default=10, show_default=True)
+@click.option("--reg-factors", default=200.0, show_default=True)
+@click.option("--max-iter", default=30, show_default=True)
+@seed_option
+@threads_option
+def evaluate(protocol, data_path, factors, reg_factors, max_iter, seed, threads):
+    """Run an evaluation protocol and print its metrics (mean and std over folds)."""
+    from .evaluate import rating_cv
+
+    set_threads(threads)
+    seed = resolve_seed(seed)
+    table = rating_cv(data_path, n_factors=factors, reg_factors=reg_factors,
+                      max_iter=max_iter, seed=seed)
+    click.echo("fold\tRMSE\tMAE\tfit_seconds")
+    for row in table["folds"]:
+        click.echo(f"{row['fold']}\t{row['rmse']:.4f}\t{row['mae']:.4f}\t{row['seconds']:.2f}")
+    click.echo(f"mean\t{table['rmse']:.4f}\t{table['mae']:.4f}\t{table['seconds']:.2f}")
+    click.echo(f"std\t{table['rmse_std']:.4f}\t{table['mae_std']:.4f}\t")
+    return 0
+
+
+def _write(output, text):
+    from ..atomic import write_text
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        write_text(output, text)

@@ -1,0 +1,68 @@
+"""`emapps recsys`: fit, predict, recommend and evaluate from the shell, and user errors."""
+
+import numpy as np
+
+from emapps.cli import main
+from emapps.recsys.synthetic import synthetic_ratings
+
+from ..conftest import DATA
+
+SYNTHETIC = DATA / "recsys" / "synthetic_u.data"
+
+
+def run(capsys, *argv):
+    status = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_fit_then_predict_and_recommend(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "-o", model, "-k", "3",
+                         "--seed", "0", "-q")
+    assert status == 0, err
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("user\titem\n1\t5\n2\t7\nnobody\t5\n")
+    status, out, err = run(capsys, "recsys", "predict", model, pairs)
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "user\titem\tprediction" and len(lines) == 4
+    assert all(1.0 <= float(line.split("\t")[2]) <= 5.0 for line in lines[1:])
+    status, out, err = run(capsys, "recsys", "recommend", model, "--users", "1", "-n", "5",
+                           "--seen", SYNTHETIC)
+    assert status == 0, err
+    rows = [line.split("\t") for line in out.splitlines()[1:]]
+    assert [row[1] for row in rows] == ["1", "2", "3", "4", "5"]
+    rated = {line.split("\t")[1] for line in SYNTHETIC.read_text().splitlines()
+             if line.split("\t")[0] == "1"}
+    assert not rated & {row[2] for row in rows}  # nothing the user already rated
+    scores = [float(row[3]) for row in rows]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_evaluate_rating_cv_prints_every_fold(tmp_path, capsys):
+    ratings, _ = synthetic_ratings(n_users=80, n_items=60, seed=2)
+    folds = np.random.default_rng(0).integers(0, 3, size=len(ratings))
+    path = tmp_path / "folds.tsv"
+    path.write_text("".join(f"{ratings.user_ids[u]}\t{ratings.item_ids[i]}\t{int(v)}\t0\t{f}\n"
+                            for u, i, v, f in zip(ratings.users, ratings.items,
+                                                  ratings.values, folds)))
+    status, out, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
+                           path, "-k", "2", "--seed", "0", "--threads", "1")
+    assert status == 0, err
+    table = [line.split("\t") for line in out.splitlines()]
+    assert [row[0] for row in table] == ["fold", "0", "1", "2", "mean", "std"]
+    assert 0.3 < float(table[4][1]) < 1.5
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("1\t1\t4\n1\t2\tNaN\n")
+    status, _, err = run(capsys, "recsys", "fit", bad, "-o", tmp_path / "m.npz", "-q")
+    assert status == 2 and "line 2: rating 'NaN' is not finite" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "m.npz").exists()
+    status, _, err = run(capsys, "recsys", "predict", tmp_path / "absent.npz", bad)
+    assert status == 2 and "not a saved emapps recommender" in err
+    status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
+                         SYNTHETIC)
+    assert status == 2 and "needs a fifth column" in err
