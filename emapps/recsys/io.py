@@ -42,6 +42,17 @@ class Ratings:
     def __len__(self) -> int:
         return self.values.shape[0]
 
+    @classmethod
+    def from_ids(cls, users, items, values, like: "Ratings | None" = None) -> "Ratings":
+        """Ratings from raw user and item ids; with ``like``, its id maps are used (ids it
+        does not know get code -1), otherwise ids are numbered as by read_ratings."""
+        users = [str(user) for user in users]
+        items = [str(item) for item in items]
+        user_ids = like.user_ids if like is not None else _numbering(users)
+        item_ids = like.item_ids if like is not None else _numbering(items)
+        return cls(_codes(user_ids, users), _codes(item_ids, items),
+                   np.asarray(values, dtype=np.float64), user_ids, item_ids)
+
     def matrix(self) -> sparse.csr_matrix:
         """Users x items CSR matrix of the values."""
         return sparse.csr_matrix((self.values, (self.users, self.items)),
