@@ -131,6 +131,26 @@ def normalize_log_rows(log_values):
 BLOCK = 256
 
 
+@kernel(fastmath=REDUCE_FLAGS)
+def softmax_inplace(values, n):
+    """values[:n] <- exp(values - logsumexp(values)) (a posterior); return the log-sum-exp.
+    When every value is -inf the posterior is all zeros and -inf is returned."""
+    top = -np.inf
+    for j in range(n):
+        top = max(top, values[j])
+    if top == -np.inf:
+        values[:n] = 0.0
+        return -np.inf
+    total = 0.0
+    for j in range(n):
+        values[j] = fast_exp(values[j] - top)
+        total += values[j]
+    scale = 1.0 / total
+    for j in range(n):
+        values[j] *= scale
+    return top + math.log(total)
+
+
 @kernel(inline="always")
 def posterior_buffers(n_components):
     """Scratch for :func:`posterior_block`: (lp (K, BLOCK), top, norm)."""

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
-from .logspace import fast_exp
+from .logspace import softmax_inplace
 from .parallel import map_add
 
 LOG2 = math.log(2.0)
@@ -46,25 +46,18 @@ def pair_mixture_chunk(offsets, first, second, log_freq, weights, start, stop):
     for i in range(start, stop):
         lo = offsets[i]
         n_pairs = offsets[i + 1] - lo
-        top = -np.inf
         for j in range(n_pairs):
-            value = _pair_log_prior(first, second, log_freq, lo + j)
-            scratch[j] = value
-            top = max(top, value)
-        if top == -np.inf:
+            scratch[j] = _pair_log_prior(first, second, log_freq, lo + j)
+        log_total = softmax_inplace(scratch, n_pairs)
+        if log_total == -np.inf:
             if weights[i] > 0:
                 loglik = -np.inf
             continue
-        total = 0.0
         for j in range(n_pairs):
-            scratch[j] = fast_exp(scratch[j] - top)
-            total += scratch[j]
-        scale = weights[i] / total
-        for j in range(n_pairs):
-            share = scratch[j] * scale
+            share = scratch[j] * weights[i]
             counts[first[lo + j]] += share
             counts[second[lo + j]] += share
-        loglik += weights[i] * (top + math.log(total))
+        loglik += weights[i] * log_total
     return counts, loglik
 
 
@@ -83,21 +76,9 @@ def pair_posteriors(offsets, first, second, log_freq):
     subject_loglik = np.empty(n_subjects)
     for i in range(n_subjects):
         lo, hi = offsets[i], offsets[i + 1]
-        top = -np.inf
         for j in range(lo, hi):
             posterior[j] = _pair_log_prior(first, second, log_freq, j)
-            top = max(top, posterior[j])
-        if top == -np.inf:
-            posterior[lo:hi] = 0.0
-            subject_loglik[i] = -np.inf
-            continue
-        total = 0.0
-        for j in range(lo, hi):
-            posterior[j] = math.exp(posterior[j] - top)
-            total += posterior[j]
-        for j in range(lo, hi):
-            posterior[j] /= total
-        subject_loglik[i] = top + math.log(total)
+        subject_loglik[i] = softmax_inplace(posterior[lo:hi], hi - lo)
     return posterior, subject_loglik
 
 

@@ -14,25 +14,34 @@ def recsys():
 
 @recsys.command()
 @click.argument("ratings")
-@click.option("--model", type=click.Choice(["factor"]), default="factor", show_default=True,
-              help="factor: factor analysis with missing entries, variational EM.")
-@click.option("-k", "--factors", default=10, show_default=True)
+@click.option("--model", type=click.Choice(["factor", "aspect"]), default="factor",
+              show_default=True, help="factor: rating prediction (factor analysis, "
+              "variational EM); aspect: top-N from implicit feedback (pLSA, tempered EM).")
+@click.option("-k", "--factors", default=10, show_default=True,
+              help="Latent factors (factor) or topics (aspect).")
 @click.option("--reg-factors", default=200.0, show_default=True,
-              help="Starting prior precision of the loadings (then estimated).")
+              help="factor: starting prior precision of the loadings (then estimated).")
 @click.option("--reg-bias", default=5.0, show_default=True,
-              help="Starting prior precision of the item biases (then estimated).")
-@click.option("--fixed-prior", is_flag=True, help="Keep the prior precisions as given.")
-@click.option("--max-iter", default=30, show_default=True)
+              help="factor: starting prior precision of the item biases (then estimated).")
+@click.option("--fixed-prior", is_flag=True, help="factor: keep the prior precisions.")
+@click.option("--temperature", default=0.8, show_default=True,
+              help="aspect: tempered-EM exponent in (0, 1].")
+@click.option("--implicit-threshold", type=float, default=None,
+              help="aspect: ratings >= this become positive feedback (default: the values "
+                   "are counts).")
+@click.option("--max-iter", default=None, type=int,
+              help="EM iterations at most (default: 30 factor, 60 aspect).")
 @click.option("--tol", default=1e-6, show_default=True,
-              help="Stop when the bound per rating changes by less.")
+              help="Stop when the objective per rating changes by less.")
 @seed_option
 @threads_option
 @click.option("-o", "--output", required=True, help="Model file (.npz, with a .npz.json).")
 @click.option("-q", "--quiet", is_flag=True)
-def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, max_iter, tol, seed,
-        threads, output, quiet):
+def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature,
+        implicit_threshold, max_iter, tol, seed, threads, output, quiet):
     """Fit a model to RATINGS and save it."""
     from ..atomic import check_writable
+    from .aspect import AspectRecommender
     from .factor import FactorRecommender
     from .io import read_ratings
 
@@ -40,13 +49,20 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, max_iter, t
     set_threads(threads)
     seed = resolve_seed(seed)
     data = read_ratings(ratings)
-    recommender = FactorRecommender(factors, reg_factors=reg_factors, reg_bias=reg_bias,
-                                    learn_prior=not fixed_prior, max_iter=max_iter, tol=tol,
-                                    seed=seed).fit(data)
+    if model == "factor":
+        recommender = FactorRecommender(factors, reg_factors=reg_factors, reg_bias=reg_bias,
+                                        learn_prior=not fixed_prior, max_iter=max_iter or 30,
+                                        tol=tol, seed=seed)
+    else:
+        if implicit_threshold is not None:
+            data = data.implicit(implicit_threshold)
+        recommender = AspectRecommender(factors, temperature=temperature,
+                                        max_iter=max_iter or 60, tol=tol, seed=seed)
+    recommender.fit(data)
     recommender.save(output)
     if not quiet:
-        click.echo(f"emapps recsys: {len(data)} ratings, {data.n_users} users, "
-                   f"{data.n_items} items; bound {recommender.loglik_:.3f} after "
+        click.echo(f"emapps recsys: {model} model, {len(data)} rows, {data.n_users} users, "
+                   f"{data.n_items} items; objective {recommender.loglik_:.3f} after "
                    f"{recommender.n_iter_} iterations (seed {seed}); wrote {output}", err=True)
     return 0
 
@@ -57,10 +73,14 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, max_iter, t
 @click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
 def predict(model_path, pairs, output):
     """Predicted ratings for the user/item rows of PAIRS (a third column is ignored)."""
-    from .factor import FactorRecommender
+    from ..errors import UserInputError
     from .io import read_pairs
+    from .models import load_model
 
-    recommender = FactorRecommender.load(model_path)
+    recommender = load_model(model_path)
+    if not hasattr(recommender, "predict"):
+        raise UserInputError(f"{model_path}: an aspect model ranks items but predicts no "
+                             f"ratings; use 'emapps recsys recommend'")
     users, items, user_ids, item_ids = read_pairs(pairs, recommender)
     predictions = recommender.predict(users, items)
     lines = [f"{u}\t{i}\t{p:.4f}" for u, i, p in zip(user_ids, item_ids, predictions)]
@@ -80,10 +100,10 @@ def recommend(model_path, users, n, seen, output):
     import numpy as np
 
     from ..errors import UserInputError
-    from .factor import FactorRecommender
     from .io import read_ratings
+    from .models import load_model
 
-    recommender = FactorRecommender.load(model_path)
+    recommender = load_model(model_path)
     if users:
         wanted = [u.strip() for u in users.split(",") if u.strip()]
         index = {uid: code for code, uid in enumerate(recommender.user_ids_.tolist())}
@@ -108,27 +128,42 @@ def recommend(model_path, users, n, seen, output):
 
 
 @recsys.command()
-@click.option("--protocol", type=click.Choice(["rating-cv"]), required=True)
+@click.option("--protocol", type=click.Choice(["rating-cv", "topn"]), required=True)
 @click.option("--data", "data_path", required=True,
-              help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold file).")
-@click.option("-k", "--factors", default=10, show_default=True)
+              help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "
+                   "file); topn: the training ratings.")
+@click.option("--test", "test_path", default=None, help="topn: the test ratings.")
+@click.option("-k", "--factors", default=None, type=int,
+              help="Factors (rating-cv, default 10) or topics (topn, default 40).")
 @click.option("--reg-factors", default=200.0, show_default=True)
-@click.option("--max-iter", default=30, show_default=True)
+@click.option("--temperature", default=0.8, show_default=True)
+@click.option("--max-iter", default=None, type=int)
 @seed_option
 @threads_option
-def evaluate(protocol, data_path, factors, reg_factors, max_iter, seed, threads):
-    """Run an evaluation protocol and print its metrics (mean and std over folds)."""
-    from .evaluate import rating_cv
+def evaluate(protocol, data_path, test_path, factors, reg_factors, temperature, max_iter, seed,
+             threads):
+    """Run an evaluation protocol (../shared/protocols/recsys.md) and print its metrics."""
+    from ..errors import UserInputError
+    from .evaluate import rating_cv, topn
 
     set_threads(threads)
     seed = resolve_seed(seed)
-    table = rating_cv(data_path, n_factors=factors, reg_factors=reg_factors,
-                      max_iter=max_iter, seed=seed)
-    click.echo("fold\tRMSE\tMAE\tfit_seconds")
-    for row in table["folds"]:
-        click.echo(f"{row['fold']}\t{row['rmse']:.4f}\t{row['mae']:.4f}\t{row['seconds']:.2f}")
-    click.echo(f"mean\t{table['rmse']:.4f}\t{table['mae']:.4f}\t{table['seconds']:.2f}")
-    click.echo(f"std\t{table['rmse_std']:.4f}\t{table['mae_std']:.4f}\t")
+    if protocol == "rating-cv":
+        table = rating_cv(data_path, n_factors=factors or 10, reg_factors=reg_factors,
+                          max_iter=max_iter or 30, seed=seed)
+        click.echo("fold\tRMSE\tMAE\tfit_seconds")
+        for row in table["folds"]:
+            click.echo(f"{row['fold']}\t{row['rmse']:.4f}\t{row['mae']:.4f}\t"
+                       f"{row['seconds']:.2f}")
+        click.echo(f"mean\t{table['rmse']:.4f}\t{table['mae']:.4f}\t{table['seconds']:.2f}")
+        click.echo(f"std\t{table['rmse_std']:.4f}\t{table['mae_std']:.4f}\t")
+        return 0
+    if test_path is None:
+        raise UserInputError("--protocol topn needs --test")
+    metrics = topn(data_path, test_path, n_topics=factors or 40, temperature=temperature,
+                   max_iter=max_iter or 60, seed=seed)
+    for name, value in metrics.items():
+        click.echo(f"{name}\t{value:.4f}" if isinstance(value, float) else f"{name}\t{value}")
     return 0
 
 

@@ -10,7 +10,6 @@ so no regularisation grid is needed.  The monitored objective is the evidence lo
 bound, which never decreases.  A new user is folded in by one E-step on their ratings.
 """
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,8 @@ from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.factor import factor_estep, factor_user_posteriors
 from ..validation import check_positive_int
-from .io import Ratings
+from .io import Ratings, UserRows
+from .topn import TopN
 
 
 @dataclass
@@ -45,22 +45,6 @@ class FactorParams:
         bias_square = self.means[:, 0] ** 2 + self.covariances[:, 0, 0]
         return (np.ascontiguousarray(self.means[:, 0]),
                 np.ascontiguousarray(self.means[:, 1:]), outer, cross, bias_square)
-
-
-@dataclass
-class UserRows:
-    """Ratings grouped by user (CSR): centred values y = r - mu."""
-
-    indptr: np.ndarray
-    items: np.ndarray
-    values: np.ndarray
-
-    @classmethod
-    def build(cls, users, items, centred, n_users):
-        order = np.lexsort((items, users))
-        counts = np.bincount(users, minlength=n_users)
-        return cls(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-                   items[order].astype(np.int64), centred[order].astype(np.float64))
 
 
 class FactorEM:
@@ -124,7 +108,7 @@ class FactorEM:
         return FactorParams(means, covariances, precisions, bias_var, noise_var)
 
 
-class FactorRecommender:
+class FactorRecommender(TopN):
     """Rating prediction by factor analysis with missing entries, fitted by variational EM.
 
     ``reg_factors`` and ``reg_bias`` are the starting prior precisions of the loadings and
@@ -208,18 +192,6 @@ class FactorRecommender:
         return (self.global_mean_ + means[None, :, 0] + factors[:, :1]
                 + factors[:, 1:] @ means[:, 1:].T)
 
-    def recommend(self, users, n=10, seen=None) -> np.ndarray:
-        """Top-``n`` item codes per user code, best first; ``seen`` (a users x items CSR
-        matrix, e.g. the training ratings) removes items the user already rated."""
-        scores = self.scores(users)
-        if seen is not None:
-            rows = seen[np.asarray(users, dtype=np.int64)]
-            scores[rows.nonzero()] = -np.inf
-        n = min(n, scores.shape[1])
-        top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        return np.take_along_axis(top, order, axis=1)
-
     def fold_in(self, items, values) -> np.ndarray:
         """A new user's posterior mean of (c_u, z_u) from their ratings: one E-step,
         items fixed."""
@@ -254,12 +226,7 @@ class FactorRecommender:
             "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
 
     @classmethod
-    def load(cls, path) -> "FactorRecommender":
-        try:
-            meta = json.loads(open(f"{path}.json", encoding="utf-8").read())
-            arrays = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise UserInputError(f"{path}: not a saved emapps recommender ({error})") from None
+    def from_saved(cls, meta: dict, arrays) -> "FactorRecommender":
         model = cls(meta["n_factors"], clip=meta["clip"])
         model.params_ = FactorParams(arrays["means"], arrays["covariances"],
                                      arrays["precisions"], meta["bias_var"],

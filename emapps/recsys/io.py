@@ -71,6 +71,22 @@ class Ratings:
         return replace(kept, values=np.ones(len(kept)))
 
 
+@dataclass
+class UserRows:
+    """Ratings grouped by user (CSR rows sorted by item)."""
+
+    indptr: np.ndarray
+    items: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def build(cls, users, items, values, n_users):
+        order = np.lexsort((items, users))
+        counts = np.bincount(users, minlength=n_users)
+        return cls(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+                   items[order].astype(np.int64), np.asarray(values)[order].astype(np.float64))
+
+
 def _codes(known: np.ndarray, ids) -> np.ndarray:
     index = {value: code for code, value in enumerate(known.tolist())}
     return np.array([index.get(str(value), -1) for value in ids], dtype=np.int64)

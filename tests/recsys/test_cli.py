@@ -66,3 +66,31 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
                          SYNTHETIC)
     assert status == 2 and "needs a fifth column" in err
+
+
+def test_aspect_model_from_the_shell(tmp_path, capsys):
+    model = tmp_path / "aspect.npz"
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "--model", "aspect", "-k", "4",
+                         "--implicit-threshold", "4", "--seed", "0", "-o", model, "-q")
+    assert status == 0, err
+    status, out, err = run(capsys, "recsys", "recommend", model, "--users", "3", "-n", "4")
+    assert status == 0, err
+    assert len(out.splitlines()) == 5
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("1\t5\n")
+    status, _, err = run(capsys, "recsys", "predict", model, pairs)
+    assert status == 2 and "ranks items but predicts no ratings" in err
+
+
+def test_evaluate_topn_prints_the_protocol_metrics(tmp_path, capsys):
+    lines = SYNTHETIC.read_text().splitlines()
+    rng = np.random.default_rng(0)
+    test = rng.random(len(lines)) < 0.2
+    (tmp_path / "train.tsv").write_text("\n".join(l for l, t in zip(lines, test) if not t))
+    (tmp_path / "test.tsv").write_text("\n".join(l for l, t in zip(lines, test) if t))
+    status, out, err = run(capsys, "recsys", "evaluate", "--protocol", "topn", "--data",
+                           tmp_path / "train.tsv", "--test", tmp_path / "test.tsv", "-k", "4",
+                           "--seed", "0", "--threads", "1")
+    assert status == 0, err
+    metrics = dict(line.split("\t") for line in out.splitlines())
+    assert 0.0 < float(metrics["NDCG@10"]) <= 1.0 and int(metrics["users"]) > 100

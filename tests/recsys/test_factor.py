@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from emapps.recsys.factor import FactorRecommender
+from emapps.recsys.models import load_model
 from emapps.recsys.synthetic import synthetic_ratings
 
 
@@ -57,6 +58,6 @@ def test_save_and_load_round_trip_without_pickle(continuous, tmp_path):
     ratings, _ = continuous
     model = FactorRecommender(3, seed=0, max_iter=5).fit(ratings)
     model.save(tmp_path / "model.npz")
-    loaded = FactorRecommender.load(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
     users, items = ratings.users[:50], ratings.items[:50]
     np.testing.assert_array_equal(loaded.predict(users, items), model.predict(users, items))

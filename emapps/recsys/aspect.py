@@ -1,0 +1,135 @@
+"""``AspectRecommender``: top-N recommendation with the aspect model (pLSA).
+
+P(i | u) = sum_z P(z | u) P(i | z), fitted to implicit feedback counts by (tempered) EM
+through the core driver (Hofmann 2004).  ``temperature`` beta < 1 flattens the E-step
+posteriors, Hofmann's tempered EM, which regularises; the driver then monitors the tempered
+free energy, which never decreases.  A new user is folded in by EM on P(z | u) with the
+topics P(i | z) held fixed.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..atomic import atomic_path, write_json
+from ..em import fit_em
+from ..errors import UserInputError
+from ..kernels.aspect import aspect_estep
+from ..validation import check_positive_int
+from .io import Ratings, UserRows
+from .topn import TopN
+
+#: added to every expected count in the M-step so no probability becomes exactly 0
+SMOOTHING = 1e-9
+
+
+@dataclass
+class AspectParams:
+    theta: np.ndarray   # (U, K) P(z | u)
+    phi: np.ndarray     # (I, K) P(i | z), columns sum to 1
+
+
+class AspectEM:
+    """Tempered EM for the aspect model over ``UserRows`` (``fixed_phi``: fold-in)."""
+
+    def __init__(self, n_users, n_items, n_topics, temperature, fixed_phi=None):
+        self.n_users, self.n_items, self.n_topics = n_users, n_items, n_topics
+        self.temperature = temperature
+        self.fixed_phi = fixed_phi
+
+    def initial_params(self, rows: UserRows, rng) -> AspectParams:
+        theta = rng.dirichlet(np.ones(self.n_topics), size=self.n_users)
+        if self.fixed_phi is not None:
+            return AspectParams(theta, self.fixed_phi)
+        return AspectParams(theta, rng.dirichlet(np.ones(self.n_items), size=self.n_topics).T)
+
+    def e_step(self, params: AspectParams, rows: UserRows) -> dict:
+        topic_item, user_topic, energy = aspect_estep(
+            rows.indptr, rows.items, rows.values, np.log(params.theta), np.log(params.phi),
+            self.temperature)
+        return {"topic_item": topic_item, "user_topic": user_topic, "loglik": energy,
+                "weight": float(rows.values.sum())}
+
+    def m_step(self, params: AspectParams, stats: dict) -> AspectParams:
+        theta = stats["user_topic"] + SMOOTHING
+        theta /= theta.sum(axis=1, keepdims=True)
+        if self.fixed_phi is not None:
+            return AspectParams(theta, self.fixed_phi)
+        phi = stats["topic_item"] + SMOOTHING
+        return AspectParams(theta, phi / phi.sum(axis=0, keepdims=True))
+
+
+class AspectRecommender(TopN):
+    """pLSA recommender for implicit feedback (counts or 0/1).
+
+    Fitted attributes: ``theta_`` (U x K, P(z | u)), ``phi_`` (I x K, P(i | z)),
+    ``loglik_`` (free energy), ``trace_``, ``n_iter_``, ``converged_``, ``user_ids_``,
+    ``item_ids_``.
+    """
+
+    def __init__(self, n_topics=40, *, temperature=0.8, max_iter=60, tol=1e-5, seed=None):
+        self.n_topics = n_topics
+        self.temperature = temperature
+        self.max_iter = max_iter
+        self.tol = tol
+        self.seed = seed
+
+    def _check(self):
+        check_positive_int(self.n_topics, "n_topics")
+        check_positive_int(self.max_iter, "max_iter")
+        if not 0.0 < self.temperature <= 1.0:
+            raise UserInputError(f"temperature must be in (0, 1]; got {self.temperature}")
+
+    def fit(self, feedback: Ratings) -> "AspectRecommender":
+        self._check()
+        if len(feedback) == 0:
+            raise UserInputError("no feedback to fit")
+        if np.any(feedback.values < 0):
+            raise UserInputError("implicit feedback must be counts >= 0")
+        known = (feedback.users >= 0) & (feedback.items >= 0)
+        rows = UserRows.build(feedback.users[known], feedback.items[known],
+                              feedback.values[known], feedback.n_users)
+        model = AspectEM(feedback.n_users, feedback.n_items, self.n_topics, self.temperature)
+        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
+                        tol_on="mean", warn=False)
+        self.result_ = result
+        self.theta_, self.phi_ = result.params.theta, result.params.phi
+        self.loglik_, self.trace_ = result.loglik, list(result.trace)
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
+        return self
+
+    def scores(self, users) -> np.ndarray:
+        """P(i | u) for every item, one row per user code."""
+        return self.theta_[np.asarray(users, dtype=np.int64)] @ self.phi_.T
+
+    def fold_in(self, items, counts=None, max_iter=30) -> np.ndarray:
+        """A new user's P(z | u) by EM with the topics fixed."""
+        items = np.asarray(items, dtype=np.int64)
+        counts = np.ones(items.shape) if counts is None else np.asarray(counts, dtype=float)
+        keep = items >= 0
+        rows = UserRows.build(np.zeros(int(keep.sum()), dtype=np.int64), items[keep],
+                              counts[keep], 1)
+        model = AspectEM(1, self.phi_.shape[0], self.n_topics, self.temperature,
+                         fixed_phi=self.phi_)
+        return fit_em(model, rows, seed=self.seed, max_iter=max_iter, tol=self.tol,
+                      tol_on="mean", warn=False).params.theta[0]
+
+    def save(self, path) -> None:
+        """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
+        with atomic_path(path, suffix=".npz") as temporary:
+            np.savez(temporary, theta=self.theta_, phi=self.phi_)
+        write_json(f"{path}.json", {
+            "model": "aspect", "n_topics": self.n_topics, "temperature": self.temperature,
+            "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
+            "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
+
+    @classmethod
+    def from_saved(cls, meta: dict, arrays) -> "AspectRecommender":
+        model = cls(meta["n_topics"], temperature=meta["temperature"])
+        model.theta_, model.phi_ = arrays["theta"], arrays["phi"]
+        model.user_ids_ = np.array(meta["user_ids"], dtype=str)
+        model.item_ids_ = np.array(meta["item_ids"], dtype=str)
+        model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
+        return model
+

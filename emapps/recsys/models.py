@@ -1,0 +1,24 @@
+"""Saved models: one loader for every recommender (``.npz`` arrays + ``.json``, no pickle)."""
+
+import json
+
+import numpy as np
+
+from ..errors import UserInputError
+
+
+def load_model(path):
+    """The FactorRecommender or AspectRecommender saved at ``path`` (+ ``path``.json)."""
+    from .aspect import AspectRecommender
+    from .factor import FactorRecommender
+
+    kinds = {"factor": FactorRecommender, "aspect": AspectRecommender}
+    try:
+        with open(f"{path}.json", encoding="utf-8") as handle:
+            meta = json.load(handle)
+        arrays = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise UserInputError(f"{path}: not a saved emapps recommender ({error})") from None
+    if meta.get("model") not in kinds:
+        raise UserInputError(f"{path}: unknown model kind {meta.get('model')!r}")
+    return kinds[meta["model"]].from_saved(meta, arrays)
