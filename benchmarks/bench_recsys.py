@@ -294,7 +294,7 @@ def cornac_ease(train, test):
         out = np.full((len(users), train.n_items), -np.inf)
         for row, user in enumerate(users):
             if str(user) in data.uid_map:
-                known = model.score(data.uid_map[str(user)])
+                known = np.asarray(model.score(data.uid_map[str(user)])).ravel()
                 out[row, columns >= 0] = known[columns[columns >= 0]]
         return out
     metrics, rank_seconds = topn_eval(scores, train, test)
