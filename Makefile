@@ -31,6 +31,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_segment.py
 	Rscript -e 'library(haplo.stats)' 2>/dev/null || apt-get install -y r-cran-haplo.stats
 	$(BIN)/python benchmarks/bench_haplo.py
+	$(BIN)/python benchmarks/bench_recsys.py
 
 clean:
 	rm -rf $(VENV) $(OUT)
