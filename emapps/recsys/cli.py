@@ -14,9 +14,10 @@ def recsys():
 
 @recsys.command()
 @click.argument("ratings")
-@click.option("--model", type=click.Choice(["factor", "aspect"]), default="factor",
+@click.option("--model", type=click.Choice(["factor", "aspect", "implicit"]), default="factor",
               show_default=True, help="factor: rating prediction (factor analysis, "
-              "variational EM); aspect: top-N from implicit feedback (pLSA, tempered EM).")
+              "variational EM); aspect: top-N from implicit feedback (pLSA, tempered EM); "
+              "implicit: top-N by probabilistic weighted MF (EM).")
 @click.option("-k", "--factors", default=10, show_default=True,
               help="Latent factors (factor) or topics (aspect).")
 @click.option("--reg-factors", default=200.0, show_default=True,
@@ -26,23 +27,26 @@ def recsys():
 @click.option("--fixed-prior", is_flag=True, help="factor: keep the prior precisions.")
 @click.option("--temperature", default=0.8, show_default=True,
               help="aspect: tempered-EM exponent in (0, 1].")
+@click.option("--alpha", default=4.0, show_default=True,
+              help="implicit: confidence per unit of feedback (c = 1 + alpha * count).")
 @click.option("--implicit-threshold", type=float, default=None,
-              help="aspect: ratings >= this become positive feedback (default: the values "
-                   "are counts).")
+              help="aspect, implicit: ratings >= this become positive feedback (default: "
+                   "the values are counts).")
 @click.option("--max-iter", default=None, type=int,
-              help="EM iterations at most (default: 30 factor, 60 aspect).")
+              help="EM iterations at most (default: 30 factor, 60 aspect, 15 implicit).")
 @click.option("--tol", default=1e-6, show_default=True,
               help="Stop when the objective per rating changes by less.")
 @seed_option
 @threads_option
 @click.option("-o", "--output", required=True, help="Model file (.npz, with a .npz.json).")
 @click.option("-q", "--quiet", is_flag=True)
-def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature,
+def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature, alpha,
         implicit_threshold, max_iter, tol, seed, threads, output, quiet):
     """Fit a model to RATINGS and save it."""
     from ..atomic import check_writable
     from .aspect import AspectRecommender
     from .factor import FactorRecommender
+    from .implicit import ImplicitFactorRecommender
     from .io import read_ratings
 
     check_writable(output)
@@ -56,8 +60,13 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
     else:
         if implicit_threshold is not None:
             data = data.implicit(implicit_threshold)
-        recommender = AspectRecommender(factors, temperature=temperature,
-                                        max_iter=max_iter or 60, tol=tol, seed=seed)
+        if model == "aspect":
+            recommender = AspectRecommender(factors, temperature=temperature,
+                                            max_iter=max_iter or 60, tol=tol, seed=seed)
+        else:
+            recommender = ImplicitFactorRecommender(factors, alpha=alpha,
+                                                    max_iter=max_iter or 15, tol=tol,
+                                                    seed=seed)
     recommender.fit(data)
     recommender.save(output)
     if not quiet:
@@ -79,7 +88,7 @@ def predict(model_path, pairs, output):
 
     recommender = load_model(model_path)
     if not hasattr(recommender, "predict"):
-        raise UserInputError(f"{model_path}: an aspect model ranks items but predicts no "
+        raise UserInputError(f"{model_path}: a top-N model ranks items but predicts no "
                              f"ratings; use 'emapps recsys recommend'")
     users, items, user_ids, item_ids = read_pairs(pairs, recommender)
     predictions = recommender.predict(users, items)
@@ -133,15 +142,17 @@ def recommend(model_path, users, n, seen, output):
               help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "
                    "file); topn: the training ratings.")
 @click.option("--test", "test_path", default=None, help="topn: the test ratings.")
+@click.option("--model", "model_kind", type=click.Choice(["implicit", "aspect"]),
+              default="implicit", show_default=True, help="topn: the model to evaluate.")
 @click.option("-k", "--factors", default=None, type=int,
-              help="Factors (rating-cv, default 10) or topics (topn, default 40).")
+              help="Factors or topics (default: 10 rating-cv, 64 implicit, 20 aspect).")
 @click.option("--reg-factors", default=200.0, show_default=True)
 @click.option("--temperature", default=0.8, show_default=True)
 @click.option("--max-iter", default=None, type=int)
 @seed_option
 @threads_option
-def evaluate(protocol, data_path, test_path, factors, reg_factors, temperature, max_iter, seed,
-             threads):
+def evaluate(protocol, data_path, test_path, model_kind, factors, reg_factors, temperature,
+             max_iter, seed, threads):
     """Run an evaluation protocol (../shared/protocols/recsys.md) and print its metrics."""
     from ..errors import UserInputError
     from .evaluate import rating_cv, topn
@@ -160,8 +171,14 @@ def evaluate(protocol, data_path, test_path, factors, reg_factors, temperature, 
         return 0
     if test_path is None:
         raise UserInputError("--protocol topn needs --test")
-    metrics = topn(data_path, test_path, n_topics=factors or 40, temperature=temperature,
-                   max_iter=max_iter or 60, seed=seed)
+    from .aspect import AspectRecommender
+    from .implicit import ImplicitFactorRecommender
+    if model_kind == "aspect":
+        model = AspectRecommender(factors or 20, temperature=temperature,
+                                  max_iter=max_iter or 60, seed=seed)
+    else:
+        model = ImplicitFactorRecommender(factors or 64, max_iter=max_iter or 15, seed=seed)
+    metrics = topn(data_path, test_path, model)
     for name, value in metrics.items():
         click.echo(f"{name}\t{value:.4f}" if isinstance(value, float) else f"{name}\t{value}")
     return 0

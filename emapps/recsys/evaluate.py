@@ -6,7 +6,6 @@ import time
 import numpy as np
 
 from ..errors import UserInputError
-from .aspect import AspectRecommender
 from .factor import FactorRecommender
 from .io import read_ratings
 from .topn import ranking_metrics
@@ -44,14 +43,14 @@ def rating_cv(path, **settings) -> dict:
             "mae_std": float(column("mae").std()), "seconds": float(column("seconds").mean())}
 
 
-def topn(train_path, test_path, **settings) -> dict:
-    """Protocol B: an aspect model fitted to the train positives (rating >= 4) ranks every
-    item the user has not rated in train; metrics at 10 over users with test positives,
-    plus fit and recommend seconds."""
+def topn(train_path, test_path, model) -> dict:
+    """Protocol B: ``model`` (a top-N recommender) fitted to the train positives (rating
+    >= 4) ranks every item the user has not rated in train; metrics at 10 over users with
+    test positives, plus fit and recommend seconds."""
     train = read_ratings(train_path)
     test = read_ratings(test_path, user_ids=train.user_ids, item_ids=train.item_ids)
     started = time.process_time()
-    model = AspectRecommender(**settings).fit(train.implicit(POSITIVE))
+    model.fit(train.implicit(POSITIVE))
     fit_seconds = time.process_time() - started
     relevant = {}
     for user, item, value in zip(test.users, test.items, test.values):

@@ -8,11 +8,13 @@ from ..errors import UserInputError
 
 
 def load_model(path):
-    """The FactorRecommender or AspectRecommender saved at ``path`` (+ ``path``.json)."""
+    """The recommender saved at ``path`` (+ ``path``.json), whichever kind it is."""
     from .aspect import AspectRecommender
     from .factor import FactorRecommender
+    from .implicit import ImplicitFactorRecommender
 
-    kinds = {"factor": FactorRecommender, "aspect": AspectRecommender}
+    kinds = {"factor": FactorRecommender, "aspect": AspectRecommender,
+             "implicit": ImplicitFactorRecommender}
     try:
         with open(f"{path}.json", encoding="utf-8") as handle:
             meta = json.load(handle)

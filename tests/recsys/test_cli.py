@@ -80,6 +80,10 @@ def test_aspect_model_from_the_shell(tmp_path, capsys):
     pairs.write_text("1\t5\n")
     status, _, err = run(capsys, "recsys", "predict", model, pairs)
     assert status == 2 and "ranks items but predicts no ratings" in err
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "--model", "implicit", "-k", "3",
+                         "--implicit-threshold", "4", "--seed", "0", "-o", tmp_path / "i.npz",
+                         "-q")
+    assert status == 0, err
 
 
 def test_evaluate_topn_prints_the_protocol_metrics(tmp_path, capsys):
@@ -88,9 +92,10 @@ def test_evaluate_topn_prints_the_protocol_metrics(tmp_path, capsys):
     test = rng.random(len(lines)) < 0.2
     (tmp_path / "train.tsv").write_text("\n".join(l for l, t in zip(lines, test) if not t))
     (tmp_path / "test.tsv").write_text("\n".join(l for l, t in zip(lines, test) if t))
-    status, out, err = run(capsys, "recsys", "evaluate", "--protocol", "topn", "--data",
-                           tmp_path / "train.tsv", "--test", tmp_path / "test.tsv", "-k", "4",
-                           "--seed", "0", "--threads", "1")
-    assert status == 0, err
-    metrics = dict(line.split("\t") for line in out.splitlines())
-    assert 0.0 < float(metrics["NDCG@10"]) <= 1.0 and int(metrics["users"]) > 100
+    for kind in ("implicit", "aspect"):
+        status, out, err = run(capsys, "recsys", "evaluate", "--protocol", "topn", "--data",
+                               tmp_path / "train.tsv", "--test", tmp_path / "test.tsv",
+                               "--model", kind, "-k", "4", "--seed", "0", "--threads", "1")
+        assert status == 0, err
+        metrics = dict(line.split("\t") for line in out.splitlines())
+        assert 0.0 < float(metrics["NDCG@10"]) <= 1.0 and int(metrics["users"]) > 100

@@ -1,0 +1,146 @@
+"""``ImplicitFactorRecommender``: top-N from implicit feedback by probabilistic weighted
+matrix factorisation fitted by EM.
+
+p_ui ~ N(w_i^T x_u, 1 / c_ui) over every user-item entry (p = 1 with feedback, else 0;
+c_ui = 1 + alpha * count), x_u ~ N(0, I / user_prior), w_i ~ N(0, I / item_prior).  The
+users' factors are latent and integrated out (E-step: their Gaussian posteriors, see
+:mod:`emapps.kernels.implicit`); the item factors are MAP estimates (M-step:
+(item_prior I + sum_u c_ui E[x_u x_u^T]) w_i = sum_u c_ui p_ui E[x_u]).  This is the model
+behind implicit ALS (Hu, Koren & Volinsky 2008), fitted by EM with the users' posterior
+uncertainty; the monitored log posterior never decreases.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..atomic import atomic_path, write_json
+from ..em import fit_em
+from ..errors import UserInputError
+from ..kernels.factor import unpack_lower
+from ..kernels.implicit import implicit_estep, implicit_user_means
+from ..validation import check_positive_int
+from .io import Ratings, UserRows
+from .topn import TopN
+
+
+@dataclass
+class ImplicitParams:
+    loadings: np.ndarray   # (I, K) item factors
+
+
+class ImplicitEM:
+    """EM model of the driver's protocol over ``UserRows`` whose values are alpha * count."""
+
+    def __init__(self, n_items, n_factors, user_prior, item_prior, init_scale):
+        self.n_items, self.n_factors = n_items, n_factors
+        self.user_prior, self.item_prior = user_prior, item_prior
+        self.init_scale = init_scale
+
+    def initial_params(self, rows: UserRows, rng) -> ImplicitParams:
+        return ImplicitParams(rng.normal(scale=self.init_scale,
+                                         size=(self.n_items, self.n_factors)))
+
+    def e_step(self, params: ImplicitParams, rows: UserRows) -> dict:
+        item_second, item_first, user_moment, loglik = implicit_estep(
+            rows.indptr, rows.items, rows.values, params.loadings, self.user_prior)
+        return {"item_second": item_second, "item_first": item_first,
+                "user_moment": user_moment, "loglik": loglik,
+                "weight": float(rows.values.shape[0])}
+
+    def log_prior(self, params: ImplicitParams) -> float:
+        return -0.5 * self.item_prior * float(np.sum(params.loadings ** 2))
+
+    def m_step(self, params: ImplicitParams, stats: dict) -> ImplicitParams:
+        shared = stats["user_moment"] + self.item_prior * np.eye(self.n_factors)
+        systems = unpack_lower(stats["item_second"], self.n_factors) + shared
+        loadings = np.linalg.solve(systems, stats["item_first"][:, :, None])[:, :, 0]
+        return ImplicitParams(np.ascontiguousarray(loadings))
+
+
+class ImplicitFactorRecommender(TopN):
+    """Top-N recommender for implicit feedback (probabilistic weighted MF by EM).
+
+    Fitted attributes: ``item_factors_`` (I x K), ``user_factors_`` (posterior means),
+    ``loglik_`` (log posterior), ``trace_``, ``n_iter_``, ``converged_``, ``user_ids_``,
+    ``item_ids_``.
+    """
+
+    def __init__(self, n_factors=64, *, alpha=4.0, user_prior=5.0, item_prior=20.0,
+                 max_iter=15, tol=1e-6, init_scale=0.01, seed=None):
+        self.n_factors = n_factors
+        self.alpha = alpha
+        self.user_prior = user_prior
+        self.item_prior = item_prior
+        self.max_iter = max_iter
+        self.tol = tol
+        self.init_scale = init_scale
+        self.seed = seed
+
+    def _rows(self, users, items, counts, n_users) -> UserRows:
+        return UserRows.build(users, items, self.alpha * np.asarray(counts, dtype=float),
+                              n_users)
+
+    def fit(self, feedback: Ratings) -> "ImplicitFactorRecommender":
+        check_positive_int(self.n_factors, "n_factors")
+        check_positive_int(self.max_iter, "max_iter")
+        for name in ("alpha", "user_prior", "item_prior"):
+            if not getattr(self, name) > 0:
+                raise UserInputError(f"{name} must be positive; got {getattr(self, name)}")
+        if len(feedback) == 0:
+            raise UserInputError("no feedback to fit")
+        if np.any(feedback.values < 0):
+            raise UserInputError("implicit feedback must be counts >= 0")
+        known = (feedback.users >= 0) & (feedback.items >= 0)
+        rows = self._rows(feedback.users[known], feedback.items[known],
+                          feedback.values[known], feedback.n_users)
+        model = ImplicitEM(feedback.n_items, self.n_factors, self.user_prior,
+                           self.item_prior, self.init_scale)
+        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
+                        tol_on="mean", warn=False)
+        self.result_ = result
+        self.item_factors_ = result.params.loadings
+        self.loglik_, self.trace_ = result.loglik, list(result.trace)
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
+        self.user_factors_ = self._means(rows)
+        return self
+
+    def _means(self, rows: UserRows) -> np.ndarray:
+        loadings = self.item_factors_
+        return implicit_user_means(rows.indptr, rows.items, rows.values, loadings,
+                                   loadings.T @ loadings, self.user_prior)
+
+    def scores(self, users) -> np.ndarray:
+        """Expected p_ui for every item, one row per user code."""
+        return self.user_factors_[np.asarray(users, dtype=np.int64)] @ self.item_factors_.T
+
+    def fold_in(self, items, counts=None) -> np.ndarray:
+        """A new user's posterior mean factors from their feedback: one E-step."""
+        items = np.asarray(items, dtype=np.int64)
+        counts = np.ones(items.shape) if counts is None else np.asarray(counts, dtype=float)
+        keep = items >= 0
+        rows = self._rows(np.zeros(int(keep.sum()), dtype=np.int64), items[keep],
+                          counts[keep], 1)
+        return self._means(rows)[0]
+
+    def save(self, path) -> None:
+        """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
+        with atomic_path(path, suffix=".npz") as temporary:
+            np.savez(temporary, item_factors=self.item_factors_,
+                     user_factors=self.user_factors_)
+        write_json(f"{path}.json", {
+            "model": "implicit", "n_factors": self.n_factors, "alpha": self.alpha,
+            "user_prior": self.user_prior, "item_prior": self.item_prior,
+            "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
+            "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
+
+    @classmethod
+    def from_saved(cls, meta: dict, arrays) -> "ImplicitFactorRecommender":
+        model = cls(meta["n_factors"], alpha=meta["alpha"], user_prior=meta["user_prior"],
+                    item_prior=meta["item_prior"])
+        model.item_factors_, model.user_factors_ = arrays["item_factors"], arrays["user_factors"]
+        model.user_ids_ = np.array(meta["user_ids"], dtype=str)
+        model.item_ids_ = np.array(meta["item_ids"], dtype=str)
+        model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
+        return model

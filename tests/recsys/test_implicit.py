@@ -1,0 +1,69 @@
+"""ImplicitFactorRecommender: E-step against dense Gaussians over every entry, monotone EM,
+planted structure, fold-in, persistence."""
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from emapps.kernels.factor import unpack_lower
+from emapps.kernels.implicit import implicit_estep
+from emapps.recsys.implicit import ImplicitFactorRecommender
+from emapps.recsys.models import load_model
+
+from .test_aspect import planted
+
+
+def test_estep_matches_dense_gaussians_over_all_entries(threads):
+    rng = np.random.default_rng(0)
+    n_users, n_items, n_factors, prior = 6, 9, 3, 2.5
+    feedback = rng.random((n_users, n_items)) < 0.3
+    extra_dense = np.where(feedback, rng.uniform(1, 4, size=feedback.shape), 0.0)
+    indptr = np.concatenate([[0], np.cumsum(feedback.sum(axis=1))]).astype(np.int64)
+    items = np.nonzero(feedback)[1].astype(np.int64)
+    extra = extra_dense[feedback]
+    loadings = rng.normal(size=(n_items, n_factors))
+    expected_loglik, moments, means = 0.0, [], []
+    for u in range(n_users):
+        confidence = 1.0 + extra_dense[u]
+        p = feedback[u].astype(float)
+        covariance = np.diag(1 / confidence) + loadings @ loadings.T / prior
+        expected_loglik += multivariate_normal(np.zeros(n_items), covariance).logpdf(p)
+        precision = prior * np.eye(n_factors) + loadings.T @ (confidence[:, None] * loadings)
+        posterior = np.linalg.inv(precision)
+        mean = posterior @ loadings.T @ (confidence * p)
+        moments.append(posterior + np.outer(mean, mean))
+        means.append(mean)
+    expected_loglik += n_users * n_items * 0.5 * np.log(2 * np.pi)  # the kernel leaves it out
+    for n_threads in (1, 2):
+        threads(n_threads)
+        second, first, user_moment, loglik = implicit_estep(indptr, items, extra, loadings,
+                                                            prior)
+        assert loglik == pytest.approx(expected_loglik, rel=1e-10)
+        np.testing.assert_allclose(user_moment, sum(moments), rtol=1e-10)
+        full = unpack_lower(second, n_factors)
+        for i in range(n_items):
+            users = np.flatnonzero(feedback[:, i])
+            want = sum((extra_dense[u, i] * moments[u] for u in users), np.zeros((3, 3)))
+            np.testing.assert_allclose(full[i], want, rtol=1e-10, atol=1e-12)
+            want_first = sum(((1 + extra_dense[u, i]) * means[u] for u in users), np.zeros(3))
+            np.testing.assert_allclose(first[i], want_first, rtol=1e-10, atol=1e-12)
+
+
+def test_em_never_decreases_and_recommends_within_the_planted_blocks():
+    ratings, group, block = planted()
+    model = ImplicitFactorRecommender(4, max_iter=25, tol=0, seed=0).fit(ratings)
+    trace = np.array(model.trace_)
+    assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
+    top = model.recommend(np.arange(ratings.n_users), 5, seen=ratings.matrix())
+    assert np.mean(top // block == group[:, None]) > 0.98
+
+
+def test_fold_in_is_the_fitted_users_posterior_and_saving_round_trips(tmp_path):
+    ratings, _, _ = planted()
+    model = ImplicitFactorRecommender(4, max_iter=10, seed=0).fit(ratings)
+    user = 11
+    np.testing.assert_allclose(model.fold_in(ratings.items[ratings.users == user]),
+                               model.user_factors_[user], rtol=1e-10, atol=1e-12)
+    model.save(tmp_path / "implicit.npz")
+    loaded = load_model(tmp_path / "implicit.npz")
+    np.testing.assert_array_equal(loaded.scores([0, 3]), model.scores([0, 3]))
