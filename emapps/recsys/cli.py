@@ -145,7 +145,7 @@ def recommend(model_path, users, n, seen, output):
 @click.option("--model", "model_kind", type=click.Choice(["implicit", "aspect"]),
               default="implicit", show_default=True, help="topn: the model to evaluate.")
 @click.option("-k", "--factors", default=None, type=int,
-              help="Factors or topics (default: 10 rating-cv, 64 implicit, 20 aspect).")
+              help="Factors or topics (default: 10 rating-cv, 32 implicit, 20 aspect).")
 @click.option("--reg-factors", default=200.0, show_default=True)
 @click.option("--temperature", default=0.8, show_default=True)
 @click.option("--max-iter", default=None, type=int)
@@ -177,7 +177,7 @@ def evaluate(protocol, data_path, test_path, model_kind, factors, reg_factors, t
         model = AspectRecommender(factors or 20, temperature=temperature,
                                   max_iter=max_iter or 60, seed=seed)
     else:
-        model = ImplicitFactorRecommender(factors or 64, max_iter=max_iter or 15, seed=seed)
+        model = ImplicitFactorRecommender(factors or 32, max_iter=max_iter or 15, seed=seed)
     metrics = topn(data_path, test_path, model)
     for name, value in metrics.items():
         click.echo(f"{name}\t{value:.4f}" if isinstance(value, float) else f"{name}\t{value}")

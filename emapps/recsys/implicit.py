@@ -66,7 +66,7 @@ class ImplicitFactorRecommender(TopN):
     ``item_ids_``.
     """
 
-    def __init__(self, n_factors=64, *, alpha=4.0, user_prior=5.0, item_prior=20.0,
+    def __init__(self, n_factors=32, *, alpha=4.0, user_prior=5.0, item_prior=20.0,
                  max_iter=15, tol=1e-6, init_scale=0.01, seed=None):
         self.n_factors = n_factors
         self.alpha = alpha
