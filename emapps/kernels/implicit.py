@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
-from .linalg import cholesky_in_place, cholesky_inverse, cholesky_solve
+from .linalg import cholesky_in_place, cholesky_solve
 from .parallel import map_add
 
 #: users per chunk of the threaded E-step (fixed, so results do not depend on threads)
@@ -65,9 +65,9 @@ def implicit_estep_chunk(indptr, items, extra, loadings, gram, prior, start, sto
     for u in range(start, stop):
         log_conf, conf_sum = _user_precision(indptr, items, extra, u, loadings, gram, prior,
                                              precision, rhs)
+        covariance[:, :] = np.linalg.inv(precision)
         log_det = cholesky_in_place(precision)
         cholesky_solve(precision, rhs, mean)
-        cholesky_inverse(precision, covariance)
         quadratic = 0.0
         for d in range(n_factors):
             quadratic += rhs[d] * mean[d]
