@@ -97,11 +97,30 @@ class AspectRecommender(TopN):
         self.loglik_, self.trace_ = result.loglik, list(result.trace)
         self.n_iter_, self.converged_ = result.n_iter, result.converged
         self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
+        self.feedback_ = rows
         return self
 
     def scores(self, users) -> np.ndarray:
         """P(i | u) for every item, one row per user code."""
         return self.theta_[np.asarray(users, dtype=np.int64)] @ self.phi_.T
+
+    def explain(self, user, item, n=5) -> dict:
+        """Why ``item`` is recommended to ``user`` (codes): ``factors`` are the latent
+        classes z with the largest shares P(z | u) P(i | z) / P(i | u); ``items`` are the
+        user's feedback items most tied to those classes, scored by
+        sum_z share_z P(z | u, j)."""
+        theta, phi, rows = self.theta_[user], self.phi_, self.feedback_
+        joint = theta * phi[item]
+        shares = joint / joint.sum()
+        mine = rows.items[rows.indptr[user]:rows.indptr[user + 1]]
+        posterior = theta * phi[mine]
+        posterior /= posterior.sum(axis=1, keepdims=True)
+        support = posterior @ shares
+        top_items = np.argsort(-support, kind="stable")[:n]
+        top_classes = np.argsort(-shares, kind="stable")[:n]
+        return {"score": float(joint.sum()),
+                "items": [(int(mine[k]), float(support[k])) for k in top_items],
+                "factors": [(int(z), float(shares[z])) for z in top_classes]}
 
     def fold_in(self, items, counts=None, max_iter=30) -> np.ndarray:
         """A new user's P(z | u) by EM with the topics fixed."""
@@ -118,7 +137,9 @@ class AspectRecommender(TopN):
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
         with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, theta=self.theta_, phi=self.phi_)
+            np.savez(temporary, theta=self.theta_, phi=self.phi_,
+                     feedback_indptr=self.feedback_.indptr, feedback_items=self.feedback_.items,
+                     feedback_values=self.feedback_.values)
         write_json(f"{path}.json", {
             "model": "aspect", "n_topics": self.n_topics, "temperature": self.temperature,
             "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
@@ -128,6 +149,8 @@ class AspectRecommender(TopN):
     def from_saved(cls, meta: dict, arrays) -> "AspectRecommender":
         model = cls(meta["n_topics"], temperature=meta["temperature"])
         model.theta_, model.phi_ = arrays["theta"], arrays["phi"]
+        model.feedback_ = UserRows(arrays["feedback_indptr"], arrays["feedback_items"],
+                                   arrays["feedback_values"])
         model.user_ids_ = np.array(meta["user_ids"], dtype=str)
         model.item_ids_ = np.array(meta["item_ids"], dtype=str)
         model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]

@@ -137,6 +137,54 @@ def recommend(model_path, users, n, seen, output):
 
 
 @recsys.command()
+@click.argument("model_path", metavar="MODEL")
+@click.option("--user", required=True, help="The user id to explain.")
+@click.option("--item", default=None, help="An item id (default: the user's top -n items).")
+@click.option("-n", default=3, show_default=True, help="Recommendations to explain.")
+@click.option("--why", default=3, show_default=True,
+              help="Supporting items and latent classes to list for each.")
+@click.option("--seen", default=None, help="Ratings file whose items are not recommended.")
+def explain(model_path, user, item, n, why, seen):
+    """For each recommendation: its score, the latent classes behind it and the user's
+    training items that support it (TSV on stdout)."""
+    import numpy as np
+
+    from ..errors import UserInputError
+    from .io import read_ratings
+    from .models import load_model
+
+    recommender = load_model(model_path)
+    if not hasattr(recommender, "explain"):
+        raise UserInputError(f"{model_path}: explanations come with the top-N models "
+                             f"(--model implicit or aspect)")
+    users = recommender.user_ids_.tolist()
+    items = recommender.item_ids_.tolist()
+    if user not in users:
+        raise UserInputError(f"unknown user id {user!r}")
+    code = users.index(user)
+    if item is not None:
+        if item not in items:
+            raise UserInputError(f"unknown item id {item!r}")
+        targets = [items.index(item)]
+    else:
+        seen_matrix = None
+        if seen:
+            history = read_ratings(seen, user_ids=recommender.user_ids_,
+                                   item_ids=recommender.item_ids_)
+            seen_matrix = history.subset((history.users >= 0) & (history.items >= 0)).matrix()
+        targets = recommender.recommend(np.array([code]), n, seen=seen_matrix)[0].tolist()
+    click.echo("user\titem\tscore\tkind\tid\tcontribution")
+    for target in targets:
+        reasons = recommender.explain(code, target, n=why)
+        head = f"{user}\t{items[target]}\t{reasons['score']:.4f}"
+        for factor, value in reasons["factors"]:
+            click.echo(f"{head}\tlatent_class\t{factor}\t{value:.4f}")
+        for support, value in reasons["items"]:
+            click.echo(f"{head}\tsupporting_item\t{items[support]}\t{value:.4f}")
+    return 0
+
+
+@recsys.command()
 @click.option("--protocol", type=click.Choice(["rating-cv", "topn"]), required=True)
 @click.option("--data", "data_path", required=True,
               help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "

@@ -104,6 +104,7 @@ class ImplicitFactorRecommender(TopN):
         self.n_iter_, self.converged_ = result.n_iter, result.converged
         self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
         self.user_factors_ = self._means(rows)
+        self.feedback_ = rows
         return self
 
     def _means(self, rows: UserRows) -> np.ndarray:
@@ -114,6 +115,25 @@ class ImplicitFactorRecommender(TopN):
     def scores(self, users) -> np.ndarray:
         """Expected p_ui for every item, one row per user code."""
         return self.user_factors_[np.asarray(users, dtype=np.int64)] @ self.item_factors_.T
+
+    def explain(self, user, item, n=5) -> dict:
+        """Why ``item`` scores what it does for ``user`` (codes).  The score is exactly
+        sum_j (1 + a_uj) w_i^T P_u^-1 w_j over the user's feedback items j (Hu et al. 2008):
+        the ``n`` largest terms are the supporting items; ``factors`` are the largest
+        terms w_ik E[x_uk] of the score over latent factors."""
+        rows, w = self.feedback_, self.item_factors_
+        lo, hi = rows.indptr[user], rows.indptr[user + 1]
+        mine, extra = rows.items[lo:hi], rows.values[lo:hi]
+        precision = (self.user_prior * np.eye(self.n_factors) + w.T @ w
+                     + (w[mine] * extra[:, None]).T @ w[mine])
+        direction = np.linalg.solve(precision, w[item])
+        support = (1.0 + extra) * (w[mine] @ direction)
+        factor_terms = w[item] * self.user_factors_[user]
+        top_items = np.argsort(-support, kind="stable")[:n]
+        top_factors = np.argsort(-factor_terms, kind="stable")[:n]
+        return {"score": float(self.user_factors_[user] @ w[item]),
+                "items": [(int(mine[k]), float(support[k])) for k in top_items],
+                "factors": [(int(k), float(factor_terms[k])) for k in top_factors]}
 
     def fold_in(self, items, counts=None) -> np.ndarray:
         """A new user's posterior mean factors from their feedback: one E-step."""
@@ -128,7 +148,9 @@ class ImplicitFactorRecommender(TopN):
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
         with atomic_path(path, suffix=".npz") as temporary:
             np.savez(temporary, item_factors=self.item_factors_,
-                     user_factors=self.user_factors_)
+                     user_factors=self.user_factors_, feedback_indptr=self.feedback_.indptr,
+                     feedback_items=self.feedback_.items,
+                     feedback_values=self.feedback_.values)
         write_json(f"{path}.json", {
             "model": "implicit", "n_factors": self.n_factors, "alpha": self.alpha,
             "user_prior": self.user_prior, "item_prior": self.item_prior,
@@ -140,6 +162,8 @@ class ImplicitFactorRecommender(TopN):
         model = cls(meta["n_factors"], alpha=meta["alpha"], user_prior=meta["user_prior"],
                     item_prior=meta["item_prior"])
         model.item_factors_, model.user_factors_ = arrays["item_factors"], arrays["user_factors"]
+        model.feedback_ = UserRows(arrays["feedback_indptr"], arrays["feedback_items"],
+                                   arrays["feedback_values"])
         model.user_ids_ = np.array(meta["user_ids"], dtype=str)
         model.item_ids_ = np.array(meta["item_ids"], dtype=str)
         model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]

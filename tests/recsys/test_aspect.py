@@ -88,3 +88,15 @@ def test_ranking_metrics_by_hand():
     assert metrics["MAP@10"] == pytest.approx((0.5 / 2) / 2)
     assert metrics["HR@10"] == pytest.approx(0.5)
     assert metrics["coverage"] == pytest.approx(10 / 40)
+
+
+def test_aspect_explanation_points_at_the_users_block():
+    ratings, group, block = planted()
+    model = AspectRecommender(3, max_iter=200, seed=0).fit(ratings)
+    user = 4
+    item = int(model.recommend([user], 1, seen=ratings.matrix())[0, 0])
+    why = model.explain(user, item)
+    assert sum(share for _, share in model.explain(user, item, n=3)["factors"]) == \
+        pytest.approx(1.0)
+    assert why["score"] == pytest.approx(model.scores([user])[0, item])
+    assert all(j // block == group[user] for j, _ in why["items"])

@@ -99,3 +99,21 @@ def test_evaluate_topn_prints_the_protocol_metrics(tmp_path, capsys):
         assert status == 0, err
         metrics = dict(line.split("\t") for line in out.splitlines())
         assert 0.0 < float(metrics["NDCG@10"]) <= 1.0 and int(metrics["users"]) > 100
+
+
+def test_explain_lists_classes_and_supporting_items(tmp_path, capsys):
+    model = tmp_path / "i.npz"
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "--model", "implicit", "-k", "3",
+                         "--implicit-threshold", "4", "--seed", "0", "-o", model, "-q")
+    assert status == 0, err
+    status, out, err = run(capsys, "recsys", "explain", model, "--user", "1", "-n", "2",
+                           "--why", "2", "--seen", SYNTHETIC)
+    assert status == 0, err
+    rows = [line.split("\t") for line in out.splitlines()[1:]]
+    assert len({row[1] for row in rows}) == 2
+    assert {row[3] for row in rows} == {"latent_class", "supporting_item"}
+    rated = {line.split("\t")[1] for line in SYNTHETIC.read_text().splitlines()
+             if line.split("\t")[0] == "1"}
+    assert {row[4] for row in rows if row[3] == "supporting_item"} <= rated
+    status, _, err = run(capsys, "recsys", "explain", model, "--user", "nobody")
+    assert status == 2 and "unknown user id 'nobody'" in err

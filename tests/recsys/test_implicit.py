@@ -67,3 +67,15 @@ def test_fold_in_is_the_fitted_users_posterior_and_saving_round_trips(tmp_path):
     model.save(tmp_path / "implicit.npz")
     loaded = load_model(tmp_path / "implicit.npz")
     np.testing.assert_array_equal(loaded.scores([0, 3]), model.scores([0, 3]))
+
+
+def test_explanations_add_up_to_the_score():
+    ratings, group, block = planted()
+    model = ImplicitFactorRecommender(4, max_iter=10, seed=0).fit(ratings)
+    user = 5
+    item = int(model.recommend([user], 1, seen=ratings.matrix())[0, 0])
+    why = model.explain(user, item, n=1000)
+    assert sum(value for _, value in why["items"]) == pytest.approx(why["score"], rel=1e-8)
+    assert sum(value for _, value in why["factors"]) == pytest.approx(why["score"], rel=1e-8)
+    strongest = why["items"][0][0]
+    assert strongest // block == group[user]  # the support comes from the user's own block
