@@ -41,10 +41,14 @@ def _user_precision(indptr, items, extra, u, loadings, gram, prior, precision, r
         conf_sum += 1.0 + a
         for d in range(n_factors):
             rhs[d] += (1.0 + a) * w[d]
+        for d in range(n_factors):  # lower triangle only; mirrored below
             scaled = a * w[d]
             row = precision[d]
-            for e in range(n_factors):
+            for e in range(d + 1):
                 row[e] += scaled * w[e]
+    for d in range(n_factors):
+        for e in range(d):
+            precision[e, d] = precision[d, e]
     return log_conf, conf_sum
 
 
