@@ -189,6 +189,7 @@ def protocol_c(k, reg):
 
 
 TOPN_GRID = [(k, beta) for k in (20, 40) for beta in (0.7, 0.8, 0.9)]
+POISSON_GRID = [(k, shape, rate) for k in (20, 40) for shape, rate in ((1.0, 0.1), (1.1, 1.0))]
 IMPLICIT_GRID = [(k, alpha, prior) for k in (32, 64) for alpha in (2.0, 4.0)
                  for prior in (5.0, 20.0)]
 
@@ -239,6 +240,14 @@ def implicit_fit(train, k, alpha, prior):
     return model, time.process_time() - started
 
 
+def poisson_fit(train, k, shape, rate):
+    from emapps.recsys.poisson import PoissonRecommender
+    started = time.process_time()
+    model = PoissonRecommender(k, shape=shape, rate=rate, max_iter=100, seed=0).fit(
+        train.implicit(4))
+    return model, time.process_time() - started
+
+
 def choose(fit, grid, inner_train, inner_test):
     """The grid point with the best inner-split NDCG@10."""
     best = None
@@ -261,9 +270,10 @@ def protocol_b():
     inner_test = train.subset(held)
     k, beta = choose(aspect_fit, TOPN_GRID, inner_train, inner_test)
     k_wmf, alpha, prior = choose(implicit_fit, IMPLICIT_GRID, inner_train, inner_test)
+    k_pmf, shape, rate = choose(poisson_fit, POISSON_GRID, inner_train, inner_test)
     print(f"\n## Protocol B: top-10 from implicit feedback (chosen on the inner split, seed 7: "
           f"emapps weighted MF K={k_wmf}, alpha={alpha:g}, user prior={prior:g}; pLSA K={k}, "
-          f"temperature={beta})\n")
+          f"temperature={beta}; Poisson MF K={k_pmf}, Gamma({shape:g}, {rate:g}))\n")
     rows = []
     model, seconds = implicit_fit(train, k_wmf, alpha, prior)
     rows.append(("emapps probabilistic weighted MF (EM)",
@@ -271,6 +281,9 @@ def protocol_b():
     model, seconds = aspect_fit(train, k, beta)
     rows.append(("emapps aspect model (pLSA, tempered EM)", *topn_eval(model.scores, train,
                                                                         test), seconds))
+    model, seconds = poisson_fit(train, k_pmf, shape, rate)
+    rows.append(("emapps Poisson MF (MAP-EM)", *topn_eval(model.scores, train, test),
+                 seconds))
     rows.append(("implicit ALS (128, reg 20, alpha 2)", *implicit_als(train, test)))
     rows.append(("cornac EASE (lambda 500)", *cornac_ease(train, test)))
     popularity = np.bincount(train.implicit(4).items, minlength=train.n_items).astype(float)

@@ -14,10 +14,11 @@ def recsys():
 
 @recsys.command()
 @click.argument("ratings")
-@click.option("--model", type=click.Choice(["factor", "aspect", "implicit"]), default="factor",
-              show_default=True, help="factor: rating prediction (factor analysis, "
-              "variational EM); aspect: top-N from implicit feedback (pLSA, tempered EM); "
-              "implicit: top-N by probabilistic weighted MF (EM).")
+@click.option("--model", type=click.Choice(["factor", "aspect", "implicit", "poisson"]),
+              default="factor", show_default=True,
+              help="factor: rating prediction (factor analysis, variational EM); top-N from "
+                   "implicit feedback: implicit (probabilistic weighted MF, EM), aspect "
+                   "(pLSA, tempered EM), poisson (Poisson MF, MAP-EM).")
 @click.option("-k", "--factors", default=10, show_default=True,
               help="Latent factors (factor) or topics (aspect).")
 @click.option("--reg-factors", default=200.0, show_default=True,
@@ -33,7 +34,8 @@ def recsys():
               help="aspect, implicit: ratings >= this become positive feedback (default: "
                    "the values are counts).")
 @click.option("--max-iter", default=None, type=int,
-              help="EM iterations at most (default: 30 factor, 60 aspect, 15 implicit).")
+              help="EM iterations at most (default: 30 factor, 60 aspect, 15 implicit, "
+                   "100 poisson).")
 @click.option("--tol", default=1e-6, show_default=True,
               help="Stop when the objective per rating changes by less.")
 @seed_option
@@ -48,6 +50,7 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
     from .factor import FactorRecommender
     from .implicit import ImplicitFactorRecommender
     from .io import read_ratings
+    from .poisson import PoissonRecommender
 
     check_writable(output)
     set_threads(threads)
@@ -63,6 +66,9 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
         if model == "aspect":
             recommender = AspectRecommender(factors, temperature=temperature,
                                             max_iter=max_iter or 60, tol=tol, seed=seed)
+        elif model == "poisson":
+            recommender = PoissonRecommender(factors, max_iter=max_iter or 100, tol=tol,
+                                             seed=seed)
         else:
             recommender = ImplicitFactorRecommender(factors, alpha=alpha,
                                                     max_iter=max_iter or 15, tol=tol,
@@ -190,10 +196,11 @@ def explain(model_path, user, item, n, why, seen):
               help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "
                    "file); topn: the training ratings.")
 @click.option("--test", "test_path", default=None, help="topn: the test ratings.")
-@click.option("--model", "model_kind", type=click.Choice(["implicit", "aspect"]),
+@click.option("--model", "model_kind", type=click.Choice(["implicit", "aspect", "poisson"]),
               default="implicit", show_default=True, help="topn: the model to evaluate.")
 @click.option("-k", "--factors", default=None, type=int,
-              help="Factors or topics (default: 10 rating-cv, 32 implicit, 20 aspect).")
+              help="Factors or topics (default: 10 rating-cv, 32 implicit, 20 aspect and "
+                   "poisson).")
 @click.option("--reg-factors", default=200.0, show_default=True)
 @click.option("--temperature", default=0.8, show_default=True)
 @click.option("--max-iter", default=None, type=int)
@@ -221,9 +228,12 @@ def evaluate(protocol, data_path, test_path, model_kind, factors, reg_factors, t
         raise UserInputError("--protocol topn needs --test")
     from .aspect import AspectRecommender
     from .implicit import ImplicitFactorRecommender
+    from .poisson import PoissonRecommender
     if model_kind == "aspect":
         model = AspectRecommender(factors or 20, temperature=temperature,
                                   max_iter=max_iter or 60, seed=seed)
+    elif model_kind == "poisson":
+        model = PoissonRecommender(factors or 20, max_iter=max_iter or 100, seed=seed)
     else:
         model = ImplicitFactorRecommender(factors or 32, max_iter=max_iter or 15, seed=seed)
     metrics = topn(data_path, test_path, model)

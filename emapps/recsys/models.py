@@ -12,9 +12,10 @@ def load_model(path):
     from .aspect import AspectRecommender
     from .factor import FactorRecommender
     from .implicit import ImplicitFactorRecommender
+    from .poisson import PoissonRecommender
 
     kinds = {"factor": FactorRecommender, "aspect": AspectRecommender,
-             "implicit": ImplicitFactorRecommender}
+             "implicit": ImplicitFactorRecommender, "poisson": PoissonRecommender}
     try:
         with open(f"{path}.json", encoding="utf-8") as handle:
             meta = json.load(handle)

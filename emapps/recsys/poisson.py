@@ -1,0 +1,125 @@
+"""``PoissonRecommender``: Poisson (KL) matrix factorisation in its EM form.
+
+n_ui ~ Poisson(sum_k theta_uk beta_ik).  Splitting each count over the K factors,
+n_uik | n_ui ~ Multinomial(n_ui, q_k ~ theta_uk beta_ik), makes EM exact (the KL-NMF
+multiplicative updates, Lee & Seung 2001, as EM; Cemgil 2009): the E-step is the aspect
+model's (:mod:`emapps.kernels.aspect`, same posterior), and the M-step updates theta
+then beta (ECM) with Gamma(shape, rate) priors, a MAP estimate.  The log posterior, up to
+constants, never decreases.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..atomic import atomic_path, write_json
+from ..em import fit_em
+from ..errors import UserInputError
+from ..kernels.aspect import aspect_estep
+from ..validation import check_positive_int
+from .io import Ratings, UserRows
+from .topn import TopN
+
+
+@dataclass
+class PoissonParams:
+    theta: np.ndarray   # (U, K) user intensities
+    beta: np.ndarray    # (I, K) item intensities
+
+
+class PoissonEM:
+    """EM model of the driver's protocol over ``UserRows`` of counts."""
+
+    def __init__(self, n_users, n_items, n_factors, shape, rate):
+        self.n_users, self.n_items, self.n_factors = n_users, n_items, n_factors
+        self.shape, self.rate = shape, rate
+
+    def initial_params(self, rows: UserRows, rng) -> PoissonParams:
+        scale = np.sqrt(rows.values.sum() / (self.n_users * self.n_items * self.n_factors))
+        return PoissonParams(rng.gamma(1.0, scale, size=(self.n_users, self.n_factors)),
+                             rng.gamma(1.0, scale, size=(self.n_items, self.n_factors)))
+
+    def e_step(self, params: PoissonParams, rows: UserRows) -> dict:
+        item_counts, user_counts, log_rates = aspect_estep(
+            rows.indptr, rows.items, rows.values, np.log(params.theta), np.log(params.beta))
+        total_rate = float(params.theta.sum(axis=0) @ params.beta.sum(axis=0))
+        return {"item_counts": item_counts, "user_counts": user_counts,
+                "loglik": log_rates - total_rate, "weight": float(rows.values.sum())}
+
+    def log_prior(self, params: PoissonParams) -> float:
+        """Gamma(shape, rate) log densities of every intensity, up to constants."""
+        total = 0.0
+        for values in (params.theta, params.beta):
+            total += float(np.sum((self.shape - 1.0) * np.log(values) - self.rate * values))
+        return total
+
+    def m_step(self, params: PoissonParams, stats: dict) -> PoissonParams:
+        theta = ((stats["user_counts"] + self.shape - 1.0)
+                 / (params.beta.sum(axis=0) + self.rate))
+        theta = np.maximum(theta, 1e-12)
+        beta = ((stats["item_counts"] + self.shape - 1.0)
+                / (theta.sum(axis=0) + self.rate))
+        return PoissonParams(theta, np.maximum(beta, 1e-12))
+
+
+class PoissonRecommender(TopN):
+    """Top-N recommender for implicit counts by Poisson matrix factorisation (MAP-EM).
+
+    Fitted attributes: ``theta_`` (U x K), ``beta_`` (I x K), ``loglik_`` (log posterior),
+    ``trace_``, ``n_iter_``, ``converged_``, ``user_ids_``, ``item_ids_``.
+    """
+
+    def __init__(self, n_factors=20, *, shape=1.1, rate=1.0, max_iter=100, tol=1e-5,
+                 seed=None):
+        self.n_factors = n_factors
+        self.shape = shape
+        self.rate = rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.seed = seed
+
+    def fit(self, feedback: Ratings) -> "PoissonRecommender":
+        check_positive_int(self.n_factors, "n_factors")
+        check_positive_int(self.max_iter, "max_iter")
+        if not (self.shape >= 1.0 and self.rate >= 0.0):
+            raise UserInputError("the Gamma prior needs shape >= 1 and rate >= 0")
+        if len(feedback) == 0:
+            raise UserInputError("no feedback to fit")
+        if np.any(feedback.values < 0):
+            raise UserInputError("implicit feedback must be counts >= 0")
+        known = (feedback.users >= 0) & (feedback.items >= 0)
+        rows = UserRows.build(feedback.users[known], feedback.items[known],
+                              feedback.values[known], feedback.n_users)
+        model = PoissonEM(feedback.n_users, feedback.n_items, self.n_factors, self.shape,
+                          self.rate)
+        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
+                        tol_on="mean", warn=False)
+        self.result_ = result
+        self.theta_, self.beta_ = result.params.theta, result.params.beta
+        self.loglik_, self.trace_ = result.loglik, list(result.trace)
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
+        return self
+
+    def scores(self, users) -> np.ndarray:
+        """Expected counts of every item, one row per user code."""
+        return self.theta_[np.asarray(users, dtype=np.int64)] @ self.beta_.T
+
+    def save(self, path) -> None:
+        """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
+        with atomic_path(path, suffix=".npz") as temporary:
+            np.savez(temporary, theta=self.theta_, beta=self.beta_)
+        write_json(f"{path}.json", {
+            "model": "poisson", "n_factors": self.n_factors, "shape": self.shape,
+            "rate": self.rate, "user_ids": self.user_ids_.tolist(),
+            "item_ids": self.item_ids_.tolist(), "loglik": self.loglik_,
+            "n_iter": self.n_iter_, "seed": self.result_.seed})
+
+    @classmethod
+    def from_saved(cls, meta: dict, arrays) -> "PoissonRecommender":
+        model = cls(meta["n_factors"], shape=meta["shape"], rate=meta["rate"])
+        model.theta_, model.beta_ = arrays["theta"], arrays["beta"]
+        model.user_ids_ = np.array(meta["user_ids"], dtype=str)
+        model.item_ids_ = np.array(meta["item_ids"], dtype=str)
+        model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
+        return model
