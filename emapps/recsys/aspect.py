@@ -134,6 +134,10 @@ class AspectRecommender(TopN):
         return fit_em(model, rows, seed=self.seed, max_iter=max_iter, tol=self.tol,
                       tol_on="mean", warn=False).params.theta[0]
 
+    def folded_scores(self, items, counts=None) -> np.ndarray:
+        """P(i | u) of every item for a new user folded in from their feedback."""
+        return self.phi_ @ self.fold_in(items, counts)
+
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
         with atomic_path(path, suffix=".npz") as temporary:

@@ -144,6 +144,38 @@ def recommend(model_path, users, n, seen, output):
 
 @recsys.command()
 @click.argument("model_path", metavar="MODEL")
+@click.argument("ratings")
+@click.option("-n", default=10, show_default=True)
+@click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
+def foldin(model_path, ratings, n, output):
+    """Top-N for new users: each user of RATINGS is folded in from their own rows (one
+    E-step for the rating and weighted-MF models, EM on P(z|u) for pLSA), items fixed."""
+    import numpy as np
+
+    from ..errors import UserInputError
+    from .io import read_ratings
+    from .models import load_model
+
+    recommender = load_model(model_path)
+    if not hasattr(recommender, "folded_scores"):
+        raise UserInputError(f"{model_path}: this model kind has no fold-in")
+    data = read_ratings(ratings, item_ids=recommender.item_ids_)
+    if not (data.items >= 0).any():
+        raise UserInputError(f"{ratings}: none of its items is known to the model")
+    lines = []
+    for code, user in enumerate(data.user_ids):
+        mine = (data.users == code) & (data.items >= 0)
+        scores = recommender.folded_scores(data.items[mine], data.values[mine])
+        scores[data.items[mine]] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:n]
+        lines += [f"{user}\t{rank + 1}\t{recommender.item_ids_[item]}\t{scores[item]:.4f}"
+                  for rank, item in enumerate(top)]
+    _write(output, "user\trank\titem\tscore\n" + "\n".join(lines) + "\n")
+    return 0
+
+
+@recsys.command()
+@click.argument("model_path", metavar="MODEL")
 @click.option("--user", required=True, help="The user id to explain.")
 @click.option("--item", default=None, help="An item id (default: the user's top -n items).")
 @click.option("-n", default=3, show_default=True, help="Recommendations to explain.")

@@ -201,6 +201,11 @@ class FactorRecommender(TopN):
                         np.asarray(values, dtype=np.float64)[keep] - self.global_mean_)
         return self._posteriors(rows)[0]
 
+    def folded_scores(self, items, values) -> np.ndarray:
+        """Predicted ratings of every item for a new user folded in from their ratings."""
+        return self.predict_folded(self.fold_in(items, values),
+                                   np.arange(self.params_.means.shape[0]))
+
     def predict_folded(self, factors, items) -> np.ndarray:
         """Predicted ratings of a folded-in user (``fold_in``'s result) for item codes."""
         items = np.asarray(items, dtype=np.int64)

@@ -144,6 +144,10 @@ class ImplicitFactorRecommender(TopN):
                           counts[keep], 1)
         return self._means(rows)[0]
 
+    def folded_scores(self, items, counts=None) -> np.ndarray:
+        """Scores of every item for a new user folded in from their feedback."""
+        return self.item_factors_ @ self.fold_in(items, counts)
+
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
         with atomic_path(path, suffix=".npz") as temporary:

@@ -117,3 +117,21 @@ def test_explain_lists_classes_and_supporting_items(tmp_path, capsys):
     assert {row[4] for row in rows if row[3] == "supporting_item"} <= rated
     status, _, err = run(capsys, "recsys", "explain", model, "--user", "nobody")
     assert status == 2 and "unknown user id 'nobody'" in err
+
+
+def test_foldin_recommends_for_new_users(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "-k", "3", "--seed", "0",
+                         "-o", model, "-q")
+    assert status == 0, err
+    new = tmp_path / "new.tsv"
+    new.write_text("newbie\t5\t5\nnewbie\t7\t1\nother\t9\t4\n")
+    status, out, err = run(capsys, "recsys", "foldin", model, new, "-n", "3")
+    assert status == 0, err
+    rows = [line.split("\t") for line in out.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["newbie"] * 3 + ["other"] * 3
+    assert not {"5", "7"} & {row[2] for row in rows if row[0] == "newbie"}
+    unknown = tmp_path / "unknown.tsv"
+    unknown.write_text("x\tno-such-item\t3\n")
+    status, _, err = run(capsys, "recsys", "foldin", model, unknown)
+    assert status == 2 and "none of its items is known" in err
