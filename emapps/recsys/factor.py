@@ -155,6 +155,38 @@ class FactorRecommender(TopN):
         self.loglik_, self.trace_ = result.loglik, list(result.trace)
         self.n_iter_, self.converged_ = result.n_iter, result.converged
         self.user_factors_ = self._posteriors(rows)
+        self.train_ = ratings.subset(known)
+        return self
+
+    def partial_fit(self, ratings: Ratings, max_iter: int = 5) -> "FactorRecommender":
+        """Add ``ratings`` (by original ids: new users and items extend the model, a
+        repeated (user, item) takes the new rating) and run ``max_iter`` EM iterations
+        from the current parameters over every rating seen so far."""
+        check_positive_int(max_iter, "max_iter")
+        if not hasattr(self, "train_"):
+            raise UserInputError("partial_fit needs a fitted model: call fit first")
+        merged = self.train_.merged(ratings)
+        p = self.params_
+        n_new = merged.n_items - p.means.shape[0]
+        prior = np.diag(1.0 / p.precisions)
+        params = FactorParams(np.vstack([p.means, np.zeros((n_new, p.means.shape[1]))]),
+                              np.concatenate([p.covariances,
+                                              np.repeat(prior[None], n_new, axis=0)]),
+                              p.precisions, p.bias_var, p.noise_var)
+        rows = UserRows.build(merged.users, merged.items, merged.values - self.global_mean_,
+                              merged.n_users)
+        model = FactorEM(merged.n_items, merged.n_users, self.n_factors, p.precisions,
+                         self.init_scale, self.learn_prior)
+        result = fit_em(model, rows, init_params=params, max_iter=max_iter, tol=self.tol,
+                        tol_on="mean", warn=False)
+        self.result_, self.params_ = result, result.params
+        self.loglik_, self.trace_ = result.loglik, list(result.trace)
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.user_ids_, self.item_ids_ = merged.user_ids, merged.item_ids
+        self.rating_range_ = (min(self.rating_range_[0], float(ratings.values.min())),
+                              max(self.rating_range_[1], float(ratings.values.max())))
+        self.user_factors_ = self._posteriors(rows)
+        self.train_ = merged
         return self
 
     def _posteriors(self, rows: UserRows) -> np.ndarray:
@@ -222,7 +254,9 @@ class FactorRecommender(TopN):
         p = self.params_
         with atomic_path(path, suffix=".npz") as temporary:
             np.savez(temporary, means=p.means, covariances=p.covariances,
-                     precisions=p.precisions, user_factors=self.user_factors_)
+                     precisions=p.precisions, user_factors=self.user_factors_,
+                     train_users=self.train_.users, train_items=self.train_.items,
+                     train_values=self.train_.values)
         write_json(f"{path}.json", {
             "model": "factor", "n_factors": self.n_factors, "bias_var": p.bias_var,
             "noise_var": p.noise_var, "global_mean": self.global_mean_,
@@ -242,4 +276,6 @@ class FactorRecommender(TopN):
         model.user_ids_ = np.array(meta["user_ids"], dtype=str)
         model.item_ids_ = np.array(meta["item_ids"], dtype=str)
         model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
+        model.train_ = Ratings(arrays["train_users"], arrays["train_items"],
+                               arrays["train_values"], model.user_ids_, model.item_ids_)
         return model

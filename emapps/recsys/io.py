@@ -53,6 +53,21 @@ class Ratings:
         return cls(_codes(user_ids, users), _codes(item_ids, items),
                    np.asarray(values, dtype=np.float64), user_ids, item_ids)
 
+    def merged(self, other: "Ratings") -> "Ratings":
+        """These ratings followed by ``other``'s (by original ids); ids new to these maps
+        are appended to them, and a (user, item) in both keeps ``other``'s rating."""
+        user_ids = np.concatenate([self.user_ids, np.setdiff1d(
+            np.unique(other.user_ids[other.users[other.users >= 0]]), self.user_ids)])
+        item_ids = np.concatenate([self.item_ids, np.setdiff1d(
+            np.unique(other.item_ids[other.items[other.items >= 0]]), self.item_ids)])
+        known = (other.users >= 0) & (other.items >= 0)
+        users = np.concatenate([self.users, _codes(user_ids, other.user_ids[other.users[known]])])
+        items = np.concatenate([self.items, _codes(item_ids, other.item_ids[other.items[known]])])
+        values = np.concatenate([self.values, other.values[known]])
+        keep = _last_of_each_pair(users, items, len(item_ids))
+        return Ratings(users[keep], items[keep], values[keep], user_ids, item_ids,
+                       source=self.source)
+
     def matrix(self) -> sparse.csr_matrix:
         """Users x items CSR matrix of the values."""
         return sparse.csr_matrix((self.values, (self.users, self.items)),
@@ -189,12 +204,19 @@ def _numbering(ids) -> np.ndarray:
     return np.array(unique, dtype=str)
 
 
+def _last_of_each_pair(users, items, n_items) -> np.ndarray:
+    """Sorted row indices keeping the last row of every (user, item) pair (unknown ids,
+    code -1, are never merged)."""
+    n = users.shape[0]
+    known = (users >= 0) & (items >= 0)
+    key = np.where(known, users * max(n_items, 1) + items, -1 - np.arange(n))
+    reversed_first = np.unique(key[::-1], return_index=True)[1]
+    return np.sort(n - 1 - reversed_first)
+
+
 def _deduplicated(ratings: Ratings) -> Ratings:
     """A (user, item) rated twice keeps its last row, with a warning saying how many."""
-    known = (ratings.users >= 0) & (ratings.items >= 0)
-    key = np.where(known, ratings.users * max(ratings.n_items, 1) + ratings.items, -1 - np.arange(len(ratings)))
-    reversed_first = np.unique(key[::-1], return_index=True)[1]
-    keep = np.sort(len(ratings) - 1 - reversed_first)
+    keep = _last_of_each_pair(ratings.users, ratings.items, ratings.n_items)
     if keep.size == len(ratings):
         return ratings
     dropped = len(ratings) - keep.size

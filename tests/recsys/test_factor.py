@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from emapps.recsys.factor import FactorRecommender
+from emapps.recsys.io import Ratings
 from emapps.recsys.models import load_model
 from emapps.recsys.synthetic import synthetic_ratings
 
@@ -61,3 +62,22 @@ def test_save_and_load_round_trip_without_pickle(continuous, tmp_path):
     loaded = load_model(tmp_path / "model.npz")
     users, items = ratings.users[:50], ratings.items[:50]
     np.testing.assert_array_equal(loaded.predict(users, items), model.predict(users, items))
+
+
+def test_partial_fit_adds_users_and_items_and_keeps_improving(continuous):
+    ratings, _ = continuous
+    old = ratings.subset(ratings.users < 150)
+    model = FactorRecommender(3, max_iter=30, seed=0).fit(old)
+    new = ratings.subset(ratings.users >= 150)
+    new_ids = Ratings(new.users, new.items, new.values, new.user_ids, new.item_ids)
+    extra = Ratings(np.array([0]), np.array([0]), np.array([4.0]), np.array(["brand-new"]),
+                    np.array(["item-new"]))
+    model.partial_fit(new_ids, max_iter=10)
+    model.partial_fit(extra, max_iter=3)
+    assert len(model.user_ids_) == 201 and model.item_ids_[-1] == "item-new"
+    assert np.all(np.diff(model.trace_) >= -1e-8 * np.abs(np.array(model.trace_[1:])))
+    codes = {uid: k for k, uid in enumerate(model.user_ids_.tolist())}
+    held = ratings.subset(ratings.users >= 150)
+    users = np.array([codes[held.user_ids[u]] for u in held.users])
+    rmse = np.sqrt(np.mean((model.predict(users, held.items) - held.values) ** 2))
+    assert rmse < 0.8  # the new users are now modelled (noise sd 0.5)
