@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 from ._jit import REDUCE_FLAGS, kernel
-from .logspace import BLOCK, posterior_block, posterior_buffers
+from .logspace import BLOCK, posterior_block, posterior_buffers, softmax_inplace
 from .parallel import CHUNK_ROWS, map_add
 
 
@@ -134,3 +134,19 @@ def multinomial_mixture_pass(indptr, indices, values, sample_weight, log_weights
     return map_add(lambda start, stop: multinomial_mixture_chunk(
         indptr, indices, values, start, stop, sample_weight, log_weights, log_probs),
         indptr.shape[0] - 1, chunk_rows)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def multinomial_responsibilities(indptr, indices, values, log_weights, log_probs):
+    """p(k | x_n) for every CSR row under a multinomial mixture: (N, K)."""
+    n_rows = indptr.shape[0] - 1
+    n_components = log_probs.shape[0]
+    resp = np.empty((n_rows, n_components))
+    for n in range(n_rows):
+        for k in range(n_components):
+            total = log_weights[k]
+            for p in range(indptr[n], indptr[n + 1]):
+                total += values[p] * log_probs[k, indices[p]]
+            resp[n, k] = total
+        softmax_inplace(resp[n], n_components)
+    return resp

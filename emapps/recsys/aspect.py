@@ -82,21 +82,9 @@ class AspectRecommender(TopN):
 
     def fit(self, feedback: Ratings) -> "AspectRecommender":
         self._check()
-        if len(feedback) == 0:
-            raise UserInputError("no feedback to fit")
-        if np.any(feedback.values < 0):
-            raise UserInputError("implicit feedback must be counts >= 0")
-        known = (feedback.users >= 0) & (feedback.items >= 0)
-        rows = UserRows.build(feedback.users[known], feedback.items[known],
-                              feedback.values[known], feedback.n_users)
         model = AspectEM(feedback.n_users, feedback.n_items, self.n_topics, self.temperature)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
-                        tol_on="mean", warn=False)
-        self.result_ = result
+        result, rows = self._fit_feedback(model, feedback)
         self.theta_, self.phi_ = result.params.theta, result.params.phi
-        self.loglik_, self.trace_ = result.loglik, list(result.trace)
-        self.n_iter_, self.converged_ = result.n_iter, result.converged
-        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
         self.feedback_ = rows
         return self
 
@@ -124,11 +112,7 @@ class AspectRecommender(TopN):
 
     def fold_in(self, items, counts=None, max_iter=30) -> np.ndarray:
         """A new user's P(z | u) by EM with the topics fixed."""
-        items = np.asarray(items, dtype=np.int64)
-        counts = np.ones(items.shape) if counts is None else np.asarray(counts, dtype=float)
-        keep = items >= 0
-        rows = UserRows.build(np.zeros(int(keep.sum()), dtype=np.int64), items[keep],
-                              counts[keep], 1)
+        rows = UserRows.single(items, counts)
         model = AspectEM(1, self.phi_.shape[0], self.n_topics, self.temperature,
                          fixed_phi=self.phi_)
         return fit_em(model, rows, seed=self.seed, max_iter=max_iter, tol=self.tol,
@@ -144,10 +128,8 @@ class AspectRecommender(TopN):
             np.savez(temporary, theta=self.theta_, phi=self.phi_,
                      feedback_indptr=self.feedback_.indptr, feedback_items=self.feedback_.items,
                      feedback_values=self.feedback_.values)
-        write_json(f"{path}.json", {
-            "model": "aspect", "n_topics": self.n_topics, "temperature": self.temperature,
-            "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
-            "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
+        write_json(f"{path}.json", self._saved_meta("aspect", n_topics=self.n_topics,
+                                                    temperature=self.temperature))
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "AspectRecommender":
@@ -155,8 +137,6 @@ class AspectRecommender(TopN):
         model.theta_, model.phi_ = arrays["theta"], arrays["phi"]
         model.feedback_ = UserRows(arrays["feedback_indptr"], arrays["feedback_items"],
                                    arrays["feedback_values"])
-        model.user_ids_ = np.array(meta["user_ids"], dtype=str)
-        model.item_ids_ = np.array(meta["item_ids"], dtype=str)
-        model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
+        model._restore_ids(meta)
         return model
 

@@ -7,6 +7,27 @@ import click
 from ..clitools import resolve_seed, seed_option, set_threads, threads_option
 
 
+TOPN_MODELS = ("implicit", "aspect", "poisson", "multinomial")
+
+
+def topn_model(kind, size=None, *, temperature=0.8, alpha=4.0, max_iter=None, tol=1e-6,
+               seed=None):
+    """An unfitted top-N recommender of ``kind`` with the CLI's defaults."""
+    from .aspect import AspectRecommender
+    from .implicit import ImplicitFactorRecommender
+    from .multinomial import MixtureRecommender
+    from .poisson import PoissonRecommender
+    if kind == "implicit":
+        return ImplicitFactorRecommender(size or 32, alpha=alpha, max_iter=max_iter or 15,
+                                         tol=tol, seed=seed)
+    if kind == "aspect":
+        return AspectRecommender(size or 20, temperature=temperature,
+                                 max_iter=max_iter or 60, tol=tol, seed=seed)
+    if kind == "poisson":
+        return PoissonRecommender(size or 20, max_iter=max_iter or 100, tol=tol, seed=seed)
+    return MixtureRecommender(size or 20, max_iter=max_iter or 100, tol=tol, seed=seed)
+
+
 @click.group()
 def recsys():
     """Latent-factor recommenders fitted by EM on rating files (u.data, ratings.dat, CSV)."""
@@ -14,13 +35,15 @@ def recsys():
 
 @recsys.command()
 @click.argument("ratings")
-@click.option("--model", type=click.Choice(["factor", "aspect", "implicit", "poisson"]),
-              default="factor", show_default=True,
+@click.option("--model", type=click.Choice(TOPN_MODELS + ("factor",)), default="factor",
+              show_default=True,
               help="factor: rating prediction (factor analysis, variational EM); top-N from "
                    "implicit feedback: implicit (probabilistic weighted MF, EM), aspect "
-                   "(pLSA, tempered EM), poisson (Poisson MF, MAP-EM).")
-@click.option("-k", "--factors", default=10, show_default=True,
-              help="Latent factors (factor) or topics (aspect).")
+                   "(pLSA, tempered EM), poisson (Poisson MF, MAP-EM), multinomial "
+                   "(mixture of multinomials, MAP-EM).")
+@click.option("-k", "--factors", default=None, type=int,
+              help="Factors, topics or classes (default: 10 factor, 32 implicit, 20 aspect, "
+                   "poisson and multinomial).")
 @click.option("--reg-factors", default=200.0, show_default=True,
               help="factor: starting prior precision of the loadings (then estimated).")
 @click.option("--reg-bias", default=5.0, show_default=True,
@@ -34,8 +57,8 @@ def recsys():
               help="aspect, implicit: ratings >= this become positive feedback (default: "
                    "the values are counts).")
 @click.option("--max-iter", default=None, type=int,
-              help="EM iterations at most (default: 30 factor, 60 aspect, 15 implicit, "
-                   "100 poisson).")
+              help="EM iterations at most (default: 30 factor, 15 implicit, 60 aspect, "
+                   "100 poisson and multinomial).")
 @click.option("--tol", default=1e-6, show_default=True,
               help="Stop when the objective per rating changes by less.")
 @seed_option
@@ -46,33 +69,23 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
         implicit_threshold, max_iter, tol, seed, threads, output, quiet):
     """Fit a model to RATINGS and save it."""
     from ..atomic import check_writable
-    from .aspect import AspectRecommender
     from .factor import FactorRecommender
-    from .implicit import ImplicitFactorRecommender
     from .io import read_ratings
-    from .poisson import PoissonRecommender
 
     check_writable(output)
     set_threads(threads)
     seed = resolve_seed(seed)
     data = read_ratings(ratings)
     if model == "factor":
-        recommender = FactorRecommender(factors, reg_factors=reg_factors, reg_bias=reg_bias,
+        recommender = FactorRecommender(factors or 10, reg_factors=reg_factors,
+                                        reg_bias=reg_bias,
                                         learn_prior=not fixed_prior, max_iter=max_iter or 30,
                                         tol=tol, seed=seed)
     else:
         if implicit_threshold is not None:
             data = data.implicit(implicit_threshold)
-        if model == "aspect":
-            recommender = AspectRecommender(factors, temperature=temperature,
-                                            max_iter=max_iter or 60, tol=tol, seed=seed)
-        elif model == "poisson":
-            recommender = PoissonRecommender(factors, max_iter=max_iter or 100, tol=tol,
-                                             seed=seed)
-        else:
-            recommender = ImplicitFactorRecommender(factors, alpha=alpha,
-                                                    max_iter=max_iter or 15, tol=tol,
-                                                    seed=seed)
+        recommender = topn_model(model, factors, temperature=temperature, alpha=alpha,
+                                 max_iter=max_iter, tol=tol, seed=seed)
     recommender.fit(data)
     recommender.save(output)
     if not quiet:
@@ -228,11 +241,11 @@ def explain(model_path, user, item, n, why, seen):
               help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "
                    "file); topn: the training ratings.")
 @click.option("--test", "test_path", default=None, help="topn: the test ratings.")
-@click.option("--model", "model_kind", type=click.Choice(["implicit", "aspect", "poisson"]),
-              default="implicit", show_default=True, help="topn: the model to evaluate.")
+@click.option("--model", "model_kind", type=click.Choice(TOPN_MODELS), default="implicit",
+              show_default=True, help="topn: the model to evaluate.")
 @click.option("-k", "--factors", default=None, type=int,
-              help="Factors or topics (default: 10 rating-cv, 32 implicit, 20 aspect and "
-                   "poisson).")
+              help="Factors, topics or classes (default: 10 rating-cv, 32 implicit, 20 "
+                   "aspect, poisson and multinomial).")
 @click.option("--reg-factors", default=200.0, show_default=True)
 @click.option("--temperature", default=0.8, show_default=True)
 @click.option("--max-iter", default=None, type=int)
@@ -258,16 +271,8 @@ def evaluate(protocol, data_path, test_path, model_kind, factors, reg_factors, t
         return 0
     if test_path is None:
         raise UserInputError("--protocol topn needs --test")
-    from .aspect import AspectRecommender
-    from .implicit import ImplicitFactorRecommender
-    from .poisson import PoissonRecommender
-    if model_kind == "aspect":
-        model = AspectRecommender(factors or 20, temperature=temperature,
-                                  max_iter=max_iter or 60, seed=seed)
-    elif model_kind == "poisson":
-        model = PoissonRecommender(factors or 20, max_iter=max_iter or 100, seed=seed)
-    else:
-        model = ImplicitFactorRecommender(factors or 32, max_iter=max_iter or 15, seed=seed)
+    model = topn_model(model_kind, factors, temperature=temperature, max_iter=max_iter,
+                       seed=seed)
     metrics = topn(data_path, test_path, model)
     for name, value in metrics.items():
         click.echo(f"{name}\t{value:.4f}" if isinstance(value, float) else f"{name}\t{value}")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..atomic import atomic_path, write_json
-from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.factor import unpack_lower
 from ..kernels.implicit import implicit_estep, implicit_user_means
@@ -77,32 +76,16 @@ class ImplicitFactorRecommender(TopN):
         self.init_scale = init_scale
         self.seed = seed
 
-    def _rows(self, users, items, counts, n_users) -> UserRows:
-        return UserRows.build(users, items, self.alpha * np.asarray(counts, dtype=float),
-                              n_users)
-
     def fit(self, feedback: Ratings) -> "ImplicitFactorRecommender":
         check_positive_int(self.n_factors, "n_factors")
         check_positive_int(self.max_iter, "max_iter")
         for name in ("alpha", "user_prior", "item_prior"):
             if not getattr(self, name) > 0:
                 raise UserInputError(f"{name} must be positive; got {getattr(self, name)}")
-        if len(feedback) == 0:
-            raise UserInputError("no feedback to fit")
-        if np.any(feedback.values < 0):
-            raise UserInputError("implicit feedback must be counts >= 0")
-        known = (feedback.users >= 0) & (feedback.items >= 0)
-        rows = self._rows(feedback.users[known], feedback.items[known],
-                          feedback.values[known], feedback.n_users)
         model = ImplicitEM(feedback.n_items, self.n_factors, self.user_prior,
                            self.item_prior, self.init_scale)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
-                        tol_on="mean", warn=False)
-        self.result_ = result
+        result, rows = self._fit_feedback(model, feedback, scale=self.alpha)
         self.item_factors_ = result.params.loadings
-        self.loglik_, self.trace_ = result.loglik, list(result.trace)
-        self.n_iter_, self.converged_ = result.n_iter, result.converged
-        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
         self.user_factors_ = self._means(rows)
         self.feedback_ = rows
         return self
@@ -137,12 +120,7 @@ class ImplicitFactorRecommender(TopN):
 
     def fold_in(self, items, counts=None) -> np.ndarray:
         """A new user's posterior mean factors from their feedback: one E-step."""
-        items = np.asarray(items, dtype=np.int64)
-        counts = np.ones(items.shape) if counts is None else np.asarray(counts, dtype=float)
-        keep = items >= 0
-        rows = self._rows(np.zeros(int(keep.sum()), dtype=np.int64), items[keep],
-                          counts[keep], 1)
-        return self._means(rows)[0]
+        return self._means(UserRows.single(items, counts, scale=self.alpha))[0]
 
     def folded_scores(self, items, counts=None) -> np.ndarray:
         """Scores of every item for a new user folded in from their feedback."""
@@ -155,11 +133,9 @@ class ImplicitFactorRecommender(TopN):
                      user_factors=self.user_factors_, feedback_indptr=self.feedback_.indptr,
                      feedback_items=self.feedback_.items,
                      feedback_values=self.feedback_.values)
-        write_json(f"{path}.json", {
-            "model": "implicit", "n_factors": self.n_factors, "alpha": self.alpha,
-            "user_prior": self.user_prior, "item_prior": self.item_prior,
-            "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
-            "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
+        write_json(f"{path}.json", self._saved_meta(
+            "implicit", n_factors=self.n_factors, alpha=self.alpha,
+            user_prior=self.user_prior, item_prior=self.item_prior))
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "ImplicitFactorRecommender":
@@ -168,7 +144,5 @@ class ImplicitFactorRecommender(TopN):
         model.item_factors_, model.user_factors_ = arrays["item_factors"], arrays["user_factors"]
         model.feedback_ = UserRows(arrays["feedback_indptr"], arrays["feedback_items"],
                                    arrays["feedback_values"])
-        model.user_ids_ = np.array(meta["user_ids"], dtype=str)
-        model.item_ids_ = np.array(meta["item_ids"], dtype=str)
-        model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
+        model._restore_ids(meta)
         return model

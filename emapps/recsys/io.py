@@ -95,6 +95,16 @@ class UserRows:
     values: np.ndarray
 
     @classmethod
+    def single(cls, items, counts=None, scale: float = 1.0) -> "UserRows":
+        """One (new) user's rows from item codes (unknown, -1, dropped) and counts
+        (default 1 each), times ``scale``."""
+        items = np.asarray(items, dtype=np.int64)
+        counts = np.ones(items.shape) if counts is None else np.asarray(counts, dtype=float)
+        keep = items >= 0
+        return cls.build(np.zeros(int(keep.sum()), dtype=np.int64), items[keep],
+                         scale * counts[keep], 1)
+
+    @classmethod
     def build(cls, users, items, values, n_users):
         order = np.lexsort((items, users))
         counts = np.bincount(users, minlength=n_users)

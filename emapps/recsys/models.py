@@ -12,10 +12,12 @@ def load_model(path):
     from .aspect import AspectRecommender
     from .factor import FactorRecommender
     from .implicit import ImplicitFactorRecommender
+    from .multinomial import MixtureRecommender
     from .poisson import PoissonRecommender
 
     kinds = {"factor": FactorRecommender, "aspect": AspectRecommender,
-             "implicit": ImplicitFactorRecommender, "poisson": PoissonRecommender}
+             "implicit": ImplicitFactorRecommender, "poisson": PoissonRecommender,
+             "multinomial": MixtureRecommender}
     try:
         with open(f"{path}.json", encoding="utf-8") as handle:
             meta = json.load(handle)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..atomic import atomic_path, write_json
-from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
 from ..validation import check_positive_int
@@ -83,22 +82,10 @@ class PoissonRecommender(TopN):
         check_positive_int(self.max_iter, "max_iter")
         if not (self.shape >= 1.0 and self.rate >= 0.0):
             raise UserInputError("the Gamma prior needs shape >= 1 and rate >= 0")
-        if len(feedback) == 0:
-            raise UserInputError("no feedback to fit")
-        if np.any(feedback.values < 0):
-            raise UserInputError("implicit feedback must be counts >= 0")
-        known = (feedback.users >= 0) & (feedback.items >= 0)
-        rows = UserRows.build(feedback.users[known], feedback.items[known],
-                              feedback.values[known], feedback.n_users)
         model = PoissonEM(feedback.n_users, feedback.n_items, self.n_factors, self.shape,
                           self.rate)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
-                        tol_on="mean", warn=False)
-        self.result_ = result
+        result, _ = self._fit_feedback(model, feedback)
         self.theta_, self.beta_ = result.params.theta, result.params.beta
-        self.loglik_, self.trace_ = result.loglik, list(result.trace)
-        self.n_iter_, self.converged_ = result.n_iter, result.converged
-        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
         return self
 
     def scores(self, users) -> np.ndarray:
@@ -109,17 +96,12 @@ class PoissonRecommender(TopN):
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
         with atomic_path(path, suffix=".npz") as temporary:
             np.savez(temporary, theta=self.theta_, beta=self.beta_)
-        write_json(f"{path}.json", {
-            "model": "poisson", "n_factors": self.n_factors, "shape": self.shape,
-            "rate": self.rate, "user_ids": self.user_ids_.tolist(),
-            "item_ids": self.item_ids_.tolist(), "loglik": self.loglik_,
-            "n_iter": self.n_iter_, "seed": self.result_.seed})
+        write_json(f"{path}.json", self._saved_meta("poisson", n_factors=self.n_factors,
+                                                    shape=self.shape, rate=self.rate))
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "PoissonRecommender":
         model = cls(meta["n_factors"], shape=meta["shape"], rate=meta["rate"])
         model.theta_, model.beta_ = arrays["theta"], arrays["beta"]
-        model.user_ids_ = np.array(meta["user_ids"], dtype=str)
-        model.item_ids_ = np.array(meta["item_ids"], dtype=str)
-        model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
+        model._restore_ids(meta)
         return model

@@ -2,9 +2,42 @@
 
 import numpy as np
 
+from ..em import fit_em
+from ..errors import UserInputError
+from .io import Ratings, UserRows
+
 
 class TopN:
-    """Mixin: ``recommend`` from ``scores(users) -> (len(users), I)``."""
+    """Mixin for the top-N recommenders: fitting through the driver on checked feedback,
+    ``recommend`` from ``scores(users) -> (len(users), I)``, and the saved ids."""
+
+    def _fit_feedback(self, model, feedback: Ratings, scale: float = 1.0):
+        """Fit ``model`` by EM (this recommender's seed, max_iter, tol) to the feedback's
+        user rows (values x ``scale``); keep the run's record; return (result, rows)."""
+        if len(feedback) == 0:
+            raise UserInputError("no feedback to fit")
+        if np.any(feedback.values < 0):
+            raise UserInputError("implicit feedback must be counts >= 0")
+        known = (feedback.users >= 0) & (feedback.items >= 0)
+        rows = UserRows.build(feedback.users[known], feedback.items[known],
+                              scale * feedback.values[known], feedback.n_users)
+        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
+                        tol_on="mean", warn=False)
+        self.result_ = result
+        self.loglik_, self.trace_ = result.loglik, list(result.trace)
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
+        return result, rows
+
+    def _saved_meta(self, kind: str, **settings) -> dict:
+        return {"model": kind, **settings, "user_ids": self.user_ids_.tolist(),
+                "item_ids": self.item_ids_.tolist(), "loglik": self.loglik_,
+                "n_iter": self.n_iter_, "seed": self.result_.seed}
+
+    def _restore_ids(self, meta: dict) -> None:
+        self.user_ids_ = np.array(meta["user_ids"], dtype=str)
+        self.item_ids_ = np.array(meta["item_ids"], dtype=str)
+        self.loglik_, self.n_iter_ = meta["loglik"], meta["n_iter"]
 
     def recommend(self, users, n=10, seen=None) -> np.ndarray:
         """Top-``n`` item codes per user code, best first; ``seen`` (a users x items CSR

@@ -92,7 +92,7 @@ def test_evaluate_topn_prints_the_protocol_metrics(tmp_path, capsys):
     test = rng.random(len(lines)) < 0.2
     (tmp_path / "train.tsv").write_text("\n".join(l for l, t in zip(lines, test) if not t))
     (tmp_path / "test.tsv").write_text("\n".join(l for l, t in zip(lines, test) if t))
-    for kind in ("implicit", "aspect"):
+    for kind in ("implicit", "aspect", "poisson", "multinomial"):
         status, out, err = run(capsys, "recsys", "evaluate", "--protocol", "topn", "--data",
                                tmp_path / "train.tsv", "--test", tmp_path / "test.tsv",
                                "--model", kind, "-k", "4", "--seed", "0", "--threads", "1")
