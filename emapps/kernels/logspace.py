@@ -191,12 +191,16 @@ def posterior_block(lp, nb, sample_weight, start, top, norm):
     weighted = sample_weight.shape[0] > 0
     loglik = 0.0
     classification = 0.0
+    # Pure reductions, with no store in the loop: LLVM then needs no run-time alias check,
+    # whose address-dependent outcome (vector or scalar loop) would change the summation
+    # order from run to run and break bitwise reproducibility across threads.
     for b in range(nb):
         w = sample_weight[start + b] if weighted else 1.0
         log_norm = fast_log(norm[b])
         loglik += w * (top[b] + log_norm)
         classification += w * log_norm
-        norm[b] = w / norm[b]
+    for b in range(nb):
+        norm[b] = (sample_weight[start + b] if weighted else 1.0) / norm[b]
     for k in range(n_components):
         for b in range(nb):
             lp[k, b] *= norm[b]
