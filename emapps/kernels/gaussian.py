@@ -227,11 +227,11 @@ def _accumulate_narrow(xt, nb, shift, r, t, sx, q, tiled, n_features):
         v = shift[i]
         xi = xt[i]
         ti = t[i]
-        total = 0.0
         for b in range(nb):
-            a = r[b] * (xi[b] - v)
-            ti[b] = a
-            total += a
+            ti[b] = r[b] * (xi[b] - v)
+        total = 0.0
+        for b in range(nb):  # a store-free reduction: no address-dependent alias check
+            total += ti[b]
         sx[i] += total
     for j in range(tiled, n_features):
         v = shift[j]

@@ -47,9 +47,9 @@ def lloyd_chunk(X, start, stop, sample_weight, centers, labels):
                 best_k[b] = k if closer else best_k[b]
         for b in range(nb):
             labels[first + b] = best_k[b]
-            w = sample_weight[first + b] if weighted else 1.0
-            weight[b] = w
-            inertia += w * best[b]
+            weight[b] = sample_weight[first + b] if weighted else 1.0
+        for b in range(nb):  # a store-free reduction: no address-dependent alias check
+            inertia += weight[b] * best[b]
         for k in range(n_clusters):
             total = 0.0
             for b in range(nb):

@@ -87,12 +87,12 @@ def potts_update_rows(log_unary, q, height, width, beta, eight, hard, colour, ro
             for k in range(K):
                 weights[k] = fast_exp(field[k] - top)
                 total += weights[k]
-            expected_field = 0.0
             for k in range(K):
-                p = weights[k] / total
-                q[i, k] = p
-                unary += p * log_unary[i, k]
-                expected_field += p * field[k]
+                q[i, k] = weights[k] / total
+            expected_field = 0.0
+            for k in range(K):  # store-free reductions: no address-dependent alias check
+                unary += q[i, k] * log_unary[i, k]
+                expected_field += q[i, k] * field[k]
             entropy += top + math.log(total) - expected_field
     return unary, entropy
 
