@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +52,7 @@ def loci_of(table, count=None, start=0):
 
 
 def run_measured(argv, timeout):
-    """(stdout, wall seconds) of one child process, or None past ``timeout``."""
-    started = time.perf_counter()
+    """Standard output of one child process, or None past ``timeout``."""
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = process.communicate(timeout=timeout)
@@ -64,7 +62,7 @@ def run_measured(argv, timeout):
         return None
     if process.returncode:
         raise RuntimeError(f"{argv[0]} failed: {err.strip()[-500:]}")
-    return out, time.perf_counter() - started
+    return out
 
 
 def ours(table, loci, starts):
@@ -72,7 +70,7 @@ def ours(table, loci, starts):
     rss_file = tempfile.NamedTemporaryFile(suffix=".rss", delete=False).name
     argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file, sys.executable, "-c", OURS,
             str(table), ",".join(loci), str(starts)]
-    out, _ = run_measured(argv, timeout=3600)
+    out = run_measured(argv, timeout=3600)
     result = json.loads(out.strip().splitlines()[-1])
     result["rss_mb"] = int(Path(rss_file).read_text().split()[-1]) / 1024
     os.unlink(rss_file)
@@ -86,10 +84,10 @@ def haplo_em(table, loci, timeout):
         rss_file = Path(folder) / "rss"
         argv = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), "Rscript", str(R_SCRIPT),
                 str(table), ",".join(loci), str(out_csv)]
-        measured = run_measured(argv, timeout)
-        if measured is None:
+        out = run_measured(argv, timeout)
+        if out is None:
             return None
-        fields = dict(item.split("=") for item in measured[0].split())
+        fields = dict(item.split("=") for item in out.split())
         with open(out_csv) as handle:
             rows = list(csv.reader(handle))
         freqs = {"-".join(row[:-1]): float(row[-1]) for row in rows[1:]}

@@ -175,6 +175,18 @@ def _carries(code, x, y):
     return code == x or code == y
 
 
+#: an orientation contradicting the phased loci seen so far (0: none seen yet)
+CONFLICT = 2
+
+
+@kernel()
+def _oriented(orientation, side):
+    """The orientation after a phased heterozygous locus on ``side`` (+1 or -1)."""
+    if orientation == 0 or orientation == side:
+        return side
+    return CONFLICT
+
+
 @kernel()
 def _pair_fits(g, h, genotype, phased, i):
     """Haplotypes g, h (rows of codes) form a pair compatible with subject i's genotype,
@@ -189,10 +201,8 @@ def _pair_fits(g, h, genotype, phased, i):
             if not (straight or crossed):
                 return False
             if phased[i, l] and x != y:
-                side = 1 if straight else -1
-                if orientation == 0:
-                    orientation = side
-                elif orientation != side:
+                orientation = _oriented(orientation, 1 if straight else -1)
+                if orientation == CONFLICT:
                     return False
         elif x >= 0 or y >= 0:
             known = max(x, y)
@@ -202,18 +212,19 @@ def _pair_fits(g, h, genotype, phased, i):
 
 
 @kernel()
+def _fits_subject(code_row, genotype, i):
+    for l in range(code_row.shape[0]):
+        if not _carries(code_row[l], genotype[i, l, 0], genotype[i, l, 1]):
+            return False
+    return True
+
+
+@kernel()
 def _compatible_haplotypes(codes, genotype, i, active, out):
     """Indices of active haplotypes whose every allele fits subject i; returns count."""
     count = 0
     for h in range(codes.shape[0]):
-        if not active[h]:
-            continue
-        fits = True
-        for l in range(codes.shape[1]):
-            if not _carries(codes[h, l], genotype[i, l, 0], genotype[i, l, 1]):
-                fits = False
-                break
-        if fits:
+        if active[h] and _fits_subject(codes[h], genotype, i):
             out[count] = h
             count += 1
     return count
@@ -246,14 +257,6 @@ def compatible_pairs(codes, genotype, phased, active):
                     second[cursor] = members[q]
                     cursor += 1
     return offsets, first, second
-
-
-@kernel()
-def _fits_subject(code_row, genotype, i):
-    for l in range(code_row.shape[0]):
-        if not _carries(code_row[l], genotype[i, l, 0], genotype[i, l, 1]):
-            return False
-    return True
 
 
 @kernel()
@@ -319,10 +322,8 @@ def _complements(g, genotype, phased, i, choices, n_choices, max_expand, fixed, 
                 return cursor
             fixed[l] = y if g[l] == x else x
             if phased[i, l] and x != y:
-                side = 1 if g[l] == x else -1
-                if orientation == 0:
-                    orientation = side
-                elif orientation != side:
+                orientation = _oriented(orientation, 1 if g[l] == x else -1)
+                if orientation == CONFLICT:
                     return cursor
         elif x >= 0 or y >= 0:
             known = max(x, y)

@@ -7,6 +7,12 @@ import click
 from ..clitools import resolve_seed, seed_option, set_threads, threads_option
 
 
+def _given(value, default):
+    """An option's value, or the model's default when it was not given (0 stays 0 and is
+    then rejected by the model, rather than silently replaced)."""
+    return default if value is None else value
+
+
 TOPN_MODELS = ("implicit", "aspect", "poisson", "multinomial")
 
 
@@ -18,14 +24,16 @@ def topn_model(kind, size=None, *, temperature=0.8, alpha=4.0, max_iter=None, to
     from .multinomial import MixtureRecommender
     from .poisson import PoissonRecommender
     if kind == "implicit":
-        return ImplicitFactorRecommender(size or 32, alpha=alpha, max_iter=max_iter or 15,
-                                         tol=tol, seed=seed)
+        return ImplicitFactorRecommender(_given(size, 32), alpha=alpha,
+                                         max_iter=_given(max_iter, 15), tol=tol, seed=seed)
     if kind == "aspect":
-        return AspectRecommender(size or 20, temperature=temperature,
-                                 max_iter=max_iter or 60, tol=tol, seed=seed)
+        return AspectRecommender(_given(size, 20), temperature=temperature,
+                                 max_iter=_given(max_iter, 60), tol=tol, seed=seed)
     if kind == "poisson":
-        return PoissonRecommender(size or 20, max_iter=max_iter or 100, tol=tol, seed=seed)
-    return MixtureRecommender(size or 20, max_iter=max_iter or 100, tol=tol, seed=seed)
+        return PoissonRecommender(_given(size, 20), max_iter=_given(max_iter, 100), tol=tol,
+                                  seed=seed)
+    return MixtureRecommender(_given(size, 20), max_iter=_given(max_iter, 100), tol=tol,
+                              seed=seed)
 
 
 @click.group()
@@ -77,10 +85,10 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
     seed = resolve_seed(seed)
     data = read_ratings(ratings)
     if model == "factor":
-        recommender = FactorRecommender(factors or 10, reg_factors=reg_factors,
+        recommender = FactorRecommender(_given(factors, 10), reg_factors=reg_factors,
                                         reg_bias=reg_bias,
-                                        learn_prior=not fixed_prior, max_iter=max_iter or 30,
-                                        tol=tol, seed=seed)
+                                        learn_prior=not fixed_prior,
+                                        max_iter=_given(max_iter, 30), tol=tol, seed=seed)
     else:
         if implicit_threshold is not None:
             data = data.implicit(implicit_threshold)
@@ -260,8 +268,8 @@ def evaluate(protocol, data_path, test_path, model_kind, factors, reg_factors, t
     set_threads(threads)
     seed = resolve_seed(seed)
     if protocol == "rating-cv":
-        table = rating_cv(data_path, n_factors=factors or 10, reg_factors=reg_factors,
-                          max_iter=max_iter or 30, seed=seed)
+        table = rating_cv(data_path, n_factors=_given(factors, 10), reg_factors=reg_factors,
+                          max_iter=_given(max_iter, 30), seed=seed)
         click.echo("fold\tRMSE\tMAE\tfit_seconds")
         for row in table["folds"]:
             click.echo(f"{row['fold']}\t{row['rmse']:.4f}\t{row['mae']:.4f}\t"

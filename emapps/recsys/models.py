@@ -22,8 +22,9 @@ def load_model(path):
         with open(f"{path}.json", encoding="utf-8") as handle:
             meta = json.load(handle)
         arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise UserInputError(f"{path}: not a saved emapps recommender ({error})") from None
+    except (OSError, ValueError):
+        raise UserInputError(f"{path}: not a saved emapps recommender (its .npz arrays and "
+                             f".json settings could not be read)") from None
     if meta.get("model") not in kinds:
         raise UserInputError(f"{path}: unknown model kind {meta.get('model')!r}")
     return kinds[meta["model"]].from_saved(meta, arrays)

@@ -61,6 +61,9 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     status, _, err = run(capsys, "recsys", "fit", bad, "-o", tmp_path / "m.npz", "-q")
     assert status == 2 and "line 2: rating 'NaN' is not finite" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "m.npz").exists()
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "-o", tmp_path / "m.npz", "-k",
+                         "0", "-q")
+    assert status == 2 and "n_factors must be an integer >= 1" in err
     status, _, err = run(capsys, "recsys", "predict", tmp_path / "absent.npz", bad)
     assert status == 2 and "not a saved emapps recommender" in err
     status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
