@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
-from .linalg import cholesky_in_place, cholesky_inverse, cholesky_solve
+from .linalg import cholesky_in_place, cholesky_inverse, cholesky_solve, unpack_lower
 from .parallel import map_add
 
 #: users per chunk of the threaded E-step (fixed, so results do not depend on threads)
@@ -123,15 +123,6 @@ def factor_estep_chunk(indptr, items, values, bias_mean, loading_mean, outer, cr
         _scatter_moments(items, values, indptr[u], indptr[u + 1], packed, moment_row, second,
                          first, squares, counts)
     return second, first, squares, counts, bias_moment, loglik
-
-
-def unpack_lower(packed, size):
-    """(n, size, size) symmetric matrices from rows of packed lower triangles."""
-    rows, columns = np.tril_indices(size)
-    full = np.zeros((packed.shape[0], size, size))
-    full[:, rows, columns] = packed
-    full[:, columns, rows] = packed
-    return full
 
 
 def factor_estep(indptr, items, values, bias_mean, loading_mean, outer, cross, bias_square,

@@ -15,11 +15,13 @@ import math
 import numpy as np
 
 from ._jit import REDUCE_FLAGS, kernel
-from .linalg import cholesky_in_place, cholesky_solve
-from .parallel import map_add
+from .linalg import cholesky_in_place, cholesky_inverse, cholesky_solve, unpack_lower
+from .parallel import map_add, map_chunks
 
-#: users per chunk of the threaded E-step (fixed, so results do not depend on threads)
+#: users and items per chunk of the threaded E-step (fixed, so results do not depend on
+#: threads)
 USER_CHUNK = 128
+ITEM_CHUNK = 256
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -41,70 +43,96 @@ def _user_precision(indptr, items, extra, u, loadings, gram, prior, precision, r
         conf_sum += 1.0 + a
         for d in range(n_factors):
             rhs[d] += (1.0 + a) * w[d]
-        for d in range(n_factors):  # lower triangle only; mirrored below
+        for d in range(n_factors):  # full rows: fixed-length loops vectorise best
             scaled = a * w[d]
             row = precision[d]
-            for e in range(d + 1):
+            for e in range(n_factors):
                 row[e] += scaled * w[e]
-    for d in range(n_factors):
-        for e in range(d):
-            precision[e, d] = precision[d, e]
     return log_conf, conf_sum
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def implicit_estep_chunk(indptr, items, extra, loadings, gram, prior, start, stop):
-    """(A packed (I, K(K+1)/2), b (I, K), M (K, K), log-likelihood) of users [start, stop)."""
-    n_items, n_factors = loadings.shape
+def implicit_users_chunk(indptr, items, extra, loadings, gram, prior, start, stop,
+                         user_second, user_mean):
+    """Posterior E[x_u x_u^T] (packed lower triangle) and E[x_u] of users [start, stop)
+    into their rows of ``user_second`` and ``user_mean``; returns (their packed sum, the
+    log-likelihood of their entries)."""
+    n_factors = loadings.shape[1]
     n_packed = n_factors * (n_factors + 1) // 2
-    item_second = np.zeros((n_items, n_packed))
-    item_first = np.zeros((n_items, n_factors))
-    user_moment = np.zeros((n_factors, n_factors))
+    moment = np.zeros(n_packed)
     precision = np.empty((n_factors, n_factors))
     covariance = np.empty((n_factors, n_factors))
     rhs = np.empty(n_factors)
-    mean = np.empty(n_factors)
-    packed = np.empty(n_packed)
     loglik = 0.0
     for u in range(start, stop):
         log_conf, conf_sum = _user_precision(indptr, items, extra, u, loadings, gram, prior,
                                              precision, rhs)
-        covariance[:, :] = np.linalg.inv(precision)
         log_det = cholesky_in_place(precision)
+        mean = user_mean[u]
         cholesky_solve(precision, rhs, mean)
+        cholesky_inverse(precision, covariance)
         quadratic = 0.0
         for d in range(n_factors):
             quadratic += rhs[d] * mean[d]
         loglik += -0.5 * (conf_sum - log_conf - quadratic + log_det
                           - n_factors * math.log(prior))
+        packed = user_second[u]
         t = 0
         for d in range(n_factors):
             for e in range(d + 1):
-                value = covariance[d, e] + mean[d] * mean[e]
-                packed[t] = value
-                user_moment[d, e] += value
+                packed[t] = covariance[d, e] + mean[d] * mean[e]
                 t += 1
-        for p in range(indptr[u], indptr[u + 1]):
-            i = items[p]
-            a = extra[p]
-            target = item_second[i]
-            for t in range(n_packed):
-                target[t] += a * packed[t]
-            row = item_first[i]
-            for d in range(n_factors):
-                row[d] += (1.0 + a) * mean[d]
-    for d in range(n_factors):
-        for e in range(d):
-            user_moment[e, d] = user_moment[d, e]
-    return item_second, item_first, user_moment, loglik
+        for t in range(n_packed):
+            moment[t] += packed[t]
+    return moment, loglik
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def implicit_items_chunk(item_indptr, entry_user, entry_extra, user_second, user_mean,
+                         start, stop, item_second, item_first):
+    """A_i = sum_u a_ui E[x_u x_u^T] (packed) and b_i = sum_u (1 + a_ui) E[x_u] for items
+    [start, stop) into their rows, over the entries in item-major order."""
+    for i in range(start, stop):
+        second = item_second[i]
+        first = item_first[i]
+        for p in range(item_indptr[i], item_indptr[i + 1]):
+            a = entry_extra[p]
+            moment = user_second[entry_user[p]]
+            for t in range(second.shape[0]):
+                second[t] += a * moment[t]
+            mean = user_mean[entry_user[p]]
+            for d in range(first.shape[0]):
+                first[d] += (1.0 + a) * mean[d]
+
+
+def by_item(indptr, items, values, n_items):
+    """The CSR entries in item-major order: (item indptr, user of each entry, values)."""
+    order = np.argsort(items, kind="stable")
+    users = np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr))
+    item_indptr = np.concatenate([[0], np.cumsum(np.bincount(items, minlength=n_items))])
+    return item_indptr.astype(np.int64), users[order], values[order]
 
 
 def implicit_estep(indptr, items, extra, loadings, prior):
-    """Statistics over all users (CSR rows of feedback), summed in chunk order."""
+    """(A packed (I, K(K+1)/2), b (I, K), M = sum_u E[x_u x_u^T] (K, K), log-likelihood)
+    over all users (CSR rows of feedback).  Users, then items, run in fixed chunks that
+    write their own rows; the two user totals are summed in chunk order."""
+    n_users = indptr.shape[0] - 1
+    n_items, n_factors = loadings.shape
+    n_packed = n_factors * (n_factors + 1) // 2
     gram = loadings.T @ loadings
-    return map_add(lambda start, stop: implicit_estep_chunk(
-        indptr, items, extra, loadings, gram, prior, start, stop), indptr.shape[0] - 1,
-        USER_CHUNK)
+    user_second = np.empty((n_users, n_packed))
+    user_mean = np.empty((n_users, n_factors))
+    moment, loglik = map_add(lambda start, stop: implicit_users_chunk(
+        indptr, items, extra, loadings, gram, prior, start, stop, user_second, user_mean),
+        n_users, USER_CHUNK)
+    item_indptr, entry_user, entry_extra = by_item(indptr, items, extra, n_items)
+    item_second = np.zeros((n_items, n_packed))
+    item_first = np.zeros((n_items, n_factors))
+    map_chunks(lambda start, stop: implicit_items_chunk(
+        item_indptr, entry_user, entry_extra, user_second, user_mean, start, stop,
+        item_second, item_first), n_items, ITEM_CHUNK)
+    return item_second, item_first, unpack_lower(moment[None], n_factors)[0], loglik
 
 
 @kernel()

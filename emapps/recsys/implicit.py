@@ -16,8 +16,8 @@ import numpy as np
 
 from ..atomic import atomic_path, write_json
 from ..errors import UserInputError
-from ..kernels.factor import unpack_lower
 from ..kernels.implicit import implicit_estep, implicit_user_means
+from ..kernels.linalg import solve_packed
 from ..validation import check_positive_int
 from .io import Ratings, UserRows
 from .topn import TopN
@@ -52,9 +52,11 @@ class ImplicitEM:
 
     def m_step(self, params: ImplicitParams, stats: dict) -> ImplicitParams:
         shared = stats["user_moment"] + self.item_prior * np.eye(self.n_factors)
-        systems = unpack_lower(stats["item_second"], self.n_factors) + shared
-        loadings = np.linalg.solve(systems, stats["item_first"][:, :, None])[:, :, 0]
-        return ImplicitParams(np.ascontiguousarray(loadings))
+        loadings, failed = solve_packed(stats["item_second"], shared, stats["item_first"])
+        if failed >= 0:
+            raise FloatingPointError(f"item {failed}: its factor update is not positive "
+                                     "definite (non-finite statistics)")
+        return ImplicitParams(loadings)
 
 
 class ImplicitFactorRecommender(TopN):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from emapps.kernels.factor import unpack_lower
 from emapps.kernels.implicit import implicit_estep
+from emapps.kernels.linalg import unpack_lower
 from emapps.recsys.implicit import ImplicitFactorRecommender
 from emapps.recsys.models import load_model
 
