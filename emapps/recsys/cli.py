@@ -244,11 +244,13 @@ def explain(model_path, user, item, n, why, seen):
 
 
 @recsys.command()
-@click.option("--protocol", type=click.Choice(["rating-cv", "topn"]), required=True)
+@click.option("--protocol", type=click.Choice(["rating-cv", "topn", "foldin"]), required=True)
 @click.option("--data", "data_path", required=True,
               help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "
-                   "file); topn: the training ratings.")
-@click.option("--test", "test_path", default=None, help="topn: the test ratings.")
+                   "file); topn, foldin: the training ratings.")
+@click.option("--test", "test_path", default=None, help="topn, foldin: the test ratings.")
+@click.option("--given", "given_path", default=None,
+              help="foldin: the new users' given ratings.")
 @click.option("--model", "model_kind", type=click.Choice(TOPN_MODELS), default="implicit",
               show_default=True, help="topn: the model to evaluate.")
 @click.option("-k", "--factors", default=None, type=int,
@@ -259,17 +261,18 @@ def explain(model_path, user, item, n, why, seen):
 @click.option("--max-iter", default=None, type=int)
 @seed_option
 @threads_option
-def evaluate(protocol, data_path, test_path, model_kind, factors, reg_factors, temperature,
-             max_iter, seed, threads):
+def evaluate(protocol, data_path, test_path, given_path, model_kind, factors, reg_factors,
+             temperature, max_iter, seed, threads):
     """Run an evaluation protocol (../shared/protocols/recsys.md) and print its metrics."""
     from ..errors import UserInputError
-    from .evaluate import rating_cv, topn
+    from .evaluate import foldin, rating_cv, topn
 
     set_threads(threads)
     seed = resolve_seed(seed)
+    rating_settings = dict(n_factors=_given(factors, 10), reg_factors=reg_factors,
+                           max_iter=_given(max_iter, 30), seed=seed)
     if protocol == "rating-cv":
-        table = rating_cv(data_path, n_factors=_given(factors, 10), reg_factors=reg_factors,
-                          max_iter=_given(max_iter, 30), seed=seed)
+        table = rating_cv(data_path, **rating_settings)
         click.echo("fold\tRMSE\tMAE\tfit_seconds")
         for row in table["folds"]:
             click.echo(f"{row['fold']}\t{row['rmse']:.4f}\t{row['mae']:.4f}\t"
@@ -278,12 +281,19 @@ def evaluate(protocol, data_path, test_path, model_kind, factors, reg_factors, t
         click.echo(f"std\t{table['rmse_std']:.4f}\t{table['mae_std']:.4f}\t")
         return 0
     if test_path is None:
-        raise UserInputError("--protocol topn needs --test")
-    model = topn_model(model_kind, factors, temperature=temperature, max_iter=max_iter,
-                       seed=seed)
-    metrics = topn(data_path, test_path, model)
+        raise UserInputError(f"--protocol {protocol} needs --test")
+    if protocol == "foldin":
+        if given_path is None:
+            raise UserInputError("--protocol foldin needs --given")
+        metrics = foldin(data_path, given_path, test_path, **rating_settings)
+    else:
+        model = topn_model(model_kind, factors, temperature=temperature, max_iter=max_iter,
+                           seed=seed)
+        metrics = topn(data_path, test_path, model)
     for name, value in metrics.items():
-        click.echo(f"{name}\t{value:.4f}" if isinstance(value, float) else f"{name}\t{value}")
+        for key, item in (value.items() if isinstance(value, dict) else [(None, value)]):
+            label = name if key is None else f"{name}[{key}]"
+            click.echo(f"{label}\t{item:.4f}" if isinstance(item, float) else f"{label}\t{item}")
     return 0
 
 

@@ -7,7 +7,10 @@ fitted by variational EM through the core driver (Canny 2002's model with biases
 Bayesian over items as in Lim & Teh 2007): users and items both get Gaussian posteriors,
 and s2, t2 and the prior precisions lambda (one per item coordinate, ARD) are estimated,
 so no regularisation grid is needed.  The monitored objective is the evidence lower
-bound, which never decreases.  A new user is folded in by one E-step on their ratings.
+bound, which never decreases.  A new user is folded in by one E-step on their ratings,
+optionally tempered: their likelihood raised to 1 / T (noise variance T s2), which
+shrinks a few early ratings towards the item baseline (T is chosen on a cold-start
+split of the training rows, see :func:`emapps.recsys.evaluate.choose_foldin_temperature`).
 """
 
 from dataclasses import dataclass
@@ -113,6 +116,7 @@ class FactorRecommender(TopN):
 
     ``reg_factors`` and ``reg_bias`` are the starting prior precisions of the loadings and
     item biases; with ``learn_prior`` (default) they are then estimated (ARD).
+    ``foldin_temperature`` T >= 1 tempers the fold-in of new users (1: the exact E-step).
     Fitted attributes: ``params_`` (item posteriors, prior precisions, s2, t2),
     ``global_mean_``, ``user_factors_`` (posterior means of (c_u, z_u)), ``loglik_``
     (evidence lower bound), ``trace_``, ``n_iter_``, ``converged_``, ``user_ids_``,
@@ -120,7 +124,8 @@ class FactorRecommender(TopN):
     """
 
     def __init__(self, n_factors=10, *, reg_factors=10.0, reg_bias=5.0, learn_prior=True,
-                 max_iter=50, tol=1e-4, init_scale=0.1, seed=None, clip=True):
+                 max_iter=50, tol=1e-4, init_scale=0.1, seed=None, clip=True,
+                 foldin_temperature=1.0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -130,11 +135,12 @@ class FactorRecommender(TopN):
         self.init_scale = init_scale
         self.seed = seed
         self.clip = clip
+        self.foldin_temperature = foldin_temperature
 
     def fit(self, ratings: Ratings) -> "FactorRecommender":
         check_positive_int(self.n_factors, "n_factors")
         check_positive_int(self.max_iter, "max_iter")
-        for name in ("reg_factors", "reg_bias"):
+        for name in ("reg_factors", "reg_bias", "foldin_temperature"):
             if not getattr(self, name) > 0:
                 raise UserInputError(f"{name} must be positive; got {getattr(self, name)}")
         if len(ratings) == 0:
@@ -150,13 +156,17 @@ class FactorRecommender(TopN):
                          self.init_scale, self.learn_prior)
         result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
                         tol_on="mean", warn=False)
-        self.result_ = result
-        self.params_ = result.params
-        self.loglik_, self.trace_ = result.loglik, list(result.trace)
-        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self._keep(result)
         self.user_factors_ = self._posteriors(rows)
         self.train_ = ratings.subset(known)
         return self
+
+    def _keep(self, result) -> None:
+        """Take a fit's parameters, record and the item moments the E-step reads."""
+        self.result_, self.params_ = result, result.params
+        self.loglik_, self.trace_ = result.loglik, list(result.trace)
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.moments_ = result.params.moments()
 
     def partial_fit(self, ratings: Ratings, max_iter: int = 5) -> "FactorRecommender":
         """Add ``ratings`` (by original ids: new users and items extend the model, a
@@ -179,9 +189,7 @@ class FactorRecommender(TopN):
                          self.init_scale, self.learn_prior)
         result = fit_em(model, rows, init_params=params, max_iter=max_iter, tol=self.tol,
                         tol_on="mean", warn=False)
-        self.result_, self.params_ = result, result.params
-        self.loglik_, self.trace_ = result.loglik, list(result.trace)
-        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self._keep(result)
         self.user_ids_, self.item_ids_ = merged.user_ids, merged.item_ids
         self.rating_range_ = (min(self.rating_range_[0], float(ratings.values.min())),
                               max(self.rating_range_[1], float(ratings.values.max())))
@@ -189,10 +197,10 @@ class FactorRecommender(TopN):
         self.train_ = merged
         return self
 
-    def _posteriors(self, rows: UserRows) -> np.ndarray:
+    def _posteriors(self, rows: UserRows, temperature: float = 1.0) -> np.ndarray:
         p = self.params_
-        return factor_user_posteriors(rows.indptr, rows.items, rows.values, *p.moments(),
-                                      p.bias_var, p.noise_var)[0]
+        return factor_user_posteriors(rows.indptr, rows.items, rows.values, *self.moments_,
+                                      p.bias_var, temperature * p.noise_var)[0]
 
     def _finish(self, predictions):
         if self.clip:
@@ -224,14 +232,16 @@ class FactorRecommender(TopN):
         return (self.global_mean_ + means[None, :, 0] + factors[:, :1]
                 + factors[:, 1:] @ means[:, 1:].T)
 
-    def fold_in(self, items, values) -> np.ndarray:
+    def fold_in(self, items, values, temperature: float | None = None) -> np.ndarray:
         """A new user's posterior mean of (c_u, z_u) from their ratings: one E-step,
-        items fixed."""
+        items fixed, tempered by ``temperature`` (default ``foldin_temperature``)."""
         items = np.asarray(items, dtype=np.int64)
         keep = items >= 0
         rows = UserRows(np.array([0, int(keep.sum())], dtype=np.int64), items[keep],
                         np.asarray(values, dtype=np.float64)[keep] - self.global_mean_)
-        return self._posteriors(rows)[0]
+        if temperature is None:
+            temperature = self.foldin_temperature
+        return self._posteriors(rows, temperature)[0]
 
     def folded_scores(self, items, values) -> np.ndarray:
         """Predicted ratings of every item for a new user folded in from their ratings."""
@@ -261,15 +271,18 @@ class FactorRecommender(TopN):
             "model": "factor", "n_factors": self.n_factors, "bias_var": p.bias_var,
             "noise_var": p.noise_var, "global_mean": self.global_mean_,
             "rating_range": list(self.rating_range_), "clip": self.clip,
+            "foldin_temperature": self.foldin_temperature,
             "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
             "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "FactorRecommender":
-        model = cls(meta["n_factors"], clip=meta["clip"])
+        model = cls(meta["n_factors"], clip=meta["clip"],
+                    foldin_temperature=meta["foldin_temperature"])
         model.params_ = FactorParams(arrays["means"], arrays["covariances"],
                                      arrays["precisions"], meta["bias_var"],
                                      meta["noise_var"])
+        model.moments_ = model.params_.moments()
         model.user_factors_ = arrays["user_factors"]
         model.global_mean_ = meta["global_mean"]
         model.rating_range_ = tuple(meta["rating_range"])

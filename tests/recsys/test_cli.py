@@ -138,3 +138,20 @@ def test_foldin_recommends_for_new_users(tmp_path, capsys):
     unknown.write_text("x\tno-such-item\t3\n")
     status, _, err = run(capsys, "recsys", "foldin", model, unknown)
     assert status == 2 and "none of its items is known" in err
+
+
+def test_evaluate_foldin_prints_the_protocol_metrics(tmp_path, capsys):
+    from emapps.recsys.io import read_ratings
+
+    from .test_evaluate import split_files
+    train, given, test = split_files(read_ratings(SYNTHETIC), tmp_path)
+    status, out, err = run(capsys, "recsys", "evaluate", "--protocol", "foldin", "--data",
+                           train, "--given", given, "--test", test, "-k", "2",
+                           "--max-iter", "10", "--seed", "0", "--threads", "1")
+    assert status == 0, err
+    table = dict(line.split("\t") for line in out.splitlines())
+    assert {"rmse", "ms_per_user", "temperature", "retrain_rmse", "inner_rmse[T=2]"} <= set(table)
+    assert 0.5 < float(table["rmse"]) < float(table["no_foldin_rmse"])
+    status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "foldin", "--data",
+                         train, "--test", test)
+    assert status == 2 and err.strip().endswith("--protocol foldin needs --given")

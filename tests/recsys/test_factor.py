@@ -81,3 +81,14 @@ def test_partial_fit_adds_users_and_items_and_keeps_improving(continuous):
     users = np.array([codes[held.user_ids[u]] for u in held.users])
     rmse = np.sqrt(np.mean((model.predict(users, held.items) - held.values) ** 2))
     assert rmse < 0.8  # the new users are now modelled (noise sd 0.5)
+
+
+def test_tempered_fold_in_is_the_posterior_of_each_rating_counted_one_over_t(continuous):
+    ratings, _ = continuous
+    model = FactorRecommender(3, seed=0, max_iter=10).fit(ratings)
+    mine = ratings.subset(ratings.users == 11)
+    twice = model.fold_in(np.tile(mine.items, 2), np.tile(mine.values, 2), temperature=2.0)
+    np.testing.assert_allclose(twice, model.fold_in(mine.items, mine.values), rtol=1e-10,
+                               atol=1e-12)
+    cold = model.fold_in(mine.items, mine.values, temperature=1e12)
+    np.testing.assert_allclose(cold, 0.0, atol=1e-9)  # no evidence: the prior mean
