@@ -152,12 +152,13 @@ def protocol_a():
 
 def protocol_c(k, reg):
     from emapps.recsys.evaluate import foldin
+    from emapps.recsys.factor import FactorRecommender
     gv_u, gv_i, gv_r, _ = load("ml100k_foldin_given.tsv")
     tr_u, tr_i, tr_r, _ = load("ml100k_foldin_train.tsv")
     te_u, te_i, te_r, _ = load("ml100k_foldin_test.tsv")
     ours = foldin(SPLITS / "ml100k_foldin_train.tsv", SPLITS / "ml100k_foldin_given.tsv",
-                  SPLITS / "ml100k_foldin_test.tsv", n_factors=k, reg_factors=reg,
-                  max_iter=30, tol=1e-6, seed=0)
+                  SPLITS / "ml100k_foldin_test.tsv",
+                  FactorRecommender(k, reg_factors=reg, max_iter=30, tol=1e-6, seed=0))
     inner = ", ".join(f"{key} {value:.4f}" for key, value in ours["inner_rmse"].items())
     print(f"\n## Protocol C: {ours['users']} new users folded in from 10 ratings each "
           f"(fold-in temperature T={ours['temperature']:g} chosen on a cold-start split of "

@@ -14,20 +14,30 @@ def _given(value, default):
 
 
 TOPN_MODELS = ("implicit", "aspect", "poisson", "multinomial")
+RATING_MODELS = ("factor", "gaussian-aspect")
 
 
-def topn_model(kind, size=None, *, temperature=0.8, alpha=4.0, max_iter=None, tol=1e-6,
-               seed=None):
-    """An unfitted top-N recommender of ``kind`` with the CLI's defaults."""
+def make_model(kind, size=None, *, temperature=None, alpha=4.0, reg_factors=200.0,
+               reg_bias=5.0, learn_prior=True, max_iter=None, tol=1e-6, seed=None):
+    """An unfitted recommender of ``kind`` with the CLI's defaults."""
     from .aspect import AspectRecommender
+    from .factor import FactorRecommender
+    from .gaussian_aspect import GaussianAspectRecommender
     from .implicit import ImplicitFactorRecommender
     from .multinomial import MixtureRecommender
     from .poisson import PoissonRecommender
+    if kind == "factor":
+        return FactorRecommender(_given(size, 10), reg_factors=reg_factors, reg_bias=reg_bias,
+                                 learn_prior=learn_prior, max_iter=_given(max_iter, 30),
+                                 tol=tol, seed=seed)
+    if kind == "gaussian-aspect":
+        return GaussianAspectRecommender(_given(size, 20), temperature=_given(temperature, 0.9),
+                                         max_iter=_given(max_iter, 60), tol=tol, seed=seed)
     if kind == "implicit":
         return ImplicitFactorRecommender(_given(size, 32), alpha=alpha,
                                          max_iter=_given(max_iter, 15), tol=tol, seed=seed)
     if kind == "aspect":
-        return AspectRecommender(_given(size, 20), temperature=temperature,
+        return AspectRecommender(_given(size, 20), temperature=_given(temperature, 0.8),
                                  max_iter=_given(max_iter, 60), tol=tol, seed=seed)
     if kind == "poisson":
         return PoissonRecommender(_given(size, 20), max_iter=_given(max_iter, 100), tol=tol,
@@ -43,30 +53,32 @@ def recsys():
 
 @recsys.command()
 @click.argument("ratings")
-@click.option("--model", type=click.Choice(TOPN_MODELS + ("factor",)), default="factor",
+@click.option("--model", type=click.Choice(RATING_MODELS + TOPN_MODELS), default="factor",
               show_default=True,
-              help="factor: rating prediction (factor analysis, variational EM); top-N from "
-                   "implicit feedback: implicit (probabilistic weighted MF, EM), aspect "
-                   "(pLSA, tempered EM), poisson (Poisson MF, MAP-EM), multinomial "
-                   "(mixture of multinomials, MAP-EM).")
+              help="Rating prediction: factor (factor analysis, variational EM), "
+                   "gaussian-aspect (Gaussian pLSA, tempered EM); top-N from implicit "
+                   "feedback: implicit (probabilistic weighted MF, EM), aspect (pLSA, "
+                   "tempered EM), poisson (Poisson MF, MAP-EM), multinomial (mixture of "
+                   "multinomials, MAP-EM).")
 @click.option("-k", "--factors", default=None, type=int,
-              help="Factors, topics or classes (default: 10 factor, 32 implicit, 20 aspect, "
-                   "poisson and multinomial).")
+              help="Factors, topics or classes (default: 10 factor, 32 implicit, 20 "
+                   "gaussian-aspect, aspect, poisson and multinomial).")
 @click.option("--reg-factors", default=200.0, show_default=True,
               help="factor: starting prior precision of the loadings (then estimated).")
 @click.option("--reg-bias", default=5.0, show_default=True,
               help="factor: starting prior precision of the item biases (then estimated).")
 @click.option("--fixed-prior", is_flag=True, help="factor: keep the prior precisions.")
-@click.option("--temperature", default=0.8, show_default=True,
-              help="aspect: tempered-EM exponent in (0, 1].")
+@click.option("--temperature", default=None, type=float,
+              help="aspect, gaussian-aspect: tempered-EM exponent in (0, 1] (default 0.8 "
+                   "aspect, 0.9 gaussian-aspect).")
 @click.option("--alpha", default=4.0, show_default=True,
               help="implicit: confidence per unit of feedback (c = 1 + alpha * count).")
 @click.option("--implicit-threshold", type=float, default=None,
               help="aspect, implicit: ratings >= this become positive feedback (default: "
                    "the values are counts).")
 @click.option("--max-iter", default=None, type=int,
-              help="EM iterations at most (default: 30 factor, 15 implicit, 60 aspect, "
-                   "100 poisson and multinomial).")
+              help="EM iterations at most (default: 30 factor, 15 implicit, 60 aspect and "
+                   "gaussian-aspect, 100 poisson and multinomial).")
 @click.option("--tol", default=1e-6, show_default=True,
               help="Stop when the objective per rating changes by less.")
 @seed_option
@@ -77,23 +89,18 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
         implicit_threshold, max_iter, tol, seed, threads, output, quiet):
     """Fit a model to RATINGS and save it."""
     from ..atomic import check_writable
-    from .factor import FactorRecommender
     from .io import read_ratings
 
     check_writable(output)
     set_threads(threads)
     seed = resolve_seed(seed)
     data = read_ratings(ratings)
-    if model == "factor":
-        recommender = FactorRecommender(_given(factors, 10), reg_factors=reg_factors,
-                                        reg_bias=reg_bias,
-                                        learn_prior=not fixed_prior,
-                                        max_iter=_given(max_iter, 30), tol=tol, seed=seed)
-    else:
-        if implicit_threshold is not None:
-            data = data.implicit(implicit_threshold)
-        recommender = topn_model(model, factors, temperature=temperature, alpha=alpha,
-                                 max_iter=max_iter, tol=tol, seed=seed)
+    if model in TOPN_MODELS and implicit_threshold is not None:
+        data = data.implicit(implicit_threshold)
+    recommender = make_model(model, factors, temperature=temperature, alpha=alpha,
+                             reg_factors=reg_factors, reg_bias=reg_bias,
+                             learn_prior=not fixed_prior, max_iter=max_iter, tol=tol,
+                             seed=seed)
     recommender.fit(data)
     recommender.save(output)
     if not quiet:
@@ -214,8 +221,7 @@ def explain(model_path, user, item, n, why, seen):
 
     recommender = load_model(model_path)
     if not hasattr(recommender, "explain"):
-        raise UserInputError(f"{model_path}: explanations come with the top-N models "
-                             f"(--model implicit or aspect)")
+        raise UserInputError(f"{model_path}: this model kind has no explanations")
     users = recommender.user_ids_.tolist()
     items = recommender.item_ids_.tolist()
     if user not in users:
@@ -251,13 +257,14 @@ def explain(model_path, user, item, n, why, seen):
 @click.option("--test", "test_path", default=None, help="topn, foldin: the test ratings.")
 @click.option("--given", "given_path", default=None,
               help="foldin: the new users' given ratings.")
-@click.option("--model", "model_kind", type=click.Choice(TOPN_MODELS), default="implicit",
-              show_default=True, help="topn: the model to evaluate.")
+@click.option("--model", "model_kind", type=click.Choice(RATING_MODELS + TOPN_MODELS),
+              default=None, help="The model to evaluate (default: factor for rating-cv and "
+              "foldin, which takes only factor; implicit for topn).")
 @click.option("-k", "--factors", default=None, type=int,
-              help="Factors, topics or classes (default: 10 rating-cv, 32 implicit, 20 "
-                   "aspect, poisson and multinomial).")
+              help="Factors, topics or classes (default: as for 'fit').")
 @click.option("--reg-factors", default=200.0, show_default=True)
-@click.option("--temperature", default=0.8, show_default=True)
+@click.option("--temperature", default=None, type=float,
+              help="aspect, gaussian-aspect: tempered-EM exponent.")
 @click.option("--max-iter", default=None, type=int)
 @seed_option
 @threads_option
@@ -269,10 +276,15 @@ def evaluate(protocol, data_path, test_path, given_path, model_kind, factors, re
 
     set_threads(threads)
     seed = resolve_seed(seed)
-    rating_settings = dict(n_factors=_given(factors, 10), reg_factors=reg_factors,
-                           max_iter=_given(max_iter, 30), seed=seed)
+    kind = _given(model_kind, "implicit" if protocol == "topn" else "factor")
+    wanted = {"rating-cv": RATING_MODELS, "foldin": ("factor",), "topn": TOPN_MODELS}[protocol]
+    if kind not in wanted:
+        raise UserInputError(f"--protocol {protocol} evaluates --model {' or '.join(wanted)}, "
+                             f"not {kind}")
+    model = make_model(kind, factors, temperature=temperature, reg_factors=reg_factors,
+                       max_iter=max_iter, seed=seed)
     if protocol == "rating-cv":
-        table = rating_cv(data_path, **rating_settings)
+        table = rating_cv(data_path, model)
         click.echo("fold\tRMSE\tMAE\tfit_seconds")
         for row in table["folds"]:
             click.echo(f"{row['fold']}\t{row['rmse']:.4f}\t{row['mae']:.4f}\t"
@@ -285,10 +297,8 @@ def evaluate(protocol, data_path, test_path, given_path, model_kind, factors, re
     if protocol == "foldin":
         if given_path is None:
             raise UserInputError("--protocol foldin needs --given")
-        metrics = foldin(data_path, given_path, test_path, **rating_settings)
+        metrics = foldin(data_path, given_path, test_path, model)
     else:
-        model = topn_model(model_kind, factors, temperature=temperature, max_iter=max_iter,
-                           seed=seed)
         metrics = topn(data_path, test_path, model)
     for name, value in metrics.items():
         for key, item in (value.items() if isinstance(value, dict) else [(None, value)]):

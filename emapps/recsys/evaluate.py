@@ -1,6 +1,7 @@
 """Evaluation protocols of ``../shared/protocols/recsys.md``: rating prediction CV (A),
 top-N from implicit feedback (B) and new-user fold-in (C)."""
 
+import copy
 import time
 
 import numpy as np
@@ -20,10 +21,16 @@ def rmse_mae(predicted, actual) -> tuple[float, float]:
     return float(np.sqrt(np.mean(error ** 2))), float(np.mean(np.abs(error)))
 
 
-def rating_cv(path, **settings) -> dict:
-    """Protocol A: train on all folds but one, predict the held-out fold (clipped to the
-    rating range); RMSE, MAE and fit seconds per fold, with mean and std over folds.
-    ``path`` has rows user, item, rating, timestamp, fold."""
+def fresh(model):
+    """An unfitted copy of an unfitted recommender (its settings only)."""
+    return copy.deepcopy(model)
+
+
+def rating_cv(path, model) -> dict:
+    """Protocol A: ``model`` (an unfitted rating recommender) trained on all folds but one
+    predicts the held-out fold (clipped to the rating range); RMSE, MAE and fit seconds per
+    fold, with mean and std over folds.  ``path`` has rows user, item, rating, timestamp,
+    fold."""
     ratings = read_ratings(path)
     if ratings.extra is None or ratings.extra.shape[1] < 1:
         raise UserInputError(f"{path}: rating-cv needs a fifth column with the fold")
@@ -35,9 +42,9 @@ def rating_cv(path, **settings) -> dict:
     for fold in np.unique(folds):
         train, test = ratings.subset(folds != fold), ratings.subset(folds == fold)
         started = time.process_time()
-        model = FactorRecommender(**settings).fit(train)
+        fitted = fresh(model).fit(train)
         seconds = time.process_time() - started
-        rmse, mae = rmse_mae(model.predict(test.users, test.items), test.values)
+        rmse, mae = rmse_mae(fitted.predict(test.users, test.items), test.values)
         rows.append({"fold": int(fold), "rmse": rmse, "mae": mae, "seconds": seconds})
     column = lambda key: np.array([row[key] for row in rows])  # noqa: E731
     return {"folds": rows, "rmse": float(column("rmse").mean()),
@@ -103,19 +110,21 @@ def folded_predictions(model: FactorRecommender, given: Ratings, test: Ratings,
     return predictions, np.array(seconds)
 
 
-def choose_foldin_temperature(train: Ratings, seed: int = 7, **settings) -> tuple[float, dict]:
+def choose_foldin_temperature(train: Ratings, model: FactorRecommender,
+                              seed: int = 7) -> tuple[float, dict]:
     """The fold-in temperature with the lowest RMSE on a cold-start split of ``train``
-    (a model with ``settings`` fitted to the rest); returns (T, {T: RMSE})."""
+    (a copy of the unfitted ``model`` fitted to the rest); returns (T, {T: RMSE})."""
     inner, given, test = cold_start_split(train, seed=seed)
-    model = FactorRecommender(**settings).fit(inner)
+    model = fresh(model).fit(inner)
     errors = {temperature: rmse_mae(folded_predictions(model, given, test, temperature)[0],
                                     test.values)[0] for temperature in FOLDIN_TEMPERATURES}
     return min(errors, key=errors.get), errors
 
 
-def foldin(train_path, given_path, test_path, **settings) -> dict:
-    """Protocol C: fit on the train rows (fold-in temperature chosen on their cold-start
-    split), fold each new user in from their given rows without refitting items, predict
+def foldin(train_path, given_path, test_path, model: FactorRecommender) -> dict:
+    """Protocol C: fit (a copy of the unfitted) ``model`` on the train rows, its fold-in
+    temperature chosen on their cold-start split; fold each new user in from their given
+    rows without refitting items, predict
     their test rows; RMSE, MAE, ms per user; for comparison the same without tempering,
     without fold-in (item baseline) and fully retrained on train + given."""
     train = read_ratings(train_path)
@@ -123,9 +132,11 @@ def foldin(train_path, given_path, test_path, **settings) -> dict:
     test = read_ratings(test_path, user_ids=given.user_ids, item_ids=train.item_ids)
     if np.any(test.users < 0):
         raise UserInputError(f"{test_path}: it has users without given ratings")
-    temperature, inner = choose_foldin_temperature(train, **settings)
+    temperature, inner = choose_foldin_temperature(train, model)
+    template, model = model, fresh(model)
+    model.foldin_temperature = temperature
     started = time.process_time()
-    model = FactorRecommender(**settings, foldin_temperature=temperature).fit(train)
+    model.fit(train)
     fit_seconds = time.process_time() - started
     predictions, seconds = folded_predictions(model, given, test)
     rmse, mae = rmse_mae(predictions, test.values)
@@ -133,7 +144,7 @@ def foldin(train_path, given_path, test_path, **settings) -> dict:
     unknown = np.full(len(test), -1)
     no_foldin = rmse_mae(model.predict(unknown, test.items), test.values)[0]
     full = train.merged(given)
-    retrained = FactorRecommender(**settings).fit(full)
+    retrained = fresh(template).fit(full)
     test_full = read_ratings(test_path, user_ids=full.user_ids, item_ids=full.item_ids)
     retrain_rmse = rmse_mae(retrained.predict(test_full.users, test_full.items),
                             test.values)[0]

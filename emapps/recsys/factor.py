@@ -163,9 +163,8 @@ class FactorRecommender(TopN):
 
     def _keep(self, result) -> None:
         """Take a fit's parameters, record and the item moments the E-step reads."""
-        self.result_, self.params_ = result, result.params
-        self.loglik_, self.trace_ = result.loglik, list(result.trace)
-        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self._keep_record(result)
+        self.params_ = result.params
         self.moments_ = result.params.moments()
 
     def partial_fit(self, ratings: Ratings, max_iter: int = 5) -> "FactorRecommender":
@@ -231,6 +230,33 @@ class FactorRecommender(TopN):
         means = self.params_.means
         return (self.global_mean_ + means[None, :, 0] + factors[:, :1]
                 + factors[:, 1:] @ means[:, 1:].T)
+
+    def explain(self, user, item, n=5) -> dict:
+        """Why ``item`` gets its predicted rating for ``user`` (codes).  The prediction is
+        mu + E[b_i] + E[c_u] + sum_k E[w_ik] E[z_uk]: ``factors`` are its largest terms
+        (ids 'item_bias', 'user_bias' or the factor index).  The user's posterior mean is
+        linear in their ratings, P_u^-1 sum_j (y_j E[v_j] - E[b_j v_j]) / s2, so the user
+        part also splits into one exact term per rated item j: ``items`` are the largest."""
+        bias_mean, loading_mean, outer, cross, _ = self.moments_
+        p, rows = self.params_, self.train_
+        mine = rows.users == user
+        rated, centred = rows.items[mine], rows.values[mine] - self.global_mean_
+        prior = np.r_[1.0 / p.bias_var, np.ones(self.n_factors)]
+        precision = np.diag(prior) + outer[rated].sum(axis=0) / p.noise_var
+        evidence = (centred[:, None] * np.column_stack([np.ones(len(rated)),
+                                                        loading_mean[rated]])
+                    - cross[rated]) / p.noise_var
+        target = np.r_[1.0, loading_mean[item]]
+        support = evidence @ np.linalg.solve(precision, target)
+        factors = self.user_factors_[user]
+        terms = [("item_bias", float(bias_mean[item])), ("user_bias", float(factors[0]))]
+        terms += [(k, float(loading_mean[item, k] * factors[1 + k]))
+                  for k in range(self.n_factors)]
+        terms.sort(key=lambda term: -term[1])
+        top_items = np.argsort(-support, kind="stable")[:n]
+        return {"score": float(self.predict(np.array([user]), np.array([item]))[0]),
+                "items": [(int(rated[k]), float(support[k])) for k in top_items],
+                "factors": terms[:n]}
 
     def fold_in(self, items, values, temperature: float | None = None) -> np.ndarray:
         """A new user's posterior mean of (c_u, z_u) from their ratings: one E-step,

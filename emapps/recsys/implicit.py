@@ -92,6 +92,30 @@ class ImplicitFactorRecommender(TopN):
         self.feedback_ = rows
         return self
 
+    def partial_fit(self, feedback: Ratings, max_iter: int = 5) -> "ImplicitFactorRecommender":
+        """Add ``feedback`` (by original ids: new users and items extend the model, a
+        repeated (user, item) takes the new count) and run ``max_iter`` EM iterations from
+        the current item factors (new items start at 0) over all feedback seen so far."""
+        check_positive_int(max_iter, "max_iter")
+        if not hasattr(self, "feedback_"):
+            raise UserInputError("partial_fit needs a fitted model: call fit first")
+        rows = self.feedback_
+        users = np.repeat(np.arange(len(rows.indptr) - 1), np.diff(rows.indptr))
+        seen = Ratings(users, rows.items, rows.values / self.alpha, self.user_ids_,
+                       self.item_ids_)
+        merged = seen.merged(feedback)
+        loadings = np.vstack([self.item_factors_, np.zeros(
+            (merged.n_items - self.item_factors_.shape[0], self.n_factors))])
+        model = ImplicitEM(merged.n_items, self.n_factors, self.user_prior,
+                           self.item_prior, self.init_scale)
+        result, rows = self._fit_feedback(model, merged, scale=self.alpha,
+                                          init_params=ImplicitParams(loadings),
+                                          max_iter=max_iter)
+        self.item_factors_ = result.params.loadings
+        self.user_factors_ = self._means(rows)
+        self.feedback_ = rows
+        return self
+
     def _means(self, rows: UserRows) -> np.ndarray:
         loadings = self.item_factors_
         return implicit_user_means(rows.indptr, rows.items, rows.values, loadings,

@@ -11,13 +11,14 @@ def load_model(path):
     """The recommender saved at ``path`` (+ ``path``.json), whichever kind it is."""
     from .aspect import AspectRecommender
     from .factor import FactorRecommender
+    from .gaussian_aspect import GaussianAspectRecommender
     from .implicit import ImplicitFactorRecommender
     from .multinomial import MixtureRecommender
     from .poisson import PoissonRecommender
 
     kinds = {"factor": FactorRecommender, "aspect": AspectRecommender,
              "implicit": ImplicitFactorRecommender, "poisson": PoissonRecommender,
-             "multinomial": MixtureRecommender}
+             "multinomial": MixtureRecommender, "gaussian-aspect": GaussianAspectRecommender}
     try:
         with open(f"{path}.json", encoding="utf-8") as handle:
             meta = json.load(handle)

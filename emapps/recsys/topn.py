@@ -11,9 +11,11 @@ class TopN:
     """Mixin for the top-N recommenders: fitting through the driver on checked feedback,
     ``recommend`` from ``scores(users) -> (len(users), I)``, and the saved ids."""
 
-    def _fit_feedback(self, model, feedback: Ratings, scale: float = 1.0):
-        """Fit ``model`` by EM (this recommender's seed, max_iter, tol) to the feedback's
-        user rows (values x ``scale``); keep the run's record; return (result, rows)."""
+    def _fit_feedback(self, model, feedback: Ratings, scale: float = 1.0, init_params=None,
+                      max_iter=None):
+        """Fit ``model`` by EM (this recommender's seed, tol and max_iter unless given; from
+        ``init_params`` when given) to the feedback's user rows (values x ``scale``); keep
+        the run's record; return (result, rows)."""
         if len(feedback) == 0:
             raise UserInputError("no feedback to fit")
         if np.any(feedback.values < 0):
@@ -21,13 +23,19 @@ class TopN:
         known = (feedback.users >= 0) & (feedback.items >= 0)
         rows = UserRows.build(feedback.users[known], feedback.items[known],
                               scale * feedback.values[known], feedback.n_users)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
-                        tol_on="mean", warn=False)
+        result = fit_em(model, rows, seed=self.seed, init_params=init_params,
+                        max_iter=self.max_iter if max_iter is None else max_iter,
+                        tol=self.tol, tol_on="mean", warn=False)
+        self._keep_record(result)
+        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
+        return result, rows
+
+    def _keep_record(self, result) -> None:
+        """The fit's record: ``result_``, ``loglik_``, ``trace_``, ``n_iter_``,
+        ``converged_``."""
         self.result_ = result
         self.loglik_, self.trace_ = result.loglik, list(result.trace)
         self.n_iter_, self.converged_ = result.n_iter, result.converged
-        self.user_ids_, self.item_ids_ = feedback.user_ids, feedback.item_ids
-        return result, rows
 
     def _saved_meta(self, kind: str, **settings) -> dict:
         return {"model": kind, **settings, "user_ids": self.user_ids_.tolist(),

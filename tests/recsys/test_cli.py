@@ -1,6 +1,7 @@
 """`emapps recsys`: fit, predict, recommend and evaluate from the shell, and user errors."""
 
 import numpy as np
+import pytest
 
 from emapps.cli import main
 from emapps.recsys.synthetic import synthetic_ratings
@@ -104,9 +105,10 @@ def test_evaluate_topn_prints_the_protocol_metrics(tmp_path, capsys):
         assert 0.0 < float(metrics["NDCG@10"]) <= 1.0 and int(metrics["users"]) > 100
 
 
-def test_explain_lists_classes_and_supporting_items(tmp_path, capsys):
+@pytest.mark.parametrize("kind", ["implicit", "factor", "gaussian-aspect"])
+def test_explain_lists_classes_and_supporting_items(kind, tmp_path, capsys):
     model = tmp_path / "i.npz"
-    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "--model", "implicit", "-k", "3",
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "--model", kind, "-k", "3",
                          "--implicit-threshold", "4", "--seed", "0", "-o", model, "-q")
     assert status == 0, err
     status, out, err = run(capsys, "recsys", "explain", model, "--user", "1", "-n", "2",
@@ -155,3 +157,27 @@ def test_evaluate_foldin_prints_the_protocol_metrics(tmp_path, capsys):
     status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "foldin", "--data",
                          train, "--test", test)
     assert status == 2 and err.strip().endswith("--protocol foldin needs --given")
+
+
+def test_gaussian_aspect_model_predicts_and_is_evaluated_by_rating_cv(tmp_path, capsys):
+    model = tmp_path / "g.npz"
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "--model", "gaussian-aspect",
+                         "-k", "4", "--seed", "0", "-o", model, "-q")
+    assert status == 0, err
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("user\titem\n1\t5\nnobody\t7\n")
+    status, out, err = run(capsys, "recsys", "predict", model, pairs)
+    assert status == 0, err
+    assert all(1.0 <= float(line.split("\t")[2]) <= 5.0 for line in out.splitlines()[1:])
+    ratings, _ = synthetic_ratings(n_users=80, n_items=60, seed=2)
+    folds = tmp_path / "folds.tsv"
+    folds.write_text("".join(f"{ratings.user_ids[u]}\t{ratings.item_ids[i]}\t{int(v)}\t0\t"
+                             f"{(u + i) % 2}\n" for u, i, v in zip(ratings.users, ratings.items,
+                                                             ratings.values)))
+    status, out, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
+                           folds, "--model", "gaussian-aspect", "-k", "3", "--threads", "1")
+    assert status == 0, err
+    assert 0.3 < float(out.splitlines()[3].split("\t")[1]) < 1.5
+    status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
+                         folds, "--model", "aspect")
+    assert status == 2 and "evaluates --model factor or gaussian-aspect, not aspect" in err

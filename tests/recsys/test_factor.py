@@ -92,3 +92,15 @@ def test_tempered_fold_in_is_the_posterior_of_each_rating_counted_one_over_t(con
                                atol=1e-12)
     cold = model.fold_in(mine.items, mine.values, temperature=1e12)
     np.testing.assert_allclose(cold, 0.0, atol=1e-9)  # no evidence: the prior mean
+
+
+def test_explanation_terms_add_up_to_the_prediction(continuous):
+    ratings, _ = continuous
+    model = FactorRecommender(3, seed=0, max_iter=10, clip=False).fit(ratings)
+    user, item = 4, 9
+    reasons = model.explain(user, item, n=1000)
+    assert reasons["score"] == pytest.approx(
+        model.global_mean_ + sum(value for _, value in reasons["factors"]), rel=1e-10)
+    user_part = reasons["score"] - model.global_mean_ - model.params_.means[item, 0]
+    assert sum(value for _, value in reasons["items"]) == pytest.approx(user_part, rel=1e-8)
+    assert len(reasons["items"]) == int(np.sum(ratings.users == user))

@@ -8,6 +8,7 @@ from scipy.stats import multivariate_normal
 from emapps.kernels.implicit import implicit_estep
 from emapps.kernels.linalg import unpack_lower
 from emapps.recsys.implicit import ImplicitFactorRecommender
+from emapps.recsys.io import Ratings
 from emapps.recsys.models import load_model
 
 from .test_aspect import planted
@@ -79,3 +80,22 @@ def test_explanations_add_up_to_the_score():
     assert sum(value for _, value in why["factors"]) == pytest.approx(why["score"], rel=1e-8)
     strongest = why["items"][0][0]
     assert strongest // block == group[user]  # the support comes from the user's own block
+
+
+def test_partial_fit_adds_users_and_items_and_keeps_improving():
+    ratings, group, block = planted()
+    old = ratings.subset(ratings.users < 90)
+    model = ImplicitFactorRecommender(4, max_iter=25, tol=0, seed=0).fit(old)
+    new = ratings.subset(ratings.users >= 90)
+    extra = Ratings(np.array([0, 0]), np.array([0, 1]), np.array([1.0, 1.0]),
+                    np.array(["brand-new"]), np.array(["0", "item-new"]))
+    model.partial_fit(new, max_iter=10)
+    model.partial_fit(extra, max_iter=3)
+    assert len(model.user_ids_) == ratings.n_users + 1 and model.item_ids_[-1] == "item-new"
+    assert model.item_factors_.shape == (ratings.n_items + 1, 4)
+    assert np.all(np.diff(model.trace_) >= -1e-9 * np.abs(np.array(model.trace_[1:])))
+    assert len(model.feedback_.items) == len(ratings) + 2  # every row kept, none twice
+    codes = {uid: k for k, uid in enumerate(model.user_ids_.tolist())}
+    users = np.array([codes[str(u)] for u in range(90, ratings.n_users)])
+    top = model.recommend(users, 5)
+    assert np.mean(top // block == group[90:, None]) > 0.95  # new users modelled
