@@ -179,7 +179,7 @@ def protocol_c(k, reg):
                   FactorRecommender(k, reg_factors=reg, max_iter=30, tol=1e-6, seed=0))
     inner = ", ".join(f"{key} {value:.4f}" for key, value in ours["inner_rmse"].items())
     print(f"\n## Protocol C: {ours['users']} new users folded in from 10 ratings each "
-          f"(fold-in temperature T={ours['temperature']:g} chosen on a cold-start split of "
+          f"(fold-in temperature T={ours['temperature']:g} chosen on five cold-start splits of "
           f"the train rows; inner RMSE {inner})\n")
     rows_out = [
         (f"emapps fold-in (one E-step, T={ours['temperature']:g})", ours["rmse"], ours["mae"],
