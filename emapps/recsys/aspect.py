@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
@@ -85,7 +84,6 @@ class AspectRecommender(TopN):
         model = AspectEM(feedback.n_users, feedback.n_items, self.n_topics, self.temperature)
         result, rows = self._fit_feedback(model, feedback)
         self.theta_, self.phi_ = result.params.theta, result.params.phi
-        self.feedback_ = rows
         return self
 
     def scores(self, users) -> np.ndarray:
@@ -115,8 +113,8 @@ class AspectRecommender(TopN):
         rows = UserRows.single(items, counts)
         model = AspectEM(1, self.phi_.shape[0], self.n_topics, self.temperature,
                          fixed_phi=self.phi_)
-        return fit_em(model, rows, seed=self.seed, max_iter=max_iter, tol=self.tol,
-                      tol_on="mean", warn=False).params.theta[0]
+        return fit_em(model, rows, seed=self.seed, max_iter=max_iter,
+                      **self._em_options()).params.theta[0]
 
     def folded_scores(self, items, counts=None) -> np.ndarray:
         """P(i | u) of every item for a new user folded in from their feedback."""
@@ -124,19 +122,13 @@ class AspectRecommender(TopN):
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
-        with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, theta=self.theta_, phi=self.phi_,
-                     feedback_indptr=self.feedback_.indptr, feedback_items=self.feedback_.items,
-                     feedback_values=self.feedback_.values)
-        write_json(f"{path}.json", self._saved_meta("aspect", n_topics=self.n_topics,
-                                                    temperature=self.temperature))
+        self._save(path, "aspect", {"theta": self.theta_, "phi": self.phi_},
+                   n_topics=self.n_topics, temperature=self.temperature)
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "AspectRecommender":
         model = cls(meta["n_topics"], temperature=meta["temperature"])
         model.theta_, model.phi_ = arrays["theta"], arrays["phi"]
-        model.feedback_ = UserRows(arrays["feedback_indptr"], arrays["feedback_items"],
-                                   arrays["feedback_values"])
-        model._restore_ids(meta)
+        model._restore(meta, arrays)
         return model
 

@@ -85,8 +85,10 @@ def recsys():
 @threads_option
 @click.option("-o", "--output", required=True, help="Model file (.npz, with a .npz.json).")
 @click.option("-q", "--quiet", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True,
+              help="The objective at every EM iteration, on stderr.")
 def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature, alpha,
-        implicit_threshold, max_iter, tol, seed, threads, output, quiet):
+        implicit_threshold, max_iter, tol, seed, threads, output, quiet, verbose):
     """Fit a model to RATINGS and save it."""
     from ..atomic import check_writable
     from .io import read_ratings
@@ -101,6 +103,7 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
                              reg_factors=reg_factors, reg_bias=reg_bias,
                              learn_prior=not fixed_prior, max_iter=max_iter, tol=tol,
                              seed=seed)
+    recommender.verbose = verbose
     recommender.fit(data)
     recommender.save(output)
     if not quiet:
@@ -135,10 +138,11 @@ def predict(model_path, pairs, output):
 @click.argument("model_path", metavar="MODEL")
 @click.option("--users", default=None, help="Comma-separated user ids (default: all).")
 @click.option("-n", default=10, show_default=True)
-@click.option("--seen", default=None, help="Ratings file whose items are not recommended "
-              "again (usually the training file).")
+@click.option("--seen", default=None, help="A further ratings file whose items are not "
+              "recommended (the model's own training items never are, unless --keep-seen).")
+@click.option("--keep-seen", is_flag=True, help="Also rank the user's training items.")
 @click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
-def recommend(model_path, users, n, seen, output):
+def recommend(model_path, users, n, seen, keep_seen, output):
     """Top-N items per user, best first: user, rank, item, predicted rating."""
     import numpy as np
 
@@ -161,7 +165,7 @@ def recommend(model_path, users, n, seen, output):
         history = read_ratings(seen, user_ids=recommender.user_ids_,
                                item_ids=recommender.item_ids_)
         seen_matrix = history.subset((history.users >= 0) & (history.items >= 0)).matrix()
-    top = recommender.recommend(codes, n, seen=seen_matrix)
+    top = recommender.recommend(codes, n, filter_seen=not keep_seen, seen=seen_matrix)
     scores = recommender.scores(codes)
     lines = [f"{recommender.user_ids_[u]}\t{rank + 1}\t{recommender.item_ids_[item]}\t"
              f"{scores[row, item]:.4f}"
@@ -213,8 +217,6 @@ def foldin(model_path, ratings, n, output):
 def explain(model_path, user, item, n, why, seen):
     """For each recommendation: its score, the latent classes behind it and the user's
     training items that support it (TSV on stdout)."""
-    import numpy as np
-
     from ..errors import UserInputError
     from .io import read_ratings
     from .models import load_model
@@ -237,7 +239,7 @@ def explain(model_path, user, item, n, why, seen):
             history = read_ratings(seen, user_ids=recommender.user_ids_,
                                    item_ids=recommender.item_ids_)
             seen_matrix = history.subset((history.users >= 0) & (history.items >= 0)).matrix()
-        targets = recommender.recommend(np.array([code]), n, seen=seen_matrix)[0].tolist()
+        targets = recommender.recommend(code, n, seen=seen_matrix).tolist()
     click.echo("user\titem\tscore\tkind\tid\tcontribution")
     for target in targets:
         reasons = recommender.explain(code, target, n=why)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.factor import factor_estep, factor_user_posteriors
@@ -154,11 +153,11 @@ class FactorRecommender(TopN):
         precisions = np.r_[self.reg_bias, np.full(self.n_factors, float(self.reg_factors))]
         model = FactorEM(ratings.n_items, ratings.n_users, self.n_factors, precisions,
                          self.init_scale, self.learn_prior)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
-                        tol_on="mean", warn=False)
+        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter,
+                        **self._em_options())
         self._keep(result)
         self.user_factors_ = self._posteriors(rows)
-        self.train_ = ratings.subset(known)
+        self.feedback_ = rows
         return self
 
     def _keep(self, result) -> None:
@@ -172,9 +171,9 @@ class FactorRecommender(TopN):
         repeated (user, item) takes the new rating) and run ``max_iter`` EM iterations
         from the current parameters over every rating seen so far."""
         check_positive_int(max_iter, "max_iter")
-        if not hasattr(self, "train_"):
+        if not hasattr(self, "feedback_"):
             raise UserInputError("partial_fit needs a fitted model: call fit first")
-        merged = self.train_.merged(ratings)
+        merged = self._training_ratings(offset=self.global_mean_).merged(ratings)
         p = self.params_
         n_new = merged.n_items - p.means.shape[0]
         prior = np.diag(1.0 / p.precisions)
@@ -186,14 +185,14 @@ class FactorRecommender(TopN):
                               merged.n_users)
         model = FactorEM(merged.n_items, merged.n_users, self.n_factors, p.precisions,
                          self.init_scale, self.learn_prior)
-        result = fit_em(model, rows, init_params=params, max_iter=max_iter, tol=self.tol,
-                        tol_on="mean", warn=False)
+        result = fit_em(model, rows, init_params=params, max_iter=max_iter,
+                        **self._em_options())
         self._keep(result)
         self.user_ids_, self.item_ids_ = merged.user_ids, merged.item_ids
         self.rating_range_ = (min(self.rating_range_[0], float(ratings.values.min())),
                               max(self.rating_range_[1], float(ratings.values.max())))
         self.user_factors_ = self._posteriors(rows)
-        self.train_ = merged
+        self.feedback_ = rows
         return self
 
     def _posteriors(self, rows: UserRows, temperature: float = 1.0) -> np.ndarray:
@@ -238,9 +237,9 @@ class FactorRecommender(TopN):
         linear in their ratings, P_u^-1 sum_j (y_j E[v_j] - E[b_j v_j]) / s2, so the user
         part also splits into one exact term per rated item j: ``items`` are the largest."""
         bias_mean, loading_mean, outer, cross, _ = self.moments_
-        p, rows = self.params_, self.train_
-        mine = rows.users == user
-        rated, centred = rows.items[mine], rows.values[mine] - self.global_mean_
+        p, rows = self.params_, self.feedback_
+        lo, hi = rows.indptr[user], rows.indptr[user + 1]
+        rated, centred = rows.items[lo:hi], rows.values[lo:hi]
         prior = np.r_[1.0 / p.bias_var, np.ones(self.n_factors)]
         precision = np.diag(prior) + outer[rated].sum(axis=0) / p.noise_var
         evidence = (centred[:, None] * np.column_stack([np.ones(len(rated)),
@@ -288,18 +287,12 @@ class FactorRecommender(TopN):
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
         p = self.params_
-        with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, means=p.means, covariances=p.covariances,
-                     precisions=p.precisions, user_factors=self.user_factors_,
-                     train_users=self.train_.users, train_items=self.train_.items,
-                     train_values=self.train_.values)
-        write_json(f"{path}.json", {
-            "model": "factor", "n_factors": self.n_factors, "bias_var": p.bias_var,
-            "noise_var": p.noise_var, "global_mean": self.global_mean_,
-            "rating_range": list(self.rating_range_), "clip": self.clip,
-            "foldin_temperature": self.foldin_temperature,
-            "user_ids": self.user_ids_.tolist(), "item_ids": self.item_ids_.tolist(),
-            "loglik": self.loglik_, "n_iter": self.n_iter_, "seed": self.result_.seed})
+        self._save(path, "factor", {"means": p.means, "covariances": p.covariances,
+                                    "precisions": p.precisions,
+                                    "user_factors": self.user_factors_},
+                   n_factors=self.n_factors, bias_var=p.bias_var, noise_var=p.noise_var,
+                   global_mean=self.global_mean_, rating_range=list(self.rating_range_),
+                   clip=self.clip, foldin_temperature=self.foldin_temperature)
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "FactorRecommender":
@@ -312,9 +305,5 @@ class FactorRecommender(TopN):
         model.user_factors_ = arrays["user_factors"]
         model.global_mean_ = meta["global_mean"]
         model.rating_range_ = tuple(meta["rating_range"])
-        model.user_ids_ = np.array(meta["user_ids"], dtype=str)
-        model.item_ids_ = np.array(meta["item_ids"], dtype=str)
-        model.loglik_, model.n_iter_ = meta["loglik"], meta["n_iter"]
-        model.train_ = Ratings(arrays["train_users"], arrays["train_items"],
-                               arrays["train_values"], model.user_ids_, model.item_ids_)
+        model._restore(meta, arrays)
         return model

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
-from ..atomic import atomic_path, write_json
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.aspect import gaussian_aspect_estep
@@ -145,13 +144,13 @@ class GaussianAspectRecommender(TopN):
         rows = UserRows.build(users, items, standard, ratings.n_users)
         model = GaussianAspectEM(ratings.n_users, self.n_classes, self.temperature,
                                  self.prior_mean_, self.prior_var_, self.prior_strength)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter, tol=self.tol,
-                        tol_on="mean", warn=False)
+        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter,
+                        **self._em_options())
         self._keep_record(result)
         p = result.params
         self.theta_, self.means_, self.variances_ = p.theta, p.means, p.variances
         self.user_ids_, self.item_ids_ = ratings.user_ids, ratings.item_ids
-        self.train_rows_ = rows
+        self.feedback_ = rows
         return self
 
     def _finish(self, predictions):
@@ -184,7 +183,7 @@ class GaussianAspectRecommender(TopN):
         terms.  At EM's fixed point P(z | u) is the average over the user's ratings j of
         their class posteriors q_j, so the deviation also splits into one term per rating,
         s_u sum_z q_j(z) mu_iz / n_u: ``items`` are the largest."""
-        rows, scale = self.train_rows_, self.user_scale_[user]
+        rows, scale = self.feedback_, self.user_scale_[user]
         lo, hi = rows.indptr[user], rows.indptr[user + 1]
         mine = rows.items[lo:hi]
         class_terms = scale * self.theta_[user] * self.means_[item]
@@ -214,8 +213,8 @@ class GaussianAspectRecommender(TopN):
         model = GaussianAspectEM(1, self.n_classes, self.temperature, self.prior_mean_,
                                  self.prior_var_, self.prior_strength,
                                  fixed=(self.means_, self.variances_))
-        theta = fit_em(model, rows, seed=self.seed, max_iter=max_iter, tol=self.tol,
-                       tol_on="mean", warn=False).params.theta[0]
+        theta = fit_em(model, rows, seed=self.seed, max_iter=max_iter,
+                       **self._em_options()).params.theta[0]
         return np.r_[mean[0], scale, theta]
 
     def predict_folded(self, factors, items) -> np.ndarray:
@@ -231,18 +230,14 @@ class GaussianAspectRecommender(TopN):
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
-        rows = self.train_rows_
-        with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, theta=self.theta_, means=self.means_,
-                     variances=self.variances_, user_mean=self.user_mean_,
-                     user_scale=self.user_scale_, prior_mean=self.prior_mean_,
-                     train_indptr=rows.indptr, train_items=rows.items,
-                     train_values=rows.values)
-        write_json(f"{path}.json", self._saved_meta(
-            "gaussian-aspect", n_classes=self.n_classes, temperature=self.temperature,
+        self._save(path, "gaussian-aspect", {
+            "theta": self.theta_, "means": self.means_, "variances": self.variances_,
+            "user_mean": self.user_mean_, "user_scale": self.user_scale_,
+            "prior_mean": self.prior_mean_}, n_classes=self.n_classes,
+            temperature=self.temperature,
             prior_strength=self.prior_strength, user_pseudo=self.user_pseudo,
             clip=self.clip, global_mean=self.global_mean_, global_var=self.global_var_,
-            prior_var=self.prior_var_, rating_range=list(self.rating_range_)))
+            prior_var=self.prior_var_, rating_range=list(self.rating_range_))
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "GaussianAspectRecommender":
@@ -251,10 +246,8 @@ class GaussianAspectRecommender(TopN):
                     clip=meta["clip"])
         for name in ("theta", "means", "variances", "user_mean", "user_scale", "prior_mean"):
             setattr(model, f"{name}_", arrays[name])
-        model.train_rows_ = UserRows(arrays["train_indptr"], arrays["train_items"],
-                                     arrays["train_values"])
         model.global_mean_, model.global_var_ = meta["global_mean"], meta["global_var"]
         model.prior_var_ = meta["prior_var"]
         model.rating_range_ = tuple(meta["rating_range"])
-        model._restore_ids(meta)
+        model._restore(meta, arrays)
         return model

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json
 from ..errors import UserInputError
 from ..kernels.implicit import implicit_estep, implicit_user_means
 from ..kernels.linalg import solve_packed
@@ -89,7 +88,6 @@ class ImplicitFactorRecommender(TopN):
         result, rows = self._fit_feedback(model, feedback, scale=self.alpha)
         self.item_factors_ = result.params.loadings
         self.user_factors_ = self._means(rows)
-        self.feedback_ = rows
         return self
 
     def partial_fit(self, feedback: Ratings, max_iter: int = 5) -> "ImplicitFactorRecommender":
@@ -99,11 +97,7 @@ class ImplicitFactorRecommender(TopN):
         check_positive_int(max_iter, "max_iter")
         if not hasattr(self, "feedback_"):
             raise UserInputError("partial_fit needs a fitted model: call fit first")
-        rows = self.feedback_
-        users = np.repeat(np.arange(len(rows.indptr) - 1), np.diff(rows.indptr))
-        seen = Ratings(users, rows.items, rows.values / self.alpha, self.user_ids_,
-                       self.item_ids_)
-        merged = seen.merged(feedback)
+        merged = self._training_ratings(scale=self.alpha).merged(feedback)
         loadings = np.vstack([self.item_factors_, np.zeros(
             (merged.n_items - self.item_factors_.shape[0], self.n_factors))])
         model = ImplicitEM(merged.n_items, self.n_factors, self.user_prior,
@@ -113,7 +107,6 @@ class ImplicitFactorRecommender(TopN):
                                           max_iter=max_iter)
         self.item_factors_ = result.params.loadings
         self.user_factors_ = self._means(rows)
-        self.feedback_ = rows
         return self
 
     def _means(self, rows: UserRows) -> np.ndarray:
@@ -154,21 +147,15 @@ class ImplicitFactorRecommender(TopN):
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
-        with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, item_factors=self.item_factors_,
-                     user_factors=self.user_factors_, feedback_indptr=self.feedback_.indptr,
-                     feedback_items=self.feedback_.items,
-                     feedback_values=self.feedback_.values)
-        write_json(f"{path}.json", self._saved_meta(
-            "implicit", n_factors=self.n_factors, alpha=self.alpha,
-            user_prior=self.user_prior, item_prior=self.item_prior))
+        self._save(path, "implicit", {"item_factors": self.item_factors_,
+                                      "user_factors": self.user_factors_},
+                   n_factors=self.n_factors, alpha=self.alpha, user_prior=self.user_prior,
+                   item_prior=self.item_prior)
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "ImplicitFactorRecommender":
         model = cls(meta["n_factors"], alpha=meta["alpha"], user_prior=meta["user_prior"],
                     item_prior=meta["item_prior"])
         model.item_factors_, model.user_factors_ = arrays["item_factors"], arrays["user_factors"]
-        model.feedback_ = UserRows(arrays["feedback_indptr"], arrays["feedback_items"],
-                                   arrays["feedback_values"])
-        model._restore_ids(meta)
+        model._restore(meta, arrays)
         return model

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json
 from ..errors import UserInputError
 from ..kernels.discrete import multinomial_mixture_pass, multinomial_responsibilities
 from ..validation import check_positive_int
@@ -86,22 +85,41 @@ class MixtureRecommender(TopN):
         """sum_k p(k | x_u) p_ki for every item, one row per user code."""
         return self.user_classes_[np.asarray(users, dtype=np.int64)] @ self.probs_
 
+    def explain(self, user, item, n=5) -> dict:
+        """Why ``item`` is recommended to ``user`` (codes).  The score is
+        sum_k p(k | x_u) p_ki: ``factors`` are the classes with the largest terms.  A
+        feedback item j adds n_uj log p_kj to class k's log posterior, so its support is
+        the evidence it gives the classes behind the score over an average class,
+        n_uj sum_k share_k (log p_kj - mean_k' log p_k'j), with share_k the class's part
+        of the score: ``items`` are the largest."""
+        rows = self.feedback_
+        lo, hi = rows.indptr[user], rows.indptr[user + 1]
+        mine, counts = rows.items[lo:hi], rows.values[lo:hi]
+        classes = self.user_classes_[user]
+        terms = classes * self.probs_[:, item]
+        shares = terms / terms.sum()
+        log_probs = np.log(self.probs_[:, mine])           # (K, feedback items)
+        support = counts * (shares @ log_probs - log_probs.mean(axis=0))
+        top_items = np.argsort(-support, kind="stable")[:n]
+        top_classes = np.argsort(-terms, kind="stable")[:n]
+        return {"score": float(terms.sum()),
+                "items": [(int(mine[k]), float(support[k])) for k in top_items],
+                "factors": [(int(k), float(terms[k])) for k in top_classes]}
+
     def folded_scores(self, items, counts=None) -> np.ndarray:
         """Scores of every item for a new user, from their class posterior."""
         return self._classes(UserRows.single(items, counts))[0] @ self.probs_
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
-        with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, weights=self.weights_, probs=self.probs_,
-                     user_classes=self.user_classes_)
-        write_json(f"{path}.json", self._saved_meta("multinomial", n_classes=self.n_classes,
-                                                    smoothing=self.smoothing))
+        self._save(path, "multinomial", {"weights": self.weights_, "probs": self.probs_,
+                                         "user_classes": self.user_classes_},
+                   n_classes=self.n_classes, smoothing=self.smoothing)
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "MixtureRecommender":
         model = cls(meta["n_classes"], smoothing=meta["smoothing"])
         model.weights_, model.probs_ = arrays["weights"], arrays["probs"]
         model.user_classes_ = arrays["user_classes"]
-        model._restore_ids(meta)
+        model._restore(meta, arrays)
         return model

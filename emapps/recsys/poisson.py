@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json
 from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
 from ..validation import check_positive_int
@@ -92,16 +91,37 @@ class PoissonRecommender(TopN):
         """Expected counts of every item, one row per user code."""
         return self.theta_[np.asarray(users, dtype=np.int64)] @ self.beta_.T
 
+    def explain(self, user, item, n=5) -> dict:
+        """Why ``item`` scores what it does for ``user`` (codes).  The score is
+        sum_k theta_uk beta_ik: ``factors`` are its largest terms.  At EM's fixed point
+        theta_uk = (sum_j n_uj q_ujk + shape - 1) / (sum_i beta_ik + rate), with q_uj the
+        split of the user's count of item j over the factors, so the score also splits
+        into one term per feedback item j, sum_k beta_ik n_uj q_ujk / (sum_i beta_ik +
+        rate) (the prior's share, (shape - 1) terms, is left out): ``items`` are the
+        largest."""
+        rows = self.feedback_
+        lo, hi = rows.indptr[user], rows.indptr[user + 1]
+        mine, counts = rows.items[lo:hi], rows.values[lo:hi]
+        theta, beta = self.theta_[user], self.beta_
+        split = theta * beta[mine]
+        split /= split.sum(axis=1, keepdims=True)
+        weight = beta[item] / (beta.sum(axis=0) + self.rate)
+        support = counts * (split @ weight)
+        factor_terms = theta * beta[item]
+        top_items = np.argsort(-support, kind="stable")[:n]
+        top_factors = np.argsort(-factor_terms, kind="stable")[:n]
+        return {"score": float(factor_terms.sum()),
+                "items": [(int(mine[k]), float(support[k])) for k in top_items],
+                "factors": [(int(k), float(factor_terms[k])) for k in top_factors]}
+
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""
-        with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, theta=self.theta_, beta=self.beta_)
-        write_json(f"{path}.json", self._saved_meta("poisson", n_factors=self.n_factors,
-                                                    shape=self.shape, rate=self.rate))
+        self._save(path, "poisson", {"theta": self.theta_, "beta": self.beta_},
+                   n_factors=self.n_factors, shape=self.shape, rate=self.rate)
 
     @classmethod
     def from_saved(cls, meta: dict, arrays) -> "PoissonRecommender":
         model = cls(meta["n_factors"], shape=meta["shape"], rate=meta["rate"])
         model.theta_, model.beta_ = arrays["theta"], arrays["beta"]
-        model._restore_ids(meta)
+        model._restore(meta, arrays)
         return model

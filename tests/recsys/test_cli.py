@@ -105,7 +105,8 @@ def test_evaluate_topn_prints_the_protocol_metrics(tmp_path, capsys):
         assert 0.0 < float(metrics["NDCG@10"]) <= 1.0 and int(metrics["users"]) > 100
 
 
-@pytest.mark.parametrize("kind", ["implicit", "factor", "gaussian-aspect"])
+@pytest.mark.parametrize("kind", ["implicit", "factor", "gaussian-aspect", "aspect", "poisson",
+                                  "multinomial"])
 def test_explain_lists_classes_and_supporting_items(kind, tmp_path, capsys):
     model = tmp_path / "i.npz"
     status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "--model", kind, "-k", "3",
@@ -181,3 +182,21 @@ def test_gaussian_aspect_model_predicts_and_is_evaluated_by_rating_cv(tmp_path, 
     status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
                          folds, "--model", "aspect")
     assert status == 2 and "evaluates --model factor or gaussian-aspect, not aspect" in err
+
+
+def test_recommend_leaves_out_training_items_unless_asked_and_fit_reports_progress(
+        tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "-o", model, "-k", "2",
+                         "--max-iter", "3", "--seed", "0", "-v", "-q")
+    assert status == 0
+    assert len([line for line in err.splitlines() if line.startswith("iter ")]) == 3
+    rated = {line.split("\t")[1] for line in SYNTHETIC.read_text().splitlines()
+             if line.split("\t")[0] == "1"}
+    listed = {}
+    for flags in (("-n", "50"), ("-n", "400", "--keep-seen")):
+        status, out, err = run(capsys, "recsys", "recommend", model, "--users", "1", *flags)
+        assert status == 0, err
+        listed[flags] = {line.split("\t")[2] for line in out.splitlines()[1:]}
+    assert len(listed["-n", "50"]) == 50 and not listed["-n", "50"] & rated
+    assert rated <= listed["-n", "400", "--keep-seen"]  # all 400 items ranked

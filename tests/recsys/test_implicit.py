@@ -99,3 +99,14 @@ def test_partial_fit_adds_users_and_items_and_keeps_improving():
     users = np.array([codes[str(u)] for u in range(90, ratings.n_users)])
     top = model.recommend(users, 5)
     assert np.mean(top // block == group[90:, None]) > 0.95  # new users modelled
+
+
+def test_recommend_for_one_user_or_many_leaves_out_training_items():
+    ratings, _, _ = planted()
+    model = ImplicitFactorRecommender(3, max_iter=5, seed=0).fit(ratings)
+    one = model.recommend(4, 10)
+    assert one.shape == (10,)
+    np.testing.assert_array_equal(one, model.recommend([3, 4], 10)[1])
+    mine = ratings.items[ratings.users == 4]
+    assert not np.isin(one, mine).any()
+    assert np.isin(mine, model.recommend(4, ratings.n_items, filter_seen=False)).all()

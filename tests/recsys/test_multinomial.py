@@ -2,6 +2,7 @@
 fold-in and saving."""
 
 import numpy as np
+import pytest
 from scipy.special import softmax
 
 from emapps.kernels.discrete import multinomial_responsibilities
@@ -41,3 +42,14 @@ def test_save_and_load_round_trip(tmp_path):
     model.save(tmp_path / "mix.npz")
     np.testing.assert_array_equal(load_model(tmp_path / "mix.npz").scores([0, 1]),
                                   model.scores([0, 1]))
+
+
+def test_explanation_points_at_the_users_own_block():
+    ratings, group, block = planted()
+    model = MixtureRecommender(3, max_iter=100, seed=0).fit(ratings)
+    user = 2
+    item = int(model.recommend(user, 1)[0])
+    reasons = model.explain(user, item, n=3)
+    assert sum(v for _, v in reasons["factors"]) == pytest.approx(reasons["score"], rel=1e-10)
+    assert all(j // block == group[user] for j, _ in reasons["items"])
+    assert all(value > 0 for _, value in reasons["items"])

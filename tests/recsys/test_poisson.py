@@ -39,3 +39,13 @@ def test_save_and_load_round_trip(tmp_path):
     model.save(tmp_path / "poisson.npz")
     np.testing.assert_array_equal(load_model(tmp_path / "poisson.npz").scores([1, 2]),
                                   model.scores([1, 2]))
+
+
+def test_explanation_terms_add_up_to_the_score_at_convergence():
+    ratings, _, _ = planted()
+    model = PoissonRecommender(3, shape=1.0, rate=0.1, max_iter=2000, tol=1e-13,
+                               seed=0).fit(ratings)
+    reasons = model.explain(5, 7, n=1000)
+    assert sum(v for _, v in reasons["factors"]) == pytest.approx(reasons["score"], rel=1e-10)
+    # with shape = 1 the prior adds nothing: the feedback items carry the whole score
+    assert sum(v for _, v in reasons["items"]) == pytest.approx(reasons["score"], rel=1e-4)
