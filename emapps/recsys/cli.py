@@ -81,6 +81,8 @@ def recsys():
                    "gaussian-aspect, 100 poisson and multinomial).")
 @click.option("--tol", default=1e-6, show_default=True,
               help="Stop when the objective per rating changes by less.")
+@click.option("--rating-range", default=None, metavar="LOW,HIGH",
+              help="Reject ratings outside this range (e.g. 1,5), naming the line.")
 @seed_option
 @threads_option
 @click.option("-o", "--output", required=True, help="Model file (.npz, with a .npz.json).")
@@ -88,7 +90,8 @@ def recsys():
 @click.option("-v", "--verbose", is_flag=True,
               help="The objective at every EM iteration, on stderr.")
 def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature, alpha,
-        implicit_threshold, max_iter, tol, seed, threads, output, quiet, verbose):
+        implicit_threshold, max_iter, tol, rating_range, seed, threads, output, quiet,
+        verbose):
     """Fit a model to RATINGS and save it."""
     from ..atomic import check_writable
     from .io import read_ratings
@@ -96,7 +99,7 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
     check_writable(output)
     set_threads(threads)
     seed = resolve_seed(seed)
-    data = read_ratings(ratings)
+    data = read_ratings(ratings, rating_range=_range(rating_range))
     if model in TOPN_MODELS and implicit_threshold is not None:
         data = data.implicit(implicit_threshold)
     recommender = make_model(model, factors, temperature=temperature, alpha=alpha,
@@ -307,6 +310,21 @@ def evaluate(protocol, data_path, test_path, given_path, model_kind, factors, re
             label = name if key is None else f"{name}[{key}]"
             click.echo(f"{label}\t{item:.4f}" if isinstance(item, float) else f"{label}\t{item}")
     return 0
+
+
+def _range(text):
+    """(low, high) from 'LOW,HIGH', or None."""
+    from ..errors import UserInputError
+    if text is None:
+        return None
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise UserInputError(f"--rating-range wants LOW,HIGH (e.g. 1,5); got {text!r}") \
+            from None
+    if not low <= high:
+        raise UserInputError(f"--rating-range: {low:g} is above {high:g}")
+    return low, high
 
 
 def _write(output, text):

@@ -149,8 +149,9 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_ratings(path, *, user_ids=None, item_ids=None) -> Ratings:
+def read_ratings(path, *, user_ids=None, item_ids=None, rating_range=None) -> Ratings:
     """Load ratings; a header row is detected when its rating field is not a number.
+    With ``rating_range`` (low, high) a rating outside it is an error naming its line.
 
     With ``user_ids``/``item_ids`` (arrays of original ids, e.g. a fitted model's) the
     codes follow those maps and unknown ids get code -1; otherwise ids are numbered in
@@ -184,6 +185,9 @@ def read_ratings(path, *, user_ids=None, item_ids=None) -> Ratings:
                 from None
         if not np.isfinite(value):
             raise UserInputError(f"{name}: line {number}: rating {rating!r} is not finite")
+        if rating_range is not None and not rating_range[0] <= value <= rating_range[1]:
+            raise UserInputError(f"{name}: line {number}: rating {rating!r} is outside "
+                                 f"{rating_range[0]:g}..{rating_range[1]:g}")
         if not user or not item:
             raise UserInputError(f"{name}: line {number}: empty user or item id")
         users.append(user)

@@ -65,6 +65,9 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "-o", tmp_path / "m.npz", "-k",
                          "0", "-q")
     assert status == 2 and "n_factors must be an integer >= 1" in err
+    status, _, err = run(capsys, "recsys", "fit", SYNTHETIC, "-o", tmp_path / "m.npz",
+                         "--rating-range", "2,5", "-q")
+    assert status == 2 and "is outside 2..5" in err and not (tmp_path / "m.npz").exists()
     status, _, err = run(capsys, "recsys", "predict", tmp_path / "absent.npz", bad)
     assert status == 2 and "not a saved emapps recommender" in err
     status, _, err = run(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",

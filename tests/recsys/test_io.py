@@ -56,6 +56,14 @@ def test_bad_ratings_say_what_and_where(tmp_path, text, message):
         read_ratings(str(path))
 
 
+def test_ratings_outside_the_declared_range_name_their_line(tmp_path):
+    path = tmp_path / "r.tsv"
+    path.write_text("1\t1\t4\n1\t2\t5.5\n")
+    assert len(read_ratings(str(path))) == 2
+    with pytest.raises(UserInputError, match="line 2: rating '5.5' is outside 1..5"):
+        read_ratings(str(path), rating_range=(1, 5))
+
+
 def test_repeated_ratings_keep_the_last_with_a_warning(tmp_path):
     path = tmp_path / "r.tsv"
     path.write_text("1\t1\t2\n1\t1\t5\n")
