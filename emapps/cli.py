@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
     "haplo": ("emapps.haplo.cli", "haplo",
               "Haplotype frequencies from unphased genotypes (VCF/BCF or tables)."),
+    "impute": ("emapps.impute.cli", "impute",
+               "Impute and phase genotypes from a reference panel; mask and score."),
     "recsys": ("emapps.recsys.cli", "recsys",
                "Recommenders fitted by EM: fit, predict, recommend, evaluate."),
     "segment": ("emapps.segment.cli", "segment",

@@ -58,3 +58,13 @@ threads_option = click.option("--threads", "-@", type=int, default=None,
                               help="Worker threads (default: all cores).")
 seed_option = click.option("--seed", type=int, default=None,
                            help="Random seed; the seed used is always recorded.")
+
+
+class DefaultRunGroup(click.Group):
+    """A group whose ``run`` command is the default: ``emapps X INPUT...`` runs
+    ``emapps X run INPUT...``, other subcommands (``score``, ...) by name."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)

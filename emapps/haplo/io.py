@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from ..vcf import display_name, fetch, open_vcf
 
 MISSING_VALUES = ("0", "NA", "", ".")
 #: (first, second) column-name suffixes of a locus' two allele columns
@@ -144,21 +145,8 @@ def _select_subjects(genotypes: Genotypes, samples) -> Genotypes:
 
 def read_vcf(path: str, *, region=None, samples=None, use_phase=False) -> Genotypes:
     """Diploid GT calls of a VCF/BCF (plain, bgzipped, '-' for stdin) via pysam."""
-    import pysam
-
-    name = "<stdin>" if path == "-" else str(path)
-    if path != "-" and not Path(path).is_file():
-        raise UserInputError(f"{name}: no such file")
-    previous = pysam.set_verbosity(0)  # htslib's own messages would repeat ours
-    try:
-        vcf = pysam.VariantFile(path)
-    except (OSError, ValueError) as error:
-        raise UserInputError(f"{name}: not a readable VCF/BCF file ({error})") from None
-    finally:
-        pysam.set_verbosity(previous)
-    with vcf:
-        if "GT" not in vcf.header.formats:
-            raise UserInputError(f"{name}: the header declares no FORMAT/GT field")
+    name = display_name(path)
+    with open_vcf(path) as vcf:
         header_samples = list(vcf.header.samples)
         if samples is not None:
             unknown = [s for s in samples if s not in set(header_samples)]
@@ -168,7 +156,7 @@ def read_vcf(path: str, *, region=None, samples=None, use_phase=False) -> Genoty
             header_samples = list(samples)
         if not header_samples:
             raise UserInputError(f"{name}: the file has no samples")
-        records = _fetch(vcf, name, region)
+        records = fetch(vcf, name, region)
         columns, phased_columns, loci, allele_names = [], [], [], []
         monomorphic_missing = 0
         seen = set()
@@ -198,18 +186,6 @@ def read_vcf(path: str, *, region=None, samples=None, use_phase=False) -> Genoty
     dropped = {"sites_all_missing": monomorphic_missing} if monomorphic_missing else {}
     return Genotypes(np.ascontiguousarray(np.stack(columns, axis=1)), header_samples, loci,
                      allele_names, np.stack(phased_columns, axis=1), name, dropped)
-
-
-def _fetch(vcf, name, region):
-    if region is None:
-        return vcf
-    try:
-        return vcf.fetch(region=region)
-    except ValueError as error:
-        if "index" in str(error).lower() or "without" in str(error).lower():
-            raise UserInputError(f"{name}: --region needs an index (.tbi or .csi) beside a "
-                                 f"bgzipped file; make one with 'bcftools index'") from None
-        raise UserInputError(f"{name}: bad region {region!r} ({error})") from None
 
 
 def _record_calls(record, name, where):

@@ -4,17 +4,9 @@ import sys
 
 import click
 
-from ..clitools import parse_int_range, resolve_seed, seed_option, threads_option
+from ..clitools import (DefaultRunGroup, parse_int_range, resolve_seed, seed_option,
+                        threads_option)
 from ..clitools import set_threads as set_kernel_threads
-
-
-class DefaultRunGroup(click.Group):
-    """``emapps segment INPUT...`` runs the ``run`` command; ``score`` is a subcommand."""
-
-    def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
 
 
 @click.group(cls=DefaultRunGroup)

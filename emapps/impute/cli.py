@@ -1,0 +1,177 @@
+"""``emapps impute``: impute and phase from a reference panel; ``mask`` and ``score`` run
+imputation experiments."""
+
+import json
+import shlex
+import sys
+
+import click
+
+from ..clitools import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
+
+
+@click.group(cls=DefaultRunGroup)
+def impute():
+    """Genotype imputation fitted by EM (Li & Stephens copying model, Baum-Welch).
+
+    \b
+    emapps impute TARGET --ref PANEL -o OUT.vcf.gz [options]   (same as: emapps impute run)
+    emapps impute mask INPUT -o MASKED.vcf.gz --design array|random
+    emapps impute score IMPUTED --truth TRUTH --masked MASKED [--ref PANEL]
+    """
+
+
+region_option = click.option("-r", "--region", default=None,
+                             help="chr:start-end (needs an index beside the files).")
+samples_option = click.option("-s", "--samples", default=None,
+                              help="Comma-separated samples, or @FILE with one per line.")
+output_type_option = click.option("-O", "--output-type", "output_type", default=None,
+                                  type=click.Choice(["v", "z", "b", "u"]),
+                                  help="v VCF, z bgzipped VCF, b BCF, u uncompressed BCF "
+                                       "(default: from the file name).")
+
+
+@impute.command()
+@click.argument("target")
+@click.option("--ref", "panel_path", required=True,
+              help="Phased reference panel (VCF/BCF, no missing alleles).")
+@click.option("-o", "--output", required=True, help="Output VCF/BCF; '-' for stdout.")
+@output_type_option
+@region_option
+@samples_option
+@click.option("--map", "map_path", default=None,
+              help="Genetic map in PLINK format (chrom id cM bp); default 1 cM/Mb.")
+@click.option("--window", default=128, show_default=True,
+              help="Typed markers per window when choosing phasing states.")
+@click.option("--states", default=8, show_default=True,
+              help="Panel haplotypes kept per window and haplotype for phasing.")
+@click.option("--max-iter", default=10, show_default=True, help="EM iterations per round.")
+@click.option("--json", "record_path", default=None, help="Write the run record here.")
+@click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
+@seed_option
+@threads_option
+@click.option("-q", "--quiet", is_flag=True)
+def run(target, panel_path, output, output_type, region, samples, map_path, window, states,
+        max_iter, record_path, no_index, seed, threads, quiet):
+    """Impute (and phase) TARGET from a reference panel; write GT, DS, GP, AF, DR2, IMP.
+
+    TARGET: VCF/BCF ('-' for stdin), unphased or phased, with missing calls allowed.
+    Output: every panel site of the region; target sites the panel lacks, or with other
+    REF/ALT alleles, are dropped and counted on stderr."""
+    from .. import __version__
+    from ..atomic import check_writable, write_json
+    from ..em.record import provenance
+    from .io import output_type as resolve_type
+    from .io import read_calls, read_plink_map, read_samples_option, write_imputed
+    from .model import ReferenceImputer
+
+    mode = resolve_type(output, output_type)
+    for path in (output, record_path):
+        if path not in (None, "-"):
+            check_writable(path)
+    set_threads(threads)
+    seed = resolve_seed(seed)
+    n_threads = threads or 1
+    genetic_map = read_plink_map(map_path) if map_path else None
+    panel = read_calls(panel_path, region=region, threads=n_threads)
+    target_calls = read_calls(target, region=region, samples=read_samples_option(samples),
+                              threads=n_threads)
+    imputer = ReferenceImputer(per_window=states, window=window, max_iter=max_iter,
+                               seed=seed, genetic_map=genetic_map).fit(target_calls, panel)
+    result = imputer.predict()
+    command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
+    write_imputed(output, result, target_calls, mode=mode, command=command,
+                  version=__version__, threads=n_threads, index=not no_index)
+    record = {**provenance(), "seed": seed, "target": target_calls.source,
+              "panel": panel.source, "output": output, "samples": len(result.samples),
+              **result.record}
+    if record_path:
+        write_json(record_path, record)
+    if not quiet:
+        dropped = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in
+                            {**result.record["dropped_target_sites"],
+                             **target_calls.skipped}.items())
+        click.echo(f"emapps impute: {len(result.samples)} samples, {len(imputer.match_.typed)}"
+                   f" typed of {panel.n_sites} panel sites ({2 * len(panel.samples)} "
+                   f"haplotypes); theta {imputer.params_.theta:.4g}, eps "
+                   f"{imputer.params_.mismatch:.3g}, log-likelihood {imputer.loglik_:.2f}; "
+                   f"seed {seed}" + (f"; target sites dropped: {dropped}" if dropped else "")
+                   + (f"; wrote {output}" if output != "-" else ""), err=True)
+    return 0
+
+
+@impute.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", required=True, help="Masked VCF/BCF ('-' for stdout).")
+@output_type_option
+@click.option("--design", type=click.Choice(["array", "random"]), required=True,
+              help="array: keep every --every-th site; random: hide calls at --rate.")
+@click.option("--every", default=10, show_default=True, help="array: keep 1 site in this many.")
+@click.option("--offset", default=0, show_default=True, help="array: which one (0-based).")
+@click.option("--rate", default=0.05, show_default=True, help="random: share of calls hidden.")
+@region_option
+@samples_option
+@seed_option
+def mask(input_path, output, output_type, design, every, offset, rate, region, samples, seed):
+    """Mask genotypes of INPUT for an imputation experiment: the output holds unphased GT
+    only; INPUT itself is the truth for `emapps impute score`."""
+    from .. import __version__
+    from ..atomic import check_writable
+    from .evaluate import mask_array, mask_random, unphased_vcf
+    from .io import output_type as resolve_type
+    from .io import read_calls, read_samples_option, write_vcf_text
+
+    mode = resolve_type(output, output_type)
+    check_writable(output)
+    calls = read_calls(input_path, region=region, samples=read_samples_option(samples))
+    if design == "array":
+        masked = mask_array(calls, every, offset)
+        summary = f"kept {masked.n_sites} of {calls.n_sites} sites (1 in {every})"
+    else:
+        seed = resolve_seed(seed)
+        masked, hidden = mask_random(calls, rate, seed)
+        summary = f"hid {hidden} calls (rate {rate:g}, seed {seed})"
+    command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
+    header, lines = unphased_vcf(masked, command, __version__)
+    write_vcf_text(output, header, lines, mode=mode)
+    click.echo(f"emapps impute mask: {summary}; {len(calls.samples)} samples", err=True)
+    return 0
+
+
+@impute.command()
+@click.argument("imputed")
+@click.option("--truth", required=True, help="The unmasked calls (VCF/BCF).")
+@click.option("--masked", required=True, help="The masked input given to the imputation.")
+@click.option("--ref", "panel_path", default=None,
+              help="Reference panel: MAF bins from it (else from the truth).")
+@region_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def score(imputed, truth, masked, panel_path, region, as_json):
+    """Score IMPUTED on the entries hidden in MASKED: coverage, concordance, non-reference
+    concordance, mean per-site and pooled dosage r2 by MAF bin, and the correlation of
+    DR2 with the true per-site r2."""
+    from .evaluate import score as score_imputation
+    from .io import read_calls
+
+    truth_calls = read_calls(truth, region=region)
+    masked_calls = read_calls(masked, region=region)
+    reference = read_calls(panel_path, region=region) if panel_path else None
+    table = score_imputation(imputed, truth_calls, masked_calls, reference)
+    if as_json:
+        click.echo(json.dumps(table, indent=2))
+        return 0
+    names = ["sites", "entries", "coverage", "concordance", "nonref_concordance", "r2_mean",
+             "r2_sites", "r2_pooled"]
+    click.echo("maf_bin\t" + "\t".join(names))
+    for label, row in table.items():
+        if label == "dr2_correlation":
+            continue
+        click.echo(label + "\t" + "\t".join(_cell(row[name]) for name in names))
+    click.echo(f"corr(DR2, r2)\t{_cell(table['dr2_correlation'])}")
+    return 0
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "NA"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)

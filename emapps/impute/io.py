@@ -1,0 +1,377 @@
+"""Imputation input and output: biallelic diploid calls from VCF/BCF (pysam), the
+target-panel site match, PLINK genetic maps, and the imputed VCF/BCF (Beagle's fields)."""
+
+import gzip
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..errors import UserInputError
+from ..vcf import diploid_calls, display_name, fetch, open_vcf
+
+#: 1 cM per Mb when no genetic map is given
+CM_PER_BP = 1e-6
+
+
+@dataclass
+class Calls:
+    """Biallelic sites and diploid calls of one VCF: alleles[copy, sample, site] is 0/1,
+    or -1 when missing."""
+
+    chrom: np.ndarray         # (M,) str
+    pos: np.ndarray           # (M,) int64
+    ids: np.ndarray           # (M,) str
+    ref: np.ndarray           # (M,) str
+    alt: np.ndarray           # (M,) str
+    samples: list
+    alleles: np.ndarray       # (2, N, M) int8
+    phased: np.ndarray        # (N, M) bool
+    header: object = None     # the pysam header, for the output
+    source: str = ""
+    skipped: dict = field(default_factory=dict)
+
+    @property
+    def n_sites(self) -> int:
+        return self.pos.shape[0]
+
+    def genotypes(self) -> np.ndarray:
+        """(N, M) alt-allele counts, -1 where either allele is missing."""
+        total = self.alleles[0].astype(np.int16) + self.alleles[1]
+        return np.where((self.alleles[0] < 0) | (self.alleles[1] < 0), -1, total).astype(np.int8)
+
+    def keys(self) -> np.ndarray:
+        return np.array([f"{c}:{p}:{r}:{a}" for c, p, r, a in
+                         zip(self.chrom, self.pos, self.ref, self.alt)])
+
+    def subset_sites(self, keep) -> "Calls":
+        keep = np.asarray(keep)
+        return Calls(self.chrom[keep], self.pos[keep], self.ids[keep], self.ref[keep],
+                     self.alt[keep], self.samples, self.alleles[:, :, keep],
+                     self.phased[:, keep], self.header, self.source, dict(self.skipped))
+
+
+def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
+    """Biallelic records of a VCF/BCF ('-' for stdin), in file order; multi-allelic and
+    ALT-less records are skipped and counted.  Unsorted records are an error."""
+    name = display_name(path)
+    with open_vcf(path, threads=threads) as vcf:
+        header_samples = list(vcf.header.samples)
+        if not header_samples:
+            raise UserInputError(f"{name}: the file has no samples")
+        columns = _sample_columns(header_samples, samples, name)
+        chrom, pos, ids, ref, alt, alleles, phased = [], [], [], [], [], [], []
+        skipped = {"multiallelic": 0, "no_alt": 0}
+        finished, last = set(), None
+        try:
+            for record in fetch(vcf, name, region):
+                where = (record.chrom, record.pos)
+                if last is not None and where[0] != last[0]:
+                    finished.add(last[0])
+                if where[0] in finished or (last is not None and where[0] == last[0]
+                                            and where[1] < last[1]):
+                    raise UserInputError(f"{name}: records are not sorted ({record.chrom}:"
+                                         f"{record.pos} after {last[0]}:{last[1]}); sort "
+                                         f"with 'bcftools sort'")
+                last = where
+                alts = record.alts or ()
+                if len(alts) != 1 or alts[0] in (".", "*"):
+                    skipped["no_alt" if not alts else "multiallelic"] += 1
+                    continue
+                calls, phases = diploid_calls(record, len(header_samples), name)
+                chrom.append(record.chrom)
+                pos.append(record.pos)
+                ids.append(record.id or ".")
+                ref.append(record.ref)
+                alt.append(alts[0])
+                alleles.append(calls[:, columns])
+                phased.append(phases[columns])
+        except (OSError, ValueError) as error:
+            where = f" after {last[0]}:{last[1]}" if last else ""
+            raise UserInputError(f"{name}: malformed VCF record{where} ({error})") from None
+        header = vcf.header.copy()
+    if not pos:
+        raise UserInputError(f"{name}: no biallelic records"
+                             + (f" in region {region}" if region else ""))
+    return Calls(np.array(chrom, dtype=str), np.array(pos, dtype=np.int64),
+                 np.array(ids, dtype=str), np.array(ref, dtype=str), np.array(alt, dtype=str),
+                 [header_samples[c] for c in columns],
+                 np.ascontiguousarray(np.stack(alleles, axis=2)),
+                 np.stack(phased, axis=1), header, name,
+                 {key: value for key, value in skipped.items() if value})
+
+
+def _sample_columns(header_samples, samples, name) -> np.ndarray:
+    if samples is None:
+        return np.arange(len(header_samples))
+    index = {sample: column for column, sample in enumerate(header_samples)}
+    unknown = [sample for sample in samples if sample not in index]
+    if unknown:
+        raise UserInputError(f"{name}: sample(s) not in the file: {', '.join(unknown[:8])}")
+    return np.array([index[sample] for sample in samples], dtype=np.int64)
+
+
+def read_samples_option(text) -> list | None:
+    """--samples: a comma-separated list, or '@FILE' / a file with one sample per line."""
+    if text is None:
+        return None
+    path = Path(text[1:] if text.startswith("@") else text)
+    if text.startswith("@") or path.is_file():
+        try:
+            names = path.read_text().split()
+        except OSError as error:
+            raise UserInputError(f"cannot read samples file {path}: {error.strerror}") from None
+    else:
+        names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UserInputError("--samples names no sample")
+    return names
+
+
+# ------------------------------------------------------------------------- the panel
+
+def check_panel(panel: Calls) -> None:
+    """A reference panel must be phased and complete."""
+    missing = np.argwhere((panel.alleles < 0).any(axis=0))
+    if missing.size:
+        sample, site = missing[0]
+        raise UserInputError(f"{panel.source}: {panel.chrom[site]}:{panel.pos[site]} sample "
+                             f"{panel.samples[sample]} has a missing allele; a reference panel "
+                             f"must be complete")
+    unphased = np.argwhere(~panel.phased)
+    if unphased.size:
+        sample, site = unphased[0]
+        raise UserInputError(f"{panel.source}: {panel.chrom[site]}:{panel.pos[site]} sample "
+                             f"{panel.samples[sample]} is unphased; a reference panel must be "
+                             f"phased")
+
+
+@dataclass
+class SiteMatch:
+    """Where the target's sites fall in the panel: ``typed`` panel indices of the target
+    sites kept (in order), ``target_index`` their target indices, and what was dropped."""
+
+    typed: np.ndarray
+    target_index: np.ndarray
+    dropped: dict
+
+
+def match_sites(target: Calls, panel: Calls) -> SiteMatch:
+    """Match target sites to panel sites by chromosome, position and alleles.  A target
+    site at a panel position with other alleles (REF/ALT mismatch) and one absent from the
+    panel are dropped and counted; a contig the panel lacks is an error."""
+    missing_contigs = sorted(set(target.chrom) - set(panel.chrom))
+    if missing_contigs:
+        raise UserInputError(f"{target.source}: contig(s) {', '.join(missing_contigs[:5])} "
+                             f"not in the reference panel {panel.source}")
+    panel_index = {key: k for k, key in enumerate(panel.keys())}
+    panel_positions = set(zip(panel.chrom.tolist(), panel.pos.tolist()))
+    typed, kept, mismatched, absent = [], [], 0, 0
+    for k, key in enumerate(target.keys()):
+        if key in panel_index:
+            typed.append(panel_index[key])
+            kept.append(k)
+        elif (target.chrom[k], int(target.pos[k])) in panel_positions:
+            mismatched += 1
+        else:
+            absent += 1
+    if not typed:
+        raise UserInputError(f"{target.source}: none of its sites is in the reference panel "
+                             f"{panel.source} (same chromosome, position, REF and ALT)")
+    dropped = {name: value for name, value in
+               (("allele_mismatch", mismatched), ("not_in_panel", absent)) if value}
+    return SiteMatch(np.array(typed, dtype=np.int64), np.array(kept, dtype=np.int64), dropped)
+
+
+# ----------------------------------------------------------------------- genetic map
+
+def read_plink_map(path) -> dict:
+    """PLINK map (chrom, id, cM, bp; whitespace separated, optionally gzipped) as
+    {chrom: (bp, cM)} with positions sorted."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    columns: dict = {}
+    try:
+        with opener(path, "rt") as handle:
+            for number, line in enumerate(handle, start=1):
+                fields = line.split()
+                if not fields or fields[0].startswith("#"):
+                    continue
+                if len(fields) != 4:
+                    raise UserInputError(f"{path}: line {number} has {len(fields)} fields; a "
+                                         f"PLINK map has chrom, id, cM, bp")
+                try:
+                    cm, bp = float(fields[2]), int(fields[3])
+                except ValueError:
+                    raise UserInputError(f"{path}: line {number}: cM and bp must be numbers")\
+                        from None
+                columns.setdefault(fields[0], []).append((bp, cm))
+    except OSError as error:
+        raise UserInputError(f"cannot read genetic map {path}: {error.strerror}") from None
+    if not columns:
+        raise UserInputError(f"{path}: an empty genetic map")
+    genetic_map = {}
+    for chrom, rows in columns.items():
+        rows = np.array(sorted(rows))
+        if np.any(np.diff(rows[:, 1]) < 0):
+            raise UserInputError(f"{path}: chromosome {chrom}: cM decreases along the map")
+        genetic_map[chrom] = (rows[:, 0], rows[:, 1])
+    return genetic_map
+
+
+def genetic_positions(chrom, pos, genetic_map=None) -> np.ndarray:
+    """cM of each site: linear interpolation in the map (its end rates beyond it), or
+    1 cM per Mb without one."""
+    centimorgans = pos * CM_PER_BP
+    if genetic_map is None:
+        return centimorgans
+    for name in np.unique(chrom):
+        if name not in genetic_map:
+            raise UserInputError(f"the genetic map has no chromosome {name}")
+        bp, cm = genetic_map[name]
+        rows = chrom == name
+        x = pos[rows].astype(float)
+        inside = np.interp(x, bp, cm)
+        if bp.shape[0] > 1:
+            low_rate = (cm[1] - cm[0]) / max(bp[1] - bp[0], 1)
+            high_rate = (cm[-1] - cm[-2]) / max(bp[-1] - bp[-2], 1)
+            inside = np.where(x < bp[0], cm[0] - (bp[0] - x) * low_rate, inside)
+            inside = np.where(x > bp[-1], cm[-1] + (x - bp[-1]) * high_rate, inside)
+        centimorgans = centimorgans.copy()
+        centimorgans[rows] = inside
+    return centimorgans
+
+
+# --------------------------------------------------------------------------- output
+
+OUTPUT_MODES = {"v": "w", "z": "wz", "b": "wb", "u": "wbu"}
+
+
+def output_type(path, requested=None) -> str:
+    """-O v|z|b|u, else from the file name (.vcf.gz/.bgz z, .bcf b, otherwise v)."""
+    if requested:
+        if requested not in OUTPUT_MODES:
+            raise UserInputError(f"-O must be one of v, z, b, u; got {requested!r}")
+        return requested
+    name = str(path).lower()
+    if name.endswith((".vcf.gz", ".vcf.bgz", ".gz")):
+        return "z"
+    if name.endswith(".bcf"):
+        return "b"
+    return "v"
+
+
+def _format_table(values: np.ndarray, digits: int) -> np.ndarray:
+    """Strings of 0..values.max() in steps of 10^-digits, Beagle's style (no trailing
+    zeros beyond what is needed)."""
+    return np.array([f"{v:.{digits}f}".rstrip("0").rstrip(".") if "." in f"{v:.{digits}f}"
+                     else f"{v:.{digits}f}" for v in values], dtype=object)
+
+
+def write_imputed(path, result, target: Calls, *, mode="v", command="", version="",
+                  threads: int = 1, index: bool = True) -> None:
+    """The imputed VCF/BCF: the target's samples and header lines plus ##source, INFO
+    AF/DR2/IMP and FORMAT GT (phased)/DS/GP (see :func:`write_vcf_text`)."""
+    write_vcf_text(path, _header_text(target, result, command, version), _body_lines(result),
+                   mode=mode, threads=threads, index=index)
+
+
+def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
+                   index: bool = True) -> None:
+    """VCF text (header, record lines) written through pysam as VCF, bgzipped VCF or BCF
+    (``mode`` v/z/b/u): to a temporary file renamed into place, with an index beside
+    bgzipped output; '-' writes to stdout."""
+    import pysam
+
+    with tempfile.TemporaryDirectory() as scratch:
+        text_path = Path(scratch) / "records.vcf"
+        with open(text_path, "w") as handle:
+            handle.write(header_text)
+            handle.writelines(lines)
+        previous = pysam.set_verbosity(0)
+        try:
+            with pysam.VariantFile(str(text_path)) as source:
+                if path == "-":
+                    sys.stdout.flush()
+                    with pysam.VariantFile("-", OUTPUT_MODES[mode], header=source.header) as out:
+                        for record in source:
+                            out.write(record)
+                    return
+                _write_atomically(path, source, mode, threads, index)
+        finally:
+            pysam.set_verbosity(previous)
+
+
+def _write_atomically(path, source, mode, threads, index):
+    import pysam
+
+    with atomic_path(path) as temporary:
+        with pysam.VariantFile(str(temporary), OUTPUT_MODES[mode], header=source.header,
+                               threads=threads) as out:
+            for record in source:
+                out.write(record)
+        if index and mode in ("z", "b"):
+            suffix = ".csi" if mode == "b" else ".tbi"
+            pysam.tabix_index(str(temporary), preset="vcf", force=True, csi=mode == "b",
+                              keep_original=True)
+            os.replace(f"{temporary}{suffix}", f"{path}{suffix}")
+
+
+def kept_header_lines(calls: Calls, command="", version="", drop=()) -> list:
+    """The header lines of ``calls``' file to carry over, after a fresh fileformat,
+    ##source and command line: all but fileformat, source, contigs (rewritten from the
+    records) and INFO/FORMAT definitions of the ids in ``drop``."""
+    lines = ["##fileformat=VCFv4.2", f"##source=emapps-{version}"]
+    if command:
+        lines.append(f"##emapps_command={command}")
+    for record in calls.header.records:
+        if record.key in ("fileformat", "source") or record.type == "CONTIG" or (
+                record.type in ("INFO", "FORMAT") and record.get("ID") in drop):
+            continue
+        lines.append(str(record).rstrip("\n"))
+    lines += [f"##contig=<ID={chrom}>" for chrom in dict.fromkeys(calls.chrom.tolist())]
+    return lines
+
+
+def _header_text(target: Calls, result, command, version) -> str:
+    lines = kept_header_lines(target, command, version,
+                              drop={"AF", "DR2", "IMP", "GT", "DS", "GP"})
+    lines = [line for line in lines if not line.startswith("##contig")]
+    lines += [f"##contig=<ID={chrom}>" for chrom in dict.fromkeys(result.chrom.tolist())]
+    lines += [
+        '##INFO=<ID=AF,Number=A,Type=Float,Description="Estimated ALT allele frequency">',
+        '##INFO=<ID=DR2,Number=A,Type=Float,Description="Dosage R-squared: estimated squared '
+        'correlation between estimated REF dose [P(RA) + 2*P(RR)] and true REF dose">',
+        '##INFO=<ID=IMP,Number=0,Type=Flag,Description="Imputed marker">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="estimated ALT dose [P(RA) + '
+        '2*P(AA)]">',
+        '##FORMAT=<ID=GP,Number=G,Type=Float,Description="Estimated Genotype Probability">',
+        "#" + "\t".join(["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO",
+                         "FORMAT", *target.samples])]
+    return "\n".join(lines) + "\n"
+
+
+def _body_lines(result) -> list:
+    """Record lines, two decimals as Beagle writes them, built from lookup tables."""
+    hundredths = _format_table(np.arange(201) / 100.0, 2)
+    first, second = result.haplotype_probs  # (N, S) each
+    ds = np.rint((first + second) * 100).astype(np.int64)
+    gp = np.rint(np.stack(result.genotype_probs()) * 100).astype(np.int64)  # (3, N, S)
+    gt_text = np.array(["0|0", "0|1", "1|0", "1|1"], dtype=object)
+    gt = gt_text[2 * (first > 0.5) + (second > 0.5)]
+    cells = (gt + ":" + hundredths[ds] + ":" + hundredths[gp[0]] + "," + hundredths[gp[1]]
+             + "," + hundredths[gp[2]])
+    af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)
+                                                        .astype(np.int64)]
+    dr2 = hundredths[np.rint(np.clip(result.dosage_r2, 0, 1) * 100).astype(np.int64)]
+    lines = []
+    for s in range(result.n_sites):
+        info = f"AF={af[s]};DR2={dr2[s]}" + (";IMP" if result.imputed[s] else "")
+        lines.append(f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
+                     f"{result.alt[s]}\t.\tPASS\t{info}\tGT:DS:GP\t"
+                     + "\t".join(cells[:, s]) + "\n")
+    return lines

@@ -1,0 +1,286 @@
+"""Reference-panel imputation with the Li & Stephens copying model fitted by EM.
+
+Each target haplotype copies the panel's H haplotypes, switching between typed markers
+m and m + 1 with probability rho_m = 1 - exp(-theta x_m), x_m the genetic distance (M)
+over H, and misreading a copied allele with probability eps.  theta (4 Ne) and eps are
+fitted by Baum-Welch through the core driver, as MaCH and minimac do: the E-step gives
+the expected switches J_m per interval and the expected mismatches; the M-step sets
+eps = mismatches / observed alleles and solves sum_m x_m [J_m / (e^(theta x_m) - 1)
+- (N - J_m)] = 0 for theta.  Unphased targets are phased first, by the Viterbi path of
+the diploid copying model over a short list of panel haplotypes that match them
+(state-space reduction), and again once theta and eps are fitted.  Untyped sites take
+each haplotype's posterior over the panel, interpolated in genetic distance between
+the flanking typed markers.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ..em import fit_em
+from ..errors import UserInputError
+from ..kernels.copying import (haploid_statistics, impute_haplotypes, phase_samples,
+                               refine_samples)
+from ..validation import check_positive_int
+from .io import Calls, check_panel, genetic_positions, match_sites
+
+#: theta = 4 Ne starts at Ne = 10,000 (the Li & Stephens / minimac scale)
+INITIAL_THETA = 4e4
+INITIAL_MISMATCH = 1e-3
+
+
+@dataclass
+class CopyingParams:
+    theta: float      # 4 Ne: switch rate per Morgan, times H
+    mismatch: float   # eps
+
+
+class CopyingEM:
+    """Baum-Welch for (theta, eps) of the haploid copying model over chunks of target
+    haplotypes (N, M) at the typed markers."""
+
+    def __init__(self, panel_typed, distances):
+        self.panel = panel_typed           # (M, H) uint8
+        self.scaled = distances / panel_typed.shape[1]   # x_m (Morgans / H)
+
+    def switch(self, params: CopyingParams) -> np.ndarray:
+        return -np.expm1(-params.theta * self.scaled)
+
+    def initial_params(self, data, rng) -> CopyingParams:
+        return CopyingParams(INITIAL_THETA, INITIAL_MISMATCH)
+
+    def e_step(self, params: CopyingParams, haplotypes) -> dict:
+        jumps, mismatches, observed, loglik = haploid_statistics(
+            self.panel, haplotypes, self.switch(params), params.mismatch)
+        return {"jumps": jumps, "mismatches": mismatches, "observed": observed,
+                "loglik": loglik, "weight": float(haplotypes.shape[0])}
+
+    def m_step(self, params: CopyingParams, stats: dict) -> CopyingParams:
+        mismatch = float(np.clip(stats["mismatches"] / max(stats["observed"], 1.0),
+                                 1e-6, 0.25))
+        return CopyingParams(self._theta(stats["jumps"], stats["weight"], params.theta),
+                             mismatch)
+
+    def _theta(self, jumps, n_haps, previous) -> float:
+        x = self.scaled
+        useful = x > 0
+        x, jumps = x[useful], np.minimum(jumps[useful], n_haps)
+        if x.size == 0 or jumps.sum() <= 0:
+            return previous
+
+        def slope(log_theta):
+            theta = np.exp(log_theta)
+            return float(np.sum(x * (jumps / np.expm1(np.minimum(theta * x, 700.0))
+                                     - (n_haps - jumps)))) * theta
+        low, high = np.log(1e-3), np.log(1e12)
+        if slope(high) >= 0:
+            return float(np.exp(high))
+        return float(np.exp(brentq(slope, low, high, xtol=1e-10)))
+
+
+@dataclass
+class Imputed:
+    """Every panel site of the region for every target sample."""
+
+    chrom: np.ndarray
+    pos: np.ndarray
+    ids: np.ndarray
+    ref: np.ndarray
+    alt: np.ndarray
+    samples: list
+    haplotype_probs: tuple      # (first, second): (N, S) P(ALT) on each phased haplotype
+    imputed: np.ndarray         # (S,) bool: not typed in the target
+    record: dict = field(default_factory=dict)
+
+    @property
+    def n_sites(self) -> int:
+        return self.pos.shape[0]
+
+    @property
+    def dosage(self) -> np.ndarray:
+        """(N, S) expected ALT count."""
+        return self.haplotype_probs[0] + self.haplotype_probs[1]
+
+    def genotype_probs(self) -> tuple:
+        """(P(0), P(1), P(2)), each (N, S), from the two haplotypes' ALT probabilities."""
+        first, second = self.haplotype_probs
+        return ((1 - first) * (1 - second), first * (1 - second) + (1 - first) * second,
+                first * second)
+
+    @property
+    def alt_frequency(self) -> np.ndarray:
+        return 0.5 * self.dosage.mean(axis=0)
+
+    @property
+    def dosage_r2(self) -> np.ndarray:
+        """Beagle's DR2: the variance of the haplotypes' ALT probabilities over p(1 - p),
+        p their mean (0 at sites without variation)."""
+        probs = np.concatenate(self.haplotype_probs)
+        mean = probs.mean(axis=0)
+        spread = mean * (1 - mean)
+        variance = (probs ** 2).mean(axis=0) - mean ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(spread > 1e-12, np.clip(variance / spread, 0, 1), 0.0)
+
+
+class ReferenceImputer:
+    """Impute and phase target genotypes from a phased reference panel.
+
+    ``fit(target, panel)`` phases the targets and fits (theta, eps) by EM;
+    ``predict()`` returns :class:`Imputed` over every panel site.  Fitted attributes:
+    ``params_``, ``loglik_``, ``trace_``, ``n_iter_``, ``converged_``, ``haplotypes_``
+    (phased typed alleles, (2, N, M)), ``match_`` (the site match).
+    """
+
+    def __init__(self, *, per_window=8, window=128, rounds=2, sweeps=10, max_iter=10,
+                 tol=1e-4, seed=None, genetic_map=None):
+        self.sweeps = sweeps
+        self.per_window = per_window
+        self.window = window
+        self.rounds = rounds
+        self.max_iter = max_iter
+        self.tol = tol
+        self.seed = seed
+        self.genetic_map = genetic_map
+
+    def fit(self, target: Calls, panel: Calls) -> "ReferenceImputer":
+        check_positive_int(self.per_window, "per_window")
+        check_positive_int(self.window, "window")
+        check_positive_int(self.rounds, "rounds")
+        check_positive_int(self.max_iter, "max_iter")
+        check_panel(panel)
+        if len(set(panel.chrom)) != 1:
+            raise UserInputError(f"{panel.source}: one chromosome at a time (use --region)")
+        timings = {}
+        started = time.perf_counter()
+        match = match_sites(target, panel)
+        genotypes = target.genotypes()[:, match.target_index]      # (N, M)
+        hap_panel = np.concatenate([panel.alleles[0], panel.alleles[1]]).T  # (S, H)
+        hap_panel = np.ascontiguousarray(hap_panel, dtype=np.uint8)
+        typed_panel = np.ascontiguousarray(hap_panel[match.typed])
+        centimorgans = genetic_positions(panel.chrom, panel.pos, self.genetic_map)
+        typed_cm = centimorgans[match.typed]
+        if np.any(np.diff(typed_cm) < 0):
+            raise UserInputError(f"{target.source}: typed sites out of genetic-map order")
+        model = CopyingEM(typed_panel, np.diff(typed_cm) / 100.0)
+        timings["prepare"] = time.perf_counter() - started
+
+        rng = np.random.default_rng(self.seed)
+        tie_break = rng.random(typed_panel.shape[1])
+        params = model.initial_params(None, rng)
+        trace = []
+        haplotypes = None
+        for round_ in range(1, self.rounds + 1):
+            started = time.perf_counter()
+            haplotypes = self._phase(typed_panel, genotypes, model.switch(params),
+                                     params.mismatch, tie_break, haplotypes,
+                                     refine=round_ == self.rounds)
+            timings[f"phase_{round_}"] = time.perf_counter() - started
+            started = time.perf_counter()
+            result = fit_em(model, haplotypes.reshape(-1, haplotypes.shape[2]),
+                            init_params=params, max_iter=self.max_iter, tol=self.tol,
+                            tol_on="mean", warn=False)
+            timings[f"em_{round_}"] = time.perf_counter() - started
+            params = result.params
+            trace += list(result.trace)
+        self.params_, self.loglik_, self.trace_ = params, result.loglik, trace
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.stop_reason_ = result.stop_reason
+        self.haplotypes_ = haplotypes
+        self.match_ = match
+        self._panel, self._target = panel, target
+        self._hap_panel, self._typed_panel, self._model = hap_panel, typed_panel, model
+        self._centimorgans, self._genotypes = centimorgans, genotypes
+        self.timings_ = timings
+        return self
+
+    def _phase(self, typed_panel, genotypes, switch, mismatch, tie_break, previous=None,
+               refine=True) -> np.ndarray:
+        """(2, N, M) phased alleles of every target at the typed markers (-1 where the
+        genotype is missing): the diploid Viterbi path over candidate haplotypes, then
+        suffix swaps under the haploid model while they raise the likelihood."""
+        candidate_ptr, candidates = self._candidates(typed_panel, genotypes, tie_break,
+                                                     previous)
+        haplotypes = phase_samples(typed_panel, genotypes, candidate_ptr, candidates, switch,
+                                   mismatch)
+        haplotypes[:, genotypes < 0] = -1
+        if refine and self.sweeps:
+            refine_samples(typed_panel, haplotypes, genotypes == 1, switch, mismatch,
+                           self.sweeps)
+        return haplotypes
+
+    def _candidates(self, typed_panel, genotypes, tie_break, previous=None) -> tuple:
+        """Per sample, the union over windows of ``window`` typed markers of the
+        ``per_window`` panel haplotypes closest to it (CSR: pointer, haplotype indices):
+        fewest opposite-homozygote conflicts with the genotypes, or, given a ``previous``
+        phasing, fewest allele differences with either of its haplotypes."""
+        n_markers, n_haps = typed_panel.shape
+        starts = np.arange(0, n_markers, self.window)
+        pointer, chosen = [0], []
+        keep = min(self.per_window, n_haps)
+        for k, row in enumerate(genotypes):
+            if previous is None:
+                homozygous = (row == 0) | (row == 2)
+                distances = [homozygous[:, None] & (typed_panel != (row // 2)[:, None])]
+            else:
+                distances = [typed_panel != previous[copy, k][:, None] for copy in (0, 1)]
+            best = []
+            for distance in distances:
+                per_window = np.add.reduceat(distance, starts, axis=0) + tie_break[None] * 0.5
+                best.append(np.argpartition(per_window, keep - 1, axis=1)[:, :keep].ravel())
+            union = np.unique(np.concatenate(best))
+            chosen.append(union)
+            pointer.append(pointer[-1] + union.size)
+        return np.array(pointer, dtype=np.int64), np.concatenate(chosen).astype(np.int64)
+
+    def predict(self) -> Imputed:
+        """ALT probabilities of both phased haplotypes of every target at every panel
+        site: typed and observed alleles as given, the rest imputed."""
+        started = time.perf_counter()
+        panel, hap_panel = self._panel, self._hap_panel
+        typed, n_haps = self.match_.typed, hap_panel.shape[1]
+        carrier_ptr, carriers, carrier_allele = _carriers(hap_panel)
+        typed_cm = self._centimorgans[typed]
+        left = np.clip(np.searchsorted(typed_cm, self._centimorgans, side="right") - 1, 0,
+                       len(typed) - 1)
+        span = np.diff(typed_cm)
+        step = np.where(left < len(typed) - 1, span[np.minimum(left, len(span) - 1)], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = np.where(step > 0, (self._centimorgans - typed_cm[left]) / step, 0.0)
+        weight = np.clip(weight, 0.0, 1.0)
+        haplotypes = self.haplotypes_
+        n_samples = haplotypes.shape[1]
+        flat = haplotypes.reshape(-1, haplotypes.shape[2])
+        missing = flat < 0  # missing typed genotypes are imputed like untyped sites
+        probs = impute_haplotypes(self._typed_panel, flat,
+                                  self._model.switch(self.params_), self.params_.mismatch,
+                                  carrier_ptr, carriers, carrier_allele, left, weight)
+        known = ~missing
+        rows, columns = np.nonzero(known)
+        probs[rows, typed[columns]] = flat[rows, columns]
+        probs = probs.reshape(2, n_samples, -1)
+        imputed = np.ones(panel.n_sites, dtype=bool)
+        imputed[typed] = False
+        record = {"theta": self.params_.theta, "mismatch": self.params_.mismatch,
+                  "log_likelihood": self.loglik_, "trace": self.trace_,
+                  "n_iter": self.n_iter_, "converged": self.converged_,
+                  "stop_reason": self.stop_reason_, "typed_sites": int(len(typed)),
+                  "panel_sites": int(panel.n_sites), "panel_haplotypes": int(n_haps),
+                  "dropped_target_sites": self.match_.dropped,
+                  "skipped_target_records": self._target.skipped,
+                  "skipped_panel_records": panel.skipped,
+                  "timings": {**self.timings_, "impute": time.perf_counter() - started}}
+        return Imputed(panel.chrom, panel.pos, panel.ids, panel.ref, panel.alt,
+                       self._target.samples, (probs[0], probs[1]), imputed, record)
+
+
+def _carriers(hap_panel) -> tuple:
+    """Per site the haplotypes carrying its rarer allele (CSR) and which allele that is."""
+    alt_count = hap_panel.sum(axis=1, dtype=np.int64)
+    listed = (alt_count <= hap_panel.shape[1] / 2).astype(np.int8)
+    carrying = hap_panel == listed[:, None]
+    sites, haplotypes = np.nonzero(carrying)
+    pointer = np.concatenate([[0], np.cumsum(np.bincount(sites, minlength=hap_panel.shape[0]))])
+    return pointer.astype(np.int64), haplotypes.astype(np.int64), listed

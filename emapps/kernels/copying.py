@@ -1,0 +1,454 @@
+"""Li & Stephens copying HMMs over a reference panel (imputation and phasing).
+
+A haplotype copies one of H panel haplotypes, switching between markers m and m + 1 with
+probability rho_m to a haplotype drawn uniformly (P(h' | h) = (1 - rho_m) [h' = h] +
+rho_m / H) and matching the copied allele except with probability eps.  The haploid
+forward-backward runs in scaled space in O(H) per marker; its E-step statistics are the
+expected number of switches per interval and of mismatches.  The diploid model copies
+two haplotypes from a short list of L candidates; its Viterbi path, in O(L^2) per
+marker, phases a genotype.  Panels are site-major: ``panel[m, h]`` is 0/1.
+"""
+
+import math
+
+import numpy as np
+
+from ._jit import REDUCE_FLAGS, kernel
+from .parallel import map_add, map_chunks
+
+#: haplotypes per chunk of the threaded passes (fixed, so results do not depend on threads)
+HAPLOTYPE_CHUNK = 8
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _emit(panel_row, observed, mismatch, out):
+    """out[h] = P(observed | copying h); 1 when the allele is missing."""
+    n_haps = panel_row.shape[0]
+    if observed < 0:
+        for h in range(n_haps):
+            out[h] = 1.0
+        return
+    for h in range(n_haps):
+        out[h] = mismatch if panel_row[h] != observed else 1.0 - mismatch
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
+    """Posterior P(copying h at marker m) into ``posterior`` (M, H); adds the expected
+    switches of each interval into ``jumps`` (M - 1); returns (log-likelihood, expected
+    mismatches, observed markers)."""
+    n_markers, n_haps = panel.shape
+    emit = np.empty(n_haps)
+    loglik = 0.0
+    _emit(panel[0], observed[0], mismatch, emit)
+    for m in range(n_markers):
+        if m > 0:
+            _emit(panel[m], observed[m], mismatch, emit)
+            stay = 1.0 - switch[m - 1]
+            land = switch[m - 1] / n_haps
+            for h in range(n_haps):
+                posterior[m, h] = emit[h] * (stay * posterior[m - 1, h] + land)
+        else:
+            for h in range(n_haps):
+                posterior[0, h] = emit[h] / n_haps
+        total = 0.0
+        for h in range(n_haps):
+            total += posterior[m, h]
+        loglik += math.log(total)
+        inverse = 1.0 / total
+        for h in range(n_haps):
+            posterior[m, h] *= inverse
+    # backward: beta_m(h) = [(1 - rho) e b(h) + rho / H sum e b] / c_{m+1}; posterior = a b
+    beta = np.ones(n_haps)
+    weighted = np.empty(n_haps)
+    mismatches = 0.0
+    observed_count = 0.0
+    for m in range(n_markers - 1, -1, -1):
+        if m < n_markers - 1:
+            _emit(panel[m + 1], observed[m + 1], mismatch, emit)
+            scale = 0.0
+            flow = 0.0
+            for h in range(n_haps):
+                weighted[h] = emit[h] * beta[h]
+            stay = 1.0 - switch[m]
+            land = switch[m] / n_haps
+            for h in range(n_haps):
+                scale += posterior[m, h] * (stay * weighted[h])
+                flow += weighted[h]
+            # c_{m+1} = sum_h alpha_m(h) [(1 - rho) w(h)] + rho / H sum_h w(h)
+            scale += land * flow
+            jumps[m] += land * flow / scale
+            for h in range(n_haps):
+                beta[h] = (stay * weighted[h] + land * flow) / scale
+        row = posterior[m]
+        for h in range(n_haps):
+            row[h] *= beta[h]
+        if observed[m] >= 0:
+            observed_count += 1.0
+            wrong = 0.0
+            for h in range(n_haps):
+                if panel[m, h] != observed[m]:
+                    wrong += row[h]
+            mismatches += wrong
+    return loglik, mismatches, observed_count
+
+
+@kernel()
+def _haploid_statistics_chunk(panel, haplotypes, switch, mismatch, start, stop):
+    n_markers, n_haps = panel.shape
+    posterior = np.empty((n_markers, n_haps))
+    jumps = np.zeros(max(n_markers - 1, 0))
+    loglik = 0.0
+    mismatches = 0.0
+    observed = 0.0
+    for k in range(start, stop):
+        part, wrong, seen = haploid_posterior(panel, haplotypes[k], switch, mismatch,
+                                              posterior, jumps)
+        loglik += part
+        mismatches += wrong
+        observed += seen
+    return jumps, mismatches, observed, loglik
+
+
+def haploid_statistics(panel, haplotypes, switch, mismatch):
+    """E-step over target haplotypes (N, M) of -1/0/1: (expected switches per interval,
+    expected mismatches, observed alleles, log-likelihood), summed in chunk order."""
+    return map_add(lambda start, stop: _haploid_statistics_chunk(
+        panel, haplotypes, switch, mismatch, start, stop), haplotypes.shape[0],
+        HAPLOTYPE_CHUNK)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _carrier_sum(row, carriers, lo, hi):
+    total = 0.0
+    for p in range(lo, hi):
+        total += row[carriers[p]]
+    return total
+
+
+@kernel()
+def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele,
+                  left, weight, start, stop, out):
+    """Alt-allele probabilities at every panel site for haplotypes [start, stop) into out
+    rows: sum over carriers h of the site's listed allele of the posterior, interpolated
+    between the flanking typed markers."""
+    n_markers, n_haps = panel.shape
+    posterior = np.empty((n_markers, n_haps))
+    jumps = np.zeros(max(n_markers - 1, 0))
+    n_sites = left.shape[0]
+    for k in range(start, stop):
+        haploid_posterior(panel, haplotypes[k], switch, mismatch, posterior, jumps)
+        for s in range(n_sites):
+            lo, hi = carrier_ptr[s], carrier_ptr[s + 1]
+            m = left[s]
+            w = weight[s]
+            share = (1.0 - w) * _carrier_sum(posterior[m], carriers, lo, hi)
+            if w > 0.0:
+                share += w * _carrier_sum(posterior[m + 1], carriers, lo, hi)
+            out[k, s] = share if carrier_allele[s] == 1 else 1.0 - share
+
+
+def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers,
+                      carrier_allele, left, weight):
+    """(N, S) alt-allele probabilities of target haplotypes (N, M typed markers) at S panel
+    sites; each site lists the panel haplotypes carrying its rarer allele
+    (``carrier_allele``) in CSR form, and lies ``weight`` of the way from typed marker
+    ``left`` to the next."""
+    out = np.empty((haplotypes.shape[0], left.shape[0]))
+    map_chunks(lambda start, stop: _impute_chunk(
+        panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
+        weight, start, stop, out), haplotypes.shape[0], HAPLOTYPE_CHUNK)
+    return out
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
+    """Scaled forward pass: alpha[m] = P(copying h at m | x_1..m); log_prefix[m] =
+    log P(x_1..m)."""
+    n_markers, n_haps = panel.shape
+    emit = np.empty(n_haps)
+    total_log = 0.0
+    for m in range(n_markers):
+        _emit(panel[m], observed[m], mismatch, emit)
+        if m == 0:
+            for h in range(n_haps):
+                alpha[0, h] = emit[h] / n_haps
+        else:
+            stay = 1.0 - switch[m - 1]
+            land = switch[m - 1] / n_haps
+            for h in range(n_haps):
+                alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
+        total = 0.0
+        for h in range(n_haps):
+            total += alpha[m, h]
+        inverse = 1.0 / total
+        for h in range(n_haps):
+            alpha[m, h] *= inverse
+        total_log += math.log(total)
+        log_prefix[m] = total_log
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
+    """Backward pass kept as weighted[m] = B_m / sum_h B_m(h), B_m(h) = P(x_m..M |
+    copying h at m); log_suffix[m] = log sum_h B_m(h)."""
+    n_markers, n_haps = panel.shape
+    emit = np.empty(n_haps)
+    beta = np.ones(n_haps)   # sum_h' T(h, h') B_m+1(h') / sum B_m+1, which sums to 1
+    total_log = 0.0
+    for m in range(n_markers - 1, -1, -1):
+        _emit(panel[m], observed[m], mismatch, emit)
+        total = 0.0
+        for h in range(n_haps):
+            weighted[m, h] = emit[h] * beta[h]
+            total += weighted[m, h]
+        inverse = 1.0 / total
+        for h in range(n_haps):
+            weighted[m, h] *= inverse
+        total_log += math.log(total)
+        log_suffix[m] = total_log
+        if m > 0:
+            stay = 1.0 - switch[m - 1]
+            land = switch[m - 1] / n_haps
+            for h in range(n_haps):
+                beta[h] = stay * weighted[m, h] + land
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _joined(alpha_row, weighted_row, switch):
+    """log of sum_h alpha(h) sum_h' T(h, h') w(h'): a prefix's forward state entering a
+    suffix whose next marker's weighted backward is w (both normalised)."""
+    n_haps = alpha_row.shape[0]
+    overlap = 0.0
+    for h in range(n_haps):
+        overlap += alpha_row[h] * weighted_row[h]
+    return math.log((1.0 - switch) * overlap + switch / n_haps)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _flipped(panel_row, allele, alpha_before, weighted_after, switch_before, switch_after,
+             mismatch, first, last):
+    """log of sum_h pi(h) e'(h) kappa(h): one marker's emission replaced by ``allele``,
+    between the forward state before it and the weighted backward after it."""
+    n_haps = panel_row.shape[0]
+    total = 0.0
+    for h in range(n_haps):
+        entry = 1.0 / n_haps if first else ((1.0 - switch_before) * alpha_before[h]
+                                            + switch_before / n_haps)
+        leave = 1.0 if last else ((1.0 - switch_after) * weighted_after[h]
+                                  + switch_after / n_haps)
+        emit = mismatch if panel_row[h] != allele else 1.0 - mismatch
+        total += entry * emit * leave
+    return math.log(total)
+
+
+@kernel()
+def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spacing):
+    """Improve one sample's phase (alleles (2, M), in place; -1 where unobserved) under
+    the haploid copying model by two moves: exchanging the haplotypes' suffixes after a
+    marker (a switch) and exchanging the alleles of one heterozygous marker (a flip).
+    Each sweep scores every move by the gain in log-likelihood of both haplotypes and
+    makes the best ones that gain, at least ``spacing`` markers apart; sweeps repeat until
+    no move gains.  Returns the number of moves made."""
+    n_markers, n_haps = panel.shape
+    alpha = np.empty((2, n_markers, n_haps))
+    weighted = np.empty((2, n_markers, n_haps))
+    prefix = np.empty((2, n_markers))
+    suffix = np.empty((2, n_markers))
+    hets = np.flatnonzero(heterozygous)
+    gains = np.empty(2 * n_markers)
+    moves = 0
+    if hets.shape[0] < 2:
+        return moves
+    for _ in range(max_sweeps):
+        for copy in range(2):
+            _forward(panel, alleles[copy], switch, mismatch, alpha[copy], prefix[copy])
+            _backward(panel, alleles[copy], switch, mismatch, weighted[copy], suffix[copy])
+        current = prefix[0, n_markers - 1] + prefix[1, n_markers - 1]
+        gains[:] = -np.inf
+        for m in range(hets[0], hets[-1]):  # switch after m
+            gains[2 * m] = (prefix[0, m] + suffix[1, m + 1]
+                            + _joined(alpha[0, m], weighted[1, m + 1], switch[m])
+                            + prefix[1, m] + suffix[0, m + 1]
+                            + _joined(alpha[1, m], weighted[0, m + 1], switch[m]) - current)
+        for m in hets:  # flip marker m
+            first, last = m == 0, m == n_markers - 1
+            total = 0.0
+            for copy in range(2):
+                before = 0.0 if first else prefix[copy, m - 1]
+                after = 0.0 if last else suffix[copy, m + 1]
+                total += before + after + _flipped(
+                    panel[m], alleles[1 - copy, m], alpha[copy, max(m - 1, 0)],
+                    weighted[copy, min(m + 1, n_markers - 1)],
+                    switch[max(m - 1, 0)], switch[min(m, n_markers - 2)], mismatch, first,
+                    last)
+            gains[2 * m + 1] = total - current
+        order = np.argsort(-gains)
+        taken = np.zeros(n_markers, dtype=np.bool_)
+        made = 0
+        for index in order:
+            if not gains[index] > 1e-6:
+                break
+            m = index // 2
+            lo, hi = max(m - spacing, 0), min(m + spacing + 1, n_markers)
+            if taken[lo:hi].any():
+                continue
+            taken[m] = True
+            made += 1
+            end = n_markers if index % 2 == 0 else m + 1
+            begin = m + 1 if index % 2 == 0 else m
+            for k in range(begin, end):
+                first_allele = alleles[0, k]
+                alleles[0, k] = alleles[1, k]
+                alleles[1, k] = first_allele
+        if made == 0:
+            break
+        moves += made
+    return moves
+
+
+@kernel()
+def _refine_chunk(panel, haplotypes, heterozygous, switch, mismatch, max_sweeps, spacing,
+                  start, stop):
+    moves = 0
+    for k in range(start, stop):
+        moves += refine_phase(panel, haplotypes[:, k], heterozygous[k], switch, mismatch,
+                              max_sweeps, spacing)
+    return (moves,)
+
+
+def refine_samples(panel, haplotypes, heterozygous, switch, mismatch, max_sweeps,
+                   spacing=50):
+    """refine_phase for every sample of haplotypes (2, N, M), in place; returns the
+    total number of moves."""
+    return map_add(lambda start, stop: _refine_chunk(
+        panel, haplotypes, heterozygous, switch, mismatch, max_sweeps, spacing, start,
+        stop), haplotypes.shape[1], 1)[0]
+
+
+@kernel()
+def _pair_emission(genotype, mismatch, table):
+    """table[s] = P(genotype | the two copied alleles sum to s)."""
+    keep = 1.0 - mismatch
+    both = keep * keep
+    one = 2.0 * keep * mismatch
+    two = mismatch * mismatch
+    if genotype < 0:
+        table[:] = 1.0
+    elif genotype == 0:
+        table[0], table[1], table[2] = both, mismatch * keep, two
+    elif genotype == 1:
+        table[0], table[1], table[2] = one, both + two, one
+    else:
+        table[0], table[1], table[2] = two, mismatch * keep, both
+
+
+@kernel(fastmath={"nsz", "contract"})
+def diploid_phase(panel, genotypes, switch, mismatch, out):
+    """Phase one sample: the Viterbi pair path of the diploid copying model over the
+    candidate haplotypes ``panel`` (M, L), genotypes (M,) of -1/0/1/2; the two phased
+    alleles at each marker into ``out`` (2, M) (a missing genotype takes the copied
+    alleles).  The pair scores stay symmetric in (i, j), so a row's maximum is also its
+    column's.  Returns the path's log probability."""
+    n_markers, n_cands = panel.shape
+    delta = np.empty((n_cands, n_cands))
+    code = np.empty((n_markers, n_cands, n_cands), dtype=np.int8)  # row 0 is never read
+    row_arg = np.zeros((n_markers, n_cands), dtype=np.int64)
+    top_arg = np.zeros((n_markers, 2), dtype=np.int64)
+    row_max = np.empty(n_cands)
+    emission = np.empty((2, n_cands))
+    table = np.empty(3)
+    log_prob = 0.0
+    _pair_emission(genotypes[0], mismatch, table)
+    for i in range(n_cands):
+        for j in range(n_cands):
+            delta[i, j] = table[panel[0, i] + panel[0, j]]
+    for m in range(1, n_markers + 1):
+        top = -1.0
+        for i in range(n_cands):
+            best, arg = -1.0, 0
+            row = delta[i]
+            for j in range(n_cands):
+                if row[j] > best:
+                    best, arg = row[j], j
+            row_max[i] = best
+            row_arg[m - 1, i] = arg
+            if best > top:
+                top = best
+                top_arg[m - 1, 0], top_arg[m - 1, 1] = i, arg
+        log_prob += math.log(top)
+        if m == n_markers:
+            break
+        land = switch[m - 1] / n_cands
+        keep = 1.0 - switch[m - 1] + land
+        stay, single, double = keep * keep / top, keep * land / top, land * land / top
+        _pair_emission(genotypes[m], mismatch, table)
+        alleles = panel[m]
+        for j in range(n_cands):
+            emission[0, j] = table[alleles[j]]
+            emission[1, j] = table[alleles[j] + 1]
+        for i in range(n_cands):
+            fixed = single * row_max[i]  # copy 2 jumps: the best of row i
+            fixed_code = 1
+            if double > fixed:
+                fixed, fixed_code = double, 3
+            row = delta[i]
+            codes = code[m, i]
+            emit = emission[alleles[i]]
+            for j in range(n_cands):
+                best = stay * row[j]
+                which = 0
+                moved = single * row_max[j]  # copy 1 jumps: the best of column j
+                if moved > best:
+                    best, which = moved, 2
+                if fixed > best:
+                    best, which = fixed, fixed_code
+                row[j] = best * emit[j]
+                codes[j] = which
+    i, j = top_arg[n_markers - 1, 0], top_arg[n_markers - 1, 1]
+    for m in range(n_markers - 1, -1, -1):
+        first, second = panel[m, i], panel[m, j]
+        genotype = genotypes[m]
+        if genotype == 0 or genotype == 2:
+            first = second = genotype // 2
+        elif genotype == 1 and first == second:
+            second = 1 - first
+        out[0, m], out[1, m] = first, second
+        if m == 0:
+            break
+        which = code[m, i, j]
+        if which == 1:
+            j = row_arg[m - 1, i]
+        elif which == 2:
+            i = row_arg[m - 1, j]
+        elif which == 3:
+            i, j = top_arg[m - 1, 0], top_arg[m - 1, 1]
+    return log_prob
+
+
+@kernel()
+def _phase_chunk(panel, genotypes, candidate_ptr, candidates, switch, mismatch, start, stop,
+                 out):
+    n_markers = panel.shape[0]
+    phased = np.empty((2, n_markers), dtype=np.int8)
+    for k in range(start, stop):
+        chosen = candidates[candidate_ptr[k]:candidate_ptr[k + 1]]
+        sub = np.empty((n_markers, chosen.shape[0]), dtype=panel.dtype)
+        for m in range(n_markers):
+            for c in range(chosen.shape[0]):
+                sub[m, c] = panel[m, chosen[c]]
+        diploid_phase(sub, genotypes[k], switch, mismatch, phased)
+        for m in range(n_markers):
+            out[0, k, m] = phased[0, m]
+            out[1, k, m] = phased[1, m]
+
+
+def phase_samples(panel, genotypes, candidate_ptr, candidates, switch, mismatch):
+    """(2, N, M) phased alleles of N samples' genotypes (N, M), each by the diploid
+    Viterbi path over its own candidate haplotypes (CSR ``candidate_ptr``,
+    ``candidates``)."""
+    out = np.empty((2,) + genotypes.shape, dtype=np.int8)
+    map_chunks(lambda start, stop: _phase_chunk(
+        panel, genotypes, candidate_ptr, candidates, switch, mismatch, start, stop, out),
+        genotypes.shape[0], 1)
+    return out
