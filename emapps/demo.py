@@ -21,7 +21,8 @@ def demo(data_dir, outdir):
     images = data / "images"
     kg = data / "haplo" / "kg_chr20_100snp_unphased.vcf"
     synthetic = data / "recsys" / "synthetic_u.data"
-    for path in (faithful, airquality, images, kg, synthetic):
+    genotypes = data / "impute"
+    for path in (faithful, airquality, images, kg, synthetic, genotypes):
         if not path.exists():
             raise UserInputError(f"{path} not found; run the demo from the repository root "
                                  f"or pass --data")
@@ -40,6 +41,13 @@ def demo(data_dir, outdir):
          "-o", str(out / "mixture" / "airquality.filled.csv"),
          "--record", str(out / "mixture" / "airquality.run.json")],
         ["haplo", str(kg), "-o", str(out / "haplo" / "kg_chr20"), "--seed", "0"],
+        ["impute", str(genotypes / "target.vcf.gz"), "--ref", str(genotypes / "ref.vcf.gz"),
+         "--map", str(genotypes / "chr20.slice.plink.map.gz"), "-o",
+         str(out / "impute" / "imputed.vcf.gz"), "--json", str(out / "impute" / "run.json"),
+         "--seed", "0"],
+        ["impute", "score", str(out / "impute" / "imputed.vcf.gz"), "--truth",
+         str(genotypes / "truth.vcf.gz"), "--masked", str(genotypes / "target.vcf.gz"),
+         "--ref", str(genotypes / "ref.vcf.gz")],
         ["recsys", "fit", str(synthetic), "-o", str(out / "recsys" / "model.npz"),
          "--seed", "0"],
         ["recsys", "recommend", str(out / "recsys" / "model.npz"), "--users", "1,2,3",
@@ -48,6 +56,8 @@ def demo(data_dir, outdir):
          "-o", str(out / "recsys" / "implicit.npz"), "--seed", "0"],
         ["recsys", "explain", str(out / "recsys" / "implicit.npz"), "--user", "1", "-n", "2",
          "--why", "2", "--seen", str(synthetic)],
+        ["recsys", "explain", str(out / "recsys" / "model.npz"), "--user", "1", "--item",
+         "50", "--why", "3"],
         ["segment", str(images), "-o", str(out / "segment"), "--seed", "0"],
         ["segment", str(images), "-o", str(out / "segment-shared"), "--shared-model",
          "-k", "3..6", "--criterion", "icl", "--seed", "0"],

@@ -1,0 +1,145 @@
+"""Copying-model kernels against dense numpy twins: haploid forward-backward and its E-step
+statistics, interpolated imputation, the diploid Viterbi path, and phase refinement."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from emapps.kernels.copying import (diploid_phase, haploid_posterior, haploid_statistics,
+                                    impute_haplotypes, refine_phase)
+
+
+def dense_forward_backward(panel, observed, switch, mismatch):
+    """Textbook forward-backward with full H x H transition matrices."""
+    n_markers, n_haps = panel.shape
+    emit = np.where(observed[:, None] < 0, 1.0,
+                    np.where(panel == observed[:, None], 1 - mismatch, mismatch))
+    transitions = [(1 - rho) * np.eye(n_haps) + rho / n_haps for rho in switch]
+    alpha = np.zeros((n_markers, n_haps))
+    alpha[0] = emit[0] / n_haps
+    for m in range(1, n_markers):
+        alpha[m] = (alpha[m - 1] @ transitions[m - 1]) * emit[m]
+    beta = np.ones((n_markers, n_haps))
+    for m in range(n_markers - 2, -1, -1):
+        beta[m] = transitions[m] @ (emit[m + 1] * beta[m + 1])
+    likelihood = alpha[-1].sum()
+    posterior = alpha * beta / likelihood
+    jumps = np.array([(alpha[m][:, None] * (switch[m] / n_haps)
+                       * (emit[m + 1] * beta[m + 1])[None, :]).sum() / likelihood
+                      for m in range(n_markers - 1)])
+    mismatches = sum(posterior[m][panel[m] != observed[m]].sum()
+                     for m in range(n_markers) if observed[m] >= 0)
+    return posterior, np.log(likelihood), jumps, mismatches
+
+
+@pytest.fixture
+def small():
+    rng = np.random.default_rng(3)
+    panel = (rng.random((12, 7)) < 0.4).astype(np.uint8)
+    observed = panel[:, 2].astype(np.int8).copy()
+    observed[[3, 8]] = 1 - observed[[3, 8]]
+    observed[5] = -1
+    switch = rng.uniform(0.01, 0.3, size=11)
+    return panel, observed, switch, 0.05
+
+
+def test_haploid_posterior_matches_dense_forward_backward(small):
+    panel, observed, switch, mismatch = small
+    posterior = np.empty(panel.shape)
+    jumps = np.zeros(panel.shape[0] - 1)
+    loglik, mismatches, seen = haploid_posterior(panel, observed, switch, mismatch, posterior,
+                                                 jumps)
+    want_posterior, want_loglik, want_jumps, want_mismatches = dense_forward_backward(
+        panel, observed, switch, mismatch)
+    np.testing.assert_allclose(posterior, want_posterior, rtol=1e-10, atol=1e-14)
+    assert loglik == pytest.approx(want_loglik, rel=1e-12)
+    np.testing.assert_allclose(jumps, want_jumps, rtol=1e-10)
+    assert mismatches == pytest.approx(want_mismatches, rel=1e-10)
+    assert seen == 11
+
+
+def test_statistics_add_over_haplotypes_alike_at_one_and_two_threads(small, threads):
+    panel, observed, switch, mismatch = small
+    rng = np.random.default_rng(4)
+    haplotypes = np.where(rng.random((20, 12)) < 0.1, -1,
+                          panel[:, rng.integers(0, 7, size=20)].T).astype(np.int8)
+    results = []
+    for n_threads in (1, 2):
+        threads(n_threads)
+        results.append(haploid_statistics(panel, haplotypes, switch, mismatch))
+    for one, two in zip(*results):
+        assert np.array_equal(one, two)
+    total = sum(dense_forward_backward(panel, h, switch, mismatch)[1] for h in haplotypes)
+    assert results[0][3] == pytest.approx(total, rel=1e-12)
+
+
+def test_imputation_interpolates_the_posteriors_of_flanking_markers(small):
+    panel, observed, switch, mismatch = small
+    rng = np.random.default_rng(5)
+    full = (rng.random((30, 7)) < 0.3).astype(np.uint8)   # S = 30 panel sites
+    left = np.sort(rng.integers(0, 12, size=30))
+    weight = np.where(left < 11, rng.random(30), 0.0)
+    listed = (full.sum(axis=1) <= 3.5).astype(np.int8)
+    sites, haps = np.nonzero(full == listed[:, None])
+    pointer = np.concatenate([[0], np.cumsum(np.bincount(sites, minlength=30))])
+    probs = impute_haplotypes(panel, observed[None], switch, mismatch, pointer, haps, listed,
+                              left, weight)
+    posterior = dense_forward_backward(panel, observed, switch, mismatch)[0]
+    following = np.minimum(left + 1, 11)
+    mixed = (1 - weight)[:, None] * posterior[left] + weight[:, None] * posterior[following]
+    np.testing.assert_allclose(probs[0], (mixed * full).sum(axis=1), rtol=1e-10, atol=1e-12)
+
+
+def brute_viterbi(panel, genotypes, switch, mismatch):
+    """Best ordered-pair path by dynamic programming over all L^2 states."""
+    n_markers, n_cands = panel.shape
+    pairs = list(itertools.product(range(n_cands), repeat=2))
+    keep, wrong = 1 - mismatch, mismatch
+    table = {0: [keep ** 2, keep * wrong, wrong ** 2],
+             1: [2 * keep * wrong, keep ** 2 + wrong ** 2, 2 * keep * wrong],
+             2: [wrong ** 2, keep * wrong, keep ** 2]}
+
+    def emit(m, i, j):
+        return 1.0 if genotypes[m] < 0 else table[genotypes[m]][panel[m, i] + panel[m, j]]
+
+    score = np.array([np.log(emit(0, i, j)) for i, j in pairs])
+    for m in range(1, n_markers):
+        rho = switch[m - 1]
+        step = lambda a, b: np.log((1 - rho) * (a == b) + rho / n_cands)  # noqa: E731
+        score = np.array([max(score[k] + step(p[0], i) + step(p[1], j)
+                              for k, p in enumerate(pairs)) + np.log(emit(m, i, j))
+                          for i, j in pairs])
+    return score.max()
+
+
+def test_diploid_viterbi_finds_the_best_pair_path():
+    rng = np.random.default_rng(6)
+    panel = (rng.random((9, 4)) < 0.5).astype(np.uint8)
+    genotypes = (panel[:, 0] + panel[:, 3]).astype(np.int8)
+    genotypes[[2, 6]] = [1, -1]
+    switch = rng.uniform(0.05, 0.4, size=8)
+    out = np.empty((2, 9), dtype=np.int8)
+    log_prob = diploid_phase(panel, genotypes, switch, 0.02, out)
+    assert log_prob == pytest.approx(brute_viterbi(panel, genotypes, switch, 0.02), rel=1e-10)
+    called = genotypes >= 0
+    np.testing.assert_array_equal((out[0] + out[1])[called], genotypes[called])
+
+
+def test_refinement_repairs_a_switch_error_and_never_lowers_the_likelihood():
+    rng = np.random.default_rng(7)
+    panel = (rng.random((60, 10)) < 0.5).astype(np.uint8)
+    truth = np.stack([panel[:, 1], panel[:, 6]]).astype(np.int8)
+    heterozygous = truth[0] != truth[1]
+    start = truth.copy()
+    start[:, 30:] = start[::-1, 30:]  # one switch error in the middle
+    switch = np.full(59, 0.01)
+
+    def loglik(alleles):
+        return haploid_statistics(panel, np.ascontiguousarray(alleles), switch, 0.01)[3]
+
+    fixed = start.copy()
+    moves = refine_phase(panel, fixed, heterozygous, switch, 0.01, 20, 5)
+    assert moves >= 1 and loglik(fixed) > loglik(start)
+    same = fixed[0] == truth[0]
+    assert same.all() or (~same).all()  # the truth up to the labels of the two haplotypes

@@ -1,0 +1,81 @@
+"""ReferenceImputer on the bundled 1000 Genomes slice: monotone EM, accuracy against the
+truth, phasing consistent with the genotypes, determinism at any thread count."""
+
+import numpy as np
+import pytest
+
+from emapps.impute.io import read_calls, read_plink_map
+from emapps.impute.model import CopyingEM, ReferenceImputer
+
+from ..conftest import DATA
+
+SLICE = DATA / "impute"
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return read_calls(SLICE / "target.vcf.gz"), read_calls(SLICE / "ref.vcf.gz")
+
+
+@pytest.fixture(scope="module")
+def fitted(inputs):
+    target, panel = inputs
+    model = ReferenceImputer(seed=0, genetic_map=read_plink_map(
+        SLICE / "chr20.slice.plink.map.gz")).fit(target, panel)
+    return model, model.predict()
+
+
+def test_em_never_decreases_within_a_round_and_phase_matches_genotypes(fitted):
+    model, _ = fitted
+    trace = np.array(model.trace_)
+    rounds = np.split(trace, np.flatnonzero(np.diff(trace) < -1e-6) + 1)
+    assert len(rounds) <= model.rounds  # each round is one monotone EM run
+    for run in rounds:
+        assert np.all(np.diff(run) >= -1e-9 * np.abs(run[1:]))
+    haplotypes, genotypes = model.haplotypes_, model._genotypes
+    called = genotypes >= 0
+    np.testing.assert_array_equal((haplotypes[0] + haplotypes[1])[called], genotypes[called])
+    assert 1e3 < model.params_.theta < 1e8 and 0 < model.params_.mismatch < 0.05
+
+
+def test_imputed_dosages_track_the_truth(fitted, inputs):
+    model, result = fitted
+    truth = read_calls(SLICE / "truth.vcf.gz", samples=result.samples)
+    index = {key: k for k, key in enumerate(result.chrom.astype(str) + ":"
+                                           + result.pos.astype(str))}
+    columns = np.array([index[f"{c}:{p}"] for c, p in zip(truth.chrom, truth.pos)])
+    masked = result.imputed[columns]
+    true = truth.genotypes()[:, masked]
+    dosage = result.dosage[:, columns[masked]]
+    assert np.mean(np.rint(dosage) == true) > 0.97
+    common = true.std(axis=0) > 0.4
+    r2 = np.mean([np.corrcoef(dosage[:, s], true[:, s])[0, 1] ** 2
+                  for s in np.flatnonzero(common)])
+    assert r2 > 0.8
+    probs = np.stack(result.genotype_probs())
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-12)
+    assert np.all((result.dosage_r2 >= 0) & (result.dosage_r2 <= 1))
+
+
+def test_same_seed_same_output_at_one_and_two_threads(inputs, threads):
+    target, panel = inputs
+    outputs = []
+    for n_threads in (1, 2):
+        threads(n_threads)
+        result = ReferenceImputer(seed=3, max_iter=3).fit(target, panel).predict()
+        outputs.append(np.concatenate(result.haplotype_probs))
+    assert np.array_equal(*outputs)
+
+
+def test_m_step_solves_the_expected_complete_log_likelihood():
+    rng = np.random.default_rng(0)
+    panel = np.zeros((50, 20), dtype=np.uint8)
+    model = CopyingEM(panel, rng.uniform(1e-6, 1e-4, size=49))
+    jumps = rng.uniform(0.1, 5.0, size=49)
+    theta = model._theta(jumps, 40.0, 1e4)
+    x = model.scaled
+
+    def objective(value):
+        return np.sum(jumps * np.log(-np.expm1(-value * x)) - (40.0 - jumps) * value * x)
+
+    assert objective(theta) >= max(objective(theta * 1.01), objective(theta * 0.99))
