@@ -9,6 +9,7 @@ from .errors import UserInputError
 
 #: byte value of an allele digit minus this gives the allele; '.' becomes negative
 ZERO = ord("0")
+PIPE, SLASH = ord("|"), ord("/")
 
 
 def open_vcf(path, threads: int = 1):
@@ -55,14 +56,12 @@ def diploid_calls(record, n_samples: int, name: str) -> tuple[np.ndarray, np.nda
     line = str(record)
     samples = line.rstrip("\n").split("\t", 9)[9] if n_samples else ""
     if len(samples) == 4 * n_samples - 1 and ":" not in samples:
-        raw = np.frombuffer(samples.encode(), dtype=np.uint8)
-        first = raw[0::4].astype(np.int16) - ZERO
-        second = raw[2::4].astype(np.int16) - ZERO
-        separator = raw[1::4]
-        if (np.all((separator == ord("|")) | (separator == ord("/")))
-                and np.all(first <= 1) and np.all(second <= 1)):
-            alleles = np.stack([first, second]).clip(-1).astype(np.int8)
-            return alleles, separator == ord("|")
+        raw = np.frombuffer((samples + "\t").encode(), dtype=np.uint8).reshape(-1, 4)
+        alleles = raw[:, 0:3:2].T.astype(np.int8) - ZERO   # '.' becomes negative
+        separator = raw[:, 1]
+        phased = separator == PIPE
+        if (phased | (separator == SLASH)).all() and alleles.max() <= 1:
+            return np.maximum(alleles, -1), phased
     return _calls_one_by_one(samples.split("\t"), record, name)
 
 

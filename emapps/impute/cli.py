@@ -41,9 +41,9 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @samples_option
 @click.option("--map", "map_path", default=None,
               help="Genetic map in PLINK format (chrom id cM bp); default 1 cM/Mb.")
-@click.option("--window", default=128, show_default=True,
+@click.option("--window", default=32, show_default=True,
               help="Typed markers per window when choosing phasing states.")
-@click.option("--states", default=8, show_default=True,
+@click.option("--states", default=16, show_default=True,
               help="Panel haplotypes kept per window and haplotype for phasing.")
 @click.option("--max-iter", default=10, show_default=True, help="EM iterations per round.")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")

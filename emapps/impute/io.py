@@ -356,15 +356,25 @@ def _header_text(target: Calls, result, command, version) -> str:
 
 
 def _body_lines(result) -> list:
-    """Record lines, two decimals as Beagle writes them, built from lookup tables."""
+    """Record lines, two decimals as Beagle writes them.  Each distinct sample cell
+    (GT, DS and GP in hundredths) is formatted once."""
     hundredths = _format_table(np.arange(201) / 100.0, 2)
     first, second = result.haplotype_probs  # (N, S) each
     ds = np.rint((first + second) * 100).astype(np.int64)
     gp = np.rint(np.stack(result.genotype_probs()) * 100).astype(np.int64)  # (3, N, S)
-    gt_text = np.array(["0|0", "0|1", "1|0", "1|1"], dtype=object)
-    gt = gt_text[2 * (first > 0.5) + (second > 0.5)]
-    cells = (gt + ":" + hundredths[ds] + ":" + hundredths[gp[0]] + "," + hundredths[gp[1]]
-             + "," + hundredths[gp[2]])
+    gt = 2 * (first > 0.5) + (second > 0.5)
+    keys = (((gt * 201 + ds) * 101 + gp[0]) * 101 + gp[1]) * 101 + gp[2]
+    unique, inverse = np.unique(keys, return_inverse=True)
+    gt_text = ("0|0", "0|1", "1|0", "1|1")
+    texts = []
+    for key in unique.tolist():
+        key, gp2 = divmod(key, 101)
+        key, gp1 = divmod(key, 101)
+        key, gp0 = divmod(key, 101)
+        code, dose = divmod(key, 201)
+        texts.append(f"{gt_text[code]}:{hundredths[dose]}:{hundredths[gp0]},"
+                     f"{hundredths[gp1]},{hundredths[gp2]}")
+    cells = np.array(texts, dtype=object)[inverse.reshape(keys.shape).T]   # (S, N)
     af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)
                                                         .astype(np.int64)]
     dr2 = hundredths[np.rint(np.clip(result.dosage_r2, 0, 1) * 100).astype(np.int64)]
@@ -373,5 +383,5 @@ def _body_lines(result) -> list:
         info = f"AF={af[s]};DR2={dr2[s]}" + (";IMP" if result.imputed[s] else "")
         lines.append(f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
                      f"{result.alt[s]}\t.\tPASS\t{info}\tGT:DS:GP\t"
-                     + "\t".join(cells[:, s]) + "\n")
+                     + "\t".join(cells[s].tolist()) + "\n")
     return lines

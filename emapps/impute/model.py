@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..em import fit_em
 from ..errors import UserInputError
@@ -77,7 +76,15 @@ class CopyingEM:
         low, high = np.log(1e-3), np.log(1e12)
         if slope(high) >= 0:
             return float(np.exp(high))
-        return float(np.exp(brentq(slope, low, high, xtol=1e-10)))
+        for _ in range(100):  # the slope falls as theta grows: bisect on log theta
+            middle = 0.5 * (low + high)
+            if slope(middle) > 0:
+                low = middle
+            else:
+                high = middle
+            if high - low < 1e-12:
+                break
+        return float(np.exp(0.5 * (low + high)))
 
 
 @dataclass
@@ -134,7 +141,7 @@ class ReferenceImputer:
     (phased typed alleles, (2, N, M)), ``match_`` (the site match).
     """
 
-    def __init__(self, *, per_window=8, window=128, rounds=2, sweeps=10, max_iter=10,
+    def __init__(self, *, per_window=16, window=32, rounds=2, sweeps=10, max_iter=10,
                  tol=1e-4, seed=None, genetic_map=None):
         self.sweeps = sweeps
         self.per_window = per_window
@@ -173,15 +180,16 @@ class ReferenceImputer:
         trace = []
         haplotypes = None
         for round_ in range(1, self.rounds + 1):
+            last = round_ == self.rounds  # earlier rounds only need rough parameters
             started = time.perf_counter()
             haplotypes = self._phase(typed_panel, genotypes, model.switch(params),
-                                     params.mismatch, tie_break, haplotypes,
-                                     refine=round_ == self.rounds)
+                                     params.mismatch, tie_break, haplotypes, refine=last)
             timings[f"phase_{round_}"] = time.perf_counter() - started
             started = time.perf_counter()
             result = fit_em(model, haplotypes.reshape(-1, haplotypes.shape[2]),
-                            init_params=params, max_iter=self.max_iter, tol=self.tol,
-                            tol_on="mean", warn=False)
+                            init_params=params,
+                            max_iter=self.max_iter if last else min(self.max_iter, 3),
+                            tol=self.tol, tol_on="mean", warn=False)
             timings[f"em_{round_}"] = time.perf_counter() - started
             params = result.params
             trace += list(result.trace)
@@ -199,41 +207,47 @@ class ReferenceImputer:
     def _phase(self, typed_panel, genotypes, switch, mismatch, tie_break, previous=None,
                refine=True) -> np.ndarray:
         """(2, N, M) phased alleles of every target at the typed markers (-1 where the
-        genotype is missing): the diploid Viterbi path over candidate haplotypes, then
-        suffix swaps under the haploid model while they raise the likelihood."""
-        candidate_ptr, candidates = self._candidates(typed_panel, genotypes, tie_break,
-                                                     previous)
-        haplotypes = phase_samples(typed_panel, genotypes, candidate_ptr, candidates, switch,
-                                   mismatch)
+        genotype is missing): the diploid Viterbi path over candidate haplotypes per
+        window, then switch and flip moves under the haploid model while they raise the
+        likelihood."""
+        bounds = np.append(np.arange(0, typed_panel.shape[0], self.window),
+                           typed_panel.shape[0]).astype(np.int64)
+        offsets, candidates = self._candidates(typed_panel, genotypes, bounds, tie_break,
+                                               previous)
+        haplotypes = phase_samples(typed_panel, genotypes, bounds, offsets, candidates,
+                                   switch, mismatch)
         haplotypes[:, genotypes < 0] = -1
         if refine and self.sweeps:
             refine_samples(typed_panel, haplotypes, genotypes == 1, switch, mismatch,
                            self.sweeps)
         return haplotypes
 
-    def _candidates(self, typed_panel, genotypes, tie_break, previous=None) -> tuple:
-        """Per sample, the union over windows of ``window`` typed markers of the
-        ``per_window`` panel haplotypes closest to it (CSR: pointer, haplotype indices):
-        fewest opposite-homozygote conflicts with the genotypes, or, given a ``previous``
-        phasing, fewest allele differences with either of its haplotypes."""
-        n_markers, n_haps = typed_panel.shape
-        starts = np.arange(0, n_markers, self.window)
-        pointer, chosen = [0], []
+    def _candidates(self, typed_panel, genotypes, bounds, tie_break, previous=None) -> tuple:
+        """Per sample and window of typed markers, the ``per_window`` panel haplotypes
+        closest to it: fewest opposite-homozygote conflicts with the genotypes, or, given
+        a ``previous`` phasing, fewest allele differences with each of its haplotypes
+        (the union of both).  Returns (offsets (N, W + 1) into the flat candidates)."""
+        n_haps = typed_panel.shape[1]
         keep = min(self.per_window, n_haps)
+        offsets = np.zeros((genotypes.shape[0], len(bounds)), dtype=np.int64)
+        chosen, total = [], 0
         for k, row in enumerate(genotypes):
             if previous is None:
                 homozygous = (row == 0) | (row == 2)
                 distances = [homozygous[:, None] & (typed_panel != (row // 2)[:, None])]
             else:
                 distances = [typed_panel != previous[copy, k][:, None] for copy in (0, 1)]
-            best = []
-            for distance in distances:
-                per_window = np.add.reduceat(distance, starts, axis=0) + tie_break[None] * 0.5
-                best.append(np.argpartition(per_window, keep - 1, axis=1)[:, :keep].ravel())
-            union = np.unique(np.concatenate(best))
-            chosen.append(union)
-            pointer.append(pointer[-1] + union.size)
-        return np.array(pointer, dtype=np.int64), np.concatenate(chosen).astype(np.int64)
+            best = [np.argpartition(np.add.reduceat(distance, bounds[:-1], axis=0)
+                                    + tie_break[None] * 0.5, keep - 1, axis=1)[:, :keep]
+                    for distance in distances]
+            picks = np.concatenate(best, axis=1)
+            offsets[k, 0] = total
+            for w in range(len(bounds) - 1):
+                union = np.unique(picks[w])
+                chosen.append(union)
+                total += union.size
+                offsets[k, w + 1] = total
+        return offsets, np.concatenate(chosen).astype(np.int64)
 
     def predict(self) -> Imputed:
         """ALT probabilities of both phased haplotypes of every target at every panel

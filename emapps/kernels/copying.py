@@ -344,33 +344,51 @@ def _pair_emission(genotype, mismatch, table):
 
 
 @kernel(fastmath={"nsz", "contract"})
-def diploid_phase(panel, genotypes, switch, mismatch, out):
-    """Phase one sample: the Viterbi pair path of the diploid copying model over the
-    candidate haplotypes ``panel`` (M, L), genotypes (M,) of -1/0/1/2; the two phased
-    alleles at each marker into ``out`` (2, M) (a missing genotype takes the copied
-    alleles).  The pair scores stay symmetric in (i, j), so a row's maximum is also its
-    column's.  Returns the path's log probability."""
-    n_markers, n_cands = panel.shape
-    delta = np.empty((n_cands, n_cands))
-    code = np.empty((n_markers, n_cands, n_cands), dtype=np.int8)  # row 0 is never read
-    row_arg = np.zeros((n_markers, n_cands), dtype=np.int64)
+def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatch, out):
+    """Phase one sample: the Viterbi pair path of the diploid copying model, genotypes
+    (M,) of -1/0/1/2 over the panel (M, H), where window w (markers bounds[w] to
+    bounds[w + 1]) copies from its own candidate haplotypes candidates[offsets[w]:
+    offsets[w + 1]]; the two phased alleles at each marker into ``out`` (2, M) (a missing
+    genotype takes the copied alleles).  Within a window a copy stays with probability
+    1 - rho + rho / L or lands on another candidate with rho / L; entering a window, a
+    copy whose haplotype is not among the new candidates must jump.  The pair scores stay
+    symmetric in (i, j), so a row's maximum is also its column's.  Returns the path's log
+    probability."""
+    n_markers = panel.shape[0]
+    n_windows = bounds.shape[0] - 1
+    widest = 0
+    for w in range(n_windows):
+        widest = max(widest, offsets[w + 1] - offsets[w])
+    delta = np.empty((widest, widest))
+    fresh = np.empty((widest, widest))
+    code = np.empty((n_markers, widest, widest), dtype=np.int8)  # row 0 is never read
+    row_arg = np.zeros((n_markers, widest), dtype=np.int64)
     top_arg = np.zeros((n_markers, 2), dtype=np.int64)
-    row_max = np.empty(n_cands)
-    emission = np.empty((2, n_cands))
+    row_max = np.empty(widest)
+    link = np.full((n_windows, widest), -1, dtype=np.int64)  # index in the window before
+    alleles = np.empty(widest, dtype=np.int64)
+    emission = np.empty((2, widest))
     table = np.empty(3)
+    for w in range(1, n_windows):
+        for a in range(offsets[w + 1] - offsets[w]):
+            for b in range(offsets[w] - offsets[w - 1]):
+                if candidates[offsets[w - 1] + b] == candidates[offsets[w] + a]:
+                    link[w, a] = b
     log_prob = 0.0
+    window, size = 0, offsets[1] - offsets[0]
     _pair_emission(genotypes[0], mismatch, table)
-    for i in range(n_cands):
-        for j in range(n_cands):
-            delta[i, j] = table[panel[0, i] + panel[0, j]]
+    for a in range(size):
+        alleles[a] = panel[0, candidates[offsets[0] + a]]
+    for i in range(size):
+        for j in range(size):
+            delta[i, j] = table[alleles[i] + alleles[j]]
     for m in range(1, n_markers + 1):
         top = -1.0
-        for i in range(n_cands):
+        for i in range(size):
             best, arg = -1.0, 0
-            row = delta[i]
-            for j in range(n_cands):
-                if row[j] > best:
-                    best, arg = row[j], j
+            for j in range(size):
+                if delta[i, j] > best:
+                    best, arg = delta[i, j], j
             row_max[i] = best
             row_arg[m - 1, i] = arg
             if best > top:
@@ -379,35 +397,61 @@ def diploid_phase(panel, genotypes, switch, mismatch, out):
         log_prob += math.log(top)
         if m == n_markers:
             break
-        land = switch[m - 1] / n_cands
+        entering = m == bounds[window + 1]
+        if entering:
+            window += 1
+        size = offsets[window + 1] - offsets[window]
+        base = offsets[window]
+        land = switch[m - 1] / size
         keep = 1.0 - switch[m - 1] + land
-        stay, single, double = keep * keep / top, keep * land / top, land * land / top
+        # scores relative to the best pair so far (whose value is top): a double jump
+        # starts from it
+        stay, single, double = keep * keep / top, keep * land / top, land * land
         _pair_emission(genotypes[m], mismatch, table)
-        alleles = panel[m]
-        for j in range(n_cands):
-            emission[0, j] = table[alleles[j]]
-            emission[1, j] = table[alleles[j] + 1]
-        for i in range(n_cands):
-            fixed = single * row_max[i]  # copy 2 jumps: the best of row i
-            fixed_code = 1
-            if double > fixed:
-                fixed, fixed_code = double, 3
-            row = delta[i]
-            codes = code[m, i]
-            emit = emission[alleles[i]]
-            for j in range(n_cands):
-                best = stay * row[j]
-                which = 0
-                moved = single * row_max[j]  # copy 1 jumps: the best of column j
-                if moved > best:
-                    best, which = moved, 2
-                if fixed > best:
-                    best, which = fixed, fixed_code
-                row[j] = best * emit[j]
-                codes[j] = which
+        for a in range(size):
+            alleles[a] = panel[m, candidates[base + a]]
+            emission[0, a] = table[alleles[a]]
+            emission[1, a] = table[alleles[a] + 1]
+        if not entering:
+            for i in range(size):
+                fixed = single * row_max[i]  # copy 2 jumps: the best of row i
+                fixed_code = 1
+                if double > fixed:
+                    fixed, fixed_code = double, 3
+                row = delta[i]
+                codes = code[m, i]
+                emit = emission[alleles[i]]
+                for j in range(size):
+                    best = stay * row[j]
+                    which = 0
+                    moved = single * row_max[j]  # copy 1 jumps: the best of column j
+                    if moved > best:
+                        best, which = moved, 2
+                    if fixed > best:
+                        best, which = fixed, fixed_code
+                    row[j] = best * emit[j]
+                    codes[j] = which
+            continue
+        for i in range(size):
+            before_i = link[window, i]
+            for j in range(size):
+                before_j = link[window, j]
+                best, which = double, 3
+                if before_i >= 0 and single * row_max[before_i] > best:
+                    best, which = single * row_max[before_i], 1
+                if before_j >= 0 and single * row_max[before_j] > best:
+                    best, which = single * row_max[before_j], 2
+                if before_i >= 0 and before_j >= 0 and stay * delta[before_i, before_j] > best:
+                    best, which = stay * delta[before_i, before_j], 0
+                fresh[i, j] = best * emission[alleles[i], j]
+                code[m, i, j] = which
+        for i in range(size):
+            for j in range(size):
+                delta[i, j] = fresh[i, j]
     i, j = top_arg[n_markers - 1, 0], top_arg[n_markers - 1, 1]
     for m in range(n_markers - 1, -1, -1):
-        first, second = panel[m, i], panel[m, j]
+        base = offsets[window]
+        first, second = panel[m, candidates[base + i]], panel[m, candidates[base + j]]
         genotype = genotypes[m]
         if genotype == 0 or genotype == 2:
             first = second = genotype // 2
@@ -417,7 +461,18 @@ def diploid_phase(panel, genotypes, switch, mismatch, out):
         if m == 0:
             break
         which = code[m, i, j]
-        if which == 1:
+        if m == bounds[window]:  # the previous marker lies in the window before
+            i_before, j_before = link[window, i], link[window, j]
+            window -= 1
+            if which == 0:
+                i, j = i_before, j_before
+            elif which == 1:
+                i, j = i_before, row_arg[m - 1, i_before]
+            elif which == 2:
+                i, j = row_arg[m - 1, j_before], j_before
+            else:
+                i, j = top_arg[m - 1, 0], top_arg[m - 1, 1]
+        elif which == 1:
             j = row_arg[m - 1, i]
         elif which == 2:
             i = row_arg[m - 1, j]
@@ -427,28 +482,22 @@ def diploid_phase(panel, genotypes, switch, mismatch, out):
 
 
 @kernel()
-def _phase_chunk(panel, genotypes, candidate_ptr, candidates, switch, mismatch, start, stop,
-                 out):
-    n_markers = panel.shape[0]
-    phased = np.empty((2, n_markers), dtype=np.int8)
+def _phase_chunk(panel, genotypes, bounds, offsets, candidates, switch, mismatch, start,
+                 stop, out):
+    phased = np.empty((2, panel.shape[0]), dtype=np.int8)
     for k in range(start, stop):
-        chosen = candidates[candidate_ptr[k]:candidate_ptr[k + 1]]
-        sub = np.empty((n_markers, chosen.shape[0]), dtype=panel.dtype)
-        for m in range(n_markers):
-            for c in range(chosen.shape[0]):
-                sub[m, c] = panel[m, chosen[c]]
-        diploid_phase(sub, genotypes[k], switch, mismatch, phased)
-        for m in range(n_markers):
-            out[0, k, m] = phased[0, m]
-            out[1, k, m] = phased[1, m]
+        diploid_phase(panel, genotypes[k], bounds, offsets[k], candidates, switch, mismatch,
+                      phased)
+        out[0, k] = phased[0]
+        out[1, k] = phased[1]
 
 
-def phase_samples(panel, genotypes, candidate_ptr, candidates, switch, mismatch):
+def phase_samples(panel, genotypes, bounds, offsets, candidates, switch, mismatch):
     """(2, N, M) phased alleles of N samples' genotypes (N, M), each by the diploid
-    Viterbi path over its own candidate haplotypes (CSR ``candidate_ptr``,
-    ``candidates``)."""
+    Viterbi path over its own candidates per window: sample k's window w copies from
+    candidates[offsets[k, w]:offsets[k, w + 1]]."""
     out = np.empty((2,) + genotypes.shape, dtype=np.int8)
     map_chunks(lambda start, stop: _phase_chunk(
-        panel, genotypes, candidate_ptr, candidates, switch, mismatch, start, stop, out),
+        panel, genotypes, bounds, offsets, candidates, switch, mismatch, start, stop, out),
         genotypes.shape[0], 1)
     return out

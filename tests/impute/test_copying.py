@@ -91,10 +91,10 @@ def test_imputation_interpolates_the_posteriors_of_flanking_markers(small):
     np.testing.assert_allclose(probs[0], (mixed * full).sum(axis=1), rtol=1e-10, atol=1e-12)
 
 
-def brute_viterbi(panel, genotypes, switch, mismatch):
-    """Best ordered-pair path by dynamic programming over all L^2 states."""
-    n_markers, n_cands = panel.shape
-    pairs = list(itertools.product(range(n_cands), repeat=2))
+def brute_viterbi(panel, genotypes, switch, mismatch, allowed):
+    """Best path over ordered pairs of the haplotypes allowed at each marker (a list of
+    index lists): a copy keeps its haplotype with 1 - rho + rho / L or lands on one of
+    the L allowed with rho / L."""
     keep, wrong = 1 - mismatch, mismatch
     table = {0: [keep ** 2, keep * wrong, wrong ** 2],
              1: [2 * keep * wrong, keep ** 2 + wrong ** 2, 2 * keep * wrong],
@@ -103,25 +103,30 @@ def brute_viterbi(panel, genotypes, switch, mismatch):
     def emit(m, i, j):
         return 1.0 if genotypes[m] < 0 else table[genotypes[m]][panel[m, i] + panel[m, j]]
 
-    score = np.array([np.log(emit(0, i, j)) for i, j in pairs])
-    for m in range(1, n_markers):
-        rho = switch[m - 1]
-        step = lambda a, b: np.log((1 - rho) * (a == b) + rho / n_cands)  # noqa: E731
-        score = np.array([max(score[k] + step(p[0], i) + step(p[1], j)
-                              for k, p in enumerate(pairs)) + np.log(emit(m, i, j))
-                          for i, j in pairs])
-    return score.max()
+    score = {(i, j): np.log(emit(0, i, j)) for i, j in itertools.product(allowed[0], repeat=2)}
+    for m in range(1, len(genotypes)):
+        rho, size = switch[m - 1], len(allowed[m])
+        step = lambda a, b: np.log((1 - rho) * (a == b) + rho / size)  # noqa: E731
+        score = {(i, j): max(value + step(p, i) + step(q, j) for (p, q), value in score.items())
+                 + np.log(emit(m, i, j)) for i, j in itertools.product(allowed[m], repeat=2)}
+    return max(score.values())
 
 
-def test_diploid_viterbi_finds_the_best_pair_path():
+@pytest.mark.parametrize("windows", [[[0, 1, 2, 3]], [[0, 1, 3], [1, 2, 3], [0, 2]]])
+def test_diploid_viterbi_finds_the_best_pair_path(windows):
     rng = np.random.default_rng(6)
     panel = (rng.random((9, 4)) < 0.5).astype(np.uint8)
     genotypes = (panel[:, 0] + panel[:, 3]).astype(np.int8)
     genotypes[[2, 6]] = [1, -1]
     switch = rng.uniform(0.05, 0.4, size=8)
+    bounds = np.linspace(0, 9, len(windows) + 1).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(w) for w in windows])]).astype(np.int64)
+    candidates = np.concatenate(windows).astype(np.int64)
+    allowed = [windows[np.searchsorted(bounds, m, side="right") - 1] for m in range(9)]
     out = np.empty((2, 9), dtype=np.int8)
-    log_prob = diploid_phase(panel, genotypes, switch, 0.02, out)
-    assert log_prob == pytest.approx(brute_viterbi(panel, genotypes, switch, 0.02), rel=1e-10)
+    log_prob = diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, 0.02, out)
+    assert log_prob == pytest.approx(brute_viterbi(panel, genotypes, switch, 0.02, allowed),
+                                     rel=1e-10)
     called = genotypes >= 0
     np.testing.assert_array_equal((out[0] + out[1])[called], genotypes[called])
 
