@@ -12,10 +12,12 @@ from ..clitools import DefaultRunGroup, resolve_seed, seed_option, set_threads, 
 
 @click.group(cls=DefaultRunGroup)
 def impute():
-    """Genotype imputation fitted by EM (Li & Stephens copying model, Baum-Welch).
+    """Genotype imputation fitted by EM: from a reference panel (Li & Stephens copying
+    model, Baum-Welch) or within a cohort (fastPHASE haplotype clusters).
 
     \b
     emapps impute TARGET --ref PANEL -o OUT.vcf.gz [options]   (same as: emapps impute run)
+    emapps impute TARGET -o OUT.vcf.gz [-k 10]                 (cohort mode: no panel)
     emapps impute mask INPUT -o MASKED.vcf.gz --design array|random
     emapps impute score IMPUTED --truth TRUTH --masked MASKED [--ref PANEL]
     """
@@ -33,8 +35,9 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 
 @impute.command()
 @click.argument("target")
-@click.option("--ref", "panel_path", required=True,
-              help="Phased reference panel (VCF/BCF, no missing alleles).")
+@click.option("--ref", "panel_path", default=None,
+              help="Phased reference panel (VCF/BCF, no missing alleles); without one, "
+                   "cohort mode fills the target's missing calls.")
 @click.option("-o", "--output", required=True, help="Output VCF/BCF; '-' for stdout.")
 @output_type_option
 @region_option
@@ -42,28 +45,34 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("--map", "map_path", default=None,
               help="Genetic map in PLINK format (chrom id cM bp); default 1 cM/Mb.")
 @click.option("--window", default=32, show_default=True,
-              help="Typed markers per window when choosing phasing states.")
+              help="Panel mode: typed markers per window when choosing phasing states.")
 @click.option("--states", default=16, show_default=True,
-              help="Panel haplotypes kept per window and haplotype for phasing.")
-@click.option("--max-iter", default=10, show_default=True, help="EM iterations per round.")
+              help="Panel mode: panel haplotypes kept per window and haplotype for phasing.")
+@click.option("-k", "--clusters", default=10, show_default=True,
+              help="Cohort mode: haplotype clusters.")
+@click.option("--starts", default=4, show_default=True,
+              help="Cohort mode: seeded EM fits whose imputations are averaged.")
+@click.option("--max-iter", default=None, type=int,
+              help="EM iterations (per round in panel mode; default 10 panel, 25 cohort).")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")
 @click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
 @seed_option
 @threads_option
 @click.option("-q", "--quiet", is_flag=True)
 def run(target, panel_path, output, output_type, region, samples, map_path, window, states,
-        max_iter, record_path, no_index, seed, threads, quiet):
-    """Impute (and phase) TARGET from a reference panel; write GT, DS, GP, AF, DR2, IMP.
+        clusters, starts, max_iter, record_path, no_index, seed, threads, quiet):
+    """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
+    the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
 
     TARGET: VCF/BCF ('-' for stdin), unphased or phased, with missing calls allowed.
-    Output: every panel site of the region; target sites the panel lacks, or with other
-    REF/ALT alleles, are dropped and counted on stderr."""
+    Panel mode writes every panel site of the region; target sites the panel lacks, or
+    with other REF/ALT alleles, are dropped and counted on stderr.  Cohort mode writes
+    TARGET's biallelic sites, its calls kept and the missing ones filled (unphased)."""
     from .. import __version__
     from ..atomic import check_writable, write_json
     from ..em.record import provenance
     from .io import output_type as resolve_type
     from .io import read_calls, read_plink_map, read_samples_option, write_imputed
-    from .model import ReferenceImputer
 
     mode = resolve_type(output, output_type)
     for path in (output, record_path):
@@ -72,30 +81,43 @@ def run(target, panel_path, output, output_type, region, samples, map_path, wind
     set_threads(threads)
     seed = resolve_seed(seed)
     n_threads = threads or 1
-    genetic_map = read_plink_map(map_path) if map_path else None
-    panel = read_calls(panel_path, region=region, threads=n_threads)
     target_calls = read_calls(target, region=region, samples=read_samples_option(samples),
                               threads=n_threads)
-    imputer = ReferenceImputer(per_window=states, window=window, max_iter=max_iter,
-                               seed=seed, genetic_map=genetic_map).fit(target_calls, panel)
-    result = imputer.predict()
+    if panel_path is None:
+        from .cohort import CohortImputer
+        imputer = CohortImputer(clusters, n_starts=starts, max_iter=max_iter or 25,
+                                seed=seed).fit(target_calls)
+        result = imputer.predict()
+        summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
+                   f"{result.record['missing_calls']} missing calls filled; {clusters} "
+                   f"clusters, {starts} starts, log-likelihoods "
+                   + ", ".join(f"{value:.1f}" for value in imputer.logliks_))
+        dropped = target_calls.skipped
+    else:
+        from .model import ReferenceImputer
+        genetic_map = read_plink_map(map_path) if map_path else None
+        panel = read_calls(panel_path, region=region, threads=n_threads)
+        imputer = ReferenceImputer(per_window=states, window=window,
+                                   max_iter=max_iter or 10, seed=seed,
+                                   genetic_map=genetic_map).fit(target_calls, panel)
+        result = imputer.predict()
+        summary = (f"{len(result.samples)} samples, {len(imputer.match_.typed)} typed of "
+                   f"{panel.n_sites} panel sites ({2 * len(panel.samples)} haplotypes); "
+                   f"theta {imputer.params_.theta:.4g}, eps {imputer.params_.mismatch:.3g}, "
+                   f"log-likelihood {imputer.loglik_:.2f}")
+        dropped = {**result.record["dropped_target_sites"], **target_calls.skipped}
     command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
     write_imputed(output, result, target_calls, mode=mode, command=command,
                   version=__version__, threads=n_threads, index=not no_index)
-    record = {**provenance(), "seed": seed, "target": target_calls.source,
-              "panel": panel.source, "output": output, "samples": len(result.samples),
-              **result.record}
     if record_path:
-        write_json(record_path, record)
+        write_json(record_path, {**provenance(), "seed": seed, "target": target_calls.source,
+                                 "panel": panel_path, "output": output,
+                                 "samples": len(result.samples), **result.record})
     if not quiet:
-        dropped = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in
-                            {**result.record["dropped_target_sites"],
-                             **target_calls.skipped}.items())
-        click.echo(f"emapps impute: {len(result.samples)} samples, {len(imputer.match_.typed)}"
-                   f" typed of {panel.n_sites} panel sites ({2 * len(panel.samples)} "
-                   f"haplotypes); theta {imputer.params_.theta:.4g}, eps "
-                   f"{imputer.params_.mismatch:.3g}, log-likelihood {imputer.loglik_:.2f}; "
-                   f"seed {seed}" + (f"; target sites dropped: {dropped}" if dropped else "")
+        dropped_text = ", ".join(f"{value} {key.replace('_', ' ')}"
+                                 for key, value in dropped.items())
+        click.echo(f"emapps impute: {summary}; seed {seed}"
+                   + (f"; target sites dropped: {dropped_text}" if dropped_text else "")
                    + (f"; wrote {output}" if output != "-" else ""), err=True)
     return 0
 

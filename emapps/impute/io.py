@@ -248,6 +248,8 @@ def genetic_positions(chrom, pos, genetic_map=None) -> np.ndarray:
 # --------------------------------------------------------------------------- output
 
 OUTPUT_MODES = {"v": "w", "z": "wz", "b": "wb", "u": "wbu"}
+#: output GT by code (the results' ``genotype_codes``)
+GT_TEXT = ("0|0", "0|1", "1|0", "1|1", "0/0", "0/1", "1/1")
 
 
 def output_type(path, requested=None) -> str:
@@ -359,20 +361,18 @@ def _body_lines(result) -> list:
     """Record lines, two decimals as Beagle writes them.  Each distinct sample cell
     (GT, DS and GP in hundredths) is formatted once."""
     hundredths = _format_table(np.arange(201) / 100.0, 2)
-    first, second = result.haplotype_probs  # (N, S) each
-    ds = np.rint((first + second) * 100).astype(np.int64)
+    ds = np.rint(result.dosage * 100).astype(np.int64)
     gp = np.rint(np.stack(result.genotype_probs()) * 100).astype(np.int64)  # (3, N, S)
-    gt = 2 * (first > 0.5) + (second > 0.5)
+    gt = result.genotype_codes()
     keys = (((gt * 201 + ds) * 101 + gp[0]) * 101 + gp[1]) * 101 + gp[2]
     unique, inverse = np.unique(keys, return_inverse=True)
-    gt_text = ("0|0", "0|1", "1|0", "1|1")
     texts = []
     for key in unique.tolist():
         key, gp2 = divmod(key, 101)
         key, gp1 = divmod(key, 101)
         key, gp0 = divmod(key, 101)
         code, dose = divmod(key, 201)
-        texts.append(f"{gt_text[code]}:{hundredths[dose]}:{hundredths[gp0]},"
+        texts.append(f"{GT_TEXT[code]}:{hundredths[dose]}:{hundredths[gp0]},"
                      f"{hundredths[gp1]},{hundredths[gp2]}")
     cells = np.array(texts, dtype=object)[inverse.reshape(keys.shape).T]   # (S, N)
     af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)

@@ -110,6 +110,12 @@ class Imputed:
         """(N, S) expected ALT count."""
         return self.haplotype_probs[0] + self.haplotype_probs[1]
 
+    def genotype_codes(self) -> np.ndarray:
+        """(N, S) phased GT codes 0-3 (0|0, 0|1, 1|0, 1|1): each haplotype's likelier
+        allele."""
+        first, second = self.haplotype_probs
+        return 2 * (first > 0.5) + (second > 0.5)
+
     def genotype_probs(self) -> tuple:
         """(P(0), P(1), P(2)), each (N, S), from the two haplotypes' ALT probabilities."""
         first, second = self.haplotype_probs

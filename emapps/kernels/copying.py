@@ -501,3 +501,200 @@ def phase_samples(panel, genotypes, bounds, offsets, candidates, switch, mismatc
         panel, genotypes, bounds, offsets, candidates, switch, mismatch, start, stop, out),
         genotypes.shape[0], 1)
     return out
+
+
+# ------------------------------------------------------------ haplotype clusters (cohort)
+
+@kernel()
+def _genotype_emission(genotype, theta_row, out):
+    """out[k1, k2] = P(genotype | clusters k1, k2) with allele-1 rates theta_row."""
+    n_clusters = theta_row.shape[0]
+    for a in range(n_clusters):
+        p = theta_row[a]
+        for b in range(n_clusters):
+            q = theta_row[b]
+            if genotype < 0:
+                out[a, b] = 1.0
+            elif genotype == 0:
+                out[a, b] = (1.0 - p) * (1.0 - q)
+            elif genotype == 1:
+                out[a, b] = p * (1.0 - q) + q * (1.0 - p)
+            else:
+                out[a, b] = p * q
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def cluster_posterior(genotypes, theta, jump_to, stay, posterior, emit, allele_one, copies,
+                      jumps):
+    """Forward-backward of one sample's genotypes (M,) of -1/0/1/2 under the diploid
+    haplotype-cluster model (fastPHASE): each copy stays in its cluster between markers m
+    and m + 1 with probability stay[m], else jumps to cluster k with jump_to[m + 1, k]
+    (jump_to[0] starts the chain); cluster k emits allele 1 at marker m with
+    theta[m, k].  Fills posterior (M, K, K) with P(clusters k1, k2 | genotypes) and, at
+    observed markers, adds the expected copies from each cluster (``copies`` (M, K)) and
+    their expected allele-1 emissions (``allele_one``); adds the expected jumps into each
+    cluster (``jumps`` (M, K), row 0 the starts).  ``emit`` is (M, K, K) scratch.
+    Returns the log-likelihood."""
+    n_markers, n_clusters = theta.shape
+    rows = np.empty(n_clusters)
+    cols = np.empty(n_clusters)
+    loglik = 0.0
+    for m in range(n_markers):
+        _genotype_emission(genotypes[m], theta[m], emit[m])
+        if m == 0:
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    posterior[0, a, b] = jump_to[0, a] * jump_to[0, b] * emit[0, a, b]
+        else:
+            t = stay[m - 1]
+            for a in range(n_clusters):
+                rows[a] = 0.0
+                cols[a] = 0.0
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    rows[a] += posterior[m - 1, a, b]
+                    cols[b] += posterior[m - 1, a, b]
+            land = jump_to[m]
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    value = (t * t * posterior[m - 1, a, b]
+                             + t * (1.0 - t) * (land[b] * rows[a] + land[a] * cols[b])
+                             + (1.0 - t) * (1.0 - t) * land[a] * land[b])
+                    posterior[m, a, b] = value * emit[m, a, b]
+        total = 0.0
+        for a in range(n_clusters):
+            for b in range(n_clusters):
+                total += posterior[m, a, b]
+        loglik += math.log(total)
+        inverse = 1.0 / total
+        for a in range(n_clusters):
+            for b in range(n_clusters):
+                posterior[m, a, b] *= inverse
+    # backward, with beta kept as emit * beta normalised ("weighted") for the next step
+    beta = np.ones((n_clusters, n_clusters))
+    weighted = np.empty((n_clusters, n_clusters))
+    w_rows = np.empty(n_clusters)
+    w_cols = np.empty(n_clusters)
+    for m in range(n_markers - 1, -1, -1):
+        if m < n_markers - 1:
+            t = stay[m]
+            land = jump_to[m + 1]
+            total = 0.0
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    weighted[a, b] = emit[m + 1, a, b] * beta[a, b]
+                    total += weighted[a, b]
+            for a in range(n_clusters):
+                w_rows[a] = 0.0
+                w_cols[a] = 0.0
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    weighted[a, b] /= total
+                    w_rows[a] += land[b] * weighted[a, b]
+                    w_cols[b] += land[a] * weighted[a, b]
+            flow = 0.0
+            for a in range(n_clusters):
+                flow += land[a] * w_rows[a]
+            # the scale: sum over (a, b) of forward(m) * sum_(a',b') T T weighted
+            scale = 0.0
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    beta[a, b] = (t * t * weighted[a, b] + t * (1.0 - t) * (w_rows[a] + w_cols[b])
+                                  + (1.0 - t) * (1.0 - t) * flow)
+                    scale += posterior[m, a, b] * beta[a, b]
+            # expected jumps into cluster k at m + 1, copy 1 and copy 2 (see the notes)
+            for a in range(n_clusters):
+                rows[a] = 0.0
+                cols[a] = 0.0
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    rows[a] += posterior[m, a, b]
+                    cols[b] += posterior[m, a, b]
+            for k in range(n_clusters):
+                into = 0.0
+                for other in range(n_clusters):
+                    carried_col = t * cols[other] + (1.0 - t) * land[other]
+                    carried_row = t * rows[other] + (1.0 - t) * land[other]
+                    into += carried_col * weighted[k, other] + carried_row * weighted[other, k]
+                jumps[m + 1, k] += (1.0 - t) * land[k] * into / scale
+            for a in range(n_clusters):
+                for b in range(n_clusters):
+                    beta[a, b] /= scale
+        for a in range(n_clusters):
+            for b in range(n_clusters):
+                posterior[m, a, b] *= beta[a, b]
+        genotype = genotypes[m]
+        for a in range(n_clusters):
+            for b in range(n_clusters):
+                weight = posterior[m, a, b]
+                if m == 0:
+                    jumps[0, a] += weight
+                    jumps[0, b] += weight
+                if genotype < 0:
+                    continue
+                copies[m, a] += weight
+                copies[m, b] += weight
+                if genotype == 2:
+                    allele_one[m, a] += weight
+                    allele_one[m, b] += weight
+                elif genotype == 1:
+                    p, q = theta[m, a], theta[m, b]
+                    first = p * (1.0 - q) / (p * (1.0 - q) + q * (1.0 - p))
+                    allele_one[m, a] += weight * first
+                    allele_one[m, b] += weight * (1.0 - first)
+    return loglik
+
+
+@kernel()
+def _cluster_chunk(genotypes, theta, jump_to, stay, start, stop):
+    n_markers, n_clusters = theta.shape
+    posterior = np.empty((n_markers, n_clusters, n_clusters))
+    emit = np.empty((n_markers, n_clusters, n_clusters))
+    allele_one = np.zeros((n_markers, n_clusters))
+    copies = np.zeros((n_markers, n_clusters))
+    jumps = np.zeros((n_markers, n_clusters))
+    loglik = 0.0
+    for k in range(start, stop):
+        loglik += cluster_posterior(genotypes[k], theta, jump_to, stay, posterior, emit,
+                                    allele_one, copies, jumps)
+    return allele_one, copies, jumps, loglik
+
+
+def cluster_statistics(genotypes, theta, jump_to, stay):
+    """E-step of the haplotype-cluster model over samples' genotypes (N, M): expected
+    allele-1 emissions and copies per marker and cluster, expected jumps into each
+    cluster (row 0: starts), log-likelihood; summed in chunk order."""
+    return map_add(lambda start, stop: _cluster_chunk(genotypes, theta, jump_to, stay, start,
+                                                      stop), genotypes.shape[0],
+                   HAPLOTYPE_CHUNK)
+
+
+@kernel()
+def _cluster_dosage_chunk(genotypes, theta, jump_to, stay, start, stop, out):
+    n_markers, n_clusters = theta.shape
+    posterior = np.empty((n_markers, n_clusters, n_clusters))
+    emit = np.empty((n_markers, n_clusters, n_clusters))
+    scratch = np.zeros((n_markers, n_clusters))
+    jumps = np.zeros((n_markers, n_clusters))
+    table = np.empty((n_clusters, n_clusters))
+    for k in range(start, stop):
+        cluster_posterior(genotypes[k], theta, jump_to, stay, posterior, emit, scratch,
+                          scratch, jumps)
+        for m in range(n_markers):
+            for g in range(3):
+                _genotype_emission(g, theta[m], table)
+                total = 0.0
+                for a in range(n_clusters):
+                    for b in range(n_clusters):
+                        total += posterior[m, a, b] * table[a, b]
+                out[k, m, g] = total
+
+
+def cluster_genotype_probs(genotypes, theta, jump_to, stay):
+    """(N, M, 3) posterior genotype probabilities of every sample at every marker under
+    the haplotype-cluster model (observed markers included)."""
+    out = np.empty(genotypes.shape + (3,))
+    map_chunks(lambda start, stop: _cluster_dosage_chunk(
+        genotypes, theta, jump_to, stay, start, stop, out), genotypes.shape[0],
+        HAPLOTYPE_CHUNK)
+    return out

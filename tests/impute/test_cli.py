@@ -74,3 +74,19 @@ def test_user_errors_are_one_line_and_write_nothing(argv, message, tmp_path, cap
     status, _, err = run(capsys, *argv)
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.vcf").exists()
+
+
+def test_cohort_mode_fills_missing_calls_without_a_panel(tmp_path, capsys):
+    masked = tmp_path / "masked.vcf.gz"  # bgzipped and indexed: score reads a region of it
+    run(capsys, "impute", "mask", SLICE / "truth.vcf.gz", "-o", masked, "--design", "random",
+        "--rate", "0.05", "--seed", "2", "-r", "20:1000000-1060000")
+    out = tmp_path / "filled.vcf.gz"
+    status, _, err = run(capsys, "impute", masked, "-o", out, "-k", "4", "--starts", "2",
+                         "--max-iter", "8", "--seed", "0")
+    assert status == 0 and "missing calls filled" in err
+    status, stdout, err = run(capsys, "impute", "score", out, "--truth",
+                              SLICE / "truth.vcf.gz", "--masked", masked, "-r",
+                              "20:1000000-1060000", "--json")
+    table = json.loads(stdout)
+    assert status == 0 and table["all"]["coverage"] == 1.0
+    assert table["all"]["concordance"] > 0.9
