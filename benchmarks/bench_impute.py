@@ -1,4 +1,4 @@
-"""emapps impute against Beagle 5.4 on the array experiment of
+"""emapps impute against Beagle 5.4 on the array and missingness experiments of
 ../shared/protocols/impute.md, in one run on the same inputs.
 
 Each tool runs as a child process (wall time, CPU time and peak RSS from wait4); both
@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EMAPPS_SHARED", ROOT.parent / "shared"))
 DATA = SHARED / "data" / "genetics" / "impute"
 ARRAY = DATA / "bench_inputs" / "array"
+MISSING = DATA / "bench_inputs" / "missing"
 PLINK_MAP = DATA / "chr20_0.5-4.5Mb.b37.plink.map"
 
 
@@ -36,38 +37,54 @@ def measured(command) -> dict:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
 
 
-def score(imputed) -> dict:
-    output = subprocess.run([sys.executable, "-m", "emapps", "impute", "score", str(imputed),
-                             "--truth", str(ARRAY / "truth.vcf.gz"), "--masked",
-                             str(ARRAY / "target.array.vcf.gz"), "--ref",
-                             str(ARRAY / "ref.vcf.gz"), "--json"],
-                            check=True, capture_output=True, text=True).stdout
-    return json.loads(output)
+def score(imputed, truth, masked, reference=None) -> dict:
+    command = [sys.executable, "-m", "emapps", "impute", "score", str(imputed), "--truth",
+               str(truth), "--masked", str(masked), "--json"]
+    if reference is not None:
+        command += ["--ref", str(reference)]
+    return json.loads(subprocess.run(command, check=True, capture_output=True,
+                                     text=True).stdout)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    if not ARRAY.is_dir():
-        sys.exit(f"{ARRAY} not found: the benchmark reads the 1000 Genomes inputs from "
-                 f"../shared")
-    if shutil.which("beagle") is None:
-        sys.exit("beagle not found: apt-get install beagle (make bench does)")
-    work = Path(tempfile.mkdtemp(prefix="bench_impute."))
+def table(title, rows):
+    print(f"\n## {title}\n")
+    print("| run | wall s | CPU s | RSS MB | concordance | non-ref conc. | pooled r2 | "
+          "r2 <1% | 1-5% | >=5% | corr(DR2, r2) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, (cost, result) in rows.items():
+        bins = [result[label]["r2_mean"] for label in ("<1%", "1-5%", ">=5%")]
+        quality = result["dr2_correlation"]
+        print(f"| {name} | {cost['wall']:.1f} | {cost['cpu']:.1f} | {cost['rss']:.0f} | "
+              f"{result['all']['concordance']:.4f} | "
+              f"{result['all']['nonref_concordance']:.4f} | "
+              f"{result['all']['r2_pooled']:.3f} | " + " | ".join(f"{v:.3f}" for v in bins)
+              + " | " + ("-" if quality is None else f"{quality:.3f}") + " |", flush=True)
+
+
+def compare(rows, ours, peer):
+    (cost, result), (peer_cost, peer_result) = rows[ours], rows[peer]
+    deltas = ", ".join(f"{label} {result[label]['r2_mean'] - peer_result[label]['r2_mean']:+.3f}"
+                       for label in ("<1%", "1-5%", ">=5%"))
+    print(f"\n{ours} / {peer}: wall {cost['wall'] / peer_cost['wall']:.2f}x, CPU "
+          f"{cost['cpu'] / peer_cost['cpu']:.2f}x, RSS {cost['rss'] / peer_cost['rss']:.2f}x; "
+          f"concordance {result['all']['concordance'] - peer_result['all']['concordance']:+.4f}"
+          f"; r2 {deltas}", flush=True)
+
+
+def array_experiment(work, threads):
     target, panel = str(ARRAY / "target.array.vcf.gz"), str(ARRAY / "ref.vcf.gz")
     emapps = [sys.executable, "-m", "emapps", "impute", target, "--ref", panel,
-              "--threads", str(args.threads), "--seed", "1", "-q"]
+              "--threads", str(threads), "--seed", "1", "-q"]
     runs = {
         "emapps impute": (emapps + ["-o", str(work / "emapps.vcf.gz")], "emapps.vcf.gz"),
         "emapps impute + genetic map": (emapps + ["--map", str(PLINK_MAP), "-o",
                                                   str(work / "emapps_map.vcf.gz")],
                                         "emapps_map.vcf.gz"),
         "Beagle 5.4": (["beagle", f"gt={target}", f"ref={panel}", f"out={work / 'beagle'}",
-                        f"nthreads={args.threads}", "seed=1"], "beagle.vcf.gz"),
+                        f"nthreads={threads}", "seed=1"], "beagle.vcf.gz"),
         "Beagle 5.4 + genetic map": (["beagle", f"gt={target}", f"ref={panel}",
                                       f"out={work / 'beagle_map'}", f"map={PLINK_MAP}",
-                                      f"nthreads={args.threads}", "seed=1"],
+                                      f"nthreads={threads}", "seed=1"],
                                      "beagle_map.vcf.gz"),
     }
     # a first emapps run fills the numba cache, as a user's first run would
@@ -75,28 +92,49 @@ def main():
     rows = {}
     for name, (command, output) in runs.items():
         cost = measured(command)
-        rows[name] = (cost, score(work / output))
+        rows[name] = (cost, score(work / output, ARRAY / "truth.vcf.gz", target, panel))
         print(f"{name} done in {cost['wall']:.1f} s", file=sys.stderr, flush=True)
-    print(f"\n## Array imputation, {args.threads} threads (60 targets, 2,367 typed SNPs, "
-          f"240-sample panel, 21,303 masked SNPs scored)\n")
-    print("| run | wall s | CPU s | RSS MB | concordance | non-ref conc. | pooled r2 | "
-          "r2 <1% | 1-5% | >=5% | corr(DR2, r2) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, (cost, table) in rows.items():
-        bins = [table[label]["r2_mean"] for label in ("<1%", "1-5%", ">=5%")]
-        print(f"| {name} | {cost['wall']:.1f} | {cost['cpu']:.1f} | {cost['rss']:.0f} | "
-              f"{table['all']['concordance']:.4f} | {table['all']['nonref_concordance']:.4f} | "
-              f"{table['all']['r2_pooled']:.3f} | " + " | ".join(f"{v:.3f}" for v in bins)
-              + f" | {table['dr2_correlation']:.3f} |")
-    for ours, peer in (("emapps impute", "Beagle 5.4"),
-                       ("emapps impute + genetic map", "Beagle 5.4 + genetic map")):
-        (cost, table), (peer_cost, peer_table) = rows[ours], rows[peer]
-        deltas = ", ".join(f"{label} {table[label]['r2_mean'] - peer_table[label]['r2_mean']:+.3f}"
-                           for label in ("<1%", "1-5%", ">=5%"))
-        print(f"\n{ours} / {peer}: wall {cost['wall'] / peer_cost['wall']:.2f}x, CPU "
-              f"{cost['cpu'] / peer_cost['cpu']:.2f}x, RSS {cost['rss'] / peer_cost['rss']:.2f}x;"
-              f" concordance {table['all']['concordance'] - peer_table['all']['concordance']:+.4f}"
-              f"; r2 {deltas}")
+    table(f"Array imputation, {threads} threads (60 targets, 2,367 typed SNPs, 240-sample "
+          f"panel, 21,303 masked SNPs scored)", rows)
+    compare(rows, "emapps impute", "Beagle 5.4")
+    compare(rows, "emapps impute + genetic map", "Beagle 5.4 + genetic map")
+
+
+def missing_experiment(work, threads):
+    masked = str(MISSING / "cohort.missing.vcf.gz")
+    runs = {
+        "emapps impute (cohort, K=10, 4 starts)": (
+            [sys.executable, "-m", "emapps", "impute", masked, "-o",
+             str(work / "cohort.vcf.gz"), "--threads", str(threads), "--seed", "1", "-q"],
+            "cohort.vcf.gz"),
+        "Beagle 5.4": (["beagle", f"gt={masked}", f"out={work / 'beagle_cohort'}",
+                        f"nthreads={threads}", "seed=1"], "beagle_cohort.vcf.gz"),
+    }
+    rows = {}
+    for name, (command, output) in runs.items():
+        cost = measured(command)
+        rows[name] = (cost, score(work / output, MISSING / "truth.vcf.gz", masked))
+        print(f"{name} done in {cost['wall']:.1f} s", file=sys.stderr, flush=True)
+    table(f"Sporadic missingness, {threads} threads (300 samples, 23,670 SNPs, 5% of calls "
+          f"masked, no panel; MAF from the cohort)", rows)
+    compare(rows, "emapps impute (cohort, K=10, 4 starts)", "Beagle 5.4")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", default="array,missing")
+    args = parser.parse_args()
+    if not ARRAY.is_dir():
+        sys.exit(f"{ARRAY} not found: the benchmark reads the 1000 Genomes inputs from "
+                 f"../shared")
+    if shutil.which("beagle") is None:
+        sys.exit("beagle not found: apt-get install beagle (make bench does)")
+    work = Path(tempfile.mkdtemp(prefix="bench_impute."))
+    if "array" in args.only:
+        array_experiment(work, args.threads)
+    if "missing" in args.only:
+        missing_experiment(work, args.threads)
     shutil.rmtree(work, ignore_errors=True)
 
 
