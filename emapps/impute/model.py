@@ -147,7 +147,7 @@ class ReferenceImputer:
     (phased typed alleles, (2, N, M)), ``match_`` (the site match).
     """
 
-    def __init__(self, *, per_window=16, window=32, rounds=2, sweeps=10, max_iter=10,
+    def __init__(self, *, per_window=16, window=32, rounds=2, sweeps=4, max_iter=5,
                  tol=1e-4, seed=None, genetic_map=None):
         self.sweeps = sweeps
         self.per_window = per_window
