@@ -357,14 +357,14 @@ def _header_text(target: Calls, result, command, version) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _body_lines(result) -> list:
-    """Record lines, two decimals as Beagle writes them.  Each distinct sample cell
-    (GT, DS and GP in hundredths) is formatted once."""
+def _body_lines(result):
+    """Record lines (a generator), two decimals as Beagle writes them.  Each distinct
+    sample cell (GT, DS and GP in hundredths) is formatted once."""
     hundredths = _format_table(np.arange(201) / 100.0, 2)
-    ds = np.rint(result.dosage * 100).astype(np.int64)
-    gp = np.rint(np.stack(result.genotype_probs()) * 100).astype(np.int64)  # (3, N, S)
-    gt = result.genotype_codes()
-    keys = (((gt * 201 + ds) * 101 + gp[0]) * 101 + gp[1]) * 101 + gp[2]
+    keys = result.genotype_codes().astype(np.int64) * 201 + np.rint(result.dosage * 100)\
+        .astype(np.int64)
+    for probs in result.genotype_probs():  # GP in hundredths, one at a time
+        keys = keys * 101 + np.rint(probs * 100).astype(np.int64)
     unique, inverse = np.unique(keys, return_inverse=True)
     texts = []
     for key in unique.tolist():
@@ -378,10 +378,8 @@ def _body_lines(result) -> list:
     af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)
                                                         .astype(np.int64)]
     dr2 = hundredths[np.rint(np.clip(result.dosage_r2, 0, 1) * 100).astype(np.int64)]
-    lines = []
     for s in range(result.n_sites):
         info = f"AF={af[s]};DR2={dr2[s]}" + (";IMP" if result.imputed[s] else "")
-        lines.append(f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
-                     f"{result.alt[s]}\t.\tPASS\t{info}\tGT:DS:GP\t"
-                     + "\t".join(cells[s].tolist()) + "\n")
-    return lines
+        yield (f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
+               f"{result.alt[s]}\t.\tPASS\t{info}\tGT:DS:GP\t"
+               + "\t".join(cells[s].tolist()) + "\n")
