@@ -90,6 +90,8 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
                 alt.append(alts[0])
                 alleles.append(calls[:, columns])
                 phased.append(phases[columns])
+        except UserInputError:
+            raise
         except (OSError, ValueError) as error:
             where = f" after {last[0]}:{last[1]}" if last else ""
             raise UserInputError(f"{name}: malformed VCF record{where} ({error})") from None
