@@ -42,8 +42,8 @@ class TopN:
 
     def _keep_record(self, result) -> None:
         """The fit's record: ``result_``, ``loglik_``, ``trace_``, ``n_iter_``,
-        ``converged_``."""
-        self.result_ = result
+        ``converged_``, ``seed_``."""
+        self.result_, self.seed_ = result, result.seed
         self.loglik_, self.trace_ = result.loglik, list(result.trace)
         self.n_iter_, self.converged_ = result.n_iter, result.converged
 
@@ -65,13 +65,13 @@ class TopN:
         write_json(f"{path}.json", {
             "model": kind, **settings, "user_ids": self.user_ids_.tolist(),
             "item_ids": self.item_ids_.tolist(), "loglik": self.loglik_,
-            "n_iter": self.n_iter_, "seed": self.result_.seed})
+            "n_iter": self.n_iter_, "seed": self.seed_})
 
     def _restore(self, meta: dict, arrays) -> None:
         """Ids, record and training rows of a saved model."""
         self.user_ids_ = np.array(meta["user_ids"], dtype=str)
         self.item_ids_ = np.array(meta["item_ids"], dtype=str)
-        self.loglik_, self.n_iter_ = meta["loglik"], meta["n_iter"]
+        self.loglik_, self.n_iter_, self.seed_ = meta["loglik"], meta["n_iter"], meta["seed"]
         self.feedback_ = UserRows(arrays["feedback_indptr"], arrays["feedback_items"],
                                   arrays["feedback_values"])
 

@@ -104,3 +104,14 @@ def test_explanation_terms_add_up_to_the_prediction(continuous):
     user_part = reasons["score"] - model.global_mean_ - model.params_.means[item, 0]
     assert sum(value for _, value in reasons["items"]) == pytest.approx(user_part, rel=1e-8)
     assert len(reasons["items"]) == int(np.sum(ratings.users == user))
+
+
+def test_a_loaded_model_saves_again_unchanged(continuous, tmp_path):
+    ratings, _ = continuous
+    FactorRecommender(2, seed=4, max_iter=3).fit(ratings).save(tmp_path / "a.npz")
+    load_model(tmp_path / "a.npz").save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz.json").read_text() == (tmp_path / "b.npz.json").read_text()
+    loaded = load_model(tmp_path / "b.npz")
+    users, items = ratings.users[:20], ratings.items[:20]
+    np.testing.assert_array_equal(loaded.predict(users, items),
+                                  load_model(tmp_path / "a.npz").predict(users, items))
