@@ -17,7 +17,7 @@ def impute():
 
     \b
     emapps impute TARGET --ref PANEL -o OUT.vcf.gz [options]   (same as: emapps impute run)
-    emapps impute TARGET -o OUT.vcf.gz [-k 10]                 (cohort mode: no panel)
+    emapps impute TARGET -o OUT.vcf.gz                         (cohort mode: no panel)
     emapps impute mask INPUT -o MASKED.vcf.gz --design array|random
     emapps impute score IMPUTED --truth TRUTH --masked MASKED [--ref PANEL]
     """
@@ -48,10 +48,16 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
               help="Panel mode: typed markers per window when choosing phasing states.")
 @click.option("--states", default=16, show_default=True,
               help="Panel mode: panel haplotypes kept per window and haplotype for phasing.")
+@click.option("--cohort-model", type=click.Choice(["copying", "clusters"]), default="copying",
+              show_default=True,
+              help="Cohort mode: copying (the other samples' haplotypes as the panel) or "
+                   "clusters (fastPHASE haplotype clusters by EM).")
+@click.option("--rounds", default=16, show_default=True,
+              help="Cohort mode, copying: phasing rounds over the cohort.")
 @click.option("-k", "--clusters", default=10, show_default=True,
-              help="Cohort mode: haplotype clusters.")
+              help="Cohort mode, clusters: haplotype clusters.")
 @click.option("--starts", default=4, show_default=True,
-              help="Cohort mode: seeded EM fits whose imputations are averaged.")
+              help="Cohort mode, clusters: seeded EM fits whose imputations are averaged.")
 @click.option("--max-iter", default=None, type=int,
               help="EM iterations (per round in panel mode; default 5 panel, 25 cohort).")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")
@@ -60,14 +66,16 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @threads_option
 @click.option("-q", "--quiet", is_flag=True)
 def run(target, panel_path, output, output_type, region, samples, map_path, window, states,
-        clusters, starts, max_iter, record_path, no_index, seed, threads, quiet):
+        cohort_model, rounds, clusters, starts, max_iter, record_path, no_index, seed, threads,
+        quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
     the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
 
     TARGET: VCF/BCF ('-' for stdin), unphased or phased, with missing calls allowed.
     Panel mode writes every panel site of the region; target sites the panel lacks, or
     with other REF/ALT alleles, are dropped and counted on stderr.  Cohort mode writes
-    TARGET's biallelic sites, its calls kept and the missing ones filled (unphased)."""
+    TARGET's biallelic sites, its calls kept (phased by the copying model) and the
+    missing ones filled."""
     from .. import __version__
     from ..atomic import check_writable, write_json
     from ..em.record import provenance
@@ -83,7 +91,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, wind
     n_threads = threads or 1
     target_calls = read_calls(target, region=region, samples=read_samples_option(samples),
                               threads=n_threads)
-    if panel_path is None:
+    genetic_map = read_plink_map(map_path) if map_path else None
+    if panel_path is None and cohort_model == "clusters":
         from .cohort import CohortImputer
         imputer = CohortImputer(clusters, n_starts=starts, max_iter=max_iter or 25,
                                 seed=seed).fit(target_calls)
@@ -93,9 +102,16 @@ def run(target, panel_path, output, output_type, region, samples, map_path, wind
                    f"clusters, {starts} starts, log-likelihoods "
                    + ", ".join(f"{value:.1f}" for value in imputer.logliks_))
         dropped = target_calls.skipped
+    elif panel_path is None:
+        from .cohort import CohortCopier
+        result = CohortCopier(per_window=states, rounds=rounds, seed=seed,
+                              genetic_map=genetic_map).fit(target_calls).predict()
+        summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
+                   f"{result.record['missing_calls']} missing calls filled and phased; "
+                   f"{rounds} rounds over the cohort's own haplotypes")
+        dropped = target_calls.skipped
     else:
         from .model import ReferenceImputer
-        genetic_map = read_plink_map(map_path) if map_path else None
         panel = read_calls(panel_path, region=region, threads=n_threads)
         imputer = ReferenceImputer(per_window=states, window=window,
                                    max_iter=max_iter or 5, seed=seed,

@@ -18,10 +18,14 @@ import numpy as np
 
 from ..em import fit_em
 from ..errors import UserInputError
-from ..kernels.copying import cluster_genotype_probs, cluster_statistics
+from ..kernels.copying import (cluster_genotype_probs, cluster_statistics, impute_leave_out,
+                               nearest_haplotypes, pack_bits, phase_samples)
 from ..validation import check_positive_int
-from .io import Calls
+from .io import Calls, genetic_positions
+from .model import INITIAL_MISMATCH, Imputed, carriers_of
 
+#: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
+COHORT_THETA = 4e5
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
 #: t_m starts here, and stays inside [MIN_STAY, MAX_STAY]
@@ -172,3 +176,95 @@ class CohortImputer:
                   "skipped_records": calls.skipped}
         return CohortImputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt,
                              calls.samples, probs, calls.alleles, calls.phased, record)
+
+
+class CohortCopier:
+    """Fill missing calls and phase a cohort with the copying model, the cohort's own
+    haplotypes serving as the panel (as Beagle does without a reference).
+
+    Haplotypes start from a random phase with missing calls set to the commoner allele.
+    Each of ``rounds`` rounds phases every sample by the windowed diploid Viterbi path
+    over the other samples' current haplotypes: per window of 64 markers, the
+    ``per_window`` haplotypes with the fewest conflicts (with the genotypes in the first
+    round, then with each of the sample's two haplotypes); missing calls take the copied
+    alleles.  Finally each haplotype's missing alleles get their probabilities from a
+    haploid forward-backward over every other sample's haplotypes (leave-one-out).
+    ``genetic_map`` sets the switch rates (rho_m = 1 - exp(-theta x_m), x_m the genetic
+    distance over the 2N - 2 haplotypes copied from);
+    fitted attributes: ``haplotypes_`` (2, N, M).
+    """
+
+    WINDOW = 64
+
+    def __init__(self, *, per_window=16, rounds=16, theta=COHORT_THETA, seed=None,
+                 genetic_map=None):
+        self.theta = theta
+        self.per_window = per_window
+        self.rounds = rounds
+        self.seed = seed
+        self.genetic_map = genetic_map
+
+    def fit(self, calls: Calls) -> "CohortCopier":
+        check_positive_int(self.per_window, "per_window")
+        check_positive_int(self.rounds, "rounds")
+        if len(set(calls.chrom)) != 1:
+            raise UserInputError(f"{calls.source}: one chromosome at a time (use --region)")
+        n_samples = len(calls.samples)
+        if n_samples < 3:
+            raise UserInputError(f"{calls.source}: a cohort needs at least 3 samples")
+        genotypes = calls.genotypes()
+        rng = np.random.default_rng(self.seed)
+        called = (genotypes >= 0).sum(axis=0)
+        commoner = np.where(genotypes >= 0, genotypes, 0).sum(axis=0) > np.maximum(called, 1)
+        first = np.where(genotypes == 2, 1, 0)
+        second = first.copy()
+        heterozygous = genotypes == 1
+        flip = rng.random(genotypes.shape) < 0.5
+        first[heterozygous], second[heterozygous] = flip[heterozygous], ~flip[heterozygous]
+        missing = genotypes < 0
+        first[missing] = second[missing] = np.broadcast_to(commoner, genotypes.shape)[missing]
+        haplotypes = np.stack([first, second]).astype(np.int8)
+        centimorgans = genetic_positions(calls.chrom, calls.pos, self.genetic_map)
+        n_haps = 2 * n_samples - 2
+        switch = -np.expm1(-self.theta * np.diff(centimorgans) / 100.0 / n_haps)
+        bounds = np.append(np.arange(0, calls.n_sites, self.WINDOW), calls.n_sites)
+        owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
+        observed = ~missing
+        for round_ in range(self.rounds):
+            flat = haplotypes.reshape(2 * n_samples, -1)
+            panel_ones, panel_zeros = pack_bits(flat == 1), pack_bits(flat == 0)
+            if round_ == 0:
+                query_ones = pack_bits(genotypes == 2)[:, None]
+                query_zeros = pack_bits(genotypes == 0)[:, None]
+            else:
+                query_ones = np.stack([pack_bits((haplotypes[c] == 1) & observed)
+                                       for c in (0, 1)], axis=1)
+                query_zeros = np.stack([pack_bits((haplotypes[c] == 0) & observed)
+                                        for c in (0, 1)], axis=1)
+            offsets, candidates = nearest_haplotypes(panel_ones, panel_zeros, query_ones,
+                                                     query_zeros, owners, self.per_window)
+            panel = np.ascontiguousarray(flat.T, dtype=np.uint8)
+            haplotypes = phase_samples(panel, genotypes, bounds.astype(np.int64), offsets,
+                                       candidates, switch, INITIAL_MISMATCH)
+        self.haplotypes_, self._calls, self._switch = haplotypes, calls, switch
+        self._owners, self._genotypes = owners, genotypes
+        return self
+
+    def predict(self) -> Imputed:
+        calls, haplotypes = self._calls, self.haplotypes_
+        panel = np.ascontiguousarray(haplotypes.reshape(haplotypes.shape[1] * 2, -1).T,
+                                     dtype=np.uint8)
+        observed = np.where(self._genotypes[None] < 0, -1, haplotypes).astype(np.int8)
+        pointer, carriers, listed = carriers_of(panel)
+        sites = np.arange(calls.n_sites)
+        probs = impute_leave_out(panel, observed, self._owners, self._switch,
+                                 INITIAL_MISMATCH, pointer, carriers, listed, sites,
+                                 np.zeros(calls.n_sites))
+        known = observed >= 0
+        probs[known] = observed[known]
+        record = {"mode": "cohort-copying", "rounds": self.rounds,
+                  "per_window": self.per_window, "sites": int(calls.n_sites),
+                  "missing_calls": int((self._genotypes < 0).sum()),
+                  "skipped_records": calls.skipped}
+        return Imputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
+                       (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record)

@@ -261,7 +261,7 @@ class ReferenceImputer:
         started = time.perf_counter()
         panel, hap_panel = self._panel, self._hap_panel
         typed, n_haps = self.match_.typed, hap_panel.shape[1]
-        carrier_ptr, carriers, carrier_allele = _carriers(hap_panel)
+        carrier_ptr, carriers, carrier_allele = carriers_of(hap_panel)
         typed_cm = self._centimorgans[typed]
         left = np.clip(np.searchsorted(typed_cm, self._centimorgans, side="right") - 1, 0,
                        len(typed) - 1)
@@ -296,7 +296,7 @@ class ReferenceImputer:
                        self._target.samples, (probs[0], probs[1]), imputed, record)
 
 
-def _carriers(hap_panel) -> tuple:
+def carriers_of(hap_panel) -> tuple:
     """Per site the haplotypes carrying its rarer allele (CSR) and which allele that is."""
     alt_count = hap_panel.sum(axis=1, dtype=np.int64)
     listed = (alt_count <= hap_panel.shape[1] / 2).astype(np.int8)

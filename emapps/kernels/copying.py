@@ -24,14 +24,17 @@ SAMPLE_CHUNK = 25
 
 @kernel(fastmath=REDUCE_FLAGS)
 def _emit(panel_row, observed, mismatch, out):
-    """out[h] = P(observed | copying h); 1 when the allele is missing."""
-    n_haps = panel_row.shape[0]
+    """out[h] = P(observed | copying h); 1 when the allele is missing; 0 for a panel
+    entry of 2 (a haplotype that may not be copied, e.g. the sample's own)."""
+    table = np.empty(3)
     if observed < 0:
-        for h in range(n_haps):
-            out[h] = 1.0
-        return
-    for h in range(n_haps):
-        out[h] = mismatch if panel_row[h] != observed else 1.0 - mismatch
+        table[0] = table[1] = 1.0
+    else:
+        table[observed] = 1.0 - mismatch
+        table[1 - observed] = mismatch
+    table[2] = 0.0
+    for h in range(panel_row.shape[0]):
+        out[h] = table[panel_row[h]]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -129,25 +132,31 @@ def _carrier_sum(row, carriers, lo, hi):
 
 
 @kernel()
+def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrier_allele,
+                left, weight, posterior, jumps, out):
+    """One haplotype's alt-allele probabilities at every site into ``out``: the sum over
+    carriers of the site's listed allele of the posterior, interpolated between the
+    flanking typed markers."""
+    haploid_posterior(panel, observed, switch, mismatch, posterior, jumps)
+    for s in range(left.shape[0]):
+        lo, hi = carrier_ptr[s], carrier_ptr[s + 1]
+        m = left[s]
+        w = weight[s]
+        share = (1.0 - w) * _carrier_sum(posterior[m], carriers, lo, hi)
+        if w > 0.0:
+            share += w * _carrier_sum(posterior[m + 1], carriers, lo, hi)
+        out[s] = share if carrier_allele[s] == 1 else 1.0 - share
+
+
+@kernel()
 def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele,
                   left, weight, start, stop, out):
-    """Alt-allele probabilities at every panel site for haplotypes [start, stop) into out
-    rows: sum over carriers h of the site's listed allele of the posterior, interpolated
-    between the flanking typed markers."""
     n_markers, n_haps = panel.shape
     posterior = np.empty((n_markers, n_haps))
     jumps = np.zeros(max(n_markers - 1, 0))
-    n_sites = left.shape[0]
     for k in range(start, stop):
-        haploid_posterior(panel, haplotypes[k], switch, mismatch, posterior, jumps)
-        for s in range(n_sites):
-            lo, hi = carrier_ptr[s], carrier_ptr[s + 1]
-            m = left[s]
-            w = weight[s]
-            share = (1.0 - w) * _carrier_sum(posterior[m], carriers, lo, hi)
-            if w > 0.0:
-                share += w * _carrier_sum(posterior[m + 1], carriers, lo, hi)
-            out[k, s] = share if carrier_allele[s] == 1 else 1.0 - share
+        _impute_one(panel, haplotypes[k], switch, mismatch, carrier_ptr, carriers,
+                    carrier_allele, left, weight, posterior, jumps, out[k])
 
 
 def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers,
@@ -736,4 +745,124 @@ def cluster_genotype_probs(genotypes, theta, jump_to, stay):
     map_chunks(lambda start, stop: _cluster_dosage_chunk(
         genotypes, theta, jump_to, stay, start, stop, out), genotypes.shape[0],
         HAPLOTYPE_CHUNK)
+    return out
+
+
+# ------------------------------------------------------ the cohort as its own panel
+
+@kernel()
+def _popcount(word):
+    """Set bits of a uint64 (SWAR)."""
+    word = word - ((word >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    word = (word & np.uint64(0x3333333333333333)) + ((word >> np.uint64(2))
+                                                     & np.uint64(0x3333333333333333))
+    word = (word + (word >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (word * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@kernel()
+def pack_bits(flags):
+    """(R, ceil(M / 64)) uint64 words of boolean rows (R, M): bit i of word w is column
+    64 w + i."""
+    n_rows, n_columns = flags.shape
+    n_words = (n_columns + 63) // 64
+    out = np.zeros((n_rows, n_words), dtype=np.uint64)
+    for r in range(n_rows):
+        for c in range(n_columns):
+            if flags[r, c]:
+                out[r, c // 64] |= np.uint64(1) << np.uint64(c % 64)
+    return out
+
+
+@kernel()
+def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, start,
+                   stop, picks, counts):
+    """For samples [start, stop) and each 64-marker window, the ``keep`` panel haplotypes
+    with the fewest conflicts with each of the sample's queries (a conflict: the panel
+    has 1 where the query says 0, or 0 where it says 1), never the sample's own
+    (``owners``); the union into picks[k, w] (counts[k, w] used)."""
+    n_haps, n_words = panel_ones.shape
+    n_queries = query_ones.shape[1]
+    distance = np.empty(n_haps, dtype=np.int64)
+    histogram = np.empty(66, dtype=np.int64)
+    for k in range(start, stop):
+        for w in range(n_words):
+            used = 0
+            for q in range(n_queries):
+                ones, zeros = query_ones[k, q, w], query_zeros[k, q, w]
+                histogram[:] = 0
+                for h in range(n_haps):
+                    if h == owners[k, 0] or h == owners[k, 1]:
+                        distance[h] = 65
+                    else:
+                        distance[h] = (_popcount(panel_ones[h, w] & zeros)
+                                       + _popcount(panel_zeros[h, w] & ones))
+                    histogram[distance[h]] += 1
+                limit, below = 0, 0  # the smallest distance whose count reaches keep
+                while limit < 65 and below + histogram[limit] < keep:
+                    below += histogram[limit]
+                    limit += 1
+                at_limit = keep - below
+                for h in range(n_haps):
+                    d = distance[h]
+                    if d > limit or d == 65:
+                        continue
+                    if d == limit:
+                        if at_limit == 0:
+                            continue
+                        at_limit -= 1
+                    duplicate = False
+                    for u in range(used):
+                        if picks[k, w, u] == h:
+                            duplicate = True
+                            break
+                    if not duplicate:
+                        picks[k, w, used] = h
+                        used += 1
+            counts[k, w] = used
+
+
+def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep):
+    """Candidate lists per sample and 64-marker window (see _nearest_chunk) as
+    (offsets (N, W + 1), candidates)."""
+    n_samples, n_queries, n_words = query_ones.shape
+    picks = np.full((n_samples, n_words, n_queries * keep), -1, dtype=np.int64)
+    counts = np.zeros((n_samples, n_words), dtype=np.int64)
+    map_chunks(lambda start, stop: _nearest_chunk(
+        panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, start, stop, picks,
+        counts), n_samples, SAMPLE_CHUNK)
+    offsets = np.zeros((n_samples, n_words + 1), dtype=np.int64)
+    offsets[:, 1:] = np.cumsum(counts, axis=1)
+    offsets += np.concatenate([[0], np.cumsum(counts.sum(axis=1))[:-1]])[:, None]
+    return offsets, picks[picks >= 0]
+
+
+@kernel()
+def _leave_out_chunk(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
+                     carrier_allele, left, weight, start, stop, out):
+    n_markers, n_haps = panel.shape
+    own = panel.copy()
+    posterior = np.empty((n_markers, n_haps))
+    jumps = np.zeros(max(n_markers - 1, 0))
+    for k in range(start, stop):
+        for c in range(2):  # the sample's own haplotypes may not be copied
+            for m in range(n_markers):
+                own[m, owners[k, c]] = 2
+        for c in range(2):
+            _impute_one(own, haplotypes[c, k], switch, mismatch, carrier_ptr, carriers,
+                        carrier_allele, left, weight, posterior, jumps, out[c, k])
+        for c in range(2):
+            for m in range(n_markers):
+                own[m, owners[k, c]] = panel[m, owners[k, c]]
+
+
+def impute_leave_out(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
+                     carrier_allele, left, weight):
+    """(2, N, S) alt-allele probabilities of each sample's two haplotypes (2, N, M) copying
+    the panel's haplotypes other than its own (``owners`` (N, 2) columns), as
+    impute_haplotypes."""
+    out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
+    map_chunks(lambda start, stop: _leave_out_chunk(
+        panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, carrier_allele,
+        left, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
     return out

@@ -148,3 +148,46 @@ def test_refinement_repairs_a_switch_error_and_never_lowers_the_likelihood():
     assert moves >= 1 and loglik(fixed) > loglik(start)
     same = fixed[0] == truth[0]
     assert same.all() or (~same).all()  # the truth up to the labels of the two haplotypes
+
+
+def test_bit_packing_and_nearest_haplotypes_by_window():
+    from emapps.kernels.copying import nearest_haplotypes, pack_bits
+    rng = np.random.default_rng(8)
+    panel = rng.random((12, 150)) < 0.4                     # 12 haplotypes x 150 markers
+    packed = pack_bits(panel)
+    assert packed.shape == (12, 3)
+    unpacked = (packed[:, :, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
+    np.testing.assert_array_equal(unpacked.reshape(12, -1)[:, :150].astype(bool), panel)
+    query = panel[5] ^ (rng.random(150) < 0.05)              # near haplotype 5
+    ones, zeros = pack_bits(query[None]), pack_bits(~query[None])
+    offsets, candidates = nearest_haplotypes(pack_bits(panel), pack_bits(~panel),
+                                             ones[:, None], zeros[:, None],
+                                             np.array([[5, 11]]), 3)
+    for w in range(3):
+        chosen = candidates[offsets[0, w]:offsets[0, w + 1]]
+        block = slice(64 * w, min(64 * w + 64, 150))
+        distance = (panel[:, block] != query[block]).sum(axis=1)
+        distance[[5, 11]] = 999                                # a sample never copies itself
+        assert len(chosen) == 3 and 5 not in chosen and 11 not in chosen
+        assert sorted(distance[chosen]) == sorted(distance)[:3]
+
+
+def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
+    from emapps.kernels.copying import impute_leave_out
+    rng = np.random.default_rng(9)
+    panel = (rng.random((40, 10)) < 0.4).astype(np.uint8)   # 5 samples: columns k, 5 + k
+    panel[20] = 0
+    panel[20, [2, 7]] = 1                                    # only sample 2 carries it
+    haplotypes = np.stack([panel[:, :5].T, panel[:, 5:].T]).astype(np.int8)
+    haplotypes[:, :, 20] = -1                                # everyone's call is missing
+    rows, columns = np.nonzero(panel == 1)
+    pointer = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=40))])
+    owners = np.column_stack([np.arange(5), 5 + np.arange(5)])
+    arguments = (np.full(39, 0.05), 0.01, pointer, columns, np.ones(40, dtype=np.int8),
+                 np.arange(40), np.zeros(40))
+    probs = impute_leave_out(panel, haplotypes, owners, *arguments)
+    assert probs[:, 2, 20].max() < 1e-6   # its own copies would have said 1
+    copying_itself = impute_haplotypes(panel, haplotypes[:, 2], *arguments)
+    assert copying_itself[:, 20].min() > 0.9
+    others = np.delete(probs[:, :, 20], 2, axis=1)
+    assert np.all(others > 1e-4)  # the others may copy sample 2's haplotypes
