@@ -103,7 +103,7 @@ def array_experiment(work, threads):
 def missing_experiment(work, threads):
     masked = str(MISSING / "cohort.missing.vcf.gz")
     runs = {
-        "emapps impute (cohort, K=10, 4 starts)": (
+        "emapps impute (cohort, copying)": (
             [sys.executable, "-m", "emapps", "impute", masked, "-o",
              str(work / "cohort.vcf.gz"), "--threads", str(threads), "--seed", "1", "-q"],
             "cohort.vcf.gz"),
@@ -117,7 +117,7 @@ def missing_experiment(work, threads):
         print(f"{name} done in {cost['wall']:.1f} s", file=sys.stderr, flush=True)
     table(f"Sporadic missingness, {threads} threads (300 samples, 23,670 SNPs, 5% of calls "
           f"masked, no panel; MAF from the cohort)", rows)
-    compare(rows, "emapps impute (cohort, K=10, 4 starts)", "Beagle 5.4")
+    compare(rows, "emapps impute (cohort, copying)", "Beagle 5.4")
 
 
 def main():
