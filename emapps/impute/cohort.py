@@ -267,4 +267,5 @@ class CohortCopier:
                   "missing_calls": int((self._genotypes < 0).sum()),
                   "skipped_records": calls.skipped}
         return Imputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
-                       (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record)
+                       (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record,
+                       estimated=self._genotypes < 0)

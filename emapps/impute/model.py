@@ -100,6 +100,7 @@ class Imputed:
     haplotype_probs: tuple      # (first, second): (N, S) P(ALT) on each phased haplotype
     imputed: np.ndarray         # (S,) bool: not typed in the target
     record: dict = field(default_factory=dict)
+    estimated: np.ndarray | None = None   # (N, S) bool: entries filled in (cohort mode)
 
     @property
     def n_sites(self) -> int:
@@ -129,13 +130,25 @@ class Imputed:
     @property
     def dosage_r2(self) -> np.ndarray:
         """Beagle's DR2: the variance of the haplotypes' ALT probabilities over p(1 - p),
-        p their mean (0 at sites without variation)."""
+        p their mean (0 at sites without variation).  With ``estimated`` entries (cohort
+        mode) only their probabilities enter the variance, p is the site's frequency
+        over every haplotype, and a site with none estimated gets 1."""
         probs = np.concatenate(self.haplotype_probs)
         mean = probs.mean(axis=0)
         spread = mean * (1 - mean)
-        variance = (probs ** 2).mean(axis=0) - mean ** 2
+        if self.estimated is None:
+            variance = (probs ** 2).mean(axis=0) - mean ** 2
+        else:
+            chosen = np.concatenate([self.estimated, self.estimated])
+            count = chosen.sum(axis=0)
+            inside = np.where(chosen, probs, 0.0)
+            centre = inside.sum(axis=0) / np.maximum(count, 1)
+            variance = (inside ** 2).sum(axis=0) / np.maximum(count, 1) - centre ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(spread > 1e-12, np.clip(variance / spread, 0, 1), 0.0)
+            r2 = np.where(spread > 1e-12, np.clip(variance / spread, 0, 1), 0.0)
+        if self.estimated is not None:
+            r2 = np.where(self.estimated.any(axis=0), r2, 1.0)
+        return r2
 
 
 class ReferenceImputer:

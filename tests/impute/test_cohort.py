@@ -119,6 +119,9 @@ def test_the_cohort_as_its_own_panel_fills_and_phases(cohort):
     missing = (given < 0) & (true >= 0)
     best = np.argmax(np.stack(result.genotype_probs(), axis=2), axis=2)
     assert np.mean(best[missing] == true[missing]) > 0.95
+    quality = result.dosage_r2  # over the filled entries only; 1 where none was filled
+    assert np.all(quality[~(given < 0).any(axis=0)] == 1.0)
+    assert np.all((quality >= 0) & (quality <= 1)) and quality.mean() < 1.0
     codes = result.genotype_codes()
     decoded = np.array([0, 1, 1, 2])[codes]  # phased output everywhere
     np.testing.assert_array_equal(decoded[given >= 0], given[given >= 0])
