@@ -44,10 +44,8 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @samples_option
 @click.option("--map", "map_path", default=None,
               help="Genetic map in PLINK format (chrom id cM bp); default 1 cM/Mb.")
-@click.option("--window", default=32, show_default=True,
-              help="Panel mode: typed markers per window when choosing phasing states.")
 @click.option("--states", default=16, show_default=True,
-              help="Panel mode: panel haplotypes kept per window and haplotype for phasing.")
+              help="Haplotypes kept per window of 64 markers and haplotype for phasing.")
 @click.option("--cohort-model", type=click.Choice(["copying", "clusters"]), default="copying",
               show_default=True,
               help="Cohort mode: copying (the other samples' haplotypes as the panel) or "
@@ -65,7 +63,7 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @seed_option
 @threads_option
 @click.option("-q", "--quiet", is_flag=True)
-def run(target, panel_path, output, output_type, region, samples, map_path, window, states,
+def run(target, panel_path, output, output_type, region, samples, map_path, states,
         cohort_model, rounds, clusters, starts, max_iter, record_path, no_index, seed, threads,
         quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
@@ -113,8 +111,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, wind
     else:
         from .model import ReferenceImputer
         panel = read_calls(panel_path, region=region, threads=n_threads)
-        imputer = ReferenceImputer(per_window=states, window=window,
-                                   max_iter=max_iter or 5, seed=seed,
+        imputer = ReferenceImputer(per_window=states, max_iter=max_iter or 5, seed=seed,
                                    genetic_map=genetic_map).fit(target_calls, panel)
         result = imputer.predict()
         summary = (f"{len(result.samples)} samples, {len(imputer.match_.typed)} typed of "

@@ -19,13 +19,15 @@ import numpy as np
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import (cluster_genotype_probs, cluster_statistics, impute_leave_out,
-                               nearest_haplotypes, pack_bits, phase_samples)
+                               phase_samples)
 from ..validation import check_positive_int
 from .io import Calls, genetic_positions
-from .model import INITIAL_MISMATCH, Imputed, carriers_of
+from .model import INITIAL_MISMATCH, Imputed, carriers_of, window_candidates
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
+#: markers per window of candidates in a cohort (dense markers: one 64-bit word)
+COHORT_WINDOW = 64
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
 #: t_m starts here, and stays inside [MIN_STAY, MAX_STAY]
@@ -194,8 +196,6 @@ class CohortCopier:
     fitted attributes: ``haplotypes_`` (2, N, M).
     """
 
-    WINDOW = 64
-
     def __init__(self, *, per_window=16, rounds=16, theta=COHORT_THETA, seed=None,
                  genetic_map=None):
         self.theta = theta
@@ -227,25 +227,16 @@ class CohortCopier:
         centimorgans = genetic_positions(calls.chrom, calls.pos, self.genetic_map)
         n_haps = 2 * n_samples - 2
         switch = -np.expm1(-self.theta * np.diff(centimorgans) / 100.0 / n_haps)
-        bounds = np.append(np.arange(0, calls.n_sites, self.WINDOW), calls.n_sites)
         owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
-        observed = ~missing
         for round_ in range(self.rounds):
-            flat = haplotypes.reshape(2 * n_samples, -1)
-            panel_ones, panel_zeros = pack_bits(flat == 1), pack_bits(flat == 0)
-            if round_ == 0:
-                query_ones = pack_bits(genotypes == 2)[:, None]
-                query_zeros = pack_bits(genotypes == 0)[:, None]
-            else:
-                query_ones = np.stack([pack_bits((haplotypes[c] == 1) & observed)
-                                       for c in (0, 1)], axis=1)
-                query_zeros = np.stack([pack_bits((haplotypes[c] == 0) & observed)
-                                        for c in (0, 1)], axis=1)
-            offsets, candidates = nearest_haplotypes(panel_ones, panel_zeros, query_ones,
-                                                     query_zeros, owners, self.per_window)
-            panel = np.ascontiguousarray(flat.T, dtype=np.uint8)
-            haplotypes = phase_samples(panel, genotypes, bounds.astype(np.int64), offsets,
-                                       candidates, switch, INITIAL_MISMATCH)
+            panel = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T,
+                                         dtype=np.uint8)
+            bounds, offsets, candidates = window_candidates(
+                panel, genotypes, self.per_window,
+                None if round_ == 0 else np.where(missing[None], -1, haplotypes), owners,
+                window=COHORT_WINDOW)
+            haplotypes = phase_samples(panel, genotypes, bounds, offsets, candidates, switch,
+                                       INITIAL_MISMATCH)
         self.haplotypes_, self._calls, self._switch = haplotypes, calls, switch
         self._owners, self._genotypes = owners, genotypes
         return self

@@ -20,11 +20,13 @@ import numpy as np
 
 from ..em import fit_em
 from ..errors import UserInputError
-from ..kernels.copying import (haploid_statistics, impute_haplotypes, phase_samples,
-                               refine_samples)
+from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
+                               pack_bits, phase_samples, refine_samples)
 from ..validation import check_positive_int
 from .io import Calls, check_panel, genetic_positions, match_sites
 
+#: typed markers per window of phasing candidates (one bit-packed word, <= 64)
+WINDOW = 32
 #: theta = 4 Ne starts at Ne = 10,000 (the Li & Stephens / minimac scale)
 INITIAL_THETA = 4e4
 INITIAL_MISMATCH = 1e-3
@@ -160,11 +162,10 @@ class ReferenceImputer:
     (phased typed alleles, (2, N, M)), ``match_`` (the site match).
     """
 
-    def __init__(self, *, per_window=16, window=32, rounds=2, sweeps=4, max_iter=5,
-                 tol=1e-4, seed=None, genetic_map=None):
+    def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=5, tol=1e-4,
+                 seed=None, genetic_map=None):
         self.sweeps = sweeps
         self.per_window = per_window
-        self.window = window
         self.rounds = rounds
         self.max_iter = max_iter
         self.tol = tol
@@ -173,7 +174,6 @@ class ReferenceImputer:
 
     def fit(self, target: Calls, panel: Calls) -> "ReferenceImputer":
         check_positive_int(self.per_window, "per_window")
-        check_positive_int(self.window, "window")
         check_positive_int(self.rounds, "rounds")
         check_positive_int(self.max_iter, "max_iter")
         check_panel(panel)
@@ -193,16 +193,14 @@ class ReferenceImputer:
         model = CopyingEM(typed_panel, np.diff(typed_cm) / 100.0)
         timings["prepare"] = time.perf_counter() - started
 
-        rng = np.random.default_rng(self.seed)
-        tie_break = rng.random(typed_panel.shape[1])
-        params = model.initial_params(None, rng)
+        params = model.initial_params(None, np.random.default_rng(self.seed))
         trace = []
         haplotypes = None
         for round_ in range(1, self.rounds + 1):
             last = round_ == self.rounds  # earlier rounds only need rough parameters
             started = time.perf_counter()
             haplotypes = self._phase(typed_panel, genotypes, model.switch(params),
-                                     params.mismatch, tie_break, haplotypes, refine=last)
+                                     params.mismatch, haplotypes, refine=last)
             timings[f"phase_{round_}"] = time.perf_counter() - started
             started = time.perf_counter()
             result = fit_em(model, haplotypes.reshape(-1, haplotypes.shape[2]),
@@ -223,16 +221,14 @@ class ReferenceImputer:
         self.timings_ = timings
         return self
 
-    def _phase(self, typed_panel, genotypes, switch, mismatch, tie_break, previous=None,
+    def _phase(self, typed_panel, genotypes, switch, mismatch, previous=None,
                refine=True) -> np.ndarray:
         """(2, N, M) phased alleles of every target at the typed markers (-1 where the
         genotype is missing): the diploid Viterbi path over candidate haplotypes per
         window, then switch and flip moves under the haploid model while they raise the
         likelihood."""
-        bounds = np.append(np.arange(0, typed_panel.shape[0], self.window),
-                           typed_panel.shape[0]).astype(np.int64)
-        offsets, candidates = self._candidates(typed_panel, genotypes, bounds, tie_break,
-                                               previous)
+        bounds, offsets, candidates = window_candidates(typed_panel, genotypes,
+                                                        self.per_window, previous)
         haplotypes = phase_samples(typed_panel, genotypes, bounds, offsets, candidates,
                                    switch, mismatch)
         haplotypes[:, genotypes < 0] = -1
@@ -240,33 +236,6 @@ class ReferenceImputer:
             refine_samples(typed_panel, haplotypes, genotypes == 1, switch, mismatch,
                            self.sweeps)
         return haplotypes
-
-    def _candidates(self, typed_panel, genotypes, bounds, tie_break, previous=None) -> tuple:
-        """Per sample and window of typed markers, the ``per_window`` panel haplotypes
-        closest to it: fewest opposite-homozygote conflicts with the genotypes, or, given
-        a ``previous`` phasing, fewest allele differences with each of its haplotypes
-        (the union of both).  Returns (offsets (N, W + 1) into the flat candidates)."""
-        n_haps = typed_panel.shape[1]
-        keep = min(self.per_window, n_haps)
-        offsets = np.zeros((genotypes.shape[0], len(bounds)), dtype=np.int64)
-        chosen, total = [], 0
-        for k, row in enumerate(genotypes):
-            if previous is None:
-                homozygous = (row == 0) | (row == 2)
-                distances = [homozygous[:, None] & (typed_panel != (row // 2)[:, None])]
-            else:
-                distances = [typed_panel != previous[copy, k][:, None] for copy in (0, 1)]
-            best = [np.argpartition(np.add.reduceat(distance, bounds[:-1], axis=0)
-                                    + tie_break[None] * 0.5, keep - 1, axis=1)[:, :keep]
-                    for distance in distances]
-            picks = np.concatenate(best, axis=1)
-            offsets[k, 0] = total
-            for w in range(len(bounds) - 1):
-                union = np.unique(picks[w])
-                chosen.append(union)
-                total += union.size
-                offsets[k, w + 1] = total
-        return offsets, np.concatenate(chosen).astype(np.int64)
 
     def predict(self) -> Imputed:
         """ALT probabilities of both phased haplotypes of every target at every panel
@@ -317,3 +286,27 @@ def carriers_of(hap_panel) -> tuple:
     sites, haplotypes = np.nonzero(carrying)
     pointer = np.concatenate([[0], np.cumsum(np.bincount(sites, minlength=hap_panel.shape[0]))])
     return pointer.astype(np.int64), haplotypes.astype(np.int64), listed
+
+
+def window_candidates(panel, genotypes, keep, previous=None, owners=None,
+                      window=WINDOW) -> tuple:
+    """Candidate haplotypes for the diploid Viterbi path: per sample and window of
+    ``window`` (<= 64) markers, the ``keep`` haplotypes of ``panel`` (M, H) with the
+    fewest conflicts with the sample: opposite homozygotes with its genotypes (N, M), or,
+    given a ``previous`` phasing (2, N, M), differing alleles with each of its two
+    haplotypes (the union of both).  ``owners`` (N, 2) are haplotypes a sample may not
+    copy (its own).  Returns (window bounds, offsets (N, W + 1), candidates)."""
+    rows = panel.T
+    if previous is None:
+        queries = [(genotypes == 2, genotypes == 0)]
+    else:
+        queries = [(previous[copy] == 1, previous[copy] == 0) for copy in (0, 1)]
+    query_ones = np.stack([pack_bits(ones, window) for ones, _ in queries], axis=1)
+    query_zeros = np.stack([pack_bits(zeros, window) for _, zeros in queries], axis=1)
+    if owners is None:
+        owners = np.full((genotypes.shape[0], 2), -1, dtype=np.int64)
+    offsets, candidates = nearest_haplotypes(
+        pack_bits(rows == 1, window), pack_bits(rows == 0, window), query_ones, query_zeros,
+        owners, min(keep, panel.shape[1]))
+    bounds = np.append(np.arange(0, panel.shape[0], window), panel.shape[0])
+    return bounds.astype(np.int64), offsets, candidates

@@ -761,23 +761,24 @@ def _popcount(word):
 
 
 @kernel()
-def pack_bits(flags):
-    """(R, ceil(M / 64)) uint64 words of boolean rows (R, M): bit i of word w is column
-    64 w + i."""
+def pack_bits(flags, width):
+    """(R, ceil(M / width)) uint64 words of boolean rows (R, M), ``width`` <= 64 columns
+    a word: bit i of word w is column width * w + i."""
     n_rows, n_columns = flags.shape
-    n_words = (n_columns + 63) // 64
+    n_words = (n_columns + width - 1) // width
     out = np.zeros((n_rows, n_words), dtype=np.uint64)
     for r in range(n_rows):
         for c in range(n_columns):
             if flags[r, c]:
-                out[r, c // 64] |= np.uint64(1) << np.uint64(c % 64)
+                out[r, c // width] |= np.uint64(1) << np.uint64(c % width)
     return out
 
 
 @kernel()
 def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, start,
                    stop, picks, counts):
-    """For samples [start, stop) and each 64-marker window, the ``keep`` panel haplotypes
+    """For samples [start, stop) and each window (one packed word), the ``keep`` panel
+    haplotypes
     with the fewest conflicts with each of the sample's queries (a conflict: the panel
     has 1 where the query says 0, or 0 where it says 1), never the sample's own
     (``owners``); the union into picks[k, w] (counts[k, w] used)."""
@@ -823,7 +824,7 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
 
 
 def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep):
-    """Candidate lists per sample and 64-marker window (see _nearest_chunk) as
+    """Candidate lists per sample and window of packed markers (see _nearest_chunk) as
     (offsets (N, W + 1), candidates)."""
     n_samples, n_queries, n_words = query_ones.shape
     picks = np.full((n_samples, n_words, n_queries * keep), -1, dtype=np.int64)

@@ -154,13 +154,13 @@ def test_bit_packing_and_nearest_haplotypes_by_window():
     from emapps.kernels.copying import nearest_haplotypes, pack_bits
     rng = np.random.default_rng(8)
     panel = rng.random((12, 150)) < 0.4                     # 12 haplotypes x 150 markers
-    packed = pack_bits(panel)
+    packed = pack_bits(panel, 64)
     assert packed.shape == (12, 3)
     unpacked = (packed[:, :, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
     np.testing.assert_array_equal(unpacked.reshape(12, -1)[:, :150].astype(bool), panel)
     query = panel[5] ^ (rng.random(150) < 0.05)              # near haplotype 5
-    ones, zeros = pack_bits(query[None]), pack_bits(~query[None])
-    offsets, candidates = nearest_haplotypes(pack_bits(panel), pack_bits(~panel),
+    ones, zeros = pack_bits(query[None], 64), pack_bits(~query[None], 64)
+    offsets, candidates = nearest_haplotypes(pack_bits(panel, 64), pack_bits(~panel, 64),
                                              ones[:, None], zeros[:, None],
                                              np.array([[5, 11]]), 3)
     for w in range(3):
