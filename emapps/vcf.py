@@ -49,26 +49,38 @@ def fetch(vcf, name, region):
         raise UserInputError(f"{name}: bad region {region!r} ({error})") from None
 
 
-def diploid_calls(record, n_samples: int, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(alleles (2, n) int8 with -1 missing, phased (n,) bool) of a biallelic record,
-    parsed from its text: a GT-only record of one-digit diploid calls is read in one
-    vectorised step, anything else call by call."""
-    line = str(record)
-    samples = line.rstrip("\n").split("\t", 9)[9] if n_samples else ""
-    if len(samples) == 4 * n_samples - 1 and ":" not in samples:
-        raw = np.frombuffer((samples + "\t").encode(), dtype=np.uint8).reshape(-1, 4)
-        alleles = raw[:, 0:3:2].T.astype(np.int8) - ZERO   # '.' becomes negative
-        separator = raw[:, 1]
-        phased = separator == PIPE
-        if (phased | (separator == SLASH)).all() and alleles.max() <= 1:
-            return np.maximum(alleles, -1), phased
-    return _calls_one_by_one(samples.split("\t"), record, name)
+def diploid_calls(lines, samples, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(alleles (2, records, samples) int8 with -1 missing, phased (records, samples)
+    bool) of biallelic records given as their text lines.  Records whose sample columns
+    are GT-only one-digit diploid calls are decoded together in one vectorised step,
+    the rest call by call."""
+    n_samples = len(samples)
+    columns = [line.rstrip("\n").split("\t", 9)[9] if n_samples else "" for line in lines]
+    alleles = np.full((2, len(lines), n_samples), -1, dtype=np.int8)
+    phased = np.zeros((len(lines), n_samples), dtype=bool)
+    simple = np.array([len(text) == 4 * n_samples - 1 and ":" not in text
+                       for text in columns], dtype=bool)
+    if simple.any() and n_samples:
+        block = "\t".join(text for text, easy in zip(columns, simple) if easy) + "\t"
+        raw = np.frombuffer(block.encode(), dtype=np.uint8).reshape(-1, n_samples, 4)
+        codes = raw[:, :, 0:3:2].transpose(2, 0, 1).astype(np.int8) - ZERO
+        separator = raw[:, :, 1]
+        pipes = separator == PIPE
+        valid = ((pipes | (separator == SLASH)).all(axis=1) & (codes.max(axis=(0, 2)) <= 1))
+        rows = np.flatnonzero(simple)
+        alleles[:, rows[valid]] = np.maximum(codes[:, valid], -1)
+        phased[rows[valid]] = pipes[valid]
+        simple[rows[~valid]] = False
+    for row in np.flatnonzero(~simple):
+        fields = lines[row].split("\t", 9)
+        alleles[:, row], phased[row] = _calls_one_by_one(
+            columns[row].split("\t"), samples, f"{fields[0]}:{fields[1]}", name)
+    return alleles, phased
 
 
-def _calls_one_by_one(fields, record, name):
+def _calls_one_by_one(fields, samples, where, name):
     alleles = np.full((2, len(fields)), -1, dtype=np.int8)
     phased = np.zeros(len(fields), dtype=bool)
-    where = f"{record.chrom}:{record.pos}"
     for column, text in enumerate(fields):
         call = text.split(":", 1)[0]
         phased[column] = "|" in call
@@ -76,15 +88,14 @@ def _calls_one_by_one(fields, record, name):
         if len(parts) != 2:
             if parts == ["."]:
                 continue
-            sample = record.header.samples[column]
-            raise UserInputError(f"{name}: {where} sample {sample} has a {len(parts)}-ploid "
+            raise UserInputError(f"{name}: {where} sample {samples[column]} has a "
+                                 f"{len(parts)}-ploid "
                                  f"call {call!r}; imputation needs diploid genotypes")
         for copy, part in enumerate(parts):
             if part == ".":
                 continue
             if part not in ("0", "1"):
-                raise UserInputError(f"{name}: {where} sample "
-                                     f"{record.header.samples[column]}: allele {part!r} of a "
-                                     f"biallelic record")
+                raise UserInputError(f"{name}: {where} sample {samples[column]}: allele "
+                                     f"{part!r} of a biallelic record")
             alleles[copy, column] = int(part)
     return alleles, phased

@@ -16,6 +16,8 @@ from ..vcf import diploid_calls, display_name, fetch, open_vcf
 
 #: 1 cM per Mb when no genetic map is given
 CM_PER_BP = 1e-6
+#: records whose calls are decoded together
+RECORD_BLOCK = 4096
 
 
 @dataclass
@@ -64,7 +66,7 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
         if not header_samples:
             raise UserInputError(f"{name}: the file has no samples")
         columns = _sample_columns(header_samples, samples, name)
-        chrom, pos, ids, ref, alt, alleles, phased = [], [], [], [], [], [], []
+        chrom, pos, ids, ref, alt, lines, blocks = [], [], [], [], [], [], []
         skipped = {"multiallelic": 0, "no_alt": 0}
         finished, last = set(), None
         try:
@@ -82,14 +84,15 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
                 if len(alts) != 1 or alts[0] in (".", "*"):
                     skipped["no_alt" if not alts else "multiallelic"] += 1
                     continue
-                calls, phases = diploid_calls(record, len(header_samples), name)
                 chrom.append(record.chrom)
                 pos.append(record.pos)
                 ids.append(record.id or ".")
                 ref.append(record.ref)
                 alt.append(alts[0])
-                alleles.append(calls[:, columns])
-                phased.append(phases[columns])
+                lines.append(str(record))
+                if len(lines) == RECORD_BLOCK:  # decode the calls block by block
+                    blocks.append(diploid_calls(lines, header_samples, name))
+                    lines = []
         except UserInputError:
             raise
         except (OSError, ValueError) as error:
@@ -99,11 +102,15 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
     if not pos:
         raise UserInputError(f"{name}: no biallelic records"
                              + (f" in region {region}" if region else ""))
+    if lines:
+        blocks.append(diploid_calls(lines, header_samples, name))
+    alleles = np.concatenate([block[0] for block in blocks], axis=1)
+    phased = np.concatenate([block[1] for block in blocks])
     return Calls(np.array(chrom, dtype=str), np.array(pos, dtype=np.int64),
                  np.array(ids, dtype=str), np.array(ref, dtype=str), np.array(alt, dtype=str),
                  [header_samples[c] for c in columns],
-                 np.ascontiguousarray(np.stack(alleles, axis=2)),
-                 np.stack(phased, axis=1), header, name,
+                 np.ascontiguousarray(alleles[:, :, columns].transpose(0, 2, 1)),
+                 np.ascontiguousarray(phased[:, columns].T), header, name,
                  {key: value for key, value in skipped.items() if value})
 
 
