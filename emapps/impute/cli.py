@@ -57,7 +57,7 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("--starts", default=4, show_default=True,
               help="Cohort mode, clusters: seeded EM fits whose imputations are averaged.")
 @click.option("--max-iter", default=None, type=int,
-              help="EM iterations (per round in panel mode; default 5 panel, 25 cohort).")
+              help="EM iterations (per round in panel mode; default 3 panel, 25 cohort).")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")
 @click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
 @seed_option
@@ -111,7 +111,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     else:
         from .model import ReferenceImputer
         panel = read_calls(panel_path, region=region, threads=n_threads)
-        imputer = ReferenceImputer(per_window=states, max_iter=max_iter or 5, seed=seed,
+        imputer = ReferenceImputer(per_window=states, max_iter=max_iter or 3, seed=seed,
                                    genetic_map=genetic_map).fit(target_calls, panel)
         result = imputer.predict()
         summary = (f"{len(result.samples)} samples, {len(imputer.match_.typed)} typed of "

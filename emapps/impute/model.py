@@ -162,7 +162,7 @@ class ReferenceImputer:
     (phased typed alleles, (2, N, M)), ``match_`` (the site match).
     """
 
-    def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=5, tol=1e-4,
+    def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=3, tol=1e-4,
                  seed=None, genetic_map=None):
         self.sweeps = sweeps
         self.per_window = per_window
@@ -197,16 +197,15 @@ class ReferenceImputer:
         trace = []
         haplotypes = None
         for round_ in range(1, self.rounds + 1):
-            last = round_ == self.rounds  # earlier rounds only need rough parameters
+            last = round_ == self.rounds
             started = time.perf_counter()
             haplotypes = self._phase(typed_panel, genotypes, model.switch(params),
                                      params.mismatch, haplotypes, refine=last)
             timings[f"phase_{round_}"] = time.perf_counter() - started
             started = time.perf_counter()
             result = fit_em(model, haplotypes.reshape(-1, haplotypes.shape[2]),
-                            init_params=params,
-                            max_iter=self.max_iter if last else min(self.max_iter, 3),
-                            tol=self.tol, tol_on="mean", warn=False)
+                            init_params=params, max_iter=self.max_iter, tol=self.tol,
+                            tol_on="mean", warn=False)
             timings[f"em_{round_}"] = time.perf_counter() - started
             params = result.params
             trace += list(result.trace)
