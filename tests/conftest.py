@@ -49,3 +49,12 @@ def random_spd(rng, n_components, n_features):
 
 def precision_cholesky_upper(covariances):
     return np.array([np.linalg.inv(np.linalg.cholesky(c)).T for c in covariances])
+
+
+def run_cli(capture, *argv):
+    """Run ``emapps`` with ``argv`` (str()-ed) in-process; (status, stdout, stderr)
+    captured by the ``capture`` fixture (capsys, or capfd for output written by C code)."""
+    from emapps.cli import main
+    status = main([str(arg) for arg in argv])
+    captured = capture.readouterr()
+    return status, captured.out, captured.err

@@ -6,24 +6,20 @@ import sys
 
 import pytest
 
-from emapps.cli import main
 
 from .conftest import KG_UNPHASED
+
+from ..conftest import run_cli
 
 FAST = ("--starts", "2", "--seed", "3", "-q")
 LOCI = ",".join(["rs7273237", "rs4816142", "rs2207321", "rs2207322", "rs7261002",
                  "rs7269644", "rs6108305", "rs6108309"])
 
 
-def run(capsys, *argv):
-    status = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
 
 def test_writes_the_four_outputs_and_a_run_record(tmp_path, capsys):
     prefix = tmp_path / "out" / "kg"
-    status, out, err = run(capsys, "haplo", KG_UNPHASED, "-o", prefix, "--loci", LOCI, *FAST)
+    status, out, err = run_cli(capsys, "haplo", KG_UNPHASED, "-o", prefix, "--loci", LOCI, *FAST)
     assert status == 0, err
     assert out == ""
     freqs = (tmp_path / "out" / "kg.freqs.tsv").read_text().splitlines()
@@ -42,7 +38,7 @@ def test_writes_the_four_outputs_and_a_run_record(tmp_path, capsys):
 
 def test_same_seed_same_files_at_one_and_two_threads(tmp_path, capsys):
     for threads in (1, 2):
-        status, _, err = run(capsys, "haplo", KG_UNPHASED, "-o", tmp_path / f"t{threads}",
+        status, _, err = run_cli(capsys, "haplo", KG_UNPHASED, "-o", tmp_path / f"t{threads}",
                              "--loci", LOCI, "--threads", threads, *FAST)
         assert status == 0, err
     for suffix in ("freqs.tsv", "pairs.tsv", "ld.tsv"):
@@ -65,12 +61,12 @@ def test_reads_a_vcf_from_stdin(tmp_path):
     (("--region", "20:1-2"), "needs an index"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, argv, message):
-    status, out, err = run(capsys, "haplo", KG_UNPHASED, "-o", tmp_path / "x", *argv, "-q")
+    status, out, err = run_cli(capsys, "haplo", KG_UNPHASED, "-o", tmp_path / "x", *argv, "-q")
     assert status == 2
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
 def test_a_missing_input_is_named(tmp_path, capsys):
-    status, _, err = run(capsys, "haplo", tmp_path / "absent.tsv", "-o", tmp_path / "x", "-q")
+    status, _, err = run_cli(capsys, "haplo", tmp_path / "absent.tsv", "-o", tmp_path / "x", "-q")
     assert status == 2 and "absent.tsv: no such file" in err

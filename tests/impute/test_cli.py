@@ -5,33 +5,27 @@ import json
 
 import pytest
 
-from emapps.cli import main
 
-from ..conftest import DATA
+from ..conftest import DATA, run_cli
 
 SLICE = DATA / "impute"
 
 
-def run(capsys, *argv):
-    status = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
 
 def test_mask_impute_and_score_round_trip(tmp_path, capsys):
     masked = tmp_path / "masked.vcf.gz"
-    status, _, err = run(capsys, "impute", "mask", SLICE / "truth.vcf.gz", "-o", masked,
+    status, _, err = run_cli(capsys, "impute", "mask", SLICE / "truth.vcf.gz", "-o", masked,
                          "--design", "random", "--rate", "0.05", "--seed", "4")
     assert status == 0 and "hid" in err
     imputed = tmp_path / "imputed.bcf"
-    status, _, err = run(capsys, "impute", masked, "--ref", SLICE / "ref.vcf.gz", "-o",
+    status, _, err = run_cli(capsys, "impute", masked, "--ref", SLICE / "ref.vcf.gz", "-o",
                          imputed, "--seed", "0", "--json", tmp_path / "run.json",
                          "--max-iter", "3")
     assert status == 0, err
     assert (tmp_path / "imputed.bcf.csi").exists()
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["seed"] == 0 and record["typed_sites"] > 1000 and record["trace"]
-    status, out, err = run(capsys, "impute", "score", imputed, "--truth",
+    status, out, err = run_cli(capsys, "impute", "score", imputed, "--truth",
                            SLICE / "truth.vcf.gz", "--masked", masked, "--json")
     assert status == 0, err
     table = json.loads(out)
@@ -41,7 +35,7 @@ def test_mask_impute_and_score_round_trip(tmp_path, capsys):
 
 def test_array_mask_keeps_one_site_in_ten(tmp_path, capsys):
     out = tmp_path / "array.vcf"
-    status, _, err = run(capsys, "impute", "mask", SLICE / "truth.vcf.gz", "-o", out,
+    status, _, err = run_cli(capsys, "impute", "mask", SLICE / "truth.vcf.gz", "-o", out,
                          "--design", "array", "--every", "10")
     assert status == 0 and "kept 182 of 1812 sites" in err
     lines = [line for line in out.read_text().splitlines() if not line.startswith("#")]
@@ -49,7 +43,7 @@ def test_array_mask_keeps_one_site_in_ten(tmp_path, capsys):
 
 
 def test_imputed_records_go_to_stdout(capfd):
-    status, out, err = run(capfd, "impute", SLICE / "target.vcf.gz", "--ref",
+    status, out, err = run_cli(capfd, "impute", SLICE / "target.vcf.gz", "--ref",
                            SLICE / "ref.vcf.gz", "-o", "-", "--seed", "0", "--max-iter", "1",
                            "-r", "20:1000000-1020000", "-q")
     assert status == 0, err
@@ -71,20 +65,20 @@ def test_imputed_records_go_to_stdout(capfd):
 def test_user_errors_are_one_line_and_write_nothing(argv, message, tmp_path, capsys,
                                                     monkeypatch):
     monkeypatch.chdir(tmp_path)
-    status, _, err = run(capsys, *argv)
+    status, _, err = run_cli(capsys, *argv)
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.vcf").exists()
 
 
 def test_cohort_mode_fills_missing_calls_without_a_panel(tmp_path, capsys):
     masked = tmp_path / "masked.vcf.gz"  # bgzipped and indexed: score reads a region of it
-    run(capsys, "impute", "mask", SLICE / "truth.vcf.gz", "-o", masked, "--design", "random",
+    run_cli(capsys, "impute", "mask", SLICE / "truth.vcf.gz", "-o", masked, "--design", "random",
         "--rate", "0.05", "--seed", "2", "-r", "20:1000000-1060000")
     out = tmp_path / "filled.vcf.gz"
-    status, _, err = run(capsys, "impute", masked, "-o", out, "-k", "4", "--starts", "2",
+    status, _, err = run_cli(capsys, "impute", masked, "-o", out, "-k", "4", "--starts", "2",
                          "--max-iter", "8", "--seed", "0")
     assert status == 0 and "missing calls filled" in err
-    status, stdout, err = run(capsys, "impute", "score", out, "--truth",
+    status, stdout, err = run_cli(capsys, "impute", "score", out, "--truth",
                               SLICE / "truth.vcf.gz", "--masked", masked, "-r",
                               "20:1000000-1060000", "--json")
     table = json.loads(stdout)

@@ -7,21 +7,15 @@ import sys
 import numpy as np
 import pytest
 
-from emapps.cli import main
-from tests.conftest import DATA
+from ..conftest import DATA, run_cli
 
 FAITHFUL = str(DATA / "tabular" / "old_faithful.csv")
 AIRQUALITY = str(DATA / "tabular" / "airquality.csv")
 
 
-def run(capsys, *argv):
-    status = main(list(argv))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
 
 def test_version_is_bare(capsys):
-    status, out, _ = run(capsys, "--version")
+    status, out, _ = run_cli(capsys, "--version")
     assert status == 0 and out.strip().count(".") == 2 and " " not in out.strip()
 
 
@@ -33,13 +27,13 @@ def test_help_does_not_import_numba():
 
 def test_fit_select_save_predict(tmp_path, capsys):
     model, record = tmp_path / "m.npz", tmp_path / "run.json"
-    status, out, err = run(capsys, "mixture", "fit", FAITHFUL, "-k", "1..3", "--covariance",
+    status, out, err = run_cli(capsys, "mixture", "fit", FAITHFUL, "-k", "1..3", "--covariance",
                            "full,tied", "--seed", "3", "-o", str(model), "--record", str(record))
     assert status == 0, err
     assert "chosen: K=" in out and "BIC" in out and len(out.splitlines()) > 7
     meta = json.loads(record.read_text())
     assert meta["seed"] == 3 and len(meta["selection"]) == 6 and meta["loglik_trace"]
-    status, out, err = run(capsys, "mixture", "predict", str(model), FAITHFUL)
+    status, out, err = run_cli(capsys, "mixture", "predict", str(model), FAITHFUL)
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("label\tprob_0") and len(lines) == 273
@@ -49,7 +43,7 @@ def test_fit_select_save_predict(tmp_path, capsys):
 
 def test_bootstrap_standard_errors_are_printed_and_recorded(tmp_path, capsys):
     record = tmp_path / "run.json"
-    status, out, err = run(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "--seed", "2",
+    status, out, err = run_cli(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "--seed", "2",
                            "--bootstrap", "10", "--record", str(record))
     assert status == 0, err
     assert out.count("±") == 6  # two components x (weight + two means)
@@ -59,7 +53,7 @@ def test_bootstrap_standard_errors_are_printed_and_recorded(tmp_path, capsys):
 def test_same_seed_same_model_file(tmp_path, capsys):
     outputs = []
     for name in ("a.npz", "b.npz"):
-        assert run(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "--seed", "9", "-q",
+        assert run_cli(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "--seed", "9", "-q",
                    "-o", str(tmp_path / name))[0] == 0
         with np.load(tmp_path / name) as archive:
             outputs.append(archive["means"])
@@ -68,7 +62,7 @@ def test_same_seed_same_model_file(tmp_path, capsys):
 
 def test_impute_fills_only_the_gaps(tmp_path, capsys):
     out_file = tmp_path / "filled.csv"
-    status, _, err = run(capsys, "mixture", "impute", AIRQUALITY, "--columns",
+    status, _, err = run_cli(capsys, "mixture", "impute", AIRQUALITY, "--columns",
                          "Ozone,Solar.R,Wind,Temp", "-k", "2", "--seed", "1", "-o", str(out_file))
     assert status == 0, err and "filled 44 missing values" in err
     from emapps.tables import read_table
@@ -81,16 +75,16 @@ def test_impute_fills_only_the_gaps(tmp_path, capsys):
 
 def test_impute_with_a_saved_model(tmp_path, capsys):
     model = tmp_path / "m.npz"
-    assert run(capsys, "mixture", "fit", AIRQUALITY, "--columns", "Ozone,Solar.R,Wind,Temp",
+    assert run_cli(capsys, "mixture", "fit", AIRQUALITY, "--columns", "Ozone,Solar.R,Wind,Temp",
                "-k", "2", "--seed", "1", "-q", "-o", str(model))[0] == 0
-    status, out, err = run(capsys, "mixture", "impute", AIRQUALITY, "--model", str(model))
+    status, out, err = run_cli(capsys, "mixture", "impute", AIRQUALITY, "--model", str(model))
     assert status == 0, err
     assert "NaN" not in out and "nan" not in out
 
 
 def test_plot_writes_pngs(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    status, _, err = run(capsys, "mixture", "fit", FAITHFUL, "-k", "1..2", "--seed", "1", "-q",
+    status, _, err = run_cli(capsys, "mixture", "fit", FAITHFUL, "-k", "1..2", "--seed", "1", "-q",
                          "--plot", str(tmp_path))
     assert status == 0, err
     for name in ("criterion.png", "trace.png"):
@@ -115,7 +109,7 @@ def write(tmp_path, name, text):
 def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, capsys, content, expected):
     import re
     path = write(tmp_path, "bad.csv", content)
-    status, out, err = run(capsys, "mixture", "fit", path, "-k", "3", "--covariance", "diag",
+    status, out, err = run_cli(capsys, "mixture", "fit", path, "-k", "3", "--covariance", "diag",
                            "--reg-covar", "0", "--seed", "0", "-q")
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and re.search(expected, err), err
@@ -132,14 +126,14 @@ def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, capsys, content, ex
     (["--bogus"], "No such option"),
 ])
 def test_wrong_options_give_one_line(capsys, argv, expected):
-    status, out, err = run(capsys, "mixture", "fit", FAITHFUL, *argv)
+    status, out, err = run_cli(capsys, "mixture", "fit", FAITHFUL, *argv)
     assert status == 2 and expected in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_unwritable_output_fails_before_fitting(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    status, out, err = run(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "-q",
+    status, out, err = run_cli(capsys, "mixture", "fit", FAITHFUL, "-k", "2", "-q",
                            "-o", str(blocker / "m.npz"))
     assert status == 2 and "cannot write" in err and out == ""
     assert len(err.strip().splitlines()) == 1
@@ -149,16 +143,16 @@ def test_inputs_are_never_overwritten(tmp_path, capsys):
     data = tmp_path / "data.csv"
     data.write_text("a,b\n1,2\n3,\n5,6\n7,1\n")
     before = data.read_bytes()
-    assert run(capsys, "mixture", "impute", str(data), "-k", "1", "--seed", "0",
+    assert run_cli(capsys, "mixture", "impute", str(data), "-k", "1", "--seed", "0",
                "-o", str(tmp_path / "out.csv"))[0] == 0
     assert data.read_bytes() == before
 
 
 def test_missing_and_corrupt_model_files(tmp_path, capsys):
-    status, _, err = run(capsys, "mixture", "predict", str(tmp_path / "none.npz"), FAITHFUL)
+    status, _, err = run_cli(capsys, "mixture", "predict", str(tmp_path / "none.npz"), FAITHFUL)
     assert status == 2 and "not an emapps mixture model" in err
     corrupt = write(tmp_path, "corrupt.npz", "not a zip")
-    status, _, err = run(capsys, "mixture", "predict", corrupt, FAITHFUL)
+    status, _, err = run_cli(capsys, "mixture", "predict", corrupt, FAITHFUL)
     assert status == 2 and "not an emapps mixture model" in err
 
 

@@ -7,15 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emapps.cli import main
 
+from ..conftest import run_cli
 from .conftest import blocks_image
 
-
-def run(capsys, *argv):
-    status = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def write_folder(folder, count=3):
@@ -36,7 +31,7 @@ FAST = ("-k", "3", "--features", "lab", "--spatial", "none", "--seed", "1", "-q"
 
 def test_folder_run_mirrors_paths_and_writes_a_manifest(tmp_path, capsys):
     inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
-    status, out, err = run(capsys, "segment", inputs, "-o", outdir, *FAST, "--posteriors")
+    status, out, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST, "--posteriors")
     assert status == 0, err
     assert out == ""  # stdout carries no noise
     for stem in ("img1", "img2", "sub/img3"):
@@ -58,17 +53,17 @@ def test_folder_run_mirrors_paths_and_writes_a_manifest(tmp_path, capsys):
 
 def test_rerun_skips_done_images_and_redoes_missing_ones(tmp_path, capsys):
     inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
-    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    assert run_cli(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
     before = (outdir / "img1.png").stat().st_mtime_ns
     (outdir / "img2.overlay.png").unlink()  # as if interrupted while writing img2
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
     assert status == 0
     assert "1 segmented, 2 already done" in err
     assert (outdir / "img1.png").stat().st_mtime_ns == before
     assert (outdir / "img2.overlay.png").exists()
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1], "-k", "2")
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST[:-1], "-k", "2")
     assert status == 0 and "3 segmented, 0 already done" in err  # new settings, new hash
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1], "-k", "2",
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST[:-1], "-k", "2",
                          "--overwrite")
     assert status == 0 and "3 segmented, 0 already done" in err
 
@@ -77,7 +72,7 @@ def test_a_corrupt_file_is_reported_the_rest_finish_and_exit_is_nonzero(tmp_path
     inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
     (inputs / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
     (inputs / "readme.txt").write_text("not an image, not even tried")
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST)
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST)
     assert status == 1
     assert "broken.jpg" in err and "Traceback" not in err
     records = {r["image"]: r for r in manifest(outdir)}
@@ -88,16 +83,16 @@ def test_a_corrupt_file_is_reported_the_rest_finish_and_exit_is_nonzero(tmp_path
 
 def test_empty_folder_and_missing_input_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    status, _, err = run(capsys, "segment", tmp_path / "empty", "-o", tmp_path / "out")
+    status, _, err = run_cli(capsys, "segment", tmp_path / "empty", "-o", tmp_path / "out")
     assert status == 2 and "no images" in err and len(err.strip().splitlines()) == 1
-    status, _, err = run(capsys, "segment", tmp_path / "nope", "-o", tmp_path / "out")
+    status, _, err = run_cli(capsys, "segment", tmp_path / "nope", "-o", tmp_path / "out")
     assert status == 2 and "no such file or folder" in err
 
 
 def test_one_and_two_jobs_write_identical_labels(tmp_path, capsys):
     inputs = write_folder(tmp_path / "in", count=4)
     for jobs in (1, 2):
-        status, _, err = run(capsys, "segment", inputs, "-o", tmp_path / f"j{jobs}", "-j", jobs,
+        status, _, err = run_cli(capsys, "segment", inputs, "-o", tmp_path / f"j{jobs}", "-j", jobs,
                              "-k", "3", "--seed", "5", "-q")
         assert status == 0, err
     for path in sorted((tmp_path / "j1").rglob("*.png")):
@@ -108,7 +103,7 @@ def test_one_and_two_jobs_write_identical_labels(tmp_path, capsys):
 def test_shared_model_gives_consistent_labels_across_images(tmp_path, capsys):
     inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
     (inputs / "broken.png").write_bytes(b"\x89PNG but not really")
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST, "--shared-model",
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST, "--shared-model",
                          "--posteriors")
     assert status == 1 and "broken.png" in err  # reported; the others are labelled
     with np.load(outdir / "img1.npz") as archive:
@@ -120,20 +115,20 @@ def test_shared_model_gives_consistent_labels_across_images(tmp_path, capsys):
 
 def test_score_prints_metrics_per_image_and_the_mean(tmp_path, capsys):
     inputs, outdir, truth_dir = write_folder(tmp_path / "in"), tmp_path / "out", tmp_path / "gt"
-    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    assert run_cli(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
     for index, stem in enumerate(("img1", "img2", "sub/img3")):
         _, truth = blocks_image(seed=index, size=(24 + 4 * index, 32))
         folder = truth_dir / stem
         folder.mkdir(parents=True)
         Image.fromarray((truth + 1).astype(np.uint16)).save(folder / "0.png")
         Image.fromarray(np.ones_like(truth, dtype=np.uint16)).save(folder / "1.png")
-    status, out, err = run(capsys, "segment", "score", outdir, truth_dir, "--labels", "classes")
+    status, out, err = run_cli(capsys, "segment", "score", outdir, truth_dir, "--labels", "classes")
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0].split("\t") == ["image", "annotators", "voi", "voi_split", "voi_merge",
                                     "are", "pri"]
     assert [line.split("\t")[0] for line in lines[1:]] == ["img1", "img2", "sub/img3", "mean"]
-    status, out, _ = run(capsys, "segment", "score", outdir, truth_dir, "--json")
+    status, out, _ = run_cli(capsys, "segment", "score", outdir, truth_dir, "--json")
     rows = json.loads(out)
     # perfect against annotator 0, pure split error against the one-region annotator 1
     assert rows[0]["voi_merge"] == pytest.approx(0.0, abs=1e-12)
@@ -143,7 +138,7 @@ def test_score_prints_metrics_per_image_and_the_mean(tmp_path, capsys):
 
 def test_bundled_demo_images_segment(tmp_path, capsys, demo_images):
     shutil.copy(demo_images / "chelsea.png", tmp_path / "chelsea.png")
-    status, _, err = run(capsys, "segment", tmp_path / "chelsea.png", "-o", tmp_path / "out",
+    status, _, err = run_cli(capsys, "segment", tmp_path / "chelsea.png", "-o", tmp_path / "out",
                          "--seed", "0", "-q")
     assert status == 0, err
     record = manifest(tmp_path / "out")[0]
@@ -153,12 +148,12 @@ def test_bundled_demo_images_segment(tmp_path, capsys, demo_images):
 def test_inputs_are_never_overwritten_and_outputs_are_not_reread(tmp_path, capsys):
     inputs = write_folder(tmp_path / "in")
     before = (inputs / "img1.png").read_bytes()
-    status, _, err = run(capsys, "segment", inputs, "-o", inputs, *FAST)
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", inputs, *FAST)
     assert status == 2 and "would overwrite an input image" in err
     assert (inputs / "img1.png").read_bytes() == before
     outdir = inputs / "seg"  # output folder inside the input folder
-    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
+    assert run_cli(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
     assert status == 0 and "0 segmented, 3 already done" in err
 
 
@@ -166,7 +161,7 @@ def test_inputs_are_never_overwritten_and_outputs_are_not_reread(tmp_path, capsy
                                     ("--beta", "-1"), ("--fit-pixels", "-3"), ("-k", "x")])
 def test_bad_options_fail_before_any_image_is_read(tmp_path, capsys, option):
     inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
-    status, _, err = run(capsys, "segment", inputs, "-o", outdir, *option)
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *option)
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert not (outdir / "manifest.jsonl").exists()
 
@@ -174,14 +169,14 @@ def test_bad_options_fail_before_any_image_is_read(tmp_path, capsys, option):
 def test_an_unwritable_output_folder_is_one_line(tmp_path, capsys):
     inputs = write_folder(tmp_path / "in")
     (tmp_path / "file").write_text("x")
-    status, _, err = run(capsys, "segment", inputs, "-o", tmp_path / "file" / "out")
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", tmp_path / "file" / "out")
     assert status == 2 and "cannot create the output folder" in err
 
 
 def test_score_names_the_image_whose_annotation_does_not_fit(tmp_path, capsys):
     inputs, outdir, truth_dir = write_folder(tmp_path / "in", 1), tmp_path / "out", tmp_path / "gt"
-    assert run(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    assert run_cli(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
     (truth_dir / "img1").mkdir(parents=True)
     Image.fromarray(np.ones((5, 5), np.uint16)).save(truth_dir / "img1" / "0.png")
-    status, _, err = run(capsys, "segment", "score", outdir, truth_dir)
+    status, _, err = run_cli(capsys, "segment", "score", outdir, truth_dir)
     assert status == 2 and "img1" in err and "differ in shape" in err
