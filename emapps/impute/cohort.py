@@ -22,7 +22,7 @@ from ..kernels.copying import (cluster_genotype_probs, cluster_statistics, imput
                                phase_samples)
 from ..validation import check_positive_int
 from .io import Calls, genetic_positions
-from .model import INITIAL_MISMATCH, Imputed, carriers_of, window_candidates
+from .model import INITIAL_MISMATCH, Imputed, ImputedSites, carriers_of, window_candidates
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
@@ -75,23 +75,13 @@ class ClusterEM:
 
 
 @dataclass
-class CohortImputed:
+class CohortImputed(ImputedSites):
     """Posterior genotype probabilities of every sample at every site of the input."""
 
-    chrom: np.ndarray
-    pos: np.ndarray
-    ids: np.ndarray
-    ref: np.ndarray
-    alt: np.ndarray
-    samples: list
     probs: np.ndarray          # (N, S, 3): P(0, 1, 2 ALT alleles)
     observed: np.ndarray       # (2, N, S) the input alleles (-1 missing)
     phased: np.ndarray         # (N, S) whether the input call was phased
     record: dict = field(default_factory=dict)
-
-    @property
-    def n_sites(self) -> int:
-        return self.pos.shape[0]
 
     @property
     def dosage(self) -> np.ndarray:
@@ -104,10 +94,6 @@ class CohortImputed:
     def imputed(self) -> np.ndarray:
         """(S,) False: every site is typed in a cohort (Beagle's IMP is for untyped sites)."""
         return np.zeros(self.n_sites, dtype=bool)
-
-    @property
-    def alt_frequency(self) -> np.ndarray:
-        return 0.5 * self.dosage.mean(axis=0)
 
     @property
     def dosage_r2(self) -> np.ndarray:

@@ -124,12 +124,13 @@ def score(imputed_path, truth: Calls, masked: Calls, reference: Calls | None = N
     given (array experiments), else from the truth cohort."""
     keys, dosages, calls, quality = read_dosages(imputed_path, truth.samples)
     true = truth.genotypes()                                  # (N, S)
+    truth_keys = truth.keys()
     masked_index = {key: k for k, key in enumerate(masked.keys())}
     masked_samples = {sample: k for k, sample in enumerate(masked.samples)}
     rows = np.array([masked_samples.get(sample, -1) for sample in truth.samples])
     masked_genotypes = masked.genotypes()
     hidden = np.ones(true.shape, dtype=bool)
-    for s, key in enumerate(truth.keys()):
+    for s, key in enumerate(truth_keys):
         k = masked_index.get(key)
         if k is not None:
             seen = rows >= 0
@@ -139,13 +140,13 @@ def score(imputed_path, truth: Calls, masked: Calls, reference: Calls | None = N
     source_index = {key: k for k, key in enumerate(frequency_source.keys())}
     source_alleles = frequency_source.alleles
     maf = np.full(truth.n_sites, np.nan)
-    for s, key in enumerate(truth.keys()):
+    for s, key in enumerate(truth_keys):
         k = source_index.get(key)
         if k is not None:
             column = source_alleles[:, :, k]
             frequency = column[column >= 0].mean() if (column >= 0).any() else np.nan
             maf[s] = min(frequency, 1 - frequency)
-    columns = np.array([keys.get(key, -1) for key in truth.keys()])
+    columns = np.array([keys.get(key, -1) for key in truth_keys])
     present = columns >= 0
     dosage = np.full(true.shape, np.nan)
     guess = np.full(true.shape, -1, dtype=np.int8)

@@ -90,8 +90,8 @@ class CopyingEM:
 
 
 @dataclass
-class Imputed:
-    """Every panel site of the region for every target sample."""
+class ImputedSites:
+    """The sites and samples of an imputation result; subclasses give ``dosage``."""
 
     chrom: np.ndarray
     pos: np.ndarray
@@ -99,14 +99,25 @@ class Imputed:
     ref: np.ndarray
     alt: np.ndarray
     samples: list
-    haplotype_probs: tuple      # (first, second): (N, S) P(ALT) on each phased haplotype
-    imputed: np.ndarray         # (S,) bool: not typed in the target
-    record: dict = field(default_factory=dict)
-    estimated: np.ndarray | None = None   # (N, S) bool: entries filled in (cohort mode)
 
     @property
     def n_sites(self) -> int:
         return self.pos.shape[0]
+
+    @property
+    def alt_frequency(self) -> np.ndarray:
+        return 0.5 * self.dosage.mean(axis=0)
+
+
+@dataclass
+class Imputed(ImputedSites):
+    """Every panel site of the region for every target sample, from two phased
+    haplotypes' ALT probabilities."""
+
+    haplotype_probs: tuple      # (first, second): (N, S) P(ALT) on each phased haplotype
+    imputed: np.ndarray         # (S,) bool: not typed in the target
+    record: dict = field(default_factory=dict)
+    estimated: np.ndarray | None = None   # (N, S) bool: entries filled in (cohort mode)
 
     @property
     def dosage(self) -> np.ndarray:
@@ -124,10 +135,6 @@ class Imputed:
         first, second = self.haplotype_probs
         return ((1 - first) * (1 - second), first * (1 - second) + (1 - first) * second,
                 first * second)
-
-    @property
-    def alt_frequency(self) -> np.ndarray:
-        return 0.5 * self.dosage.mean(axis=0)
 
     @property
     def dosage_r2(self) -> np.ndarray:

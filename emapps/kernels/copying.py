@@ -38,31 +38,42 @@ def _emit(panel_row, observed, mismatch, out):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
+def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
+    """Scaled forward pass: alpha[m] = P(copying h at m | x_1..m); log_prefix[m] =
+    log P(x_1..m)."""
+    n_markers, n_haps = panel.shape
+    emit = np.empty(n_haps)
+    total_log = 0.0
+    for m in range(n_markers):
+        _emit(panel[m], observed[m], mismatch, emit)
+        if m == 0:
+            for h in range(n_haps):
+                alpha[0, h] = emit[h] / n_haps
+        else:
+            stay = 1.0 - switch[m - 1]
+            land = switch[m - 1] / n_haps
+            for h in range(n_haps):
+                alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
+        total = 0.0
+        for h in range(n_haps):
+            total += alpha[m, h]
+        inverse = 1.0 / total
+        for h in range(n_haps):
+            alpha[m, h] *= inverse
+        total_log += math.log(total)
+        log_prefix[m] = total_log
+
+
+@kernel(fastmath=REDUCE_FLAGS)
 def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     """Posterior P(copying h at marker m) into ``posterior`` (M, H); adds the expected
     switches of each interval into ``jumps`` (M - 1); returns (log-likelihood, expected
     mismatches, observed markers)."""
     n_markers, n_haps = panel.shape
     emit = np.empty(n_haps)
-    loglik = 0.0
-    _emit(panel[0], observed[0], mismatch, emit)
-    for m in range(n_markers):
-        if m > 0:
-            _emit(panel[m], observed[m], mismatch, emit)
-            stay = 1.0 - switch[m - 1]
-            land = switch[m - 1] / n_haps
-            for h in range(n_haps):
-                posterior[m, h] = emit[h] * (stay * posterior[m - 1, h] + land)
-        else:
-            for h in range(n_haps):
-                posterior[0, h] = emit[h] / n_haps
-        total = 0.0
-        for h in range(n_haps):
-            total += posterior[m, h]
-        loglik += math.log(total)
-        inverse = 1.0 / total
-        for h in range(n_haps):
-            posterior[m, h] *= inverse
+    log_prefix = np.empty(n_markers)
+    _forward(panel, observed, switch, mismatch, posterior, log_prefix)
+    loglik = log_prefix[n_markers - 1]
     # backward: beta_m(h) = [(1 - rho) e b(h) + rho / H sum e b] / c_{m+1}; posterior = a b
     beta = np.ones(n_haps)
     weighted = np.empty(n_haps)
@@ -170,33 +181,6 @@ def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers
         panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
         weight, start, stop, out), haplotypes.shape[0], HAPLOTYPE_CHUNK)
     return out
-
-
-@kernel(fastmath=REDUCE_FLAGS)
-def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
-    """Scaled forward pass: alpha[m] = P(copying h at m | x_1..m); log_prefix[m] =
-    log P(x_1..m)."""
-    n_markers, n_haps = panel.shape
-    emit = np.empty(n_haps)
-    total_log = 0.0
-    for m in range(n_markers):
-        _emit(panel[m], observed[m], mismatch, emit)
-        if m == 0:
-            for h in range(n_haps):
-                alpha[0, h] = emit[h] / n_haps
-        else:
-            stay = 1.0 - switch[m - 1]
-            land = switch[m - 1] / n_haps
-            for h in range(n_haps):
-                alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
-        total = 0.0
-        for h in range(n_haps):
-            total += alpha[m, h]
-        inverse = 1.0 / total
-        for h in range(n_haps):
-            alpha[m, h] *= inverse
-        total_log += math.log(total)
-        log_prefix[m] = total_log
 
 
 @kernel(fastmath=REDUCE_FLAGS)
