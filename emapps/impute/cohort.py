@@ -19,7 +19,7 @@ import numpy as np
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import (cluster_genotype_probs, cluster_statistics, impute_leave_out,
-                               phase_samples)
+                               phase_samples, refine_cohort)
 from ..validation import check_positive_int
 from .io import Calls, genetic_positions
 from .model import INITIAL_MISMATCH, Imputed, ImputedSites, carriers_of, window_candidates
@@ -28,6 +28,8 @@ from .model import INITIAL_MISMATCH, Imputed, ImputedSites, carriers_of, window_
 COHORT_THETA = 4e5
 #: markers per window of candidates in a cohort (dense markers: one 64-bit word)
 COHORT_WINDOW = 64
+#: candidates are ranked over the window and this many windows each side
+COHORT_SPAN = 4
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
 #: t_m starts here, and stays inside [MIN_STAY, MAX_STAY]
@@ -173,26 +175,35 @@ class CohortCopier:
     Haplotypes start from a random phase with missing calls set to the commoner allele.
     Each of ``rounds`` rounds phases every sample by the windowed diploid Viterbi path
     over the other samples' current haplotypes: per window of 64 markers, the
-    ``per_window`` haplotypes with the fewest conflicts (with the genotypes in the first
-    round, then with each of the sample's two haplotypes); missing calls take the copied
-    alleles.  Finally each haplotype's missing alleles get their probabilities from a
-    haploid forward-backward over every other sample's haplotypes (leave-one-out).
+    ``per_window`` haplotypes with the fewest conflicts over the window and the 4 windows
+    each side (with the genotypes in the first round, then with each of the sample's two
+    haplotypes); missing calls take the copied alleles.  Each of ``refine_rounds`` rounds
+    then builds every sample a composite panel of ``refine_states`` haplotypes from the
+    same ranking, improves its phase there by switch and flip moves under the haploid
+    model, and resets its missing alleles to the likelier copied allele.  Finally each
+    haplotype's missing alleles get their probabilities from a haploid forward-backward
+    over every other sample's haplotypes (leave-one-out).
     ``genetic_map`` sets the switch rates (rho_m = 1 - exp(-theta x_m), x_m the genetic
     distance over the 2N - 2 haplotypes copied from);
     fitted attributes: ``haplotypes_`` (2, N, M).
     """
 
-    def __init__(self, *, per_window=16, rounds=16, theta=COHORT_THETA, seed=None,
-                 genetic_map=None):
+    def __init__(self, *, per_window=16, rounds=8, refine_rounds=2, refine_states=96,
+                 theta=COHORT_THETA, seed=None, genetic_map=None):
         self.theta = theta
         self.per_window = per_window
         self.rounds = rounds
+        self.refine_rounds = refine_rounds
+        self.refine_states = refine_states
         self.seed = seed
         self.genetic_map = genetic_map
 
     def fit(self, calls: Calls) -> "CohortCopier":
         check_positive_int(self.per_window, "per_window")
         check_positive_int(self.rounds, "rounds")
+        check_positive_int(self.refine_states, "refine_states")
+        if self.refine_rounds < 0:
+            raise UserInputError(f"refine_rounds must be >= 0, got {self.refine_rounds}")
         if len(set(calls.chrom)) != 1:
             raise UserInputError(f"{calls.source}: one chromosome at a time (use --region)")
         n_samples = len(calls.samples)
@@ -214,15 +225,22 @@ class CohortCopier:
         n_haps = 2 * n_samples - 2
         switch = -np.expm1(-self.theta * np.diff(centimorgans) / 100.0 / n_haps)
         owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
-        for round_ in range(self.rounds):
+        for round_ in range(self.rounds + self.refine_rounds):
             panel = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T,
                                          dtype=np.uint8)
+            viterbi = round_ < self.rounds
+            keep = self.per_window if viterbi else max(self.refine_states // 2, 1)
             bounds, offsets, candidates = window_candidates(
-                panel, genotypes, self.per_window,
+                panel, genotypes, keep,
                 None if round_ == 0 else np.where(missing[None], -1, haplotypes), owners,
-                window=COHORT_WINDOW)
-            haplotypes = phase_samples(panel, genotypes, bounds, offsets, candidates, switch,
-                                       INITIAL_MISMATCH)
+                window=COHORT_WINDOW, span=COHORT_SPAN)
+            if viterbi:
+                haplotypes = phase_samples(panel, genotypes, bounds, offsets, candidates,
+                                           switch, INITIAL_MISMATCH)
+            else:
+                haplotypes = refine_cohort(panel, haplotypes, genotypes, bounds, offsets,
+                                           candidates, switch, INITIAL_MISMATCH, 1,
+                                           self.refine_states)
         self.haplotypes_, self._calls, self._switch = haplotypes, calls, switch
         self._owners, self._genotypes = owners, genotypes
         return self
@@ -240,6 +258,7 @@ class CohortCopier:
         known = observed >= 0
         probs[known] = observed[known]
         record = {"mode": "cohort-copying", "rounds": self.rounds,
+                  "refine_rounds": self.refine_rounds, "refine_states": self.refine_states,
                   "per_window": self.per_window, "sites": int(calls.n_sites),
                   "missing_calls": int((self._genotypes < 0).sum()),
                   "skipped_records": calls.skipped}

@@ -295,10 +295,11 @@ def carriers_of(hap_panel) -> tuple:
 
 
 def window_candidates(panel, genotypes, keep, previous=None, owners=None,
-                      window=WINDOW) -> tuple:
+                      window=WINDOW, span=0) -> tuple:
     """Candidate haplotypes for the diploid Viterbi path: per sample and window of
     ``window`` (<= 64) markers, the ``keep`` haplotypes of ``panel`` (M, H) with the
-    fewest conflicts with the sample: opposite homozygotes with its genotypes (N, M), or,
+    fewest conflicts with the sample over the window and ``span`` windows each side (the
+    window itself counted twice): opposite homozygotes with its genotypes (N, M), or,
     given a ``previous`` phasing (2, N, M), differing alleles with each of its two
     haplotypes (the union of both).  ``owners`` (N, 2) are haplotypes a sample may not
     copy (its own).  Returns (window bounds, offsets (N, W + 1), candidates)."""
@@ -313,6 +314,6 @@ def window_candidates(panel, genotypes, keep, previous=None, owners=None,
         owners = np.full((genotypes.shape[0], 2), -1, dtype=np.int64)
     offsets, candidates = nearest_haplotypes(
         pack_bits(rows == 1, window), pack_bits(rows == 0, window), query_ones, query_zeros,
-        owners, min(keep, panel.shape[1]))
+        owners, min(keep, panel.shape[1]), span)
     bounds = np.append(np.arange(0, panel.shape[0], window), panel.shape[0])
     return bounds.astype(np.int64), offsets, candidates

@@ -322,6 +322,82 @@ def refine_samples(panel, haplotypes, heterozygous, switch, mismatch, max_sweeps
 
 
 @kernel()
+def composite_panel(panel, bounds, offsets, candidates, out):
+    """One sample's composite haplotypes (Beagle's composite reference haplotypes):
+    column s of ``out`` (M, L) copies a donor per window, window w's donors being
+    candidates[offsets[w]:offsets[w + 1]].  A donor listed in consecutive windows keeps
+    its column, so a composite changes donor only where the lists do; columns beyond a
+    window's list keep their last donor (or repeat the list at the start)."""
+    width = out.shape[1]
+    donor = np.full(width, -1, dtype=np.int64)
+    kept = np.empty(width, dtype=np.bool_)
+    for w in range(bounds.shape[0] - 1):
+        lo, hi = offsets[w], offsets[w + 1]
+        placed = np.zeros(hi - lo, dtype=np.bool_)
+        for s in range(width):
+            kept[s] = False
+            for a in range(hi - lo):
+                if not placed[a] and donor[s] == candidates[lo + a]:
+                    kept[s] = placed[a] = True
+                    break
+        s = 0
+        for a in range(hi - lo):
+            if placed[a]:
+                continue
+            while s < width and kept[s]:
+                s += 1
+            if s == width:
+                break
+            donor[s] = candidates[lo + a]
+            kept[s] = True
+        for s in range(width):
+            if donor[s] < 0:
+                donor[s] = candidates[lo + s % (hi - lo)]
+        for m in range(bounds[w], bounds[w + 1]):
+            for s in range(width):
+                out[m, s] = panel[m, donor[s]]
+
+
+@kernel()
+def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidates, switch,
+                         mismatch, sweeps, width, start, stop, out):
+    n_markers = panel.shape[0]
+    composite = np.empty((n_markers, width), dtype=np.uint8)
+    posterior = np.empty((n_markers, width))
+    jumps = np.zeros(max(n_markers - 1, 0))
+    alleles = np.empty((2, n_markers), dtype=np.int8)
+    for k in range(start, stop):
+        composite_panel(panel, bounds, offsets[k], candidates, composite)
+        for c in range(2):
+            for m in range(n_markers):
+                alleles[c, m] = haplotypes[c, k, m] if genotypes[k, m] >= 0 else -1
+        refine_phase(composite, alleles, genotypes[k] == 1, switch, mismatch, sweeps, 50)
+        for c in range(2):
+            haploid_posterior(composite, alleles[c], switch, mismatch, posterior, jumps)
+            for m in range(n_markers):
+                if alleles[c, m] >= 0:
+                    out[c, k, m] = alleles[c, m]
+                    continue
+                carried = 0.0
+                for s in range(width):
+                    if composite[m, s] == 1:
+                        carried += posterior[m, s]
+                out[c, k, m] = 1 if carried > 0.5 else 0
+
+
+def refine_cohort(panel, haplotypes, genotypes, bounds, offsets, candidates, switch,
+                  mismatch, sweeps, width):
+    """(2, N, M) new phase of every sample of a cohort: refine_phase over the sample's
+    composite panel of ``width`` columns (its candidates per window), then each missing
+    genotype's alleles set to the likelier copied allele of the haploid posterior."""
+    out = np.empty_like(haplotypes)
+    map_chunks(lambda start, stop: _cohort_refine_chunk(
+        panel, haplotypes, genotypes, bounds, offsets, candidates, switch, mismatch, sweeps,
+        width, start, stop, out), haplotypes.shape[1], 1)
+    return out
+
+
+@kernel()
 def _pair_emission(genotype, mismatch, table):
     """table[s] = P(genotype | the two copied alleles sum to s)."""
     keep = 1.0 - mismatch
@@ -759,38 +835,48 @@ def pack_bits(flags, width):
 
 
 @kernel()
-def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, start,
-                   stop, picks, counts):
-    """For samples [start, stop) and each window (one packed word), the ``keep`` panel
-    haplotypes
-    with the fewest conflicts with each of the sample's queries (a conflict: the panel
-    has 1 where the query says 0, or 0 where it says 1), never the sample's own
-    (``owners``); the union into picks[k, w] (counts[k, w] used)."""
+def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, span,
+                   start, stop, picks, counts):
+    """For samples [start, stop) and each window w (one packed word), the ``keep`` panel
+    haplotypes with the fewest conflicts with each of the sample's queries over windows
+    w - span .. w + span, window w counted twice (a conflict: the panel has 1 where the
+    query says 0, or 0 where it says 1), never the sample's own (``owners``); the union
+    into picks[k, w] (counts[k, w] used)."""
     n_haps, n_words = panel_ones.shape
     n_queries = query_ones.shape[1]
+    excluded = 64 * (2 * span + 2) + 1   # above any distance
+    prefix = np.empty((n_haps, n_words + 1), dtype=np.int64)
+    conflicts = np.empty((n_haps, n_words), dtype=np.int64)
     distance = np.empty(n_haps, dtype=np.int64)
-    histogram = np.empty(66, dtype=np.int64)
+    histogram = np.empty(excluded + 1, dtype=np.int64)
     for k in range(start, stop):
         for w in range(n_words):
-            used = 0
-            for q in range(n_queries):
-                ones, zeros = query_ones[k, q, w], query_zeros[k, q, w]
+            counts[k, w] = 0
+        for q in range(n_queries):
+            for h in range(n_haps):
+                prefix[h, 0] = 0
+                for w in range(n_words):
+                    conflicts[h, w] = (_popcount(panel_ones[h, w] & query_zeros[k, q, w])
+                                       + _popcount(panel_zeros[h, w] & query_ones[k, q, w]))
+                    prefix[h, w + 1] = prefix[h, w] + conflicts[h, w]
+            for w in range(n_words):
+                lo, hi = max(w - span, 0), min(w + span + 1, n_words)
                 histogram[:] = 0
                 for h in range(n_haps):
                     if h == owners[k, 0] or h == owners[k, 1]:
-                        distance[h] = 65
+                        distance[h] = excluded
                     else:
-                        distance[h] = (_popcount(panel_ones[h, w] & zeros)
-                                       + _popcount(panel_zeros[h, w] & ones))
+                        distance[h] = prefix[h, hi] - prefix[h, lo] + conflicts[h, w]
                     histogram[distance[h]] += 1
                 limit, below = 0, 0  # the smallest distance whose count reaches keep
-                while limit < 65 and below + histogram[limit] < keep:
+                while limit < excluded and below + histogram[limit] < keep:
                     below += histogram[limit]
                     limit += 1
                 at_limit = keep - below
+                used = counts[k, w]
                 for h in range(n_haps):
                     d = distance[h]
-                    if d > limit or d == 65:
+                    if d > limit or d == excluded:
                         continue
                     if d == limit:
                         if at_limit == 0:
@@ -804,18 +890,19 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
                     if not duplicate:
                         picks[k, w, used] = h
                         used += 1
-            counts[k, w] = used
+                counts[k, w] = used
 
 
-def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep):
+def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep,
+                       span=0):
     """Candidate lists per sample and window of packed markers (see _nearest_chunk) as
     (offsets (N, W + 1), candidates)."""
     n_samples, n_queries, n_words = query_ones.shape
     picks = np.full((n_samples, n_words, n_queries * keep), -1, dtype=np.int64)
     counts = np.zeros((n_samples, n_words), dtype=np.int64)
     map_chunks(lambda start, stop: _nearest_chunk(
-        panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, start, stop, picks,
-        counts), n_samples, SAMPLE_CHUNK)
+        panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, span, start, stop,
+        picks, counts), n_samples, SAMPLE_CHUNK)
     offsets = np.zeros((n_samples, n_words + 1), dtype=np.int64)
     offsets[:, 1:] = np.cumsum(counts, axis=1)
     offsets += np.concatenate([[0], np.cumsum(counts.sum(axis=1))[:-1]])[:, None]

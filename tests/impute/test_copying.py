@@ -160,16 +160,19 @@ def test_bit_packing_and_nearest_haplotypes_by_window():
     np.testing.assert_array_equal(unpacked.reshape(12, -1)[:, :150].astype(bool), panel)
     query = panel[5] ^ (rng.random(150) < 0.05)              # near haplotype 5
     ones, zeros = pack_bits(query[None], 64), pack_bits(~query[None], 64)
-    offsets, candidates = nearest_haplotypes(pack_bits(panel, 64), pack_bits(~panel, 64),
-                                             ones[:, None], zeros[:, None],
-                                             np.array([[5, 11]]), 3)
-    for w in range(3):
-        chosen = candidates[offsets[0, w]:offsets[0, w + 1]]
-        block = slice(64 * w, min(64 * w + 64, 150))
-        distance = (panel[:, block] != query[block]).sum(axis=1)
-        distance[[5, 11]] = 999                                # a sample never copies itself
-        assert len(chosen) == 3 and 5 not in chosen and 11 not in chosen
-        assert sorted(distance[chosen]) == sorted(distance)[:3]
+    for span in (0, 1):   # window w alone, or windows w - 1 .. w + 1 with w twice
+        offsets, candidates = nearest_haplotypes(pack_bits(panel, 64), pack_bits(~panel, 64),
+                                                 ones[:, None], zeros[:, None],
+                                                 np.array([[5, 11]]), 3, span)
+        for w in range(3):
+            chosen = candidates[offsets[0, w]:offsets[0, w + 1]]
+            differs = panel != query
+            block = slice(64 * w, min(64 * w + 64, 150))
+            around = slice(64 * max(w - span, 0), min(64 * (w + span + 1), 150))
+            distance = differs[:, block].sum(axis=1) + differs[:, around].sum(axis=1)
+            distance[[5, 11]] = 999                            # a sample never copies itself
+            assert len(chosen) == 3 and 5 not in chosen and 11 not in chosen
+            assert sorted(distance[chosen]) == sorted(distance)[:3]
 
 
 def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
