@@ -22,7 +22,8 @@ from ..kernels.copying import (cluster_genotype_probs, cluster_statistics, imput
                                phase_samples, refine_cohort)
 from ..validation import check_positive_int
 from .io import Calls, genetic_positions
-from .model import INITIAL_MISMATCH, Imputed, ImputedSites, carriers_of, window_candidates
+from .model import (INITIAL_MISMATCH, Imputed, ImputedSites, carriers_of, interpolation,
+                    window_candidates)
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
@@ -30,6 +31,12 @@ COHORT_THETA = 4e5
 COHORT_WINDOW = 64
 #: candidates are ranked over the window and this many windows each side
 COHORT_SPAN = 4
+#: markers phased in stage 1 (the rest are phased by imputation from them)
+COMMON_MAF = 0.01
+#: theta is chosen by predicting HOLDOUT_RATE of the calls of FIT_SAMPLES samples
+FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
+#: the thetas tried, as multiples of the initial one
+THETA_STEPS = 2.0 ** np.arange(5)
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
 #: t_m starts here, and stays inside [MIN_STAY, MAX_STAY]
@@ -170,9 +177,11 @@ class CohortImputer:
 
 class CohortCopier:
     """Fill missing calls and phase a cohort with the copying model, the cohort's own
-    haplotypes serving as the panel (as Beagle does without a reference).
+    haplotypes serving as the panel (as Beagle does without a reference), in two stages
+    as Beagle 5.2 does: common markers (cohort MAF >= 1%) by iterated phasing, then the
+    rest by imputation from those.
 
-    Haplotypes start from a random phase with missing calls set to the commoner allele.
+    Stage 1 starts from a random phase with missing calls set to the commoner allele.
     Each of ``rounds`` rounds phases every sample by the windowed diploid Viterbi path
     over the other samples' current haplotypes: per window of 64 markers, the
     ``per_window`` haplotypes with the fewest conflicts over the window and the 4 windows
@@ -180,15 +189,18 @@ class CohortCopier:
     haplotypes); missing calls take the copied alleles.  Each of ``refine_rounds`` rounds
     then builds every sample a composite panel of ``refine_states`` haplotypes from the
     same ranking, improves its phase there by switch and flip moves under the haploid
-    model, and resets its missing alleles to the likelier copied allele.  Finally each
-    haplotype's missing alleles get their probabilities from a haploid forward-backward
-    over every other sample's haplotypes (leave-one-out).
+    model, and resets its missing alleles to the likelier copied allele.
+    Stage 2 runs a haploid forward-backward of every haplotype over every other sample's
+    haplotypes at the common markers (leave-one-out), interpolated to the rare sites,
+    where an unphased heterozygote's ALT counts half on each of its haplotypes; each rare
+    heterozygote puts its ALT on the haplotype that copies it more.  ``predict`` repeats
+    that pass with the phased rare alleles for the missing calls' probabilities.
     ``genetic_map`` sets the switch rates (rho_m = 1 - exp(-theta x_m), x_m the genetic
     distance over the 2N - 2 haplotypes copied from);
-    fitted attributes: ``haplotypes_`` (2, N, M).
+    fitted attributes: ``haplotypes_`` (2, N, S) with -1 at missing calls, ``common_``.
     """
 
-    def __init__(self, *, per_window=16, rounds=8, refine_rounds=2, refine_states=96,
+    def __init__(self, *, per_window=16, rounds=6, refine_rounds=4, refine_states=128,
                  theta=COHORT_THETA, seed=None, genetic_map=None):
         self.theta = theta
         self.per_window = per_window
@@ -212,7 +224,39 @@ class CohortCopier:
         genotypes = calls.genotypes()
         rng = np.random.default_rng(self.seed)
         called = (genotypes >= 0).sum(axis=0)
-        commoner = np.where(genotypes >= 0, genotypes, 0).sum(axis=0) > np.maximum(called, 1)
+        frequency = np.where(genotypes >= 0, genotypes, 0).sum(axis=0) / np.maximum(
+            2 * called, 1)
+        common = np.minimum(frequency, 1 - frequency) >= COMMON_MAF
+        if common.sum() < 2:
+            common[:] = True
+        centimorgans = genetic_positions(calls.chrom, calls.pos, self.genetic_map)
+        n_haps = 2 * n_samples - 2
+        switch = -np.expm1(-self.theta * np.diff(centimorgans[common]) / 100.0 / n_haps)
+        owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
+        scaffold = self._phase_common(genotypes[:, common], frequency[common] > 0.5, switch,
+                                      owners, rng)
+        morgans = np.diff(centimorgans[common]) / 100.0
+        self.theta_ = self._choose_theta(scaffold, genotypes[:, common], morgans, owners, rng)
+        switch = -np.expm1(-self.theta_ * morgans / n_haps)
+        haplotypes = np.where(genotypes == 2, 1, 0).astype(np.int8)[None].repeat(2, axis=0)
+        haplotypes[:, :, common] = scaffold
+        self._calls, self._switch, self._owners = calls, switch, owners
+        self._genotypes, self.common_ = genotypes, common
+        self._interpolation = interpolation(centimorgans[common], centimorgans)
+        halves = (genotypes == 1) & ~common
+        haplotypes[:, halves] = 1
+        probs = self._leave_out(haplotypes, halves)
+        first = probs[0] > probs[1]
+        tied = probs[0] == probs[1]
+        first[tied] = rng.random(int(tied.sum())) < 0.5
+        haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
+        self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare
+        self.haplotypes_ = np.where(genotypes[None] < 0, -1, haplotypes).astype(np.int8)
+        return self
+
+    def _phase_common(self, genotypes, commoner, switch, owners, rng) -> np.ndarray:
+        """Stage 1: (2, N, M) phased alleles at the common markers, missing calls filled."""
+        n_samples = genotypes.shape[0]
         first = np.where(genotypes == 2, 1, 0)
         second = first.copy()
         heterozygous = genotypes == 1
@@ -221,10 +265,6 @@ class CohortCopier:
         missing = genotypes < 0
         first[missing] = second[missing] = np.broadcast_to(commoner, genotypes.shape)[missing]
         haplotypes = np.stack([first, second]).astype(np.int8)
-        centimorgans = genetic_positions(calls.chrom, calls.pos, self.genetic_map)
-        n_haps = 2 * n_samples - 2
-        switch = -np.expm1(-self.theta * np.diff(centimorgans) / 100.0 / n_haps)
-        owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
         for round_ in range(self.rounds + self.refine_rounds):
             panel = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T,
                                          dtype=np.uint8)
@@ -241,27 +281,63 @@ class CohortCopier:
                 haplotypes = refine_cohort(panel, haplotypes, genotypes, bounds, offsets,
                                            candidates, switch, INITIAL_MISMATCH, 1,
                                            self.refine_states)
-        self.haplotypes_, self._calls, self._switch = haplotypes, calls, switch
-        self._owners, self._genotypes = owners, genotypes
-        return self
+        return haplotypes
+
+    def _choose_theta(self, scaffold, genotypes, morgans, owners, rng) -> float:
+        """theta by held-out prediction: hide HOLDOUT_RATE of the calls of up to
+        FIT_SAMPLES samples, impute them from the other samples' phased haplotypes
+        (leave-one-out) at each theta of THETA_STEPS x ``theta``, and keep the one whose
+        genotype probabilities give the hidden calls the highest likelihood."""
+        n_samples, n_markers = genotypes.shape
+        chosen = np.sort(rng.choice(n_samples, min(n_samples, FIT_SAMPLES), replace=False))
+        hidden = (genotypes[chosen] >= 0) & (rng.random((len(chosen), n_markers))
+                                             < HOLDOUT_RATE)
+        queries = np.where((genotypes[chosen] < 0) | hidden, -1, scaffold[:, chosen])
+        queries = np.ascontiguousarray(queries, dtype=np.int8)
+        panel = np.ascontiguousarray(scaffold.reshape(2 * n_samples, -1).T, dtype=np.uint8)
+        carriers = carriers_of(panel)
+        every = (np.arange(n_markers), np.zeros(n_markers))
+        truth = genotypes[chosen][hidden]
+        scores = []
+        for theta in self.theta * THETA_STEPS:
+            switch = -np.expm1(-theta * morgans / (2 * n_samples - 2))
+            first, second = impute_leave_out(panel, queries, owners[chosen], switch,
+                                             INITIAL_MISMATCH, *carriers, *every)
+            p, q = first[hidden], second[hidden]
+            likelihood = np.choose(truth, [(1 - p) * (1 - q), p * (1 - q) + (1 - p) * q,
+                                           p * q])
+            scores.append(float(np.log(np.maximum(likelihood, 1e-12)).sum()))
+        self.theta_scores_ = dict(zip((self.theta * THETA_STEPS).tolist(), scores))
+        return float(self.theta * THETA_STEPS[int(np.argmax(scores))])
+
+    def _leave_out(self, haplotypes, halves=None) -> np.ndarray:
+        """(2, N, S) ALT probabilities of every haplotype copying the other samples'
+        haplotypes (2, N, S) at the common markers (its own missing calls unobserved);
+        ``halves`` (N, S) marks heterozygotes of unknown phase."""
+        n_samples = haplotypes.shape[1]
+        sites = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T)
+        scaffold = np.ascontiguousarray(sites[self.common_], dtype=np.uint8)
+        observed = np.where(self._genotypes[None] < 0, -1, haplotypes)[:, :, self.common_]
+        if halves is not None:
+            halves = np.concatenate([halves, halves]).T
+        return impute_leave_out(scaffold, np.ascontiguousarray(observed, dtype=np.int8),
+                                self._owners, self._switch, INITIAL_MISMATCH,
+                                *carriers_of(sites.astype(np.uint8), halves),
+                                *self._interpolation)
 
     def predict(self) -> Imputed:
         calls, haplotypes = self._calls, self.haplotypes_
-        panel = np.ascontiguousarray(haplotypes.reshape(haplotypes.shape[1] * 2, -1).T,
-                                     dtype=np.uint8)
-        observed = np.where(self._genotypes[None] < 0, -1, haplotypes).astype(np.int8)
-        pointer, carriers, listed = carriers_of(panel)
-        sites = np.arange(calls.n_sites)
-        probs = impute_leave_out(panel, observed, self._owners, self._switch,
-                                 INITIAL_MISMATCH, pointer, carriers, listed, sites,
-                                 np.zeros(calls.n_sites))
-        known = observed >= 0
-        probs[known] = observed[known]
-        record = {"mode": "cohort-copying", "rounds": self.rounds,
+        missing = self._genotypes < 0
+        probs = self._leave_out(self._filled)
+        known = haplotypes >= 0
+        probs[known] = haplotypes[known]
+        record = {"mode": "cohort-copying", "theta": self.theta_,
+                  "held_out_log_likelihood": self.theta_scores_, "rounds": self.rounds,
                   "refine_rounds": self.refine_rounds, "refine_states": self.refine_states,
                   "per_window": self.per_window, "sites": int(calls.n_sites),
-                  "missing_calls": int((self._genotypes < 0).sum()),
+                  "common_sites": int(self.common_.sum()),
+                  "missing_calls": int(missing.sum()),
                   "skipped_records": calls.skipped}
         return Imputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
                        (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record,
-                       estimated=self._genotypes < 0)
+                       estimated=missing)

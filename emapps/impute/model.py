@@ -249,22 +249,15 @@ class ReferenceImputer:
         started = time.perf_counter()
         panel, hap_panel = self._panel, self._hap_panel
         typed, n_haps = self.match_.typed, hap_panel.shape[1]
-        carrier_ptr, carriers, carrier_allele = carriers_of(hap_panel)
-        typed_cm = self._centimorgans[typed]
-        left = np.clip(np.searchsorted(typed_cm, self._centimorgans, side="right") - 1, 0,
-                       len(typed) - 1)
-        span = np.diff(typed_cm)
-        step = np.where(left < len(typed) - 1, span[np.minimum(left, len(span) - 1)], 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            weight = np.where(step > 0, (self._centimorgans - typed_cm[left]) / step, 0.0)
-        weight = np.clip(weight, 0.0, 1.0)
+        carriers = carriers_of(hap_panel)
+        left, weight = interpolation(self._centimorgans[typed], self._centimorgans)
         haplotypes = self.haplotypes_
         n_samples = haplotypes.shape[1]
         flat = haplotypes.reshape(-1, haplotypes.shape[2])
         missing = flat < 0  # missing typed genotypes are imputed like untyped sites
         probs = impute_haplotypes(self._typed_panel, flat,
                                   self._model.switch(self.params_), self.params_.mismatch,
-                                  carrier_ptr, carriers, carrier_allele, left, weight)
+                                  *carriers, left, weight)
         known = ~missing
         rows, columns = np.nonzero(known)
         probs[rows, typed[columns]] = flat[rows, columns]
@@ -284,14 +277,32 @@ class ReferenceImputer:
                        self._target.samples, (probs[0], probs[1]), imputed, record)
 
 
-def carriers_of(hap_panel) -> tuple:
-    """Per site the haplotypes carrying its rarer allele (CSR) and which allele that is."""
-    alt_count = hap_panel.sum(axis=1, dtype=np.int64)
+def carriers_of(hap_panel, halves=None) -> tuple:
+    """Per site (rows of ``hap_panel`` (S, H), 0/1) the haplotypes carrying its rarer
+    allele in CSR form with their shares, and which allele that is: (pointer, carriers,
+    shares, listed).  ``halves`` (S, H) marks alleles of unknown phase: a heterozygote's
+    ALT is given half to each of its two haplotypes (their entries read 1)."""
+    if halves is None:
+        halves = np.zeros(hap_panel.shape, dtype=bool)
+    alt_count = hap_panel.sum(axis=1, dtype=np.int64) - 0.5 * halves.sum(axis=1)
     listed = (alt_count <= hap_panel.shape[1] / 2).astype(np.int8)
-    carrying = hap_panel == listed[:, None]
-    sites, haplotypes = np.nonzero(carrying)
+    share = np.where(halves, 0.5, hap_panel == listed[:, None])
+    sites, haplotypes = np.nonzero(share)
     pointer = np.concatenate([[0], np.cumsum(np.bincount(sites, minlength=hap_panel.shape[0]))])
-    return pointer.astype(np.int64), haplotypes.astype(np.int64), listed
+    return (pointer.astype(np.int64), haplotypes.astype(np.int64), share[sites, haplotypes],
+            listed)
+
+
+def interpolation(typed_cm, centimorgans) -> tuple:
+    """Each site's typed marker on the left (``left``) and its ``weight``, the share of
+    the genetic distance to the next typed marker covered (0 beyond the ends)."""
+    left = np.clip(np.searchsorted(typed_cm, centimorgans, side="right") - 1, 0,
+                   len(typed_cm) - 1)
+    span = np.diff(typed_cm)
+    step = np.where(left < len(typed_cm) - 1, span[np.minimum(left, len(span) - 1)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(step > 0, (centimorgans - typed_cm[left]) / step, 0.0)
+    return left, np.clip(weight, 0.0, 1.0)
 
 
 def window_candidates(panel, genotypes, keep, previous=None, owners=None,

@@ -135,51 +135,52 @@ def haploid_statistics(panel, haplotypes, switch, mismatch):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _carrier_sum(row, carriers, lo, hi):
+def _carrier_sum(row, carriers, shares, lo, hi):
     total = 0.0
     for p in range(lo, hi):
-        total += row[carriers[p]]
+        total += shares[p] * row[carriers[p]]
     return total
 
 
 @kernel()
-def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-                left, weight, posterior, jumps, out):
+def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, shares,
+                carrier_allele, left, weight, posterior, jumps, out):
     """One haplotype's alt-allele probabilities at every site into ``out``: the sum over
-    carriers of the site's listed allele of the posterior, interpolated between the
-    flanking typed markers."""
+    carriers of the site's listed allele of the posterior times each carrier's share (1,
+    or less for an allele of uncertain phase), interpolated between the flanking typed
+    markers."""
     haploid_posterior(panel, observed, switch, mismatch, posterior, jumps)
     for s in range(left.shape[0]):
         lo, hi = carrier_ptr[s], carrier_ptr[s + 1]
         m = left[s]
         w = weight[s]
-        share = (1.0 - w) * _carrier_sum(posterior[m], carriers, lo, hi)
+        share = (1.0 - w) * _carrier_sum(posterior[m], carriers, shares, lo, hi)
         if w > 0.0:
-            share += w * _carrier_sum(posterior[m + 1], carriers, lo, hi)
+            share += w * _carrier_sum(posterior[m + 1], carriers, shares, lo, hi)
         out[s] = share if carrier_allele[s] == 1 else 1.0 - share
 
 
 @kernel()
-def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-                  left, weight, start, stop, out):
+def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, shares,
+                  carrier_allele, left, weight, start, stop, out):
     n_markers, n_haps = panel.shape
     posterior = np.empty((n_markers, n_haps))
     jumps = np.zeros(max(n_markers - 1, 0))
     for k in range(start, stop):
-        _impute_one(panel, haplotypes[k], switch, mismatch, carrier_ptr, carriers,
+        _impute_one(panel, haplotypes[k], switch, mismatch, carrier_ptr, carriers, shares,
                     carrier_allele, left, weight, posterior, jumps, out[k])
 
 
-def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers,
+def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, shares,
                       carrier_allele, left, weight):
     """(N, S) alt-allele probabilities of target haplotypes (N, M typed markers) at S panel
     sites; each site lists the panel haplotypes carrying its rarer allele
-    (``carrier_allele``) in CSR form, and lies ``weight`` of the way from typed marker
-    ``left`` to the next."""
+    (``carrier_allele``) in CSR form with their ``shares``, and lies ``weight`` of the
+    way from typed marker ``left`` to the next."""
     out = np.empty((haplotypes.shape[0], left.shape[0]))
     map_chunks(lambda start, stop: _impute_chunk(
-        panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
-        weight, start, stop, out), haplotypes.shape[0], HAPLOTYPE_CHUNK)
+        panel, haplotypes, switch, mismatch, carrier_ptr, carriers, shares, carrier_allele,
+        left, weight, start, stop, out), haplotypes.shape[0], HAPLOTYPE_CHUNK)
     return out
 
 
@@ -237,14 +238,34 @@ def _flipped(panel_row, allele, alpha_before, weighted_after, switch_before, swi
     return math.log(total)
 
 
+@kernel(fastmath=REDUCE_FLAGS)
+def _likelier_alleles(panel, observed, alpha, weighted, out):
+    """out[m] = the allele copied with posterior > 1/2 (alpha x weighted backward) at
+    every unobserved marker m."""
+    for m in range(panel.shape[0]):
+        if observed[m] >= 0:
+            continue
+        total = 0.0
+        ones = 0.0
+        for h in range(panel.shape[1]):
+            mass = alpha[m, h] * weighted[m, h]
+            total += mass
+            if panel[m, h] == 1:
+                ones += mass
+        out[m] = 1 if ones > 0.5 * total else 0
+
+
 @kernel()
-def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spacing):
+def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spacing,
+                 fills):
     """Improve one sample's phase (alleles (2, M), in place; -1 where unobserved) under
     the haploid copying model by two moves: exchanging the haplotypes' suffixes after a
     marker (a switch) and exchanging the alleles of one heterozygous marker (a flip).
     Each sweep scores every move by the gain in log-likelihood of both haplotypes and
     makes the best ones that gain, at least ``spacing`` markers apart; sweeps repeat until
-    no move gains.  Returns the number of moves made."""
+    no move gains.  Unless ``fills`` is empty ((2, 0)), it receives (2, M) the likelier
+    copied allele at every unobserved marker, from the last sweep's posterior (its
+    haplotypes exchanged with the alleles).  Returns the number of moves made."""
     n_markers, n_haps = panel.shape
     alpha = np.empty((2, n_markers, n_haps))
     weighted = np.empty((2, n_markers, n_haps))
@@ -253,12 +274,15 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
     hets = np.flatnonzero(heterozygous)
     gains = np.empty(2 * n_markers)
     moves = 0
-    if hets.shape[0] < 2:
-        return moves
-    for _ in range(max_sweeps):
+    for _ in range(max(max_sweeps, 1)):  # one pass at least, for the fills
         for copy in range(2):
             _forward(panel, alleles[copy], switch, mismatch, alpha[copy], prefix[copy])
             _backward(panel, alleles[copy], switch, mismatch, weighted[copy], suffix[copy])
+            if fills.shape[1] == n_markers:
+                _likelier_alleles(panel, alleles[copy], alpha[copy], weighted[copy],
+                                  fills[copy])
+        if hets.shape[0] < 2 or max_sweeps == 0:
+            break
         current = prefix[0, n_markers - 1] + prefix[1, n_markers - 1]
         gains[:] = -np.inf
         for m in range(hets[0], hets[-1]):  # switch after m
@@ -296,6 +320,11 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
                 first_allele = alleles[0, k]
                 alleles[0, k] = alleles[1, k]
                 alleles[1, k] = first_allele
+            if fills.shape[1] == n_markers:
+                for k in range(begin, end):
+                    first_allele = fills[0, k]
+                    fills[0, k] = fills[1, k]
+                    fills[1, k] = first_allele
         if made == 0:
             break
         moves += made
@@ -308,7 +337,7 @@ def _refine_chunk(panel, haplotypes, heterozygous, switch, mismatch, max_sweeps,
     moves = 0
     for k in range(start, stop):
         moves += refine_phase(panel, haplotypes[:, k], heterozygous[k], switch, mismatch,
-                              max_sweeps, spacing)
+                              max_sweeps, spacing, np.empty((2, 0), dtype=np.int8))
     return (moves,)
 
 
@@ -363,32 +392,24 @@ def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidat
                          mismatch, sweeps, width, start, stop, out):
     n_markers = panel.shape[0]
     composite = np.empty((n_markers, width), dtype=np.uint8)
-    posterior = np.empty((n_markers, width))
-    jumps = np.zeros(max(n_markers - 1, 0))
     alleles = np.empty((2, n_markers), dtype=np.int8)
+    fills = np.empty((2, n_markers), dtype=np.int8)
     for k in range(start, stop):
         composite_panel(panel, bounds, offsets[k], candidates, composite)
         for c in range(2):
             for m in range(n_markers):
                 alleles[c, m] = haplotypes[c, k, m] if genotypes[k, m] >= 0 else -1
-        refine_phase(composite, alleles, genotypes[k] == 1, switch, mismatch, sweeps, 50)
+        refine_phase(composite, alleles, genotypes[k] == 1, switch, mismatch, sweeps, 50,
+                     fills)
         for c in range(2):
-            haploid_posterior(composite, alleles[c], switch, mismatch, posterior, jumps)
             for m in range(n_markers):
-                if alleles[c, m] >= 0:
-                    out[c, k, m] = alleles[c, m]
-                    continue
-                carried = 0.0
-                for s in range(width):
-                    if composite[m, s] == 1:
-                        carried += posterior[m, s]
-                out[c, k, m] = 1 if carried > 0.5 else 0
+                out[c, k, m] = alleles[c, m] if alleles[c, m] >= 0 else fills[c, m]
 
 
 def refine_cohort(panel, haplotypes, genotypes, bounds, offsets, candidates, switch,
                   mismatch, sweeps, width):
     """(2, N, M) new phase of every sample of a cohort: refine_phase over the sample's
-    composite panel of ``width`` columns (its candidates per window), then each missing
+    composite panel of ``width`` columns (its candidates per window), each missing
     genotype's alleles set to the likelier copied allele of the haploid posterior."""
     out = np.empty_like(haplotypes)
     map_chunks(lambda start, stop: _cohort_refine_chunk(
@@ -910,31 +931,36 @@ def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners,
 
 
 @kernel()
+def _exclude(panel, own, columns, value):
+    """Set columns ``columns`` of ``own`` to ``value``, or, with value < 0, back to the
+    panel's alleles."""
+    for c in range(columns.shape[0]):
+        for m in range(panel.shape[0]):
+            own[m, columns[c]] = panel[m, columns[c]] if value < 0 else value
+
+
+@kernel()
 def _leave_out_chunk(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
-                     carrier_allele, left, weight, start, stop, out):
+                     shares, carrier_allele, left, weight, start, stop, out):
     n_markers, n_haps = panel.shape
     own = panel.copy()
     posterior = np.empty((n_markers, n_haps))
     jumps = np.zeros(max(n_markers - 1, 0))
     for k in range(start, stop):
-        for c in range(2):  # the sample's own haplotypes may not be copied
-            for m in range(n_markers):
-                own[m, owners[k, c]] = 2
+        _exclude(panel, own, owners[k], 2)  # the sample's own haplotypes may not be copied
         for c in range(2):
             _impute_one(own, haplotypes[c, k], switch, mismatch, carrier_ptr, carriers,
-                        carrier_allele, left, weight, posterior, jumps, out[c, k])
-        for c in range(2):
-            for m in range(n_markers):
-                own[m, owners[k, c]] = panel[m, owners[k, c]]
+                        shares, carrier_allele, left, weight, posterior, jumps, out[c, k])
+        _exclude(panel, own, owners[k], -1)
 
 
 def impute_leave_out(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
-                     carrier_allele, left, weight):
+                     shares, carrier_allele, left, weight):
     """(2, N, S) alt-allele probabilities of each sample's two haplotypes (2, N, M) copying
     the panel's haplotypes other than its own (``owners`` (N, 2) columns), as
     impute_haplotypes."""
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
     map_chunks(lambda start, stop: _leave_out_chunk(
-        panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-        left, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
+        panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, shares,
+        carrier_allele, left, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
     return out

@@ -75,20 +75,21 @@ def test_statistics_add_over_haplotypes_alike_at_one_and_two_threads(small, thre
 
 
 def test_imputation_interpolates_the_posteriors_of_flanking_markers(small):
+    from emapps.impute.model import carriers_of
     panel, observed, switch, mismatch = small
     rng = np.random.default_rng(5)
-    full = (rng.random((30, 7)) < 0.3).astype(np.uint8)   # S = 30 panel sites
+    full = (rng.random((30, 7)) < 0.4).astype(np.uint8)   # S = 30 panel sites
+    halves = (full == 1) & (rng.random((30, 7)) < 0.3)     # ALT of unknown phase: half
     left = np.sort(rng.integers(0, 12, size=30))
     weight = np.where(left < 11, rng.random(30), 0.0)
-    listed = (full.sum(axis=1) <= 3.5).astype(np.int8)
-    sites, haps = np.nonzero(full == listed[:, None])
-    pointer = np.concatenate([[0], np.cumsum(np.bincount(sites, minlength=30))])
-    probs = impute_haplotypes(panel, observed[None], switch, mismatch, pointer, haps, listed,
-                              left, weight)
+    probs = impute_haplotypes(panel, observed[None], switch, mismatch,
+                              *carriers_of(full, halves), left, weight)
     posterior = dense_forward_backward(panel, observed, switch, mismatch)[0]
     following = np.minimum(left + 1, 11)
     mixed = (1 - weight)[:, None] * posterior[left] + weight[:, None] * posterior[following]
-    np.testing.assert_allclose(probs[0], (mixed * full).sum(axis=1), rtol=1e-10, atol=1e-12)
+    alt_share = np.where(halves, 0.5, full)
+    np.testing.assert_allclose(probs[0], (mixed * alt_share).sum(axis=1), rtol=1e-10,
+                               atol=1e-12)
 
 
 def brute_viterbi(panel, genotypes, switch, mismatch, allowed):
@@ -144,7 +145,8 @@ def test_refinement_repairs_a_switch_error_and_never_lowers_the_likelihood():
         return haploid_statistics(panel, np.ascontiguousarray(alleles), switch, 0.01)[3]
 
     fixed = start.copy()
-    moves = refine_phase(panel, fixed, heterozygous, switch, 0.01, 20, 5)
+    moves = refine_phase(panel, fixed, heterozygous, switch, 0.01, 20, 5,
+                         np.empty((2, 0), dtype=np.int8))
     assert moves >= 1 and loglik(fixed) > loglik(start)
     same = fixed[0] == truth[0]
     assert same.all() or (~same).all()  # the truth up to the labels of the two haplotypes
@@ -186,7 +188,8 @@ def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
     rows, columns = np.nonzero(panel == 1)
     pointer = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=40))])
     owners = np.column_stack([np.arange(5), 5 + np.arange(5)])
-    arguments = (np.full(39, 0.05), 0.01, pointer, columns, np.ones(40, dtype=np.int8),
+    arguments = (np.full(39, 0.05), 0.01, pointer, columns, np.ones(len(columns)),
+                 np.ones(40, dtype=np.int8),
                  np.arange(40), np.zeros(40))
     probs = impute_leave_out(panel, haplotypes, owners, *arguments)
     assert probs[:, 2, 20].max() < 1e-6   # its own copies would have said 1
