@@ -50,8 +50,9 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
               show_default=True,
               help="Cohort mode: copying (the other samples' haplotypes as the panel) or "
                    "clusters (fastPHASE haplotype clusters by EM).")
-@click.option("--rounds", default=16, show_default=True,
-              help="Cohort mode, copying: phasing rounds over the cohort.")
+@click.option("--rounds", default=6, show_default=True,
+              help="Cohort mode, copying: Viterbi phasing rounds over the cohort (4 "
+                   "refinement rounds follow).")
 @click.option("-k", "--clusters", default=10, show_default=True,
               help="Cohort mode, clusters: haplotype clusters.")
 @click.option("--starts", default=4, show_default=True,
@@ -106,7 +107,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
                               genetic_map=genetic_map).fit(target_calls).predict()
         summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
                    f"{result.record['missing_calls']} missing calls filled and phased; "
-                   f"{rounds} rounds over the cohort's own haplotypes")
+                   f"{rounds} + {result.record['refine_rounds']} rounds over the cohort's "
+                   f"own haplotypes, theta {result.record['theta']:.3g}")
         dropped = target_calls.skipped
     else:
         from .model import ReferenceImputer

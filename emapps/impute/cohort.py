@@ -22,8 +22,8 @@ from ..kernels.copying import (cluster_genotype_probs, cluster_statistics, imput
                                phase_samples, refine_cohort)
 from ..validation import check_positive_int
 from .io import Calls, genetic_positions
-from .model import (INITIAL_MISMATCH, Imputed, ImputedSites, carriers_of, interpolation,
-                    window_candidates)
+from .model import (INITIAL_MISMATCH, THETA_STEPS, Imputed, ImputedSites, carriers_of,
+                    held_out_theta, interpolation, window_candidates)
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
@@ -33,10 +33,6 @@ COHORT_WINDOW = 64
 COHORT_SPAN = 4
 #: markers phased in stage 1 (the rest are phased by imputation from them)
 COMMON_MAF = 0.01
-#: theta is chosen by predicting HOLDOUT_RATE of the calls of FIT_SAMPLES samples
-FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
-#: the thetas tried, as multiples of the initial one
-THETA_STEPS = 2.0 ** np.arange(5)
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
 #: t_m starts here, and stays inside [MIN_STAY, MAX_STAY]
@@ -236,7 +232,10 @@ class CohortCopier:
         scaffold = self._phase_common(genotypes[:, common], frequency[common] > 0.5, switch,
                                       owners, rng)
         morgans = np.diff(centimorgans[common]) / 100.0
-        self.theta_ = self._choose_theta(scaffold, genotypes[:, common], morgans, owners, rng)
+        panel = np.ascontiguousarray(scaffold.reshape(2 * n_samples, -1).T, dtype=np.uint8)
+        self.theta_, self.theta_scores_ = held_out_theta(
+            panel, scaffold, genotypes[:, common], owners, morgans, n_haps,
+            self.theta * THETA_STEPS, INITIAL_MISMATCH, rng)
         switch = -np.expm1(-self.theta_ * morgans / n_haps)
         haplotypes = np.where(genotypes == 2, 1, 0).astype(np.int8)[None].repeat(2, axis=0)
         haplotypes[:, :, common] = scaffold
@@ -282,33 +281,6 @@ class CohortCopier:
                                            candidates, switch, INITIAL_MISMATCH, 1,
                                            self.refine_states)
         return haplotypes
-
-    def _choose_theta(self, scaffold, genotypes, morgans, owners, rng) -> float:
-        """theta by held-out prediction: hide HOLDOUT_RATE of the calls of up to
-        FIT_SAMPLES samples, impute them from the other samples' phased haplotypes
-        (leave-one-out) at each theta of THETA_STEPS x ``theta``, and keep the one whose
-        genotype probabilities give the hidden calls the highest likelihood."""
-        n_samples, n_markers = genotypes.shape
-        chosen = np.sort(rng.choice(n_samples, min(n_samples, FIT_SAMPLES), replace=False))
-        hidden = (genotypes[chosen] >= 0) & (rng.random((len(chosen), n_markers))
-                                             < HOLDOUT_RATE)
-        queries = np.where((genotypes[chosen] < 0) | hidden, -1, scaffold[:, chosen])
-        queries = np.ascontiguousarray(queries, dtype=np.int8)
-        panel = np.ascontiguousarray(scaffold.reshape(2 * n_samples, -1).T, dtype=np.uint8)
-        carriers = carriers_of(panel)
-        every = (np.arange(n_markers), np.zeros(n_markers))
-        truth = genotypes[chosen][hidden]
-        scores = []
-        for theta in self.theta * THETA_STEPS:
-            switch = -np.expm1(-theta * morgans / (2 * n_samples - 2))
-            first, second = impute_leave_out(panel, queries, owners[chosen], switch,
-                                             INITIAL_MISMATCH, *carriers, *every)
-            p, q = first[hidden], second[hidden]
-            likelihood = np.choose(truth, [(1 - p) * (1 - q), p * (1 - q) + (1 - p) * q,
-                                           p * q])
-            scores.append(float(np.log(np.maximum(likelihood, 1e-12)).sum()))
-        self.theta_scores_ = dict(zip((self.theta * THETA_STEPS).tolist(), scores))
-        return float(self.theta * THETA_STEPS[int(np.argmax(scores))])
 
     def _leave_out(self, haplotypes, halves=None) -> np.ndarray:
         """(2, N, S) ALT probabilities of every haplotype copying the other samples'

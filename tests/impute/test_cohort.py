@@ -125,3 +125,23 @@ def test_the_cohort_as_its_own_panel_fills_and_phases(cohort):
     codes = result.genotype_codes()
     decoded = np.array([0, 1, 1, 2])[codes]  # phased output everywhere
     np.testing.assert_array_equal(decoded[given >= 0], given[given >= 0])
+
+
+def test_cohort_copying_chooses_theta_by_held_out_calls_and_phases_rare_heterozygotes(
+        cohort, threads):
+    from emapps.impute.cohort import THETA_STEPS, CohortCopier
+    _, masked, _ = cohort
+    outputs = []
+    for n_threads in (1, 2):
+        threads(n_threads)
+        model = CohortCopier(rounds=2, refine_rounds=1, refine_states=32, seed=4).fit(masked)
+        outputs.append((model.haplotypes_, np.concatenate(model.predict().haplotype_probs)))
+    assert all(np.array_equal(one, two) for one, two in zip(*outputs))  # 1 = 2 threads
+    assert model.theta_ in model.theta * THETA_STEPS
+    assert model.theta_scores_[model.theta_] == max(model.theta_scores_.values())
+    given = masked.genotypes()
+    rare_heterozygotes = (given == 1) & ~model.common_[None, :]
+    assert 0 < model.common_.sum() < masked.n_sites and rare_heterozygotes.any()
+    alleles = model.haplotypes_[:, rare_heterozygotes]
+    assert np.all(alleles.sum(axis=0) == 1)                   # one ALT, on one haplotype
+    assert np.all(model.haplotypes_[:, given < 0] == -1)

@@ -197,3 +197,40 @@ def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
     assert copying_itself[:, 20].min() > 0.9
     others = np.delete(probs[:, :, 20], 2, axis=1)
     assert np.all(others > 1e-4)  # the others may copy sample 2's haplotypes
+
+
+def test_composite_panel_keeps_a_continuing_donor_in_its_column():
+    from emapps.kernels.copying import composite_panel
+    rng = np.random.default_rng(10)
+    panel = (rng.random((192, 30)) < 0.5).astype(np.uint8)   # columns differ per window
+    bounds = np.array([0, 64, 128, 192])
+    lists = [[3, 7, 11, 20], [7, 20, 4], [4, 7, 25, 26]]
+    offsets = np.cumsum([0] + [len(donors) for donors in lists])
+    out = np.empty((192, 5), dtype=np.uint8)
+    composite_panel(panel, bounds, offsets, np.concatenate(lists), out)
+    columns = []
+    for w, donors in enumerate(lists):
+        rows = slice(bounds[w], bounds[w + 1])
+        found = {}
+        for d in donors:  # every candidate is copied by some column
+            matches = np.flatnonzero((out[rows] == panel[rows, [d]]).all(axis=0))
+            assert len(matches) >= 1
+            found[d] = set(matches)
+        columns.append(found)
+    for w in range(2):  # a donor listed in consecutive windows stays in its column
+        for d in set(lists[w]) & set(lists[w + 1]):
+            assert columns[w][d] & columns[w + 1][d]
+
+
+def test_refine_phase_fills_unobserved_markers_with_the_likelier_copied_allele(small):
+    panel, _, switch, mismatch = small
+    alleles = np.stack([panel[:, 1], panel[:, 4]]).astype(np.int8)
+    alleles[:, [2, 6, 9]] = -1                                # unobserved on both
+    heterozygous = np.zeros(12, dtype=bool)                   # no moves to make
+    fills = np.full((2, 12), -7, dtype=np.int8)
+    assert refine_phase(panel, alleles.copy(), heterozygous, switch, mismatch, 1, 5,
+                        fills) == 0
+    for copy in range(2):
+        posterior = dense_forward_backward(panel, alleles[copy], switch, mismatch)[0]
+        ones = (posterior * panel).sum(axis=1)
+        np.testing.assert_array_equal(fills[copy, [2, 6, 9]], (ones > 0.5)[[2, 6, 9]])
