@@ -22,8 +22,8 @@ from ..kernels.copying import (cluster_genotype_probs, cluster_statistics, imput
                                phase_samples, refine_cohort)
 from ..validation import check_positive_int
 from .io import Calls, genetic_positions
-from .model import (INITIAL_MISMATCH, THETA_STEPS, Imputed, ImputedSites, carriers_of,
-                    held_out_theta, interpolation, window_candidates)
+from .model import (INITIAL_MISMATCH, Imputed, ImputedSites, carriers_of, interpolation,
+                    window_candidates)
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
@@ -33,6 +33,10 @@ COHORT_WINDOW = 64
 COHORT_SPAN = 4
 #: markers phased in stage 1 (the rest are phased by imputation from them)
 COMMON_MAF = 0.01
+#: theta is chosen among these multiples of COHORT_THETA by predicting HOLDOUT_RATE of
+#: the calls of FIT_SAMPLES samples
+THETA_STEPS = 2.0 ** np.arange(4)
+FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
 #: t_m starts here, and stays inside [MIN_STAY, MAX_STAY]
@@ -169,6 +173,33 @@ class CohortImputer:
                   "skipped_records": calls.skipped}
         return CohortImputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt,
                              calls.samples, probs, calls.alleles, calls.phased, record)
+
+
+def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thetas,
+                   mismatch, rng) -> tuple:
+    """theta by held-out prediction: hide HOLDOUT_RATE of the calls (N, M) of up to
+    FIT_SAMPLES samples, impute their phased haplotypes (2, N, M) from ``panel`` (M, H)
+    less each sample's ``owners`` columns at each of ``thetas``, and keep the
+    theta whose genotype probabilities give the hidden calls the highest likelihood.
+    Returns (theta, {theta: held-out log-likelihood})."""
+    n_samples, n_markers = genotypes.shape
+    chosen = np.sort(rng.choice(n_samples, min(n_samples, FIT_SAMPLES), replace=False))
+    hidden = (genotypes[chosen] >= 0) & (rng.random((len(chosen), n_markers))
+                                         < HOLDOUT_RATE)
+    queries = np.where((genotypes[chosen] < 0) | hidden, -1, haplotypes[:, chosen])
+    queries = np.ascontiguousarray(queries, dtype=np.int8)
+    carriers = carriers_of(panel)
+    every = (np.arange(n_markers), np.zeros(n_markers))
+    truth = genotypes[chosen][hidden]
+    scores = {}
+    for theta in thetas:
+        switch = -np.expm1(-theta * morgans / n_copied)
+        first, second = impute_leave_out(panel, queries, owners[chosen], switch, mismatch,
+                                         *carriers, *every)
+        p, q = first[hidden], second[hidden]
+        likelihood = np.choose(truth, [(1 - p) * (1 - q), p * (1 - q) + (1 - p) * q, p * q])
+        scores[float(theta)] = float(np.log(np.maximum(likelihood, 1e-12)).sum())
+    return max(scores, key=scores.get), scores
 
 
 class CohortCopier:

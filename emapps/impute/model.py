@@ -10,9 +10,7 @@ eps = mismatches / observed alleles and solves sum_m x_m [J_m / (e^(theta x_m) -
 the diploid copying model over a short list of panel haplotypes that match them
 (state-space reduction), and again once theta and eps are fitted.  Untyped sites take
 each haplotype's posterior over the panel, interpolated in genetic distance between
-the flanking typed markers, under the theta (the fitted one times 1, 2, 4 or 8)
-that best predicts typed calls held out of the targets: Baum-Welch sees haplotypes
-phased under the model, whose switch errors it cannot count.
+the flanking typed markers.
 """
 
 import time
@@ -22,9 +20,8 @@ import numpy as np
 
 from ..em import fit_em
 from ..errors import UserInputError
-from ..kernels.copying import (haploid_statistics, impute_haplotypes, impute_leave_out,
-                               nearest_haplotypes, pack_bits, phase_samples,
-                               refine_samples)
+from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
+                               pack_bits, phase_samples, refine_samples)
 from ..validation import check_positive_int
 from .io import Calls, check_panel, genetic_positions, match_sites
 
@@ -33,10 +30,6 @@ WINDOW = 32
 #: theta = 4 Ne starts at Ne = 10,000 (the Li & Stephens / minimac scale)
 INITIAL_THETA = 4e4
 INITIAL_MISMATCH = 1e-3
-#: theta for imputing is chosen among these multiples of the fitted (or initial) one by
-#: predicting HOLDOUT_RATE of the calls of FIT_SAMPLES samples
-THETA_STEPS = 2.0 ** np.arange(4)
-FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
 
 
 @dataclass
@@ -170,11 +163,10 @@ class Imputed(ImputedSites):
 class ReferenceImputer:
     """Impute and phase target genotypes from a phased reference panel.
 
-    ``fit(target, panel)`` phases the targets, fits (theta, eps) by EM and picks the
-    imputation theta by held-out calls; ``predict()`` returns :class:`Imputed` over
-    every panel site.  Fitted attributes: ``params_``, ``loglik_``, ``trace_``,
-    ``n_iter_``, ``converged_``, ``theta_``, ``theta_scores_``, ``haplotypes_`` (phased
-    typed alleles, (2, N, M)), ``match_`` (the site match).
+    ``fit(target, panel)`` phases the targets and fits (theta, eps) by EM;
+    ``predict()`` returns :class:`Imputed` over every panel site.  Fitted attributes:
+    ``params_``, ``loglik_``, ``trace_``, ``n_iter_``, ``converged_``, ``haplotypes_``
+    (phased typed alleles, (2, N, M)), ``match_`` (the site match).
     """
 
     def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=3, tol=1e-4,
@@ -208,8 +200,7 @@ class ReferenceImputer:
         model = CopyingEM(typed_panel, np.diff(typed_cm) / 100.0)
         timings["prepare"] = time.perf_counter() - started
 
-        rng = np.random.default_rng(self.seed)
-        params = model.initial_params(None, rng)
+        params = model.initial_params(None, np.random.default_rng(self.seed))
         trace = []
         haplotypes = None
         for round_ in range(1, self.rounds + 1):
@@ -226,12 +217,6 @@ class ReferenceImputer:
             params = result.params
             trace += list(result.trace)
         self.params_, self.loglik_, self.trace_ = params, result.loglik, trace
-        started = time.perf_counter()
-        owners = np.full((genotypes.shape[0], 2), -1, dtype=np.int64)
-        self.theta_, self.theta_scores_ = held_out_theta(
-            typed_panel, haplotypes, genotypes, owners, np.diff(typed_cm) / 100.0,
-            typed_panel.shape[1], params.theta * THETA_STEPS, params.mismatch, rng)
-        timings["theta"] = time.perf_counter() - started
         self.n_iter_, self.converged_ = result.n_iter, result.converged
         self.stop_reason_ = result.stop_reason
         self.haplotypes_ = haplotypes
@@ -271,9 +256,7 @@ class ReferenceImputer:
         flat = haplotypes.reshape(-1, haplotypes.shape[2])
         missing = flat < 0  # missing typed genotypes are imputed like untyped sites
         probs = impute_haplotypes(self._typed_panel, flat,
-                                  self._model.switch(CopyingParams(self.theta_,
-                                                                   self.params_.mismatch)),
-                                  self.params_.mismatch,
+                                  self._model.switch(self.params_), self.params_.mismatch,
                                   *carriers, left, weight)
         known = ~missing
         rows, columns = np.nonzero(known)
@@ -281,9 +264,7 @@ class ReferenceImputer:
         probs = probs.reshape(2, n_samples, -1)
         imputed = np.ones(panel.n_sites, dtype=bool)
         imputed[typed] = False
-        record = {"theta": self.theta_, "theta_em": self.params_.theta,
-                  "held_out_log_likelihood": self.theta_scores_,
-                  "mismatch": self.params_.mismatch,
+        record = {"theta": self.params_.theta, "mismatch": self.params_.mismatch,
                   "log_likelihood": self.loglik_, "trace": self.trace_,
                   "n_iter": self.n_iter_, "converged": self.converged_,
                   "stop_reason": self.stop_reason_, "typed_sites": int(len(typed)),
@@ -294,35 +275,6 @@ class ReferenceImputer:
                   "timings": {**self.timings_, "impute": time.perf_counter() - started}}
         return Imputed(panel.chrom, panel.pos, panel.ids, panel.ref, panel.alt,
                        self._target.samples, (probs[0], probs[1]), imputed, record)
-
-
-def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thetas,
-                   mismatch, rng) -> tuple:
-    """theta by held-out prediction: hide HOLDOUT_RATE of the calls (N, M) of up to
-    FIT_SAMPLES samples, impute their phased haplotypes (2, N, M) from ``panel`` (M, H)
-    less each sample's ``owners`` columns (-1: none) at each of ``thetas``, and keep the
-    theta whose genotype probabilities give the hidden calls the highest likelihood.
-    Baum-Welch fits theta to haplotypes phased under the model itself, which hides
-    switches; the held-out calls measure what imputation needs.  Returns (theta,
-    {theta: held-out log-likelihood})."""
-    n_samples, n_markers = genotypes.shape
-    chosen = np.sort(rng.choice(n_samples, min(n_samples, FIT_SAMPLES), replace=False))
-    hidden = (genotypes[chosen] >= 0) & (rng.random((len(chosen), n_markers))
-                                         < HOLDOUT_RATE)
-    queries = np.where((genotypes[chosen] < 0) | hidden, -1, haplotypes[:, chosen])
-    queries = np.ascontiguousarray(queries, dtype=np.int8)
-    carriers = carriers_of(panel)
-    every = (np.arange(n_markers), np.zeros(n_markers))
-    truth = genotypes[chosen][hidden]
-    scores = {}
-    for theta in thetas:
-        switch = -np.expm1(-theta * morgans / n_copied)
-        first, second = impute_leave_out(panel, queries, owners[chosen], switch, mismatch,
-                                         *carriers, *every)
-        p, q = first[hidden], second[hidden]
-        likelihood = np.choose(truth, [(1 - p) * (1 - q), p * (1 - q) + (1 - p) * q, p * q])
-        scores[float(theta)] = float(np.log(np.maximum(likelihood, 1e-12)).sum())
-    return max(scores, key=scores.get), scores
 
 
 def carriers_of(hap_panel, halves=None) -> tuple:

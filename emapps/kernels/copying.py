@@ -932,11 +932,9 @@ def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners,
 
 @kernel()
 def _exclude(panel, own, columns, value):
-    """Set columns ``columns`` (negative: none) of ``own`` to ``value``, or, with value
-    < 0, back to the panel's alleles."""
+    """Set columns ``columns`` of ``own`` to ``value``, or, with value < 0, back to the
+    panel's alleles."""
     for c in range(columns.shape[0]):
-        if columns[c] < 0:
-            continue
         for m in range(panel.shape[0]):
             own[m, columns[c]] = panel[m, columns[c]] if value < 0 else value
 
@@ -959,8 +957,8 @@ def _leave_out_chunk(panel, haplotypes, owners, switch, mismatch, carrier_ptr, c
 def impute_leave_out(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
                      shares, carrier_allele, left, weight):
     """(2, N, S) alt-allele probabilities of each sample's two haplotypes (2, N, M) copying
-    the panel's haplotypes other than its own (``owners`` (N, 2) columns; -1 for none),
-    as impute_haplotypes."""
+    the panel's haplotypes other than its own (``owners`` (N, 2) columns), as
+    impute_haplotypes."""
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
     map_chunks(lambda start, stop: _leave_out_chunk(
         panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, shares,

@@ -80,11 +80,3 @@ def test_m_step_solves_the_expected_complete_log_likelihood():
 
     assert objective(theta) >= max(objective(theta * 1.01), objective(theta * 0.99))
 
-
-def test_imputation_theta_is_the_best_predictor_of_held_out_calls(fitted):
-    from emapps.impute.model import THETA_STEPS
-    model, _ = fitted
-    tried = model.params_.theta * THETA_STEPS
-    assert sorted(model.theta_scores_) == pytest.approx(sorted(tried))
-    assert model.theta_scores_[model.theta_] == max(model.theta_scores_.values())
-    assert all(np.isfinite(score) and score < 0 for score in model.theta_scores_.values())
