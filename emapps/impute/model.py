@@ -279,18 +279,18 @@ class ReferenceImputer:
 
 def carriers_of(hap_panel, halves=None) -> tuple:
     """Per site (rows of ``hap_panel`` (S, H), 0/1) the haplotypes carrying its rarer
-    allele in CSR form with their shares, and which allele that is: (pointer, carriers,
-    shares, listed).  ``halves`` (S, H) marks alleles of unknown phase: a heterozygote's
-    ALT is given half to each of its two haplotypes (their entries read 1)."""
+    allele in CSR form, and which allele that is: (pointer, carriers, listed).
+    ``halves`` (S, H) marks alleles of unknown phase (their entries read 1): a
+    heterozygote's ALT counts half on each of its two haplotypes, listed as -(h + 1)."""
     if halves is None:
         halves = np.zeros(hap_panel.shape, dtype=bool)
     alt_count = hap_panel.sum(axis=1, dtype=np.int64) - 0.5 * halves.sum(axis=1)
     listed = (alt_count <= hap_panel.shape[1] / 2).astype(np.int8)
-    share = np.where(halves, 0.5, hap_panel == listed[:, None])
-    sites, haplotypes = np.nonzero(share)
+    carrying = halves | (hap_panel == listed[:, None])
+    sites, haplotypes = np.nonzero(carrying)
+    haplotypes = np.where(halves[sites, haplotypes], -haplotypes - 1, haplotypes)
     pointer = np.concatenate([[0], np.cumsum(np.bincount(sites, minlength=hap_panel.shape[0]))])
-    return (pointer.astype(np.int64), haplotypes.astype(np.int64), share[sites, haplotypes],
-            listed)
+    return pointer.astype(np.int64), haplotypes.astype(np.int64), listed
 
 
 def interpolation(typed_cm, centimorgans) -> tuple:

@@ -135,52 +135,56 @@ def haploid_statistics(panel, haplotypes, switch, mismatch):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _carrier_sum(row, carriers, shares, lo, hi):
+def _carrier_sum(row, carriers, lo, hi):
+    """sum of row over carriers[lo:hi]; an entry -(h + 1) adds half of row[h]."""
     total = 0.0
     for p in range(lo, hi):
-        total += shares[p] * row[carriers[p]]
+        carrier = carriers[p]
+        if carrier >= 0:
+            total += row[carrier]
+        else:
+            total += 0.5 * row[-carrier - 1]
     return total
 
 
 @kernel()
-def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, shares,
-                carrier_allele, left, weight, posterior, jumps, out):
+def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrier_allele,
+                left, weight, posterior, jumps, out):
     """One haplotype's alt-allele probabilities at every site into ``out``: the sum over
-    carriers of the site's listed allele of the posterior times each carrier's share (1,
-    or less for an allele of uncertain phase), interpolated between the flanking typed
-    markers."""
+    carriers of the site's listed allele of the posterior (half for an allele of unknown
+    phase), interpolated between the flanking typed markers."""
     haploid_posterior(panel, observed, switch, mismatch, posterior, jumps)
     for s in range(left.shape[0]):
         lo, hi = carrier_ptr[s], carrier_ptr[s + 1]
         m = left[s]
         w = weight[s]
-        share = (1.0 - w) * _carrier_sum(posterior[m], carriers, shares, lo, hi)
+        share = (1.0 - w) * _carrier_sum(posterior[m], carriers, lo, hi)
         if w > 0.0:
-            share += w * _carrier_sum(posterior[m + 1], carriers, shares, lo, hi)
+            share += w * _carrier_sum(posterior[m + 1], carriers, lo, hi)
         out[s] = share if carrier_allele[s] == 1 else 1.0 - share
 
 
 @kernel()
-def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, shares,
-                  carrier_allele, left, weight, start, stop, out):
+def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele,
+                  left, weight, start, stop, out):
     n_markers, n_haps = panel.shape
     posterior = np.empty((n_markers, n_haps))
     jumps = np.zeros(max(n_markers - 1, 0))
     for k in range(start, stop):
-        _impute_one(panel, haplotypes[k], switch, mismatch, carrier_ptr, carriers, shares,
+        _impute_one(panel, haplotypes[k], switch, mismatch, carrier_ptr, carriers,
                     carrier_allele, left, weight, posterior, jumps, out[k])
 
 
-def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, shares,
+def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers,
                       carrier_allele, left, weight):
     """(N, S) alt-allele probabilities of target haplotypes (N, M typed markers) at S panel
     sites; each site lists the panel haplotypes carrying its rarer allele
-    (``carrier_allele``) in CSR form with their ``shares``, and lies ``weight`` of the
-    way from typed marker ``left`` to the next."""
+    (``carrier_allele``) in CSR form (-(h + 1) for a half share), and lies ``weight`` of
+    the way from typed marker ``left`` to the next."""
     out = np.empty((haplotypes.shape[0], left.shape[0]))
     map_chunks(lambda start, stop: _impute_chunk(
-        panel, haplotypes, switch, mismatch, carrier_ptr, carriers, shares, carrier_allele,
-        left, weight, start, stop, out), haplotypes.shape[0], HAPLOTYPE_CHUNK)
+        panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
+        weight, start, stop, out), haplotypes.shape[0], HAPLOTYPE_CHUNK)
     return out
 
 
@@ -941,7 +945,7 @@ def _exclude(panel, own, columns, value):
 
 @kernel()
 def _leave_out_chunk(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
-                     shares, carrier_allele, left, weight, start, stop, out):
+                     carrier_allele, left, weight, start, stop, out):
     n_markers, n_haps = panel.shape
     own = panel.copy()
     posterior = np.empty((n_markers, n_haps))
@@ -950,17 +954,17 @@ def _leave_out_chunk(panel, haplotypes, owners, switch, mismatch, carrier_ptr, c
         _exclude(panel, own, owners[k], 2)  # the sample's own haplotypes may not be copied
         for c in range(2):
             _impute_one(own, haplotypes[c, k], switch, mismatch, carrier_ptr, carriers,
-                        shares, carrier_allele, left, weight, posterior, jumps, out[c, k])
+                        carrier_allele, left, weight, posterior, jumps, out[c, k])
         _exclude(panel, own, owners[k], -1)
 
 
 def impute_leave_out(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
-                     shares, carrier_allele, left, weight):
+                     carrier_allele, left, weight):
     """(2, N, S) alt-allele probabilities of each sample's two haplotypes (2, N, M) copying
     the panel's haplotypes other than its own (``owners`` (N, 2) columns), as
     impute_haplotypes."""
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
     map_chunks(lambda start, stop: _leave_out_chunk(
-        panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, shares,
-        carrier_allele, left, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
+        panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, carrier_allele,
+        left, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
     return out

@@ -188,8 +188,7 @@ def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
     rows, columns = np.nonzero(panel == 1)
     pointer = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=40))])
     owners = np.column_stack([np.arange(5), 5 + np.arange(5)])
-    arguments = (np.full(39, 0.05), 0.01, pointer, columns, np.ones(len(columns)),
-                 np.ones(40, dtype=np.int8),
+    arguments = (np.full(39, 0.05), 0.01, pointer, columns, np.ones(40, dtype=np.int8),
                  np.arange(40), np.zeros(40))
     probs = impute_leave_out(panel, haplotypes, owners, *arguments)
     assert probs[:, 2, 20].max() < 1e-6   # its own copies would have said 1
