@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..clitools import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
+from ..errors import UserInputError
 
 
 @click.group(cls=DefaultRunGroup)
@@ -172,6 +173,37 @@ def mask(input_path, output, output_type, design, every, offset, rate, region, s
     header, lines = unphased_vcf(masked, command, __version__)
     write_vcf_text(output, header, lines, mode=mode)
     click.echo(f"emapps impute mask: {summary}; {len(calls.samples)} samples", err=True)
+    return 0
+
+
+@impute.command()
+@click.argument("chunks", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, help="Ligated VCF/BCF ('-' for stdout).")
+@output_type_option
+@click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
+@threads_option
+@click.option("-q", "--quiet", is_flag=True)
+def ligate(chunks, output, output_type, no_index, threads, quiet):
+    """Join overlapping imputed CHUNKS of one chromosome into one file: at each overlap the
+    later chunk's haplotypes are swapped per sample to agree with the earlier chunk's
+    phase, and the records switch chunk in the middle of the overlap."""
+    from ..atomic import check_writable
+    from .io import output_type as resolve_type
+    from .ligate import ligate as join_chunks
+
+    if "-" in chunks:
+        raise UserInputError("ligate reads each chunk twice: give files, not '-'")
+    mode = resolve_type(output, output_type)
+    check_writable(output)
+    command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
+    set_threads(threads)
+    summary = join_chunks(list(chunks), output, mode=mode, threads=threads or 1,
+                          index=not no_index, command=command)
+    if not quiet:
+        for junction in summary["junctions"]:
+            click.echo(f"emapps impute ligate: {junction['after']} | {junction['before']}: "
+                       f"{junction['overlap']} shared records, cut after "
+                       f"{junction['cut']}, {junction['swapped']} samples swapped", err=True)
     return 0
 
 
