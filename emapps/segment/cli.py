@@ -9,6 +9,21 @@ from ..clitools import (DefaultRunGroup, parse_int_range, resolve_seed, seed_opt
 from ..clitools import set_threads as set_kernel_threads
 
 
+def parse_batch(text):
+    """'K/N' as (K, N) with 1 <= K <= N, or None."""
+    from ..errors import UserInputError
+
+    if text is None:
+        return None
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise UserInputError(f"--batch must look like K/N, e.g. 3/10; got {text!r}") from None
+    if not 1 <= k <= n:
+        raise UserInputError(f"--batch K/N needs 1 <= K <= N; got {text!r}")
+    return k, n
+
+
 @click.group(cls=DefaultRunGroup)
 def segment():
     """Segment images by EM on pixel features (GMM or HMRF with a Potts prior).
@@ -63,6 +78,9 @@ def segment():
 @seed_option
 @click.option("-j", "--jobs", default=1, show_default=True, help="Images in parallel.")
 @threads_option
+@click.option("--batch", default=None, metavar="K/N",
+              help="Only the K-th of N consecutive blocks of the images (a workflow's "
+                   "job); outputs and seeds are the whole run's.")
 @click.option("--overwrite", is_flag=True, help="Redo images already done.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first image that fails.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
@@ -70,7 +88,7 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
         update, connectivity, criterion, shared_model, shared_pixels, fit_pixels, posteriors,
         min_region, merge_colour,
         no_regions,
-        max_iter, tol, max_pixels, seed, jobs, threads, overwrite, fail_fast, quiet):
+        max_iter, tol, max_pixels, seed, jobs, threads, batch, overwrite, fail_fast, quiet):
     """Segment image files, folders (recursive) or quoted globs into OUTDIR.
 
     Writes <stem>.png (class labels 0..K-1 ordered by lightness), <stem>.regions.png
@@ -82,6 +100,7 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     from .runner import segment_folder
 
     ks = parse_int_range(components, "-k")
+    batch = parse_batch(batch)
     if jobs < 1:
         raise UserInputError(f"--jobs must be >= 1; got {jobs}")
     if fit_pixels < 0:
@@ -103,7 +122,7 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
                           posteriors=posteriors,
                           regions=None if no_regions else {"min_fraction": min_region,
                                                            "merge_threshold": merge_colour},
-                          fail_fast=fail_fast, progress=not quiet,
+                          batch=batch, fail_fast=fail_fast, progress=not quiet,
                           log=log)
     if not quiet:
         log(f"emapps segment: {run_.done} segmented, {run_.skipped} already done, "

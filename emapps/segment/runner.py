@@ -137,9 +137,11 @@ def fit_shared(images, params: dict, seed: int, shared_pixels: int):
 def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                    overwrite: bool = False, shared_model: bool = False,
                    shared_pixels: int = 200_000, posteriors: bool = False,
-                   regions: dict | None = None,
+                   regions: dict | None = None, batch: tuple[int, int] | None = None,
                    fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
-    """Segment every image of ``inputs`` into ``outdir`` (see the module docstring)."""
+    """Segment every image of ``inputs`` into ``outdir`` (see the module docstring), or,
+    with ``batch`` (k, n), the k-th of n consecutive blocks of them (the outputs, seeds
+    and a shared model are those of the whole run)."""
     ImageSegmenter(**params).check_settings()
     if regions is not None:
         check_region_settings(**regions)
@@ -163,7 +165,11 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
     previous = {} if overwrite else io.read_manifest(outdir)
     run = FolderRun()
     todo = []
-    for path, relative in images:
+    mine = images
+    if batch is not None:
+        blocks = np.array_split(np.arange(len(images)), batch[1])
+        mine = [images[i] for i in blocks[batch[0] - 1]]
+    for path, relative in mine:
         record = previous.get(str(relative))
         paths = output_paths(outdir, relative)
         wanted = ([paths["labels"], paths["overlay"]] + ([paths["posteriors"]] if posteriors else [])
@@ -179,7 +185,7 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
         shared = shared.shared_state()
     tasks = [(path, relative, outdir, params, seed, shared, posteriors, regions)
              for path, relative in todo]
-    bar = _progress(len(images), run.skipped, progress)
+    bar = _progress(len(mine), run.skipped, progress)
     try:
         for (path, relative), (status, result, notes) in _results(tasks, jobs):
             base = {"image": str(relative), "source": str(path), "status": status,

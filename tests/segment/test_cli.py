@@ -158,7 +158,8 @@ def test_inputs_are_never_overwritten_and_outputs_are_not_reread(tmp_path, capsy
 
 
 @pytest.mark.parametrize("option", [("--min-region", "2"), ("--merge-colour", "-1"),
-                                    ("--beta", "-1"), ("--fit-pixels", "-3"), ("-k", "x")])
+                                    ("--beta", "-1"), ("--fit-pixels", "-3"), ("-k", "x"),
+                                    ("--batch", "4/3"), ("--batch", "2")])
 def test_bad_options_fail_before_any_image_is_read(tmp_path, capsys, option):
     inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
     status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *option)
@@ -180,3 +181,13 @@ def test_score_names_the_image_whose_annotation_does_not_fit(tmp_path, capsys):
     Image.fromarray(np.ones((5, 5), np.uint16)).save(truth_dir / "img1" / "0.png")
     status, _, err = run_cli(capsys, "segment", "score", outdir, truth_dir)
     assert status == 2 and "img1" in err and "differ in shape" in err
+
+
+def test_batches_split_the_folder_in_order(tmp_path, capsys):
+    inputs = write_folder(tmp_path / "in")
+    done = []
+    for k in (1, 2):
+        outdir = tmp_path / f"batch{k}"
+        assert run_cli(capsys, "segment", inputs, "-o", outdir, "--batch", f"{k}/2", *FAST)[0] == 0
+        done.append(sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*.overlay.png")))
+    assert done == [["img1.overlay.png", "img2.overlay.png"], ["sub/img3.overlay.png"]]
