@@ -40,20 +40,48 @@ def mixture():
 @click.option("--bootstrap", "n_boot", default=0, show_default=True,
               help="Bootstrap replicates for standard errors of the chosen model (0 = none).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--dask", "scheduler", default=None, metavar="ADDRESS|local",
+              help="Run the E-steps on a Dask cluster: a scheduler address, or 'local' for "
+                   "a LocalCluster of --threads workers. DATA may then be a Zarr store or a "
+                   ".npy file larger than memory.")
+@click.option("--chunk-rows", default=1_000_000, show_default=True,
+              help="With --dask: rows per block.")
 def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol, reg_covar,
-        init_params, accelerate, seed, threads, output, record, plot, n_boot, quiet):
+        init_params, accelerate, seed, threads, output, record, plot, n_boot, quiet, scheduler,
+        chunk_rows):
     """Fit mixtures for every K and covariance type; print the table and the chosen model."""
-    from ..atomic import check_writable, write_json
-    from .io import save_model
-    from .selection import select_model
+    from contextlib import nullcontext
+
+    from ..atomic import check_writable
+    from ..errors import UserInputError
 
     ks = parse_int_range(components, "-k")
     covariances = parse_choices(covariance, "--covariance", COVARIANCES)
     for path in (output, record, plot and f"{plot}/criterion.png"):
         check_writable(path)
-    set_threads(threads)
-    X, names = _load(data, columns)
+    if scheduler is not None and n_boot:
+        raise UserInputError("--bootstrap needs the data in memory; drop --dask")
+    if chunk_rows < 1:
+        raise UserInputError(f"--chunk-rows must be >= 1; got {chunk_rows}")
+    set_threads(1 if scheduler == "local" else threads)
+    if scheduler is None:
+        X, names = _load(data, columns)
+    else:
+        X, names = _load_blocks(data, columns, chunk_rows)
     seed = resolve_seed(seed)
+    with nullcontext() if scheduler is None else _dask_client(scheduler, threads or 2):
+        _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter, tol,
+                        reg_covar, init_params, accelerate, seed, output, record, plot, n_boot,
+                        quiet)
+
+
+def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter, tol,
+                    reg_covar, init_params, accelerate, seed, output, record, plot, n_boot,
+                    quiet):
+    from ..atomic import write_json
+    from .io import save_model
+    from .selection import select_model
+
     if not quiet:
         click.echo(f"emapps mixture: {X.shape[0]} rows x {X.shape[1]} columns, "
                    f"K in {ks}, covariance {covariances}, seed {seed}", err=True)
@@ -161,6 +189,80 @@ def _load(path, columns):
 
     X, names = read_table(path)
     return _select_columns(X, names, columns, path)
+
+
+def _load_blocks(path, columns, chunk_rows):
+    """DATA as a Dask array of ``chunk_rows``-row blocks: a Zarr store or a .npy file,
+    read block by block, or a table read into memory; columns x1, x2, ... unless named."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..errors import UserInputError
+
+    try:
+        import dask.array as da
+    except ImportError:
+        raise UserInputError("--dask needs the dask extra: pip install 'emapps[dask]'") from None
+    folder = Path(path)
+    if folder.is_dir() and any((folder / name).exists()
+                               for name in (".zarray", "zarr.json")):
+        array = da.from_zarr(str(folder))
+    elif path.endswith(".npy"):
+        try:
+            array = da.from_array(np.load(path, mmap_mode="r"), chunks=(chunk_rows, -1))
+        except (OSError, ValueError) as error:
+            raise UserInputError(f"{path}: not a readable .npy array ({error})") from None
+    else:
+        X, names = _load(path, columns)
+        return da.from_array(X, chunks=(chunk_rows, -1)), names
+    if array.ndim != 2 or array.dtype.kind not in "fiu":
+        raise UserInputError(f"{path}: a numeric rows x columns array is needed; got "
+                             f"{array.ndim} dimensions of {array.dtype}")
+    names = [f"x{j + 1}" for j in range(array.shape[1])]
+    if columns:
+        wanted = [name.strip() for name in columns.split(",")]
+        unknown = [name for name in wanted if name not in names]
+        if unknown:
+            raise UserInputError(f"{path}: no column(s) {', '.join(unknown)}; columns are "
+                                 f"x1..x{len(names)}")
+        array, names = array[:, [names.index(name) for name in wanted]], wanted
+    return array.rechunk((chunk_rows, -1)), names
+
+
+def _dask_client(address, workers):
+    """A ``distributed.Client`` context: a LocalCluster of ``workers`` processes for
+    'local', else the scheduler at ``address``."""
+    from contextlib import contextmanager
+
+    from ..errors import UserInputError
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UserInputError("--dask needs the dask extra: pip install 'emapps[dask]'") from None
+
+    @contextmanager
+    def connected():
+        cluster = None
+        if address == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                   dashboard_address=":0")
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(address, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as error:
+                raise UserInputError(f"cannot reach the Dask scheduler at {address} "
+                                     f"({error})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    return connected()
 
 
 def _select_columns(X, names, columns, path):

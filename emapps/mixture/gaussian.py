@@ -15,6 +15,9 @@ from .missing import conditional_means, full_covariances, marginal, pattern_log_
 from .model import GaussianMixtureEM, MixtureData
 from .params import GaussianParams
 
+#: rows sampled (seeded) to initialise a fit of a Dask array
+INIT_ROWS = 100_000
+
 
 class GaussianMixture:
     """Gaussian mixture fitted by EM: p(x) = sum_k w_k N(x | mu_k, Sigma_k).
@@ -139,8 +142,13 @@ class GaussianMixture:
         """Estimate the parameters by EM (best of ``n_init`` restarts).
 
         NaN entries are missing values: the E-step marginalises them and the M-step
-        uses their conditional expectations.
+        uses their conditional expectations.  A Dask array (e.g. ``dask.array.from_zarr``)
+        is fitted block by block on Dask's scheduler (a ``distributed.Client`` when one
+        is active); a restart is initialised on a seeded sample of ``INIT_ROWS`` rows (on
+        all rows, as in memory, when there are no more).
         """
+        if _is_dask(X):
+            return self._fit_blocks(X, sample_weight)
         X = check_matrix(X, allow_nan=True)
         self._check_settings(X.shape[0])
         weight = check_sample_weight(sample_weight, X.shape[0])
@@ -150,6 +158,30 @@ class GaussianMixture:
             seed=self.random_state, max_iter=self.max_iter, tol=self.tol, tol_on="mean",
             accelerate=self.accelerate, init_params=self.params_ if warm else None,
             verbose=bool(self.verbose))
+        self._set_fitted(self.result_.params)
+        return self
+
+    def _fit_blocks(self, X, sample_weight):
+        from ..em.dask import DaskMap, row_blocks
+
+        if sample_weight is not None:
+            raise UserInputError("sample_weight is not supported for a Dask array")
+        if X.ndim != 2:
+            raise UserInputError(f"X must be 2-D, got {X.ndim} dimensions")
+        self._check_settings(X.shape[0])
+        warm = self.warm_start and hasattr(self, "params_")
+
+        def start(rng):  # all rows (as fit does in memory) up to INIT_ROWS, else a sample
+            if X.shape[0] <= INIT_ROWS:
+                return self._initialize(_prepared_block(X.compute()), rng)
+            rows = np.sort(rng.choice(X.shape[0], INIT_ROWS, replace=False))
+            return self._initialize(_prepared_block(X[rows].compute()), rng)
+
+        self.result_ = fit_em(
+            self._model(), None, chunks=row_blocks(X), n_init=1 if warm else self.n_init,
+            seed=self.random_state, max_iter=self.max_iter, tol=self.tol, tol_on="mean",
+            accelerate=self.accelerate, init_params=self.params_ if warm else start,
+            map_fn=DaskMap(prepare=_prepared_block), verbose=bool(self.verbose))
         self._set_fitted(self.result_.params)
         return self
 
@@ -288,9 +320,16 @@ class GaussianMixture:
         (BIC - 2 sum_n log max_k p(k | x_n), mclust's ICL with the sign flipped), all lower
         is better; one E-step at the fitted parameters, no N x K matrix."""
         self._check_fitted()
-        X = check_matrix(X, allow_nan=True)
-        weight = check_sample_weight(sample_weight, X.shape[0])
-        stats = self._model().e_step(self.params_, MixtureData.build(X, weight))
+        if _is_dask(X):
+            from ..em.dask import DaskMap, row_blocks
+            from ..em.driver import e_step
+
+            stats = e_step(self._model(), self.params_, row_blocks(X),
+                           DaskMap(prepare=_prepared_block))
+        else:
+            X = check_matrix(X, allow_nan=True)
+            weight = check_sample_weight(sample_weight, X.shape[0])
+            stats = self._model().e_step(self.params_, MixtureData.build(X, weight))
         loglik, n_params = stats["loglik"], self._n_parameters()
         bic = -2 * loglik + n_params * np.log(X.shape[0])
         return {"loglik": loglik, "n_params": n_params, "bic": bic,
@@ -334,6 +373,15 @@ class GaussianMixture:
         settings = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
                     for k, v in self.get_params().items()}
         return run_record(self.result_, settings, model="GaussianMixture", **extra)
+
+
+def _is_dask(X) -> bool:
+    return hasattr(X, "to_delayed") and hasattr(X, "chunks")
+
+
+def _prepared_block(block) -> MixtureData:
+    """A block of a Dask array as the model's chunk (checked, float, NaN as missing)."""
+    return MixtureData.build(check_matrix(block, allow_nan=True))
 
 
 def _params_from_precisions(weights, means, precisions, covariance_type):
