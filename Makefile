@@ -34,6 +34,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_recsys.py
 	command -v beagle >/dev/null || apt-get install -y beagle
 	$(BIN)/python benchmarks/bench_impute.py
+	$(BIN)/python benchmarks/bench_dask.py
 
 clean:
 	rm -rf $(VENV) $(OUT)
