@@ -37,6 +37,8 @@ COMMON_MAF = 0.01
 #: the calls of FIT_SAMPLES samples
 THETA_STEPS = 2.0 ** np.arange(4)
 FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
+#: ALT probabilities of a rare heterozygote's two haplotypes this close are a tie
+TIE = 1e-9
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
 #: t_m starts here, and stays inside [MIN_STAY, MAX_STAY]
@@ -277,7 +279,7 @@ class CohortCopier:
         haplotypes[:, halves] = 1
         probs = self._leave_out(haplotypes, halves)
         first = probs[0] > probs[1]
-        tied = probs[0] == probs[1]
+        tied = np.abs(probs[0] - probs[1]) <= TIE  # rounding noise must not decide
         first[tied] = rng.random(int(tied.sum())) < 0.5
         haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
         self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare

@@ -7,6 +7,11 @@ forward-backward runs in scaled space in O(H) per marker; its E-step statistics 
 expected number of switches per interval and of mismatches.  The diploid model copies
 two haplotypes from a short list of L candidates; its Viterbi path, in O(L^2) per
 marker, phases a genotype.  Panels are site-major: ``panel[m, h]`` is 0/1.
+
+The forward and backward passes and the move scores use strict floating point: with
+reassociation, a freshly compiled kernel and the same kernel loaded from numba's cache
+were seen to sum in different orders, and phase moves chosen on near-equal scores then
+differed between a first run and the next (tested).
 """
 
 import math
@@ -22,7 +27,7 @@ HAPLOTYPE_CHUNK = 8
 SAMPLE_CHUNK = 25
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _emit(panel_row, observed, mismatch, out):
     """out[h] = P(observed | copying h); 1 when the allele is missing; 0 for a panel
     entry of 2 (a haplotype that may not be copied, e.g. the sample's own)."""
@@ -37,7 +42,7 @@ def _emit(panel_row, observed, mismatch, out):
         out[h] = table[panel_row[h]]
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
     """Scaled forward pass: alpha[m] = P(copying h at m | x_1..m); log_prefix[m] =
     log P(x_1..m)."""
@@ -188,7 +193,7 @@ def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers
     return out
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
     """Backward pass kept as weighted[m] = B_m / sum_h B_m(h), B_m(h) = P(x_m..M |
     copying h at m); log_suffix[m] = log sum_h B_m(h)."""
@@ -214,7 +219,7 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
                 beta[h] = stay * weighted[m, h] + land
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _joined(alpha_row, weighted_row, switch):
     """log of sum_h alpha(h) sum_h' T(h, h') w(h'): a prefix's forward state entering a
     suffix whose next marker's weighted backward is w (both normalised)."""
@@ -225,7 +230,7 @@ def _joined(alpha_row, weighted_row, switch):
     return math.log((1.0 - switch) * overlap + switch / n_haps)
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _flipped(panel_row, allele, alpha_before, weighted_after, switch_before, switch_after,
              mismatch, first, last):
     """log of sum_h pi(h) e'(h) kappa(h): one marker's emission replaced by ``allele``,
