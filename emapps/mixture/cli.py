@@ -219,14 +219,8 @@ def _load_blocks(path, columns, chunk_rows):
     if array.ndim != 2 or array.dtype.kind not in "fiu":
         raise UserInputError(f"{path}: a numeric rows x columns array is needed; got "
                              f"{array.ndim} dimensions of {array.dtype}")
-    names = [f"x{j + 1}" for j in range(array.shape[1])]
-    if columns:
-        wanted = [name.strip() for name in columns.split(",")]
-        unknown = [name for name in wanted if name not in names]
-        if unknown:
-            raise UserInputError(f"{path}: no column(s) {', '.join(unknown)}; columns are "
-                                 f"x1..x{len(names)}")
-        array, names = array[:, [names.index(name) for name in wanted]], wanted
+    array, names = _select_columns(array, [f"x{j + 1}" for j in range(array.shape[1])],
+                                   columns, path)
     return array.rechunk((chunk_rows, -1)), names
 
 
@@ -266,6 +260,8 @@ def _dask_client(address, workers):
 
 
 def _select_columns(X, names, columns, path):
+    """The named ``columns`` (comma-separated; all when None) of X, a numpy array (made
+    contiguous) or a Dask array."""
     import numpy as np
 
     from ..errors import UserInputError
@@ -278,7 +274,7 @@ def _select_columns(X, names, columns, path):
                                  f"columns are {', '.join(names)}")
         X = X[:, [names.index(name) for name in wanted]]
         names = wanted
-    return np.ascontiguousarray(X), names
+    return (np.ascontiguousarray(X) if isinstance(X, np.ndarray) else X), names
 
 
 def _format_table(selection) -> str:

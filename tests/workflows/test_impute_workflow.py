@@ -2,18 +2,12 @@
 chunks imputed and ligated, against one unchunked run (the same sites, samples and typed
 calls; the imputed calls as accurate)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from emapps.impute.io import read_calls
 
 from ..conftest import DATA, run_cli
-
-WORKFLOW = Path(__file__).resolve().parents[2] / "workflows" / "impute"
+from .conftest import WORKFLOWS, run_snakemake
 
 
 def test_scattered_imputation_gathers_to_the_unchunked_run(tmp_path, capsys):
@@ -21,13 +15,8 @@ def test_scattered_imputation_gathers_to_the_unchunked_run(tmp_path, capsys):
     config = tmp_path / "config.yaml"
     config.write_text(f"target: {target}\nref: {panel}\nchunk_size: 90000\n"
                       f"overlap: 60000\noutdir: out\nseed: 1\nthreads: 1\n")
-    environment = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
-                       + os.environ.get("PATH", ""))
-    finished = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(WORKFLOW / "Snakefile"), "--cores",
-         "2", "--directory", str(tmp_path), "--configfile", str(config), "--quiet", "all"],
-        env=environment, capture_output=True, text=True, timeout=600)
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    run_snakemake("-s", WORKFLOWS / "impute" / "Snakefile", "--directory", tmp_path,
+                  "--configfile", config)
     chunks = sorted((tmp_path / "out" / "chunks").glob("chunk*.vcf.gz"))
     assert len(chunks) == 3
     assert (tmp_path / "out" / "imputed.vcf.gz.tbi").exists()

@@ -2,17 +2,13 @@
 of one `emapps segment` run, one manifest and a report that names the failed file."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..conftest import run_cli
-
-WORKFLOW = Path(__file__).resolve().parents[2] / "workflows" / "segment"
+from .conftest import WORKFLOWS, run_snakemake
 
 
 def test_batched_segmentation_equals_one_run(tmp_path, capsys):
@@ -29,13 +25,8 @@ def test_batched_segmentation_equals_one_run(tmp_path, capsys):
     config = tmp_path / "config.yaml"
     config.write_text(f"input: {images}\nbatch_size: 2\nseed: 3\nthreads: 1\n"
                       f"extra: '-k 2 --max-iter 30'\noutdir: out\n")
-    environment = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
-                       + os.environ.get("PATH", ""))
-    finished = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(WORKFLOW / "Snakefile"), "--cores",
-         "2", "--directory", str(tmp_path), "--configfile", str(config), "--quiet", "all"],
-        env=environment, capture_output=True, text=True, timeout=600)
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    run_snakemake("-s", WORKFLOWS / "segment" / "Snakefile", "--directory", tmp_path,
+                  "--configfile", config)
     out = tmp_path / "out"
     records = [json.loads(line) for line in open(out / "manifest.jsonl")]
     assert sorted(r["image"] for r in records) == sorted(

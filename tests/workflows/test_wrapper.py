@@ -1,17 +1,13 @@
 """The `emapps impute` Snakemake wrapper, called by a rule as a local wrapper, writes what
 the command itself writes."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pysam
 
 from ..conftest import DATA, run_cli
+from .conftest import WORKFLOWS, run_snakemake
 
-WRAPPER = Path(__file__).resolve().parents[2] / "workflows" / "wrappers" / "emapps" / "impute"
+WRAPPER = WORKFLOWS / "wrappers" / "emapps" / "impute"
 
 
 def dosages(path):
@@ -38,12 +34,7 @@ rule impute:
     wrapper:
         "file:{WRAPPER}"
 """)
-    environment = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
-                       + os.environ.get("PATH", ""))
-    finished = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--quiet"],
-                              cwd=tmp_path, env=environment, capture_output=True, text=True,
-                              timeout=600)
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    run_snakemake(cwd=tmp_path)
     assert run_cli(capsys, "impute", target, "--ref", panel, "--seed", "1", "--threads", "2",
                    "-q", "-o", tmp_path / "direct.vcf.gz")[0] == 0
     np.testing.assert_array_equal(dosages(tmp_path / "imputed.vcf.gz"),
