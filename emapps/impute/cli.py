@@ -103,7 +103,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
                    + ", ".join(f"{value:.1f}" for value in imputer.logliks_))
         dropped = target_calls.skipped
     elif panel_path is None:
-        from .cohort import CohortCopier
+        from .copier import CohortCopier
         result = CohortCopier(per_window=states, rounds=rounds, seed=seed,
                               genetic_map=genetic_map).fit(target_calls).predict()
         summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "

@@ -109,39 +109,3 @@ def test_missing_calls_are_filled_well(cohort):
     assert np.all(codes[missing] >= 4)  # filled calls are written unphased
     decoded = np.array([0, 1, 1, 2, 0, 1, 2])[codes]  # 0|0 0|1 1|0 1|1 0/0 0/1 1/1
     np.testing.assert_array_equal(decoded[given >= 0], given[given >= 0])
-
-
-def test_the_cohort_as_its_own_panel_fills_and_phases(cohort):
-    from emapps.impute.cohort import CohortCopier
-    truth, masked, _ = cohort
-    result = CohortCopier(rounds=6, seed=0).fit(masked).predict()
-    true, given = truth.genotypes(), masked.genotypes()
-    missing = (given < 0) & (true >= 0)
-    best = np.argmax(np.stack(result.genotype_probs(), axis=2), axis=2)
-    assert np.mean(best[missing] == true[missing]) > 0.95
-    quality = result.dosage_r2  # over the filled entries only; 1 where none was filled
-    assert np.all(quality[~(given < 0).any(axis=0)] == 1.0)
-    assert np.all((quality >= 0) & (quality <= 1)) and quality.mean() < 1.0
-    codes = result.genotype_codes()
-    decoded = np.array([0, 1, 1, 2])[codes]  # phased output everywhere
-    np.testing.assert_array_equal(decoded[given >= 0], given[given >= 0])
-
-
-def test_cohort_copying_chooses_theta_by_held_out_calls_and_phases_rare_heterozygotes(
-        cohort, threads):
-    from emapps.impute.cohort import THETA_STEPS, CohortCopier
-    _, masked, _ = cohort
-    outputs = []
-    for n_threads in (1, 2):
-        threads(n_threads)
-        model = CohortCopier(rounds=2, refine_rounds=1, refine_states=32, seed=4).fit(masked)
-        outputs.append((model.haplotypes_, np.concatenate(model.predict().haplotype_probs)))
-    assert all(np.array_equal(one, two) for one, two in zip(*outputs))  # 1 = 2 threads
-    assert model.theta_ in model.theta * THETA_STEPS
-    assert model.theta_scores_[model.theta_] == max(model.theta_scores_.values())
-    given = masked.genotypes()
-    rare_heterozygotes = (given == 1) & ~model.common_[None, :]
-    assert 0 < model.common_.sum() < masked.n_sites and rare_heterozygotes.any()
-    alleles = model.haplotypes_[:, rare_heterozygotes]
-    assert np.all(alleles.sum(axis=0) == 1)                   # one ALT, on one haplotype
-    assert np.all(model.haplotypes_[:, given < 0] == -1)

@@ -1,0 +1,196 @@
+"""Cohort imputation and phasing without a reference panel by the copying model: the
+cohort's own haplotypes serve as the panel, as in Beagle (see :class:`CohortCopier`)."""
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..kernels.copying import impute_leave_out, phase_samples, refine_cohort
+from ..validation import check_positive_int
+from .io import Calls, genetic_positions
+from .model import INITIAL_MISMATCH, Imputed, carriers_of, interpolation, window_candidates
+
+#: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
+COHORT_THETA = 4e5
+#: markers per window of candidates in a cohort (dense markers: one 64-bit word)
+COHORT_WINDOW = 64
+#: candidates are ranked over the window and this many windows each side
+COHORT_SPAN = 4
+#: markers phased in stage 1 (the rest are phased by imputation from them)
+COMMON_MAF = 0.01
+#: theta is chosen among these multiples of COHORT_THETA by predicting HOLDOUT_RATE of
+#: the calls of FIT_SAMPLES samples
+THETA_STEPS = 2.0 ** np.arange(4)
+FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
+#: ALT probabilities of a rare heterozygote's two haplotypes this close are a tie
+TIE = 1e-9
+
+
+def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thetas,
+                   mismatch, rng) -> tuple:
+    """theta by held-out prediction: hide HOLDOUT_RATE of the calls (N, M) of up to
+    FIT_SAMPLES samples, impute their phased haplotypes (2, N, M) from ``panel`` (M, H)
+    less each sample's ``owners`` columns at each of ``thetas``, and keep the
+    theta whose genotype probabilities give the hidden calls the highest likelihood.
+    Returns (theta, {theta: held-out log-likelihood})."""
+    n_samples, n_markers = genotypes.shape
+    chosen = np.sort(rng.choice(n_samples, min(n_samples, FIT_SAMPLES), replace=False))
+    hidden = (genotypes[chosen] >= 0) & (rng.random((len(chosen), n_markers))
+                                         < HOLDOUT_RATE)
+    queries = np.where((genotypes[chosen] < 0) | hidden, -1, haplotypes[:, chosen])
+    queries = np.ascontiguousarray(queries, dtype=np.int8)
+    carriers = carriers_of(panel)
+    every = (np.arange(n_markers), np.zeros(n_markers))
+    truth = genotypes[chosen][hidden]
+    scores = {}
+    for theta in thetas:
+        switch = -np.expm1(-theta * morgans / n_copied)
+        first, second = impute_leave_out(panel, queries, owners[chosen], switch, mismatch,
+                                         *carriers, *every)
+        p, q = first[hidden], second[hidden]
+        likelihood = np.choose(truth, [(1 - p) * (1 - q), p * (1 - q) + (1 - p) * q, p * q])
+        scores[float(theta)] = float(np.log(np.maximum(likelihood, 1e-12)).sum())
+    return max(scores, key=scores.get), scores
+
+
+class CohortCopier:
+    """Fill missing calls and phase a cohort with the copying model, the cohort's own
+    haplotypes serving as the panel (as Beagle does without a reference), in two stages
+    as Beagle 5.2 does: common markers (cohort MAF >= 1%) by iterated phasing, then the
+    rest by imputation from those.
+
+    Stage 1 starts from a random phase with missing calls set to the commoner allele.
+    Each of ``rounds`` rounds phases every sample by the windowed diploid Viterbi path
+    over the other samples' current haplotypes: per window of 64 markers, the
+    ``per_window`` haplotypes with the fewest conflicts over the window and the 4 windows
+    each side (with the genotypes in the first round, then with each of the sample's two
+    haplotypes); missing calls take the copied alleles.  Each of ``refine_rounds`` rounds
+    then builds every sample a composite panel of ``refine_states`` haplotypes from the
+    same ranking, improves its phase there by switch and flip moves under the haploid
+    model, and resets its missing alleles to the likelier copied allele.
+    Stage 2 runs a haploid forward-backward of every haplotype over every other sample's
+    haplotypes at the common markers (leave-one-out), interpolated to the rare sites,
+    where an unphased heterozygote's ALT counts half on each of its haplotypes; each rare
+    heterozygote puts its ALT on the haplotype that copies it more.  ``predict`` repeats
+    that pass with the phased rare alleles for the missing calls' probabilities.
+    ``genetic_map`` sets the switch rates (rho_m = 1 - exp(-theta x_m), x_m the genetic
+    distance over the 2N - 2 haplotypes copied from);
+    fitted attributes: ``haplotypes_`` (2, N, S) with -1 at missing calls, ``common_``.
+    """
+
+    def __init__(self, *, per_window=16, rounds=6, refine_rounds=4, refine_states=128,
+                 theta=COHORT_THETA, seed=None, genetic_map=None):
+        self.theta = theta
+        self.per_window = per_window
+        self.rounds = rounds
+        self.refine_rounds = refine_rounds
+        self.refine_states = refine_states
+        self.seed = seed
+        self.genetic_map = genetic_map
+
+    def fit(self, calls: Calls) -> "CohortCopier":
+        check_positive_int(self.per_window, "per_window")
+        check_positive_int(self.rounds, "rounds")
+        check_positive_int(self.refine_states, "refine_states")
+        if self.refine_rounds < 0:
+            raise UserInputError(f"refine_rounds must be >= 0, got {self.refine_rounds}")
+        if len(set(calls.chrom)) != 1:
+            raise UserInputError(f"{calls.source}: one chromosome at a time (use --region)")
+        n_samples = len(calls.samples)
+        if n_samples < 3:
+            raise UserInputError(f"{calls.source}: a cohort needs at least 3 samples")
+        genotypes = calls.genotypes()
+        rng = np.random.default_rng(self.seed)
+        called = (genotypes >= 0).sum(axis=0)
+        frequency = np.where(genotypes >= 0, genotypes, 0).sum(axis=0) / np.maximum(
+            2 * called, 1)
+        common = np.minimum(frequency, 1 - frequency) >= COMMON_MAF
+        if common.sum() < 2:
+            common[:] = True
+        centimorgans = genetic_positions(calls.chrom, calls.pos, self.genetic_map)
+        n_haps = 2 * n_samples - 2
+        switch = -np.expm1(-self.theta * np.diff(centimorgans[common]) / 100.0 / n_haps)
+        owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
+        scaffold = self._phase_common(genotypes[:, common], frequency[common] > 0.5, switch,
+                                      owners, rng)
+        morgans = np.diff(centimorgans[common]) / 100.0
+        panel = np.ascontiguousarray(scaffold.reshape(2 * n_samples, -1).T, dtype=np.uint8)
+        self.theta_, self.theta_scores_ = held_out_theta(
+            panel, scaffold, genotypes[:, common], owners, morgans, n_haps,
+            self.theta * THETA_STEPS, INITIAL_MISMATCH, rng)
+        switch = -np.expm1(-self.theta_ * morgans / n_haps)
+        haplotypes = np.where(genotypes == 2, 1, 0).astype(np.int8)[None].repeat(2, axis=0)
+        haplotypes[:, :, common] = scaffold
+        self._calls, self._switch, self._owners = calls, switch, owners
+        self._genotypes, self.common_ = genotypes, common
+        self._interpolation = interpolation(centimorgans[common], centimorgans)
+        halves = (genotypes == 1) & ~common
+        haplotypes[:, halves] = 1
+        probs = self._leave_out(haplotypes, halves)
+        first = probs[0] > probs[1]
+        tied = np.abs(probs[0] - probs[1]) <= TIE  # rounding noise must not decide
+        first[tied] = rng.random(int(tied.sum())) < 0.5
+        haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
+        self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare
+        self.haplotypes_ = np.where(genotypes[None] < 0, -1, haplotypes).astype(np.int8)
+        return self
+
+    def _phase_common(self, genotypes, commoner, switch, owners, rng) -> np.ndarray:
+        """Stage 1: (2, N, M) phased alleles at the common markers, missing calls filled."""
+        n_samples = genotypes.shape[0]
+        first = np.where(genotypes == 2, 1, 0)
+        second = first.copy()
+        heterozygous = genotypes == 1
+        flip = rng.random(genotypes.shape) < 0.5
+        first[heterozygous], second[heterozygous] = flip[heterozygous], ~flip[heterozygous]
+        missing = genotypes < 0
+        first[missing] = second[missing] = np.broadcast_to(commoner, genotypes.shape)[missing]
+        haplotypes = np.stack([first, second]).astype(np.int8)
+        for round_ in range(self.rounds + self.refine_rounds):
+            panel = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T,
+                                         dtype=np.uint8)
+            viterbi = round_ < self.rounds
+            keep = self.per_window if viterbi else max(self.refine_states // 2, 1)
+            bounds, offsets, candidates = window_candidates(
+                panel, genotypes, keep,
+                None if round_ == 0 else np.where(missing[None], -1, haplotypes), owners,
+                window=COHORT_WINDOW, span=COHORT_SPAN)
+            if viterbi:
+                haplotypes = phase_samples(panel, genotypes, bounds, offsets, candidates,
+                                           switch, INITIAL_MISMATCH)
+            else:
+                haplotypes = refine_cohort(panel, haplotypes, genotypes, bounds, offsets,
+                                           candidates, switch, INITIAL_MISMATCH, 1,
+                                           self.refine_states)
+        return haplotypes
+
+    def _leave_out(self, haplotypes, halves=None) -> np.ndarray:
+        """(2, N, S) ALT probabilities of every haplotype copying the other samples'
+        haplotypes (2, N, S) at the common markers (its own missing calls unobserved);
+        ``halves`` (N, S) marks heterozygotes of unknown phase."""
+        n_samples = haplotypes.shape[1]
+        sites = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T)
+        scaffold = np.ascontiguousarray(sites[self.common_], dtype=np.uint8)
+        observed = np.where(self._genotypes[None] < 0, -1, haplotypes)[:, :, self.common_]
+        if halves is not None:
+            halves = np.concatenate([halves, halves]).T
+        return impute_leave_out(scaffold, np.ascontiguousarray(observed, dtype=np.int8),
+                                self._owners, self._switch, INITIAL_MISMATCH,
+                                *carriers_of(sites.astype(np.uint8), halves),
+                                *self._interpolation)
+
+    def predict(self) -> Imputed:
+        calls, haplotypes = self._calls, self.haplotypes_
+        missing = self._genotypes < 0
+        probs = self._leave_out(self._filled)
+        known = haplotypes >= 0
+        probs[known] = haplotypes[known]
+        record = {"mode": "cohort-copying", "theta": self.theta_,
+                  "held_out_log_likelihood": self.theta_scores_, "rounds": self.rounds,
+                  "refine_rounds": self.refine_rounds, "refine_states": self.refine_states,
+                  "per_window": self.per_window, "sites": int(calls.n_sites),
+                  "common_sites": int(self.common_.sum()),
+                  "missing_calls": int(missing.sum()),
+                  "skipped_records": calls.skipped}
+        return Imputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
+                       (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record,
+                       estimated=missing)
