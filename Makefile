@@ -15,7 +15,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,plot,workflows,dask]'
+	$(BIN)/pip install --quiet -e '.[test,plot,workflows,dask,docs]'
 	touch $@ $(VENV)/.installed-base
 
 .PHONY: demo test bench clean

@@ -1,0 +1,108 @@
+"""Build the documentation site with MkDocs (the ``docs`` extra), warnings as errors.
+
+The pages are the repository's own: README.md as the home page, the module pages of
+docs/, workflows/README.md; the CLI reference is generated from the click commands
+(mkdocs-click) and the API reference from the docstrings (mkdocstrings).  They are
+gathered into a scratch folder with a generated mkdocs.yml, so the repository keeps one
+copy of each page.
+
+    python docs/build.py [--site docs/_site]
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {  # site page: (source, title)
+    "index.md": (ROOT / "README.md", "Home"),
+    "impute.md": (ROOT / "docs" / "impute.md", "Genotype imputation"),
+    "haplo.md": (ROOT / "docs" / "haplo.md", "Haplotype frequencies"),
+    "segment.md": (ROOT / "docs" / "segment.md", "Image segmentation"),
+    "recsys.md": (ROOT / "docs" / "recsys.md", "Recommenders"),
+    "workflows.md": (ROOT / "workflows" / "README.md", "Workflows"),
+}
+API = {  # heading: objects documented from their docstrings
+    "Gaussian mixtures": ["emapps.mixture.GaussianMixture",
+                          "emapps.mixture.selection.select_model"],
+    "The EM driver": ["emapps.em.fit_em", "emapps.em.EMModel", "emapps.em.dask.DaskMap"],
+    "Haplotype frequencies": ["emapps.haplo.HaplotypeEM", "emapps.haplo.read_genotypes"],
+    "Genotype imputation": ["emapps.impute.ReferenceImputer", "emapps.impute.copier.CohortCopier",
+                            "emapps.impute.cohort.CohortImputer", "emapps.impute.Imputed",
+                            "emapps.impute.read_calls", "emapps.impute.ligate.ligate"],
+    "Image segmentation": ["emapps.segment.ImageSegmenter", "emapps.segment.pixel_features",
+                           "emapps.segment.score_against_annotators"],
+    "Recommenders": ["emapps.recsys.factor.FactorRecommender",
+                     "emapps.recsys.implicit.ImplicitFactorRecommender",
+                     "emapps.recsys.aspect.AspectRecommender",
+                     "emapps.recsys.gaussian_aspect.GaussianAspectRecommender",
+                     "emapps.recsys.poisson.PoissonRecommender",
+                     "emapps.recsys.multinomial.MixtureRecommender"],
+}
+CLI_PAGE = """# Command line
+
+Generated from the click commands.
+
+::: mkdocs-click
+    :module: emapps.cli
+    :command: cli
+    :prog_name: emapps
+    :depth: 1
+    :style: table
+    :list_subcommands: true
+"""
+
+
+def config(source: Path, site: Path) -> str:
+    nav = "\n".join(f"  - {title}: {page}" for page, (_, title) in PAGES.items())
+    return f"""site_name: emapps
+docs_dir: {source}
+site_dir: {site}
+strict: true
+plugins:
+  - mkdocstrings:
+      handlers:
+        python:
+          paths: [{ROOT}]
+          options:
+            docstring_style: sphinx
+            show_source: false
+            members_order: source
+markdown_extensions:
+  - mkdocs-click
+nav:
+{nav}
+  - CLI reference: cli.md
+  - API reference: api.md
+"""
+
+
+def build(site: Path) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "pages"
+        source.mkdir()
+        for page, (path, _) in PAGES.items():
+            shutil.copyfile(path, source / page)
+        if (ROOT / "docs" / "images").is_dir():
+            shutil.copytree(ROOT / "docs" / "images", source / "images")
+        (source / "cli.md").write_text(CLI_PAGE)
+        (source / "api.md").write_text("# Python API\n\nGenerated from the docstrings.\n\n"
+                                       + "\n".join(f"## {heading}\n\n" + "\n\n".join(
+                                           f"::: {name}" for name in names) + "\n"
+                                           for heading, names in API.items()))
+        (Path(scratch) / "mkdocs.yml").write_text(config(source, site.resolve()))
+        return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f",
+                               str(Path(scratch) / "mkdocs.yml")]).returncode
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, default=ROOT / "docs" / "_site")
+    sys.exit(build(parser.parse_args().site))
+
+
+if __name__ == "__main__":
+    main()
