@@ -2,11 +2,12 @@
 
 The pages are the repository's own: README.md as the home page, the module pages of
 docs/, workflows/README.md; the CLI reference is generated from the click commands
-(mkdocs-click) and the API reference from the docstrings (mkdocstrings).  They are
+(mkdocs-click), the API reference from the docstrings (mkdocstrings), and the gallery
+from a run of ``emapps demo`` on the bundled data (the pictures the demo draws).  They are
 gathered into a scratch folder with a generated mkdocs.yml, so the repository keeps one
 copy of each page.
 
-    python docs/build.py [--site docs/_site]
+    python docs/build.py [--site docs/_site] [--demo-out DIR (reuse a demo run)]
 """
 
 import argparse
@@ -75,15 +76,31 @@ markdown_extensions:
   - mkdocs-click
 nav:
 {nav}
+  - Gallery: gallery.md
   - CLI reference: cli.md
   - API reference: api.md
 """
 
 
-def build(site: Path) -> int:
+def gallery_page(source: Path, demo_out: Path | None, scratch: Path) -> None:
+    """gallery.md and its pictures, from ``demo_out`` or a fresh demo run."""
+    from emapps.gallery import make_gallery
+
+    if demo_out is None:
+        demo_out = scratch / "demo-out"
+        subprocess.run([sys.executable, "-m", "emapps", "demo", "--data", str(ROOT / "data"),
+                        "--outdir", str(demo_out)], check=True, capture_output=True)
+    pictures = make_gallery(demo_out, source / "gallery", ROOT / "data")
+    (source / "gallery.md").write_text(
+        "# Gallery\n\nDrawn by `emapps demo` from the bundled data (`demo-out/gallery/`).\n\n"
+        + "\n".join(f"![{caption}](gallery/{name})\n\n{caption}\n" for name, caption in pictures))
+
+
+def build(site: Path, demo_out: Path | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "pages"
         source.mkdir()
+        gallery_page(source, demo_out, Path(scratch))
         for page, (path, _) in PAGES.items():
             shutil.copyfile(path, source / page)
         if (ROOT / "docs" / "images").is_dir():
@@ -101,7 +118,10 @@ def build(site: Path) -> int:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, default=ROOT / "docs" / "_site")
-    sys.exit(build(parser.parse_args().site))
+    parser.add_argument("--demo-out", type=Path, default=None,
+                        help="a finished `emapps demo` output folder (default: run the demo)")
+    arguments = parser.parse_args()
+    sys.exit(build(arguments.site, arguments.demo_out))
 
 
 if __name__ == "__main__":

@@ -77,6 +77,10 @@ def demo(data_dir, outdir):
     _summarise_haplotypes(out / "haplo" / "kg_chr20")
     click.echo(f"recsys top-5 for users 1-3 (synthetic ratings) -> {out}/recsys/top5.tsv")
     _summarise_segments(out / "segment")
+    if plot:
+        from .gallery import make_gallery
+        pictures = make_gallery(out, out / "gallery", data)
+        click.echo(f"gallery: {len(pictures)} pictures -> {out}/gallery/", err=True)
     click.echo(f"\ndemo outputs are in {out}/", err=True)
 
 

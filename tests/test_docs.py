@@ -1,5 +1,6 @@
 """The documentation site builds with MkDocs in strict mode (warnings are errors): the
-pages, the CLI reference from the click commands and the API reference from docstrings."""
+pages, the gallery drawn by a demo run, the CLI reference from the click commands and the
+API reference from docstrings."""
 
 import subprocess
 import sys
@@ -22,3 +23,8 @@ def test_the_site_builds_without_warnings(tmp_path):
     assert "CohortCopier" in api and "DaskMap" in api and "ImageSegmenter" in api
     for page in ("impute", "haplo", "segment", "recsys", "workflows"):
         assert (tmp_path / "site" / page / "index.html").exists()
+    gallery = (tmp_path / "site" / "gallery" / "index.html").read_text()
+    for picture in ("mixture_trace", "mixture_bic", "segment_overlay", "haplo_frequencies",
+                    "impute_r2", "recsys_explanation"):
+        assert f"{picture}.png" in gallery
+        assert (tmp_path / "site" / "gallery" / f"{picture}.png").stat().st_size > 5000
