@@ -281,7 +281,12 @@ def carriers_of(hap_panel, halves=None) -> tuple:
     """Per site (rows of ``hap_panel`` (S, H), 0/1) the haplotypes carrying its rarer
     allele in CSR form, and which allele that is: (pointer, carriers, listed).
     ``halves`` (S, H) marks alleles of unknown phase (their entries read 1): a
-    heterozygote's ALT counts half on each of its two haplotypes, listed as -(h + 1)."""
+    heterozygote's ALT counts half on each of its two haplotypes, listed as -(h + 1).
+
+    >>> panel = np.array([[0, 1, 1, 0], [1, 1, 1, 0]], dtype=np.uint8)
+    >>> carriers_of(panel)   # site 0 lists its ALT carriers, site 1 its REF carrier
+    (array([0, 2, 3]), array([1, 2, 3]), array([1, 0], dtype=int8))
+    """
     if halves is None:
         halves = np.zeros(hap_panel.shape, dtype=bool)
     alt_count = hap_panel.sum(axis=1, dtype=np.int64) - 0.5 * halves.sum(axis=1)
@@ -295,7 +300,11 @@ def carriers_of(hap_panel, halves=None) -> tuple:
 
 def interpolation(typed_cm, centimorgans) -> tuple:
     """Each site's typed marker on the left (``left``) and its ``weight``, the share of
-    the genetic distance to the next typed marker covered (0 beyond the ends)."""
+    the genetic distance to the next typed marker covered (0 beyond the ends).
+
+    >>> interpolation(np.array([0.0, 1.0, 3.0]), np.array([0.5, 1.0, 2.0, 4.0]))
+    (array([0, 1, 1, 2]), array([0.5, 0. , 0.5, 0. ]))
+    """
     left = np.clip(np.searchsorted(typed_cm, centimorgans, side="right") - 1, 0,
                    len(typed_cm) - 1)
     span = np.diff(typed_cm)

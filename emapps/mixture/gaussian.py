@@ -28,6 +28,14 @@ class GaussianMixture:
     float32 input, missing values (NaN), SQUAREM acceleration (``accelerate='squarem'``),
     online EM (``partial_fit``, step (t + learning_offset)^-learning_decay), bootstrap
     standard errors, ICL and a run record.
+
+    >>> import numpy as np
+    >>> X = np.r_[np.zeros((50, 1)), np.full((50, 1), 10.0)] + np.linspace(-1, 1, 100)[:, None]
+    >>> gm = GaussianMixture(2, random_state=0).fit(X)
+    >>> np.sort(gm.means_.ravel()).round(2), gm.weights_.round(2)
+    (array([-0.51, 10.51]), array([0.5, 0.5]))
+    >>> bool(gm.predict([[0.0]])[0] != gm.predict([[9.0]])[0])
+    True
     """
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,

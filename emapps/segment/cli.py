@@ -10,7 +10,11 @@ from ..clitools import set_threads as set_kernel_threads
 
 
 def parse_batch(text):
-    """'K/N' as (K, N) with 1 <= K <= N, or None."""
+    """'K/N' as (K, N) with 1 <= K <= N, or None.
+
+    >>> parse_batch("3/10")
+    (3, 10)
+    """
     from ..errors import UserInputError
 
     if text is None:

@@ -1,0 +1,1 @@
+"""numba kernels: pure functions over arrays (see the README's design notes)."""
