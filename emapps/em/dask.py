@@ -10,6 +10,8 @@ larger than the memory of the client and of the cluster.
 
 from collections.abc import Callable
 
+from ..errors import UserInputError
+
 
 def row_blocks(array) -> list:
     """The Dask array's row blocks as delayed objects (every column in one block)."""
@@ -36,3 +38,36 @@ class DaskMap:
         if self.client is None:
             return list(dask.compute(*tasks))
         return self.client.gather(self.client.compute(tasks))
+
+
+def dask_client(address: str, workers: int):
+    """A ``distributed.Client`` context: a LocalCluster of ``workers`` processes for
+    'local', else the scheduler at ``address``."""
+    from contextlib import contextmanager
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UserInputError("--dask needs the dask extra: pip install 'emapps[dask]'") from None
+
+    @contextmanager
+    def connected():
+        cluster = None
+        if address == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                   dashboard_address=":0")
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(address, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as error:
+                raise UserInputError(f"cannot reach the Dask scheduler at {address} "
+                                     f"({error})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    return connected()

@@ -69,7 +69,9 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
     else:
         X, names = _load_blocks(data, columns, chunk_rows)
     seed = resolve_seed(seed)
-    with nullcontext() if scheduler is None else _dask_client(scheduler, threads or 2):
+    if scheduler is not None:
+        from ..em.dask import dask_client
+    with nullcontext() if scheduler is None else dask_client(scheduler, threads or 2):
         _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter, tol,
                         reg_covar, init_params, accelerate, seed, output, record, plot, n_boot,
                         quiet)
@@ -222,41 +224,6 @@ def _load_blocks(path, columns, chunk_rows):
     array, names = _select_columns(array, [f"x{j + 1}" for j in range(array.shape[1])],
                                    columns, path)
     return array.rechunk((chunk_rows, -1)), names
-
-
-def _dask_client(address, workers):
-    """A ``distributed.Client`` context: a LocalCluster of ``workers`` processes for
-    'local', else the scheduler at ``address``."""
-    from contextlib import contextmanager
-
-    from ..errors import UserInputError
-
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise UserInputError("--dask needs the dask extra: pip install 'emapps[dask]'") from None
-
-    @contextmanager
-    def connected():
-        cluster = None
-        if address == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                   dashboard_address=":0")
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(address, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as error:
-                raise UserInputError(f"cannot reach the Dask scheduler at {address} "
-                                     f"({error})") from None
-        try:
-            yield client
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-
-    return connected()
 
 
 def _select_columns(X, names, columns, path):

@@ -82,6 +82,9 @@ def segment():
 @seed_option
 @click.option("-j", "--jobs", default=1, show_default=True, help="Images in parallel.")
 @threads_option
+@click.option("--dask", "scheduler", default=None, metavar="ADDRESS|local",
+              help="With --shared-model: sample the images' pixels and fit the shared "
+                   "model on a Dask cluster (a scheduler address, or 'local').")
 @click.option("--batch", default=None, metavar="K/N",
               help="Only the K-th of N consecutive blocks of the images (a workflow's "
                    "job); outputs and seeds are the whole run's.")
@@ -92,7 +95,8 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
         update, connectivity, criterion, shared_model, shared_pixels, fit_pixels, posteriors,
         min_region, merge_colour,
         no_regions,
-        max_iter, tol, max_pixels, seed, jobs, threads, batch, overwrite, fail_fast, quiet):
+        max_iter, tol, max_pixels, seed, jobs, threads, scheduler, batch, overwrite, fail_fast,
+        quiet):
     """Segment image files, folders (recursive) or quoted globs into OUTDIR.
 
     Writes <stem>.png (class labels 0..K-1 ordered by lightness), <stem>.regions.png
@@ -105,6 +109,9 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
 
     ks = parse_int_range(components, "-k")
     batch = parse_batch(batch)
+    if scheduler is not None and not shared_model:
+        raise UserInputError("--dask runs the shared model's pixel-sampling fit: add "
+                             "--shared-model")
     if jobs < 1:
         raise UserInputError(f"--jobs must be >= 1; got {jobs}")
     if fit_pixels < 0:
@@ -126,7 +133,8 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
                           posteriors=posteriors,
                           regions=None if no_regions else {"min_fraction": min_region,
                                                            "merge_threshold": merge_colour},
-                          batch=batch, fail_fast=fail_fast, progress=not quiet,
+                          batch=batch, dask=scheduler, fail_fast=fail_fast,
+                          progress=not quiet,
                           log=log)
     if not quiet:
         log(f"emapps segment: {run_.done} segmented, {run_.skipped} already done, "

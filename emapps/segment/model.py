@@ -125,18 +125,20 @@ class ImageSegmenter:
 
         Above ``sample_pixels`` rows, EM first runs to convergence on a seeded random
         sample of that many rows, then continues on all rows until it converges there.
+        X may be a Dask array; EM on all its rows then runs block by block on Dask.
         """
         self._check()
+        blocks = hasattr(X, "to_delayed")   # a Dask array: EM on all rows runs by blocks
         if self.sample_pixels is not None and X.shape[0] > self.sample_pixels:
             rng = np.random.default_rng(self.random_state)
             sample = np.sort(rng.choice(X.shape[0], self.sample_pixels, replace=False))
-            self._fit_mixture(X[sample])
+            self._fit_mixture(np.asarray(X[sample]))
             sample_trace, mixture = self.trace_, self.mixture_
             mixture.set_params(warm_start=True, n_init=1).fit(X)
             self._set_mixture(mixture, self.n_iter_ + mixture.n_iter_)
             self.trace_ = sample_trace + self.trace_  # mean per pixel, sample then all
             return self
-        return self._fit_mixture(X)
+        return self._fit_mixture(X.compute() if blocks else X)
 
     def _fit_mixture(self, X: np.ndarray):
         ks = self._candidate_ks()

@@ -112,36 +112,67 @@ def _init_worker():
     set_threads(1)
 
 
-def fit_shared(images, params: dict, seed: int, shared_pixels: int):
+def image_sample(path, relative, params: dict, seed: int, size: int) -> np.ndarray:
+    """Up to ``size`` feature rows of one image, drawn with the image's own seed; (0, 0)
+    for an unreadable image."""
+    try:
+        X = ImageSegmenter(**params).image_features(io.load_image(path))
+    except io.ImageReadError:
+        return np.empty((0, 0))
+    rng = np.random.default_rng(image_seed(seed, relative))
+    return X[np.sort(rng.choice(X.shape[0], size=min(size, X.shape[0]), replace=False))]
+
+
+def fit_shared(images, params: dict, seed: int, shared_pixels: int, dask: bool = False):
     """Fit one mixture to pixels sampled evenly from every image (seeded per image);
-    unreadable images are left out here and reported when they are labelled."""
+    unreadable images are left out here and reported when they are labelled.  With
+    ``dask`` the images are read and sampled by Dask tasks (on the active
+    ``distributed.Client``), their samples stay there as the blocks of a Dask array, and
+    EM runs over those blocks."""
     per_image = max(1, shared_pixels // max(len(images), 1))
     segmenter = ImageSegmenter(**params, random_state=np.random.SeedSequence(seed))
-    rows = []
-    for path, relative in images:
-        try:
-            X = segmenter.image_features(io.load_image(path))
-        except io.ImageReadError:
-            continue
-        rng = np.random.default_rng(image_seed(seed, relative))
-        pick = rng.choice(X.shape[0], size=min(per_image, X.shape[0]), replace=False)
-        rows.append(X[np.sort(pick)])
-    if not rows:
+    if dask:
+        rows, shapes = _sample_blocks(images, params, seed, per_image)
+    else:
+        rows = [image_sample(path, relative, params, seed, per_image)
+                for path, relative in images]
+        shapes = [part.shape for part in rows]
+    kept = [(part, shape) for part, shape in zip(rows, shapes) if shape[0] > 0]
+    if not kept:
         raise UserInputError("no readable image to fit a shared model on")
-    if len({part.shape[1] for part in rows}) > 1:
+    if len({shape[1] for _, shape in kept}) > 1:
         raise UserInputError("a shared model needs images of one kind: the folder mixes "
                              "grayscale and colour images")
-    return segmenter.fit_sample(np.concatenate(rows))
+    if not dask:
+        return segmenter.fit_sample(np.concatenate([part for part, _ in kept]))
+    import dask.array as da
+
+    return segmenter.fit_sample(da.concatenate(
+        [da.from_delayed(part, shape, dtype=np.float64) for part, shape in kept]))
+
+
+def _sample_blocks(images, params: dict, seed: int, per_image: int) -> tuple:
+    """Each image's sample as a persisted Dask task, and the samples' shapes."""
+    import dask
+
+    tasks = [dask.delayed(image_sample, pure=True)(path, relative, params, seed, per_image)
+             for path, relative in images]
+    samples = dask.persist(*tasks)
+    shapes = dask.compute(*[dask.delayed(np.shape)(sample) for sample in samples])
+    return list(samples), list(shapes)
 
 
 def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                    overwrite: bool = False, shared_model: bool = False,
                    shared_pixels: int = 200_000, posteriors: bool = False,
                    regions: dict | None = None, batch: tuple[int, int] | None = None,
-                   fail_fast: bool = False, progress: bool = False, log=print) -> FolderRun:
+                   dask: str | None = None, fail_fast: bool = False,
+                   progress: bool = False, log=print) -> FolderRun:
     """Segment every image of ``inputs`` into ``outdir`` (see the module docstring), or,
     with ``batch`` (k, n), the k-th of n consecutive blocks of them (the outputs, seeds
-    and a shared model are those of the whole run)."""
+    and a shared model are those of the whole run).  ``dask`` (a scheduler address, or
+    'local' for a LocalCluster of ``jobs`` workers, at least 2) runs the shared model's
+    pixel sampling and fit on Dask."""
     ImageSegmenter(**params).check_settings()
     if regions is not None:
         check_region_settings(**regions)
@@ -181,7 +212,12 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
             todo.append((path, relative))
     shared = None
     if shared_model and todo:
-        shared = fit_shared(images, params, seed, shared_pixels)
+        if dask is None:
+            shared = fit_shared(images, params, seed, shared_pixels)
+        else:
+            from ..em.dask import dask_client
+            with dask_client(dask, max(jobs, 2)):
+                shared = fit_shared(images, params, seed, shared_pixels, dask=True)
         shared = shared.shared_state()
     tasks = [(path, relative, outdir, params, seed, shared, posteriors, regions)
              for path, relative in todo]

@@ -191,3 +191,19 @@ def test_batches_split_the_folder_in_order(tmp_path, capsys):
         assert run_cli(capsys, "segment", inputs, "-o", outdir, "--batch", f"{k}/2", *FAST)[0] == 0
         done.append(sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*.overlay.png")))
     assert done == [["img1.overlay.png", "img2.overlay.png"], ["sub/img3.overlay.png"]]
+
+
+def test_the_shared_fit_on_dask_labels_as_in_memory(tmp_path, capsys):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    inputs = write_folder(tmp_path / "in")
+    maps = []
+    for name, extra in (("memory", []), ("dask", ["--dask", "local"])):
+        outdir = tmp_path / name   # EM on a 300-pixel sample, then on all pixels by blocks
+        assert run_cli(capsys, "segment", inputs, "-o", outdir, "--shared-model", "-k", "3",
+                       "--fit-pixels", "300", "--seed", "5", "-q", *extra)[0] == 0
+        maps.append([np.asarray(Image.open(outdir / name_))
+                     for name_ in ("img1.png", "img2.png", "sub/img3.png")])
+    for memory, distributed in zip(*maps):
+        np.testing.assert_array_equal(memory, distributed)
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", tmp_path / "x", "--dask", "local")
+    assert status == 2 and "add --shared-model" in err
