@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {  # site page: (source, title)
     "index.md": (ROOT / "README.md", "Home"),
+    "mixture.md": (ROOT / "docs" / "mixture.md", "Mixtures, EM driver, Dask"),
     "impute.md": (ROOT / "docs" / "impute.md", "Genotype imputation"),
     "haplo.md": (ROOT / "docs" / "haplo.md", "Haplotype frequencies"),
     "segment.md": (ROOT / "docs" / "segment.md", "Image segmentation"),

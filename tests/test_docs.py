@@ -21,7 +21,7 @@ def test_the_site_builds_without_warnings(tmp_path):
     assert "emapps impute ligate" in cli and "--dask" in cli    # every subcommand
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "CohortCopier" in api and "DaskMap" in api and "ImageSegmenter" in api
-    for page in ("impute", "haplo", "segment", "recsys", "workflows"):
+    for page in ("mixture", "impute", "haplo", "segment", "recsys", "workflows"):
         assert (tmp_path / "site" / page / "index.html").exists()
     gallery = (tmp_path / "site" / "gallery" / "index.html").read_text()
     for picture in ("mixture_trace", "mixture_bic", "segment_overlay", "haplo_frequencies",
