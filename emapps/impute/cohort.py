@@ -20,7 +20,7 @@ from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import cluster_genotype_probs, cluster_statistics
 from ..validation import check_positive_int
-from .io import Calls
+from .io import Calls, check_one_chromosome
 from .model import ImputedSites
 
 #: Beta(c + 1, c + 1) prior on every theta_mk
@@ -131,8 +131,7 @@ class CohortImputer:
         check_positive_int(self.n_clusters, "n_clusters")
         check_positive_int(self.n_starts, "n_starts")
         check_positive_int(self.max_iter, "max_iter")
-        if len(set(calls.chrom)) != 1:
-            raise UserInputError(f"{calls.source}: one chromosome at a time (use --region)")
+        check_one_chromosome(calls)
         if calls.n_sites < 2:
             raise UserInputError(f"{calls.source}: cohort imputation needs at least 2 sites")
         genotypes = calls.genotypes()

@@ -6,7 +6,7 @@ import numpy as np
 from ..errors import UserInputError
 from ..kernels.copying import impute_leave_out, phase_samples, refine_cohort
 from ..validation import check_positive_int
-from .io import Calls, genetic_positions
+from .io import Calls, check_one_chromosome, genetic_positions
 from .model import INITIAL_MISMATCH, Imputed, carriers_of, interpolation, window_candidates
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
@@ -91,10 +91,8 @@ class CohortCopier:
         check_positive_int(self.per_window, "per_window")
         check_positive_int(self.rounds, "rounds")
         check_positive_int(self.refine_states, "refine_states")
-        if self.refine_rounds < 0:
-            raise UserInputError(f"refine_rounds must be >= 0, got {self.refine_rounds}")
-        if len(set(calls.chrom)) != 1:
-            raise UserInputError(f"{calls.source}: one chromosome at a time (use --region)")
+        check_positive_int(self.refine_rounds, "refine_rounds", minimum=0)
+        check_one_chromosome(calls)
         n_samples = len(calls.samples)
         if n_samples < 3:
             raise UserInputError(f"{calls.source}: a cohort needs at least 3 samples")

@@ -141,6 +141,12 @@ def read_samples_option(text) -> list | None:
     return names
 
 
+def check_one_chromosome(calls: Calls) -> None:
+    """Models run one chromosome at a time: a one-line error otherwise."""
+    if len(set(calls.chrom)) != 1:
+        raise UserInputError(f"{calls.source}: one chromosome at a time (use --region)")
+
+
 # ------------------------------------------------------------------------- the panel
 
 def check_panel(panel: Calls) -> None:

@@ -23,7 +23,7 @@ from ..errors import UserInputError
 from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
                                pack_bits, phase_samples, refine_samples)
 from ..validation import check_positive_int
-from .io import Calls, check_panel, genetic_positions, match_sites
+from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
 
 #: typed markers per window of phasing candidates (one bit-packed word, <= 64)
 WINDOW = 32
@@ -184,8 +184,7 @@ class ReferenceImputer:
         check_positive_int(self.rounds, "rounds")
         check_positive_int(self.max_iter, "max_iter")
         check_panel(panel)
-        if len(set(panel.chrom)) != 1:
-            raise UserInputError(f"{panel.source}: one chromosome at a time (use --region)")
+        check_one_chromosome(panel)
         timings = {}
         started = time.perf_counter()
         match = match_sites(target, panel)

@@ -8,11 +8,7 @@ import numpy as np
 import pytest
 
 from emapps.impute.cohort import ClusterEM, CohortImputer
-from emapps.impute.evaluate import mask_random
-from emapps.impute.io import read_calls
 from emapps.kernels.copying import cluster_posterior
-
-from ..conftest import DATA
 
 
 def dense(genotypes, theta, jump_to, stay):
@@ -78,13 +74,6 @@ def test_kernel_matches_dense_pairs():
     homozygous_alt = genotypes == 2
     np.testing.assert_allclose(allele_one[homozygous_alt], copies[homozygous_alt], rtol=1e-12)
     assert np.all(allele_one[genotypes == 0] == 0)
-
-
-@pytest.fixture(scope="module")
-def cohort():
-    truth = read_calls(DATA / "impute" / "truth.vcf.gz").subset_sites(np.arange(400))
-    masked, hidden = mask_random(truth, 0.05, seed=1)
-    return truth, masked, hidden
 
 
 def test_map_em_never_decreases(cohort):

@@ -3,20 +3,8 @@ on the bundled 1000 Genomes slice, theta chosen by held-out calls, rare heterozy
 phased, the same at 1 and 2 threads."""
 
 import numpy as np
-import pytest
 
 from emapps.impute.copier import THETA_STEPS, CohortCopier
-from emapps.impute.evaluate import mask_random
-from emapps.impute.io import read_calls
-
-from ..conftest import DATA
-
-
-@pytest.fixture(scope="module")
-def cohort():
-    truth = read_calls(DATA / "impute" / "truth.vcf.gz").subset_sites(np.arange(400))
-    masked, hidden = mask_random(truth, 0.05, seed=1)
-    return truth, masked, hidden
 
 
 def test_the_cohort_as_its_own_panel_fills_and_phases(cohort):
