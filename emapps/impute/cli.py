@@ -47,6 +47,12 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
               help="Genetic map in PLINK format (chrom id cM bp); default 1 cM/Mb.")
 @click.option("--states", default=16, show_default=True,
               help="Haplotypes kept per window of 64 markers and haplotype for phasing.")
+@click.option("--phase-states", type=int, default=None,
+              help="Panel mode: a panel with more haplotypes is reduced to this many "
+                   "composite haplotypes per sample for phasing and fitting (default "
+                   "800).")
+@click.option("--impute-states", type=int, default=None,
+              help="Panel mode: the same for imputing (default 1600).")
 @click.option("--cohort-model", type=click.Choice(["copying", "clusters"]), default="copying",
               show_default=True,
               help="Cohort mode: copying (the other samples' haplotypes as the panel) or "
@@ -66,7 +72,7 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @threads_option
 @click.option("-q", "--quiet", is_flag=True)
 def run(target, panel_path, output, output_type, region, samples, map_path, states,
-        cohort_model, rounds, clusters, starts, max_iter, record_path, no_index, seed, threads,
+        phase_states, impute_states, cohort_model, rounds, clusters, starts, max_iter, record_path, no_index, seed, threads,
         quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
     the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
@@ -114,8 +120,12 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     else:
         from .model import ReferenceImputer
         panel = read_calls(panel_path, region=region, threads=n_threads)
+        reduction = {name: value for name, value in (("phase_states", phase_states),
+                                                      ("impute_states", impute_states))
+                     if value is not None}
         imputer = ReferenceImputer(per_window=states, max_iter=max_iter or 3, seed=seed,
-                                   genetic_map=genetic_map).fit(target_calls, panel)
+                                   genetic_map=genetic_map, **reduction).fit(target_calls,
+                                                                             panel)
         result = imputer.predict()
         summary = (f"{len(result.samples)} samples, {len(imputer.match_.typed)} typed of "
                    f"{panel.n_sites} panel sites ({2 * len(panel.samples)} haplotypes); "

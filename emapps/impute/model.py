@@ -10,18 +10,23 @@ eps = mismatches / observed alleles and solves sum_m x_m [J_m / (e^(theta x_m) -
 the diploid copying model over a short list of panel haplotypes that match them
 (state-space reduction), and again once theta and eps are fitted.  Untyped sites take
 each haplotype's posterior over the panel, interpolated in genetic distance between
-the flanking typed markers.
+the flanking typed markers.  A large panel is reduced, as in Beagle, to composite
+haplotypes per sample: in each window of typed markers, the panel haplotypes with the
+longest matches to the sample's phased haplotypes (PHASE_STATES for phasing and
+fitting, IMPUTE_STATES for imputing).
 """
 
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
-                               pack_bits, phase_samples, refine_samples)
+                               pack_bits, phase_samples, reduced_impute, reduced_statistics,
+                               refine_cohort, refine_samples)
 from ..validation import check_positive_int
 from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
 
@@ -30,6 +35,17 @@ WINDOW = 32
 #: theta = 4 Ne starts at Ne = 10,000 (the Li & Stephens / minimac scale)
 INITIAL_THETA = 4e4
 INITIAL_MISMATCH = 1e-3
+#: panels above this many haplotypes are reduced to composite panels of this width for
+#: phasing and fitting (PHASE_STATES) and for imputing (IMPUTE_STATES)
+PHASE_STATES, IMPUTE_STATES = 800, 1600
+
+
+class Composites(NamedTuple):
+    """Each sample's composite panel: donors per window (see composite_panel)."""
+    bounds: np.ndarray      # (W + 1,) window bounds over the typed markers
+    offsets: np.ndarray     # (N, W + 1) into candidates
+    candidates: np.ndarray
+    width: int              # composite haplotypes per sample
 
 
 @dataclass
@@ -39,12 +55,14 @@ class CopyingParams:
 
 
 class CopyingEM:
-    """Baum-Welch for (theta, eps) of the haploid copying model over chunks of target
-    haplotypes (N, M) at the typed markers."""
+    """Baum-Welch for (theta, eps) of the haploid copying model over the phased target
+    haplotypes (2, N, M) at the typed markers: over the whole panel, or with
+    ``composites`` (:class:`Composites`) over each sample's composite panel."""
 
-    def __init__(self, panel_typed, distances):
+    def __init__(self, panel_typed, distances, composites=None):
         self.panel = panel_typed           # (M, H) uint8
         self.scaled = distances / panel_typed.shape[1]   # x_m (Morgans / H)
+        self.composites = composites
 
     def switch(self, params: CopyingParams) -> np.ndarray:
         return -np.expm1(-params.theta * self.scaled)
@@ -53,10 +71,16 @@ class CopyingEM:
         return CopyingParams(INITIAL_THETA, INITIAL_MISMATCH)
 
     def e_step(self, params: CopyingParams, haplotypes) -> dict:
-        jumps, mismatches, observed, loglik = haploid_statistics(
-            self.panel, haplotypes, self.switch(params), params.mismatch)
+        switch = self.switch(params)
+        if self.composites is None:
+            flat = haplotypes.reshape(-1, haplotypes.shape[2])
+            statistics = haploid_statistics(self.panel, flat, switch, params.mismatch)
+        else:
+            statistics = reduced_statistics(self.panel, haplotypes, *self.composites[:3],
+                                            switch, params.mismatch, self.composites.width)
+        jumps, mismatches, observed, loglik = statistics
         return {"jumps": jumps, "mismatches": mismatches, "observed": observed,
-                "loglik": loglik, "weight": float(haplotypes.shape[0])}
+                "loglik": loglik, "weight": float(2 * haplotypes.shape[1])}
 
     def m_step(self, params: CopyingParams, stats: dict) -> CopyingParams:
         mismatch = float(np.clip(stats["mismatches"] / max(stats["observed"], 1.0),
@@ -170,8 +194,11 @@ class ReferenceImputer:
     """
 
     def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=3, tol=1e-4,
-                 seed=None, genetic_map=None):
+                 phase_states=PHASE_STATES, impute_states=IMPUTE_STATES, seed=None,
+                 genetic_map=None):
         self.sweeps = sweeps
+        self.phase_states = phase_states
+        self.impute_states = impute_states
         self.per_window = per_window
         self.rounds = rounds
         self.max_iter = max_iter
@@ -183,6 +210,8 @@ class ReferenceImputer:
         check_positive_int(self.per_window, "per_window")
         check_positive_int(self.rounds, "rounds")
         check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.phase_states, "phase_states", minimum=2)
+        check_positive_int(self.impute_states, "impute_states", minimum=2)
         check_panel(panel)
         check_one_chromosome(panel)
         timings = {}
@@ -207,11 +236,12 @@ class ReferenceImputer:
             started = time.perf_counter()
             haplotypes = self._phase(typed_panel, genotypes, model.switch(params),
                                      params.mismatch, haplotypes, refine=last)
+            model.composites = self._composites(typed_panel, genotypes, haplotypes,
+                                                self.phase_states)
             timings[f"phase_{round_}"] = time.perf_counter() - started
             started = time.perf_counter()
-            result = fit_em(model, haplotypes.reshape(-1, haplotypes.shape[2]),
-                            init_params=params, max_iter=self.max_iter, tol=self.tol,
-                            tol_on="mean", warn=False)
+            result = fit_em(model, haplotypes, init_params=params, max_iter=self.max_iter,
+                            tol=self.tol, tol_on="mean", warn=False)
             timings[f"em_{round_}"] = time.perf_counter() - started
             params = result.params
             trace += list(result.trace)
@@ -237,10 +267,29 @@ class ReferenceImputer:
         haplotypes = phase_samples(typed_panel, genotypes, bounds, offsets, candidates,
                                    switch, mismatch)
         haplotypes[:, genotypes < 0] = -1
-        if refine and self.sweeps:
+        if not (refine and self.sweeps):
+            return haplotypes
+        composites = self._composites(typed_panel, genotypes, haplotypes,
+                                      self.phase_states)
+        if composites is None:
             refine_samples(typed_panel, haplotypes, genotypes == 1, switch, mismatch,
                            self.sweeps)
+        else:
+            haplotypes = refine_cohort(typed_panel, haplotypes, genotypes, *composites[:3],
+                                       switch, mismatch, self.sweeps, composites.width)
+            haplotypes[:, genotypes < 0] = -1
         return haplotypes
+
+    @staticmethod
+    def _composites(typed_panel, genotypes, haplotypes, width) -> Composites | None:
+        """Composite panels of ``width`` haplotypes per sample, half of them those with
+        the longest matches to each of its phased haplotypes (2, N, M) per window; None
+        when the panel is no larger."""
+        if typed_panel.shape[1] <= width:
+            return None
+        bounds, offsets, candidates = window_candidates(
+            typed_panel, genotypes, width // 2, haplotypes, by_run=True)
+        return Composites(bounds, offsets, candidates, width)
 
     def predict(self) -> Imputed:
         """ALT probabilities of both phased haplotypes of every target at every panel
@@ -248,15 +297,21 @@ class ReferenceImputer:
         started = time.perf_counter()
         panel, hap_panel = self._panel, self._hap_panel
         typed, n_haps = self.match_.typed, hap_panel.shape[1]
-        carriers = carriers_of(hap_panel)
         left, weight = interpolation(self._centimorgans[typed], self._centimorgans)
         haplotypes = self.haplotypes_
         n_samples = haplotypes.shape[1]
         flat = haplotypes.reshape(-1, haplotypes.shape[2])
         missing = flat < 0  # missing typed genotypes are imputed like untyped sites
-        probs = impute_haplotypes(self._typed_panel, flat,
-                                  self._model.switch(self.params_), self.params_.mismatch,
-                                  *carriers, left, weight)
+        switch = self._model.switch(self.params_)
+        composites = self._composites(self._typed_panel, self._genotypes, haplotypes,
+                                      self.impute_states)
+        if composites is None:
+            probs = impute_haplotypes(self._typed_panel, flat, switch, self.params_.mismatch,
+                                      *carriers_of(hap_panel), left, weight)
+        else:
+            probs = reduced_impute(self._typed_panel, hap_panel, haplotypes, *composites[:3],
+                                   switch, self.params_.mismatch, composites.width, left,
+                                   weight).reshape(flat.shape[0], -1)
         known = ~missing
         rows, columns = np.nonzero(known)
         probs[rows, typed[columns]] = flat[rows, columns]
@@ -268,6 +323,8 @@ class ReferenceImputer:
                   "n_iter": self.n_iter_, "converged": self.converged_,
                   "stop_reason": self.stop_reason_, "typed_sites": int(len(typed)),
                   "panel_sites": int(panel.n_sites), "panel_haplotypes": int(n_haps),
+                  "phase_states": min(self.phase_states, n_haps),
+                  "impute_states": min(self.impute_states, n_haps),
                   "dropped_target_sites": self.match_.dropped,
                   "skipped_target_records": self._target.skipped,
                   "skipped_panel_records": panel.skipped,
@@ -314,13 +371,14 @@ def interpolation(typed_cm, centimorgans) -> tuple:
 
 
 def window_candidates(panel, genotypes, keep, previous=None, owners=None,
-                      window=WINDOW, span=0) -> tuple:
+                      window=WINDOW, span=0, by_run=False) -> tuple:
     """Candidate haplotypes for the diploid Viterbi path: per sample and window of
     ``window`` (<= 64) markers, the ``keep`` haplotypes of ``panel`` (M, H) with the
     fewest conflicts with the sample over the window and ``span`` windows each side (the
-    window itself counted twice): opposite homozygotes with its genotypes (N, M), or,
-    given a ``previous`` phasing (2, N, M), differing alleles with each of its two
-    haplotypes (the union of both).  ``owners`` (N, 2) are haplotypes a sample may not
+    window itself counted twice), or with ``by_run`` the longest conflict-free run
+    overlapping the window.  Conflicts are opposite homozygotes with its genotypes
+    (N, M), or, given a ``previous`` phasing (2, N, M), differing alleles with each of its
+    two haplotypes (the union of both).  ``owners`` (N, 2) are haplotypes a sample may not
     copy (its own).  Returns (window bounds, offsets (N, W + 1), candidates)."""
     rows = panel.T
     if previous is None:
@@ -333,6 +391,6 @@ def window_candidates(panel, genotypes, keep, previous=None, owners=None,
         owners = np.full((genotypes.shape[0], 2), -1, dtype=np.int64)
     offsets, candidates = nearest_haplotypes(
         pack_bits(rows == 1, window), pack_bits(rows == 0, window), query_ones, query_zeros,
-        owners, min(keep, panel.shape[1]), span)
+        owners, min(keep, panel.shape[1]), span, by_run, window, panel.shape[0])
     bounds = np.append(np.arange(0, panel.shape[0], window), panel.shape[0])
     return bounds.astype(np.int64), offsets, candidates

@@ -360,24 +360,24 @@ def refine_samples(panel, haplotypes, heterozygous, switch, mismatch, max_sweeps
 
 
 @kernel()
-def composite_panel(panel, bounds, offsets, candidates, out):
+def composite_panel(panel, bounds, offsets, candidates, out, donors):
     """One sample's composite haplotypes (Beagle's composite reference haplotypes):
-    column s of ``out`` (M, L) copies a donor per window, window w's donors being
-    candidates[offsets[w]:offsets[w + 1]].  A donor listed in consecutive windows keeps
-    its column, so a composite changes donor only where the lists do; columns beyond a
-    window's list keep their last donor (or repeat the list at the start)."""
+    column s of ``out`` (M, L) copies donor donors[w, s] in window w, window w's donors
+    being candidates[offsets[w]:offsets[w + 1]].  A donor listed in consecutive windows
+    keeps its column, so a composite changes donor only where the lists do; columns
+    beyond a window's list keep their last donor (or repeat the list at the start)."""
     width = out.shape[1]
     donor = np.full(width, -1, dtype=np.int64)
+    column = np.full(panel.shape[1], -1, dtype=np.int64)  # a column copying each donor
     kept = np.empty(width, dtype=np.bool_)
     for w in range(bounds.shape[0] - 1):
         lo, hi = offsets[w], offsets[w + 1]
         placed = np.zeros(hi - lo, dtype=np.bool_)
-        for s in range(width):
-            kept[s] = False
-            for a in range(hi - lo):
-                if not placed[a] and donor[s] == candidates[lo + a]:
-                    kept[s] = placed[a] = True
-                    break
+        kept[:] = False
+        for a in range(hi - lo):
+            s = column[candidates[lo + a]]
+            if s >= 0 and not kept[s]:
+                kept[s] = placed[a] = True
         s = 0
         for a in range(hi - lo):
             if placed[a]:
@@ -386,14 +386,107 @@ def composite_panel(panel, bounds, offsets, candidates, out):
                 s += 1
             if s == width:
                 break
+            if donor[s] >= 0 and column[donor[s]] == s:
+                column[donor[s]] = -1
             donor[s] = candidates[lo + a]
+            column[donor[s]] = s
             kept[s] = True
         for s in range(width):
             if donor[s] < 0:
                 donor[s] = candidates[lo + s % (hi - lo)]
+                if column[donor[s]] < 0:
+                    column[donor[s]] = s
+            donors[w, s] = donor[s]
         for m in range(bounds[w], bounds[w + 1]):
             for s in range(width):
                 out[m, s] = panel[m, donor[s]]
+
+
+@kernel()
+def _window_of(bounds, n_markers):
+    """(M,) the window holding each marker."""
+    window = np.empty(n_markers, dtype=np.int64)
+    for w in range(bounds.shape[0] - 1):
+        window[bounds[w]:bounds[w + 1]] = w
+    return window
+
+
+@kernel()
+def _reduced_statistics_chunk(panel, haplotypes, bounds, offsets, candidates, switch,
+                              mismatch, width, start, stop):
+    n_markers = panel.shape[0]
+    composite = np.empty((n_markers, width), dtype=np.uint8)
+    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
+    posterior = np.empty((n_markers, width))
+    jumps = np.zeros(max(n_markers - 1, 0))
+    loglik = 0.0
+    mismatches = 0.0
+    observed = 0.0
+    for k in range(start, stop):
+        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
+        for c in range(2):
+            part, wrong, seen = haploid_posterior(composite, haplotypes[c, k], switch,
+                                                  mismatch, posterior, jumps)
+            loglik += part
+            mismatches += wrong
+            observed += seen
+    return jumps, mismatches, observed, loglik
+
+
+def reduced_statistics(panel, haplotypes, bounds, offsets, candidates, switch, mismatch,
+                       width):
+    """haploid_statistics of each sample's two haplotypes (2, N, M) over its composite
+    panel of ``width`` columns (its candidates per window) instead of the whole panel."""
+    return map_add(lambda start, stop: _reduced_statistics_chunk(
+        panel, haplotypes, bounds, offsets, candidates, switch, mismatch, width, start,
+        stop), haplotypes.shape[1], 1)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _donor_sum(row, alleles, donors):
+    """sum_s row[s] alleles[donors[s]]: the posterior mass on composites copying ALT."""
+    total = 0.0
+    for s in range(donors.shape[0]):
+        if alleles[donors[s]] == 1:
+            total += row[s]
+    return total
+
+
+@kernel()
+def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates, switch,
+                          mismatch, width, left, weight, start, stop, out):
+    n_markers = panel.shape[0]
+    composite = np.empty((n_markers, width), dtype=np.uint8)
+    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
+    posterior = np.empty((n_markers, width))
+    jumps = np.zeros(max(n_markers - 1, 0))
+    window = _window_of(bounds, n_markers)
+    for k in range(start, stop):
+        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
+        for c in range(2):
+            haploid_posterior(composite, haplotypes[c, k], switch, mismatch, posterior,
+                              jumps)
+            for s in range(left.shape[0]):
+                m = left[s]
+                w = weight[s]
+                share = (1.0 - w) * _donor_sum(posterior[m], sites[s], donors[window[m]])
+                if w > 0.0:
+                    share += w * _donor_sum(posterior[m + 1], sites[s],
+                                            donors[window[m + 1]])
+                out[c, k, s] = share
+
+
+def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, switch, mismatch,
+                   width, left, weight):
+    """(2, N, S) ALT probabilities of each sample's two haplotypes (2, N, M typed
+    markers) over its composite panel of ``width`` columns, at the S sites of ``sites``
+    (S, H): the posterior mass on the columns whose donor carries ALT there,
+    interpolated as impute_haplotypes."""
+    out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
+    map_chunks(lambda start, stop: _reduced_impute_chunk(
+        panel, sites, haplotypes, bounds, offsets, candidates, switch, mismatch, width, left,
+        weight, start, stop, out), haplotypes.shape[1], 1)
+    return out
 
 
 @kernel()
@@ -401,10 +494,11 @@ def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidat
                          mismatch, sweeps, width, start, stop, out):
     n_markers = panel.shape[0]
     composite = np.empty((n_markers, width), dtype=np.uint8)
+    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
     alleles = np.empty((2, n_markers), dtype=np.int8)
     fills = np.empty((2, n_markers), dtype=np.int8)
     for k in range(start, stop):
-        composite_panel(panel, bounds, offsets[k], candidates, composite)
+        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
             for m in range(n_markers):
                 alleles[c, m] = haplotypes[c, k, m] if genotypes[k, m] >= 0 else -1
@@ -865,38 +959,95 @@ def pack_bits(flags, width):
 
 
 @kernel()
+def _match_runs(conflicts, width, out):
+    """out[w] = the longest run of conflict-free markers that overlaps window w, over
+    windows of ``width`` markers whose conflicts are the bits of conflicts[w]."""
+    n_words = conflicts.shape[0]
+    low = np.empty(n_words, dtype=np.int64)    # free markers at a window's start
+    high = np.empty(n_words, dtype=np.int64)   # free markers at its end
+    inner = np.empty(n_words, dtype=np.int64)  # its longest free run
+    for w in range(n_words):
+        word = conflicts[w]
+        if word == 0:
+            low[w] = high[w] = inner[w] = width
+            continue
+        previous, longest = -1, 0
+        for bit in range(width):
+            if (word >> np.uint64(bit)) & np.uint64(1):
+                if previous < 0:
+                    low[w] = bit
+                longest = max(longest, bit - previous - 1)
+                previous = bit
+        high[w] = width - 1 - previous
+        inner[w] = max(longest, high[w])
+    before = 0  # free markers running into window w from the left
+    for w in range(n_words):
+        out[w] = before + width if conflicts[w] == 0 else max(before + low[w], inner[w])
+        before = before + width if conflicts[w] == 0 else high[w]
+    after = 0
+    for w in range(n_words - 1, -1, -1):
+        if conflicts[w] == 0:
+            out[w] += after
+            after += width
+        else:
+            out[w] = max(out[w], high[w] + after)
+            after = low[w]
+
+
+@kernel()
 def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, span,
-                   start, stop, picks, counts):
-    """For samples [start, stop) and each window w (one packed word), the ``keep`` panel
-    haplotypes with the fewest conflicts with each of the sample's queries over windows
-    w - span .. w + span, window w counted twice (a conflict: the panel has 1 where the
-    query says 0, or 0 where it says 1), never the sample's own (``owners``); the union
-    into picks[k, w] (counts[k, w] used)."""
+                   by_run, width, n_markers, start, stop, picks, counts):
+    """For samples [start, stop) and each window w (one packed word of ``width``
+    markers), the ``keep`` panel haplotypes nearest each of the sample's queries (a
+    conflict: the panel has 1 where the query says 0, or 0 where it says 1): with
+    ``by_run``, those with the longest conflict-free run overlapping w, else those with
+    the fewest conflicts over windows w - span .. w + span, window w counted twice.
+    Ties go to the query's picks in window w - 1, then to the lower index; never the
+    sample's own (``owners``).  The union goes into picks[k, w] (counts[k, w] used)."""
     n_haps, n_words = panel_ones.shape
     n_queries = query_ones.shape[1]
-    excluded = 64 * (2 * span + 2) + 1   # above any distance
+    worst = width * n_words if by_run else width * (2 * span + 2)
+    excluded = 2 * worst + 2   # above any ranked distance
     prefix = np.empty((n_haps, n_words + 1), dtype=np.int64)
     conflicts = np.empty((n_haps, n_words), dtype=np.int64)
+    words = np.empty(n_words, dtype=np.uint64)
     distance = np.empty(n_haps, dtype=np.int64)
+    picked = np.zeros(n_haps, dtype=np.bool_)
     histogram = np.empty(excluded + 1, dtype=np.int64)
+    beyond = np.uint64(0)  # bits past the last marker end every run
+    for bit in range(n_markers - width * (n_words - 1), width):
+        beyond |= np.uint64(1) << np.uint64(bit)
     for k in range(start, stop):
         for w in range(n_words):
             counts[k, w] = 0
         for q in range(n_queries):
+            picked[:] = False
             for h in range(n_haps):
                 prefix[h, 0] = 0
                 for w in range(n_words):
-                    conflicts[h, w] = (_popcount(panel_ones[h, w] & query_zeros[k, q, w])
-                                       + _popcount(panel_zeros[h, w] & query_ones[k, q, w]))
+                    words[w] = ((panel_ones[h, w] & query_zeros[k, q, w])
+                                | (panel_zeros[h, w] & query_ones[k, q, w]))
+                    conflicts[h, w] = _popcount(words[w])
                     prefix[h, w + 1] = prefix[h, w] + conflicts[h, w]
+                if by_run:  # a run's shortfall from the whole region
+                    words[n_words - 1] |= beyond
+                    _match_runs(words, width, conflicts[h])
+                    for w in range(n_words):
+                        conflicts[h, w] = worst - conflicts[h, w]
             for w in range(n_words):
                 lo, hi = max(w - span, 0), min(w + span + 1, n_words)
                 histogram[:] = 0
                 for h in range(n_haps):
                     if h == owners[k, 0] or h == owners[k, 1]:
                         distance[h] = excluded
+                        histogram[excluded] += 1
+                        continue
+                    if by_run:
+                        distance[h] = 2 * conflicts[h, w]
                     else:
-                        distance[h] = prefix[h, hi] - prefix[h, lo] + conflicts[h, w]
+                        distance[h] = 2 * (prefix[h, hi] - prefix[h, lo] + conflicts[h, w])
+                    if not picked[h]:  # doubled, plus one unless picked in window w - 1
+                        distance[h] += 1
                     histogram[distance[h]] += 1
                 limit, below = 0, 0  # the smallest distance whose count reaches keep
                 while limit < excluded and below + histogram[limit] < keep:
@@ -906,12 +1057,14 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
                 used = counts[k, w]
                 for h in range(n_haps):
                     d = distance[h]
+                    picked[h] = False
                     if d > limit or d == excluded:
                         continue
                     if d == limit:
                         if at_limit == 0:
                             continue
                         at_limit -= 1
+                    picked[h] = True
                     duplicate = False
                     for u in range(used):
                         if picks[k, w, u] == h:
@@ -924,15 +1077,17 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
 
 
 def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep,
-                       span=0):
+                       span=0, by_run=False, width=64, n_markers=None):
     """Candidate lists per sample and window of packed markers (see _nearest_chunk) as
-    (offsets (N, W + 1), candidates)."""
+    (offsets (N, W + 1), candidates); ``n_markers`` defaults to full words."""
     n_samples, n_queries, n_words = query_ones.shape
     picks = np.full((n_samples, n_words, n_queries * keep), -1, dtype=np.int64)
     counts = np.zeros((n_samples, n_words), dtype=np.int64)
+    if n_markers is None:
+        n_markers = width * n_words
     map_chunks(lambda start, stop: _nearest_chunk(
-        panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, span, start, stop,
-        picks, counts), n_samples, SAMPLE_CHUNK)
+        panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, span, by_run, width,
+        n_markers, start, stop, picks, counts), n_samples, SAMPLE_CHUNK)
     offsets = np.zeros((n_samples, n_words + 1), dtype=np.int64)
     offsets[:, 1:] = np.cumsum(counts, axis=1)
     offsets += np.concatenate([[0], np.cumsum(counts.sum(axis=1))[:-1]])[:, None]

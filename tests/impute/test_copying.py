@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+from emapps.impute.model import carriers_of
 from emapps.kernels.copying import (diploid_phase, haploid_posterior, haploid_statistics,
                                     impute_haplotypes, refine_phase)
 
@@ -206,7 +207,12 @@ def test_composite_panel_keeps_a_continuing_donor_in_its_column():
     lists = [[3, 7, 11, 20], [7, 20, 4], [4, 7, 25, 26]]
     offsets = np.cumsum([0] + [len(donors) for donors in lists])
     out = np.empty((192, 5), dtype=np.uint8)
-    composite_panel(panel, bounds, offsets, np.concatenate(lists), out)
+    donors = np.empty((3, 5), dtype=np.int64)
+    composite_panel(panel, bounds, offsets, np.concatenate(lists), out, donors)
+    for w in range(3):  # donors[w, s] is what column s copies in window w
+        rows = slice(bounds[w], bounds[w + 1])
+        np.testing.assert_array_equal(out[rows], panel[rows][:, donors[w]])
+        assert set(lists[w]) <= set(donors[w])
     columns = []
     for w, donors in enumerate(lists):
         rows = slice(bounds[w], bounds[w + 1])
@@ -233,3 +239,66 @@ def test_refine_phase_fills_unobserved_markers_with_the_likelier_copied_allele(s
         posterior = dense_forward_backward(panel, alleles[copy], switch, mismatch)[0]
         ones = (posterior * panel).sum(axis=1)
         np.testing.assert_array_equal(fills[copy, [2, 6, 9]], (ones > 0.5)[[2, 6, 9]])
+
+
+def longest_free_run_overlapping(free, lo, hi):
+    """Numpy twin of _match_runs: the longest run of True in ``free`` that overlaps
+    [lo, hi)."""
+    best, start = 0, None
+    for m, ok in enumerate(list(free) + [False]):
+        if ok and start is None:
+            start = m
+        if not ok and start is not None:
+            if start < hi and m > lo:
+                best = max(best, m - start)
+            start = None
+    return best
+
+
+def test_candidates_by_match_run_rank_the_longest_conflict_free_runs():
+    from emapps.kernels.copying import nearest_haplotypes, pack_bits
+    rng = np.random.default_rng(12)
+    query = rng.random(150) < 0.5
+    panel = np.tile(query, (20, 1))
+    for h in range(20):  # haplotype h differs from the query at a few random markers
+        panel[h, rng.choice(150, size=h % 6 + 1, replace=False)] ^= True
+    ones, zeros = pack_bits(query[None], 32), pack_bits(~query[None], 32)
+    offsets, candidates = nearest_haplotypes(pack_bits(panel, 32), pack_bits(~panel, 32),
+                                             ones[:, None], zeros[:, None],
+                                             np.array([[-1, -1]]), 4, 0, True, 32, 150)
+    for w in range(5):
+        runs = np.array([longest_free_run_overlapping(panel[h] == query, 32 * w,
+                                                      min(32 * w + 32, 150))
+                         for h in range(20)])
+        chosen = candidates[offsets[0, w]:offsets[0, w + 1]]
+        assert len(chosen) == 4
+        assert sorted(runs[chosen]) == sorted(runs)[-4:]
+
+
+def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_imputation():
+    from emapps.kernels.copying import reduced_impute, reduced_statistics
+    rng = np.random.default_rng(13)
+    panel = (rng.random((30, 9)) < 0.4).astype(np.uint8)   # typed markers
+    sites = (rng.random((45, 9)) < 0.3).astype(np.uint8)   # every site
+    haplotypes = panel[:, [[1, 4, 6], [2, 4, 8]]].transpose(1, 2, 0).astype(np.int8)
+    haplotypes[:, :, ::7] = -1
+    haplotypes[0, 1, 3] ^= 1
+    switch, mismatch = rng.uniform(0.01, 0.2, size=29), 0.01
+    bounds = np.array([0, 10, 20, 30])
+    lists = [rng.permutation(9) for _ in range(3 * 3)]        # all 9, in any order
+    offsets = np.arange(0, 9 * 10, 9)[:9].reshape(3, 3)
+    offsets = np.column_stack([offsets, offsets[:, -1] + 9])
+    candidates = np.concatenate(lists)
+    whole = haploid_statistics(panel, haplotypes.reshape(-1, 30), switch, mismatch)
+    reduced = reduced_statistics(panel, haplotypes, bounds, offsets, candidates, switch,
+                                 mismatch, 9)
+    for a, b in zip(whole, reduced):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    left = np.sort(rng.integers(0, 30, size=45))
+    weight = np.where(left < 29, rng.random(45), 0.0)
+    carriers = carriers_of(sites)
+    expected = impute_haplotypes(panel, haplotypes.reshape(-1, 30), switch, mismatch,
+                                 *carriers, left, weight)
+    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, switch,
+                         mismatch, 9, left, weight)
+    np.testing.assert_allclose(got.reshape(6, -1), expected, atol=1e-12)
