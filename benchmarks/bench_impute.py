@@ -1,5 +1,6 @@
 """emapps impute against Beagle 5.4 on the array and missingness experiments of
-../shared/protocols/impute.md, in one run on the same inputs.
+../shared/protocols/impute.md, in one run on the same inputs, and on the array
+experiment with a generated panel of 5,000 mosaic haplotypes (a panel in the thousands).
 
 Each tool runs as a child process (wall time, CPU time and peak RSS from wait4); both
 outputs are scored by `emapps impute score` on the masked entries.  Needs Debian's
@@ -100,6 +101,63 @@ def array_experiment(work, threads):
     compare(rows, "emapps impute + genetic map", "Beagle 5.4 + genetic map")
 
 
+def mosaic_panel(output, n_haplotypes, seed=5):
+    """A phased panel of ``n_haplotypes`` mosaics of the array panel's 480 haplotypes
+    (a donor change every 0.3 cM on average, 2e-4 mutations per site), bgzipped and
+    indexed: a panel in the thousands, at the array panel's sites."""
+    import numpy as np
+    import pysam
+
+    from emapps.impute.io import genetic_positions, read_calls, read_plink_map
+    source = read_calls(str(ARRAY / "ref.vcf.gz"))
+    real = np.concatenate([source.alleles[0], source.alleles[1]])       # (480, S)
+    cm = genetic_positions(source.chrom, source.pos, read_plink_map(str(PLINK_MAP)))
+    rng = np.random.default_rng(seed)
+    mosaics = np.empty((n_haplotypes, real.shape[1]), dtype=np.uint8)
+    for h in range(n_haplotypes):
+        changes = np.sort(rng.uniform(cm[0], cm[-1], rng.poisson((cm[-1] - cm[0]) / 0.3)))
+        donors = rng.integers(0, real.shape[0], changes.size + 1)
+        mosaics[h] = real[donors[np.searchsorted(changes, cm)], np.arange(real.shape[1])]
+        mosaics[h] ^= (rng.random(real.shape[1]) < 2e-4).astype(np.uint8)
+    genotypes = np.array(["0|0", "0|1", "1|0", "1|1"])[2 * mosaics[0::2] + mosaics[1::2]].T
+    text = Path(output).with_suffix("")
+    with open(text, "w") as handle:
+        handle.write('##fileformat=VCFv4.2\n##contig=<ID=20>\n##FORMAT=<ID=GT,Number=1,'
+                     'Type=String,Description="Genotype">\n#CHROM\tPOS\tID\tREF\tALT\t'
+                     'QUAL\tFILTER\tINFO\tFORMAT\t' + "\t".join(
+                         f"MOSAIC{k:05d}" for k in range(n_haplotypes // 2)) + "\n")
+        for s in range(real.shape[1]):
+            handle.write(f"{source.chrom[s]}\t{source.pos[s]}\t{source.ids[s]}\t"
+                         f"{source.ref[s]}\t{source.alt[s]}\t.\tPASS\t.\tGT\t"
+                         + "\t".join(genotypes[s]) + "\n")
+    pysam.tabix_compress(str(text), str(output), force=True)
+    pysam.tabix_index(str(output), preset="vcf", force=True)
+    text.unlink()
+
+
+def large_panel_experiment(work, threads, n_haplotypes=5000):
+    panel = work / "mosaic.vcf.gz"
+    mosaic_panel(panel, n_haplotypes)
+    target = str(ARRAY / "target.array.vcf.gz")
+    runs = {
+        "emapps impute": ([sys.executable, "-m", "emapps", "impute", target, "--ref",
+                           str(panel), "--threads", str(threads), "--seed", "1", "-q", "-o",
+                           str(work / "emapps_large.vcf.gz")], "emapps_large.vcf.gz"),
+        "Beagle 5.4": (["beagle", f"gt={target}", f"ref={panel}",
+                        f"out={work / 'beagle_large'}", f"nthreads={threads}", "seed=1"],
+                       "beagle_large.vcf.gz"),
+    }
+    rows = {}
+    for name, (command, output) in runs.items():
+        cost = measured(command)
+        rows[name] = (cost, score(work / output, ARRAY / "truth.vcf.gz", target,
+                                  ARRAY / "ref.vcf.gz"))
+        print(f"{name} done in {cost['wall']:.1f} s", file=sys.stderr, flush=True)
+    table(f"Array imputation from a panel of {n_haplotypes:,} mosaic haplotypes, {threads} "
+          f"threads (the array targets and truth; MAF from the real panel)", rows)
+    compare(rows, "emapps impute", "Beagle 5.4")
+
+
 def missing_experiment(work, threads):
     masked = str(MISSING / "cohort.missing.vcf.gz")
     runs = {
@@ -126,7 +184,7 @@ def missing_experiment(work, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", default="array,missing")
+    parser.add_argument("--only", default="array,large,missing")
     args = parser.parse_args()
     if not ARRAY.is_dir():
         sys.exit(f"{ARRAY} not found: the benchmark reads the 1000 Genomes inputs from "
@@ -136,6 +194,8 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="bench_impute."))
     if "array" in args.only:
         array_experiment(work, args.threads)
+    if "large" in args.only:
+        large_panel_experiment(work, args.threads)
     if "missing" in args.only:
         missing_experiment(work, args.threads)
     shutil.rmtree(work, ignore_errors=True)
