@@ -310,8 +310,9 @@ class ReferenceImputer:
                                       *carriers_of(hap_panel), left, weight)
         else:
             probs = reduced_impute(self._typed_panel, hap_panel, haplotypes, *composites[:3],
-                                   switch, self.params_.mismatch, composites.width, left,
-                                   weight).reshape(flat.shape[0], -1)
+                                   switch, self.params_.mismatch, composites.width,
+                                   *carriers_of(hap_panel), left, weight)
+            probs = probs.reshape(flat.shape[0], -1)
         known = ~missing
         rows, columns = np.nonzero(known)
         probs[rows, typed[columns]] = flat[rows, columns]

@@ -453,39 +453,75 @@ def _donor_sum(row, alleles, donors):
 
 
 @kernel()
+def _column_lists(donors, first, following):
+    """Chains of the columns copying each donor: first[h] is a column with donor h (-1
+    for none), following[j] the next column with column j's donor (-1 at the end).
+    Entries of ``first`` for other donors are left as they are (-1)."""
+    for j in range(donors.shape[0] - 1, -1, -1):
+        following[j] = first[donors[j]]
+        first[donors[j]] = j
+
+
+@kernel()
 def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates, switch,
-                          mismatch, width, left, weight, start, stop, out):
+                          mismatch, width, carrier_ptr, carriers, carrier_allele, left,
+                          weight, start, stop, out):
     n_markers = panel.shape[0]
     composite = np.empty((n_markers, width), dtype=np.uint8)
     donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
     posterior = np.empty((n_markers, width))
     jumps = np.zeros(max(n_markers - 1, 0))
     window = _window_of(bounds, n_markers)
+    first = np.full(sites.shape[1], -1, dtype=np.int64)
+    following = np.empty(width, dtype=np.int64)
     for k in range(start, stop):
         composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
             haploid_posterior(composite, haplotypes[c, k], switch, mismatch, posterior,
                               jumps)
+            listed = -1  # the window whose column chains are in ``first``
             for s in range(left.shape[0]):
                 m = left[s]
                 w = weight[s]
-                share = (1.0 - w) * _donor_sum(posterior[m], sites[s], donors[window[m]])
-                if w > 0.0:
-                    share += w * _donor_sum(posterior[m + 1], sites[s],
-                                            donors[window[m + 1]])
-                out[c, k, s] = share
+                here = window[m]
+                if w > 0.0 and window[m + 1] != here:  # across windows: every column
+                    out[c, k, s] = ((1.0 - w) * _donor_sum(posterior[m], sites[s],
+                                                           donors[here])
+                                    + w * _donor_sum(posterior[m + 1], sites[s],
+                                                     donors[here + 1]))
+                    continue
+                if here != listed:
+                    if listed >= 0:
+                        for j in range(width):
+                            first[donors[listed, j]] = -1
+                    _column_lists(donors[here], first, following)
+                    listed = here
+                share = 0.0
+                for p in range(carrier_ptr[s], carrier_ptr[s + 1]):
+                    j = first[carriers[p]]
+                    while j >= 0:
+                        share += (1.0 - w) * posterior[m, j]
+                        if w > 0.0:
+                            share += w * posterior[m + 1, j]
+                        j = following[j]
+                out[c, k, s] = share if carrier_allele[s] == 1 else 1.0 - share
+            if listed >= 0:
+                for j in range(width):
+                    first[donors[listed, j]] = -1
 
 
 def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, switch, mismatch,
-                   width, left, weight):
+                   width, carrier_ptr, carriers, carrier_allele, left, weight):
     """(2, N, S) ALT probabilities of each sample's two haplotypes (2, N, M typed
     markers) over its composite panel of ``width`` columns, at the S sites of ``sites``
-    (S, H): the posterior mass on the columns whose donor carries ALT there,
-    interpolated as impute_haplotypes."""
+    (S, H): the posterior mass on the columns whose donor carries the site's listed
+    allele (carriers in CSR form, see impute_haplotypes), interpolated as
+    impute_haplotypes."""
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
     map_chunks(lambda start, stop: _reduced_impute_chunk(
-        panel, sites, haplotypes, bounds, offsets, candidates, switch, mismatch, width, left,
-        weight, start, stop, out), haplotypes.shape[1], 1)
+        panel, sites, haplotypes, bounds, offsets, candidates, switch, mismatch, width,
+        carrier_ptr, carriers, carrier_allele, left, weight, start, stop, out),
+        haplotypes.shape[1], 1)
     return out
 
 
@@ -972,12 +1008,13 @@ def _match_runs(conflicts, width, out):
             low[w] = high[w] = inner[w] = width
             continue
         previous, longest = -1, 0
-        for bit in range(width):
-            if (word >> np.uint64(bit)) & np.uint64(1):
-                if previous < 0:
-                    low[w] = bit
-                longest = max(longest, bit - previous - 1)
-                previous = bit
+        while word:  # over the set bits, lowest first
+            bit = np.int64(_popcount((word & (~word + np.uint64(1))) - np.uint64(1)))
+            if previous < 0:
+                low[w] = bit
+            longest = max(longest, bit - previous - 1)
+            previous = bit
+            word &= word - np.uint64(1)
         high[w] = width - 1 - previous
         inner[w] = max(longest, high[w])
     before = 0  # free markers running into window w from the left
@@ -1013,11 +1050,13 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
     words = np.empty(n_words, dtype=np.uint64)
     distance = np.empty(n_haps, dtype=np.int64)
     picked = np.zeros(n_haps, dtype=np.bool_)
+    listed = np.full(n_haps, -1, dtype=np.int64)   # the last window listing each
     histogram = np.empty(excluded + 1, dtype=np.int64)
     beyond = np.uint64(0)  # bits past the last marker end every run
     for bit in range(n_markers - width * (n_words - 1), width):
         beyond |= np.uint64(1) << np.uint64(bit)
     for k in range(start, stop):
+        listed[:] = -1
         for w in range(n_words):
             counts[k, w] = 0
         for q in range(n_queries):
@@ -1065,15 +1104,19 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
                             continue
                         at_limit -= 1
                     picked[h] = True
-                    duplicate = False
-                    for u in range(used):
-                        if picks[k, w, u] == h:
-                            duplicate = True
-                            break
-                    if not duplicate:
-                        picks[k, w, used] = h
-                        used += 1
+                    picks[k, w, used] = h
+                    used += 1
                 counts[k, w] = used
+        for w in range(n_words):  # the union: each haplotype once per window
+            used = 0
+            for u in range(counts[k, w]):
+                h = picks[k, w, u]
+                if listed[h] != w:
+                    listed[h] = w
+                    picks[k, w, used] = h
+                    used += 1
+            picks[k, w, used:counts[k, w]] = -1
+            counts[k, w] = used
 
 
 def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners, keep,

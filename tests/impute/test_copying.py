@@ -300,5 +300,37 @@ def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_i
     expected = impute_haplotypes(panel, haplotypes.reshape(-1, 30), switch, mismatch,
                                  *carriers, left, weight)
     got = reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, switch,
-                         mismatch, 9, left, weight)
+                         mismatch, 9, *carriers, left, weight)
     np.testing.assert_allclose(got.reshape(6, -1), expected, atol=1e-12)
+
+
+def test_reduced_imputation_with_repeated_donors_matches_a_dense_twin():
+    """Lists shorter than the composite repeat donors in several columns; each column's
+    posterior mass counts once, as a dense pass over the composite panel gives it."""
+    from emapps.kernels.copying import composite_panel, reduced_impute
+    rng = np.random.default_rng(14)
+    panel = (rng.random((30, 9)) < 0.4).astype(np.uint8)
+    sites = (rng.random((60, 9)) < 0.3).astype(np.uint8)
+    haplotypes = panel[:, [[0], [5]]].transpose(1, 2, 0).astype(np.int8)
+    switch, mismatch = rng.uniform(0.01, 0.2, size=29), 0.01
+    bounds = np.array([0, 10, 20, 30])
+    lists = [[1, 2, 3], [2, 3, 6, 7, 8], [0, 1, 2, 4]]
+    offsets = np.cumsum([0] + [len(donors) for donors in lists])[None]
+    left = np.sort(rng.integers(0, 30, size=60))
+    weight = np.where(left < 29, rng.random(60), 0.0)
+    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, np.concatenate(lists),
+                         switch, mismatch, 6, *carriers_of(sites), left, weight)
+    composite, donors = np.empty((30, 6), dtype=np.uint8), np.empty((3, 6), dtype=np.int64)
+    composite_panel(panel, bounds, offsets[0], np.concatenate(lists), composite, donors)
+    assert len(set(donors[0])) < 6                         # a donor in several columns
+    window = np.searchsorted(bounds, np.arange(30), side="right") - 1
+    for copy in range(2):
+        posterior = dense_forward_backward(composite, haplotypes[copy, 0], switch,
+                                           mismatch)[0]
+        alt = np.array([[sites[s, donors[window[m]]] for m in range(30)]
+                        for s in range(60)])                 # (S, M, L)
+        def alt_mass(markers):
+            return (posterior[markers] * alt[np.arange(60), markers]).sum(axis=1)
+
+        expected = (1 - weight) * alt_mass(left) + weight * alt_mass(np.minimum(left + 1, 29))
+        np.testing.assert_allclose(got[copy, 0], expected, atol=1e-12)
