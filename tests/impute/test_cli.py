@@ -20,11 +20,12 @@ def test_mask_impute_and_score_round_trip(tmp_path, capsys):
     imputed = tmp_path / "imputed.bcf"
     status, _, err = run_cli(capsys, "impute", masked, "--ref", SLICE / "ref.vcf.gz", "-o",
                          imputed, "--seed", "0", "--json", tmp_path / "run.json",
-                         "--max-iter", "3")
+                         "--max-iter", "3", "--phase-states", "200", "--impute-states", "300")
     assert status == 0, err
     assert (tmp_path / "imputed.bcf.csi").exists()
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["seed"] == 0 and record["typed_sites"] > 1000 and record["trace"]
+    assert (record["phase_states"], record["impute_states"]) == (200, 300)  # of 480
     status, out, err = run_cli(capsys, "impute", "score", imputed, "--truth",
                            SLICE / "truth.vcf.gz", "--masked", masked, "--json")
     assert status == 0, err
@@ -61,6 +62,8 @@ def test_imputed_records_go_to_stdout(capfd):
      "not a readable VCF/BCF file"),
     (["impute", SLICE / "target.vcf.gz", "--ref", SLICE / "ref.vcf.gz", "-o", "x.vcf",
       "--samples", "NOBODY"], "sample(s) not in the file: NOBODY"),
+    (["impute", SLICE / "target.vcf.gz", "--ref", SLICE / "ref.vcf.gz", "-o", "x.vcf",
+      "--phase-states", "1"], "phase_states must be an integer >= 2, got 1"),
 ])
 def test_user_errors_are_one_line_and_write_nothing(argv, message, tmp_path, capsys,
                                                     monkeypatch):
