@@ -298,6 +298,156 @@ def _accumulate_diagonal_tile(xt, nb, shift, r, t, i0, q, sx):
     q[i0 + 3, i0 + 3] += s33
 
 
+#: feature counts with a kernel of their own, every feature in registers: the 4 x 4 tiles
+#: would pad 3 features to 4, and leave the fifth of 5 to store-bound row loops
+SMALL_FEATURES = (3, 5)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _log_joint_small(xt, nb, means, prec, const, lp):
+    """lp[k, b] = const_k - 1/2 ||(x_b - mu_k)^T P_k||^2 for 3 or 5 features, each
+    sample's y = (x - mu)^T P in registers (P upper-triangular)."""
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        sq = lp[k]
+        p = prec[k]
+        c = const[k]
+        m0, m1, m2 = means[k, 0], means[k, 1], means[k, 2]
+        p00, p01, p02, p11, p12, p22 = p[0, 0], p[0, 1], p[0, 2], p[1, 1], p[1, 2], p[2, 2]
+        x0r, x1r, x2r = xt[0], xt[1], xt[2]
+        if n_features == 3:
+            for b in range(nb):
+                x0 = x0r[b] - m0
+                x1 = x1r[b] - m1
+                x2 = x2r[b] - m2
+                a0 = x0 * p00
+                a1 = x0 * p01 + x1 * p11
+                a2 = x0 * p02 + x1 * p12 + x2 * p22
+                sq[b] = c - 0.5 * (a0 * a0 + a1 * a1 + a2 * a2)
+        else:
+            m3, m4 = means[k, 3], means[k, 4]
+            p03, p13, p23, p33 = p[0, 3], p[1, 3], p[2, 3], p[3, 3]
+            p04, p14, p24, p34, p44 = p[0, 4], p[1, 4], p[2, 4], p[3, 4], p[4, 4]
+            x3r, x4r = xt[3], xt[4]
+            for b in range(nb):
+                x0 = x0r[b] - m0
+                x1 = x1r[b] - m1
+                x2 = x2r[b] - m2
+                x3 = x3r[b] - m3
+                x4 = x4r[b] - m4
+                a0 = x0 * p00
+                a1 = x0 * p01 + x1 * p11
+                a2 = x0 * p02 + x1 * p12 + x2 * p22
+                a3 = x0 * p03 + x1 * p13 + x2 * p23 + x3 * p33
+                a4 = x0 * p04 + x1 * p14 + x2 * p24 + x3 * p34 + x4 * p44
+                sq[b] = c - 0.5 * (a0 * a0 + a1 * a1 + a2 * a2 + a3 * a3 + a4 * a4)
+
+
+@kernel(inline="always")
+def _block_width(n_features):
+    """Rows of a transposed block: the features, padded to whole tiles unless small."""
+    return n_features if n_features in SMALL_FEATURES else _padded(n_features)
+
+
+@kernel(fastmath=REDUCE_FLAGS, inline="always")
+def _log_joint_block(xt, nb, means, prec, const, lp, y, n_features):
+    """lp of a block by the small kernel or the tiles (see _block_width)."""
+    if n_features in SMALL_FEATURES:
+        _log_joint_small(xt, nb, means, prec, const, lp)
+    else:
+        _log_joint_full(xt, nb, means, prec, const, lp, y, n_features)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _accumulate_small(xt, nb, shift, resp, nk, sx, sxx):
+    """Add N_k, S_k and the upper triangle of Q_k for 3 or 5 features, every sum in a
+    register."""
+    n_components, n_features = shift.shape
+    add_row_totals(resp, nb, nk)
+    x0r, x1r, x2r = xt[0], xt[1], xt[2]
+    for k in range(n_components):
+        r = resp[k]
+        v0, v1, v2 = shift[k, 0], shift[k, 1], shift[k, 2]
+        q = sxx[k]
+        f0 = f1 = f2 = 0.0
+        s00 = s01 = s02 = s11 = s12 = s22 = 0.0
+        if n_features == 3:
+            for b in range(nb):
+                w = r[b]
+                c0 = x0r[b] - v0
+                c1 = x1r[b] - v1
+                c2 = x2r[b] - v2
+                a0 = w * c0
+                a1 = w * c1
+                a2 = w * c2
+                f0 += a0
+                f1 += a1
+                f2 += a2
+                s00 += a0 * c0
+                s01 += a0 * c1
+                s02 += a0 * c2
+                s11 += a1 * c1
+                s12 += a1 * c2
+                s22 += a2 * c2
+        else:
+            x3r, x4r = xt[3], xt[4]
+            v3, v4 = shift[k, 3], shift[k, 4]
+            f3 = f4 = 0.0
+            s03 = s04 = s13 = s14 = s23 = s24 = s33 = s34 = s44 = 0.0
+            for b in range(nb):
+                w = r[b]
+                c0 = x0r[b] - v0
+                c1 = x1r[b] - v1
+                c2 = x2r[b] - v2
+                c3 = x3r[b] - v3
+                c4 = x4r[b] - v4
+                a0 = w * c0
+                a1 = w * c1
+                a2 = w * c2
+                a3 = w * c3
+                a4 = w * c4
+                f0 += a0
+                f1 += a1
+                f2 += a2
+                f3 += a3
+                f4 += a4
+                s00 += a0 * c0
+                s01 += a0 * c1
+                s02 += a0 * c2
+                s03 += a0 * c3
+                s04 += a0 * c4
+                s11 += a1 * c1
+                s12 += a1 * c2
+                s13 += a1 * c3
+                s14 += a1 * c4
+                s22 += a2 * c2
+                s23 += a2 * c3
+                s24 += a2 * c4
+                s33 += a3 * c3
+                s34 += a3 * c4
+                s44 += a4 * c4
+            sx[k, 3] += f3
+            sx[k, 4] += f4
+            q[0, 3] += s03
+            q[0, 4] += s04
+            q[1, 3] += s13
+            q[1, 4] += s14
+            q[2, 3] += s23
+            q[2, 4] += s24
+            q[3, 3] += s33
+            q[3, 4] += s34
+            q[4, 4] += s44
+        sx[k, 0] += f0
+        sx[k, 1] += f1
+        sx[k, 2] += f2
+        q[0, 0] += s00
+        q[0, 1] += s01
+        q[0, 2] += s02
+        q[1, 1] += s11
+        q[1, 2] += s12
+        q[2, 2] += s22
+
+
 @kernel(inline="always")
 def _finish_full(nk, sx, sxx, n_features):
     """Drop the padding and mirror the upper triangle of Q_k."""
@@ -320,7 +470,7 @@ def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_
     sample_weight empty = unit weights."""
     n_features = X.shape[1]
     n_components = means.shape[0]
-    n_padded = _padded(n_features)
+    n_padded = _block_width(n_features)
     means_p, prec_p = _pad_full(means, prec_chol, n_padded)
     const = _full_const(log_weights, prec_chol)
     nk = np.zeros(n_components)
@@ -335,12 +485,15 @@ def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
-        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y, n_features)
+        _log_joint_block(xt, nb, means_p, prec_p, const, lp, y, n_features)
         block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
                                                              top, norm)
         loglik += block_loglik
         classification += block_classification
-        _accumulate_full(xt, nb, means_p, lp, t, nk, sx, sxx, n_features)
+        if n_features in SMALL_FEATURES:
+            _accumulate_small(xt, nb, means_p, lp, nk, sx, sxx)
+        else:
+            _accumulate_full(xt, nb, means_p, lp, t, nk, sx, sxx, n_features)
     sx_out, sxx_out = _finish_full(nk, sx, sxx, n_features)
     return nk, sx_out, sxx_out, loglik, classification
 
@@ -418,7 +571,7 @@ def log_joint_full_rows(X, start, stop, log_weights, means, prec_chol, out):
     """out[n, k] = log w_k + log N(x_n | mu_k, (P_k P_k^T)^-1) for rows [start, stop)."""
     n_features = X.shape[1]
     n_components = means.shape[0]
-    n_padded = _padded(n_features)
+    n_padded = _block_width(n_features)
     means_p, prec_p = _pad_full(means, prec_chol, n_padded)
     const = _full_const(log_weights, prec_chol)
     xt = np.zeros((n_padded, BLOCK))
@@ -427,7 +580,7 @@ def log_joint_full_rows(X, start, stop, log_weights, means, prec_chol, out):
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
         _load_block(X, first, nb, xt)
-        _log_joint_full(xt, nb, means_p, prec_p, const, lp, y, n_features)
+        _log_joint_block(xt, nb, means_p, prec_p, const, lp, y, n_features)
         for b in range(nb):
             for k in range(n_components):
                 out[first + b, k] = lp[k, b]

@@ -37,7 +37,8 @@ def test_full_pass_matches_numpy_twin(shape):
 
 @pytest.mark.parametrize("n_features", range(1, 11))
 def test_full_pass_and_log_joint_for_every_tile_remainder(n_features):
-    """D mod 4 = 1, 2 go through row loops, 0 and 3 through padded tiles."""
+    """D = 3 and 5 have kernels of their own; otherwise D mod 4 = 1, 2 go through row
+    loops, 0 and 3 through padded tiles."""
     X, sw, lw, means, prec, _ = problem(n_features, 300, n_features, 3, weighted=True)
     ours = kernels.gaussian_pass_full(X, sw, lw, means, prec, 97)
     for a, b in zip(ours, reference.gaussian_pass(X, sw, lw, means, prec, full=True)):
