@@ -21,6 +21,9 @@ from .logspace import BLOCK, add_row_totals, posterior_block, posterior_buffers
 from .parallel import CHUNK_ROWS, map_add, map_chunks
 
 TILE = 4
+#: feature counts with kernels of their own, every feature in registers: the 4 x 4 tiles
+#: would pad 3 features to 4, and leave the fifth of 5 to store-bound row loops
+SMALL_FEATURES = (3, 5)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -43,6 +46,32 @@ def _load_block(X, start, nb, xt):
     for b in range(nb):
         for i in range(X.shape[1]):
             xt[i, b] = X[start + b, i]
+
+
+@kernel(fastmath=REDUCE_FLAGS, inline="always")
+def _load_features(X, start, nb, xt):
+    """_load_block, with 3 or 5 features read through a flat view of the C-contiguous X:
+    a literal stride lets the loads vectorise (half the time of _load_block's)."""
+    if X.shape[1] not in SMALL_FEATURES:
+        _load_block(X, start, nb, xt)
+        return
+    flat = X.reshape(X.shape[0] * X.shape[1])
+    x0r, x1r, x2r = xt[0], xt[1], xt[2]
+    if X.shape[1] == 3:
+        for b in range(nb):
+            base = 3 * (start + b)
+            x0r[b] = flat[base]
+            x1r[b] = flat[base + 1]
+            x2r[b] = flat[base + 2]
+    else:
+        x3r, x4r = xt[3], xt[4]
+        for b in range(nb):
+            base = 5 * (start + b)
+            x0r[b] = flat[base]
+            x1r[b] = flat[base + 1]
+            x2r[b] = flat[base + 2]
+            x3r[b] = flat[base + 3]
+            x4r[b] = flat[base + 4]
 
 
 @kernel(inline="always")
@@ -298,11 +327,6 @@ def _accumulate_diagonal_tile(xt, nb, shift, r, t, i0, q, sx):
     q[i0 + 3, i0 + 3] += s33
 
 
-#: feature counts with a kernel of their own, every feature in registers: the 4 x 4 tiles
-#: would pad 3 features to 4, and leave the fifth of 5 to store-bound row loops
-SMALL_FEATURES = (3, 5)
-
-
 @kernel(fastmath=REDUCE_FLAGS)
 def _log_joint_small(xt, nb, means, prec, const, lp):
     """lp[k, b] = const_k - 1/2 ||(x_b - mu_k)^T P_k||^2 for 3 or 5 features, each
@@ -484,7 +508,7 @@ def gaussian_chunk_full(X, start, stop, sample_weight, log_weights, means, prec_
     classification = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _load_block(X, first, nb, xt)
+        _load_features(X, first, nb, xt)
         _log_joint_block(xt, nb, means_p, prec_p, const, lp, y, n_features)
         block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
                                                              top, norm)
@@ -556,7 +580,7 @@ def gaussian_chunk_diag(X, start, stop, sample_weight, log_weights, means, prec_
     classification = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _load_block(X, first, nb, xt)
+        _load_features(X, first, nb, xt)
         _log_joint_diag(xt, nb, means, prec_sqrt, const, lp)
         block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
                                                              top, norm)
@@ -579,7 +603,7 @@ def log_joint_full_rows(X, start, stop, log_weights, means, prec_chol, out):
     y = np.zeros((TILE, BLOCK))  # read (times 0) before the first write
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _load_block(X, first, nb, xt)
+        _load_features(X, first, nb, xt)
         _log_joint_block(xt, nb, means_p, prec_p, const, lp, y, n_features)
         for b in range(nb):
             for k in range(n_components):
@@ -596,7 +620,7 @@ def log_joint_diag_rows(X, start, stop, log_weights, means, prec_sqrt, out):
     lp = np.empty((n_components, BLOCK))
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _load_block(X, first, nb, xt)
+        _load_features(X, first, nb, xt)
         _log_joint_diag(xt, nb, means, prec_sqrt, const, lp)
         for b in range(nb):
             for k in range(n_components):
@@ -648,17 +672,20 @@ def moments_diag_chunk(X, start, stop, resp, shift):
 def gaussian_pass_full(X, sample_weight, log_weights, means, prec_chol, chunk_rows=CHUNK_ROWS):
     """(N_k, S_k, Q_k, log-likelihood, classification term) of the whole of X; see
     :func:`gaussian_chunk_full`."""
+    X = np.ascontiguousarray(X)
     return map_add(lambda start, stop: gaussian_chunk_full(
         X, start, stop, sample_weight, log_weights, means, prec_chol), X.shape[0], chunk_rows)
 
 
 def gaussian_pass_diag(X, sample_weight, log_weights, means, prec_sqrt, chunk_rows=CHUNK_ROWS):
     """(N_k, S_k, diag Q_k, log-likelihood, classification term) of the whole of X."""
+    X = np.ascontiguousarray(X)
     return map_add(lambda start, stop: gaussian_chunk_diag(
         X, start, stop, sample_weight, log_weights, means, prec_sqrt), X.shape[0], chunk_rows)
 
 
 def _log_joint(rows_kernel, X, log_weights, means, precisions):
+    X = np.ascontiguousarray(X)
     out = np.empty((X.shape[0], means.shape[0]))
     map_chunks(lambda start, stop: rows_kernel(X, start, stop, log_weights, means,
                                                precisions, out), X.shape[0])
@@ -679,6 +706,7 @@ def gaussian_argmax(X, log_weights, means, precisions, full, chunk_rows=CHUNK_RO
     """(N,) argmax_k of log w_k + log N(x_n | k), one chunk of log-densities at a time
     (no N x K matrix); ``precisions`` as for the full or the diag kernels."""
     rows_kernel = log_joint_full_rows if full else log_joint_diag_rows
+    X = np.ascontiguousarray(X)
     labels = np.empty(X.shape[0], dtype=np.int64)
 
     def label_chunk(start, stop):
