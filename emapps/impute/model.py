@@ -76,8 +76,8 @@ class CopyingEM:
             flat = haplotypes.reshape(-1, haplotypes.shape[2])
             statistics = haploid_statistics(self.panel, flat, switch, params.mismatch)
         else:
-            statistics = reduced_statistics(self.panel, haplotypes, *self.composites[:3],
-                                            switch, params.mismatch, self.composites.width)
+            statistics = reduced_statistics(self.panel, haplotypes, *self.composites, switch,
+                                            params.mismatch)
         jumps, mismatches, observed, loglik = statistics
         return {"jumps": jumps, "mismatches": mismatches, "observed": observed,
                 "loglik": loglik, "weight": float(2 * haplotypes.shape[1])}
@@ -309,9 +309,9 @@ class ReferenceImputer:
             probs = impute_haplotypes(self._typed_panel, flat, switch, self.params_.mismatch,
                                       *carriers_of(hap_panel), left, weight)
         else:
-            probs = reduced_impute(self._typed_panel, hap_panel, haplotypes, *composites[:3],
-                                   switch, self.params_.mismatch, composites.width,
-                                   *carriers_of(hap_panel), left, weight)
+            probs = reduced_impute(self._typed_panel, hap_panel, haplotypes, *composites,
+                                   switch, self.params_.mismatch, *carriers_of(hap_panel),
+                                   left, weight)
             probs = probs.reshape(flat.shape[0], -1)
         known = ~missing
         rows, columns = np.nonzero(known)

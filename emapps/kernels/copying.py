@@ -412,8 +412,8 @@ def _window_of(bounds, n_markers):
 
 
 @kernel()
-def _reduced_statistics_chunk(panel, haplotypes, bounds, offsets, candidates, switch,
-                              mismatch, width, start, stop):
+def _reduced_statistics_chunk(panel, haplotypes, bounds, offsets, candidates, width,
+                              switch, mismatch, start, stop):
     n_markers = panel.shape[0]
     composite = np.empty((n_markers, width), dtype=np.uint8)
     donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
@@ -433,12 +433,12 @@ def _reduced_statistics_chunk(panel, haplotypes, bounds, offsets, candidates, sw
     return jumps, mismatches, observed, loglik
 
 
-def reduced_statistics(panel, haplotypes, bounds, offsets, candidates, switch, mismatch,
-                       width):
+def reduced_statistics(panel, haplotypes, bounds, offsets, candidates, width, switch,
+                       mismatch):
     """haploid_statistics of each sample's two haplotypes (2, N, M) over its composite
     panel of ``width`` columns (its candidates per window) instead of the whole panel."""
     return map_add(lambda start, stop: _reduced_statistics_chunk(
-        panel, haplotypes, bounds, offsets, candidates, switch, mismatch, width, start,
+        panel, haplotypes, bounds, offsets, candidates, width, switch, mismatch, start,
         stop), haplotypes.shape[1], 1)
 
 
@@ -463,8 +463,8 @@ def _column_lists(donors, first, following):
 
 
 @kernel()
-def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates, switch,
-                          mismatch, width, carrier_ptr, carriers, carrier_allele, left,
+def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates, width,
+                          switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
                           weight, start, stop, out):
     n_markers = panel.shape[0]
     composite = np.empty((n_markers, width), dtype=np.uint8)
@@ -510,8 +510,8 @@ def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates,
                     first[donors[listed, j]] = -1
 
 
-def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, switch, mismatch,
-                   width, carrier_ptr, carriers, carrier_allele, left, weight):
+def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, width, switch,
+                   mismatch, carrier_ptr, carriers, carrier_allele, left, weight):
     """(2, N, S) ALT probabilities of each sample's two haplotypes (2, N, M typed
     markers) over its composite panel of ``width`` columns, at the S sites of ``sites``
     (S, H): the posterior mass on the columns whose donor carries the site's listed
@@ -519,7 +519,7 @@ def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, switch
     impute_haplotypes."""
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
     map_chunks(lambda start, stop: _reduced_impute_chunk(
-        panel, sites, haplotypes, bounds, offsets, candidates, switch, mismatch, width,
+        panel, sites, haplotypes, bounds, offsets, candidates, width, switch, mismatch,
         carrier_ptr, carriers, carrier_allele, left, weight, start, stop, out),
         haplotypes.shape[1], 1)
     return out

@@ -290,8 +290,8 @@ def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_i
     offsets = np.column_stack([offsets, offsets[:, -1] + 9])
     candidates = np.concatenate(lists)
     whole = haploid_statistics(panel, haplotypes.reshape(-1, 30), switch, mismatch)
-    reduced = reduced_statistics(panel, haplotypes, bounds, offsets, candidates, switch,
-                                 mismatch, 9)
+    reduced = reduced_statistics(panel, haplotypes, bounds, offsets, candidates, 9, switch,
+                                 mismatch)
     for a, b in zip(whole, reduced):
         np.testing.assert_allclose(a, b, rtol=1e-10)
     left = np.sort(rng.integers(0, 30, size=45))
@@ -299,8 +299,8 @@ def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_i
     carriers = carriers_of(sites)
     expected = impute_haplotypes(panel, haplotypes.reshape(-1, 30), switch, mismatch,
                                  *carriers, left, weight)
-    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, switch,
-                         mismatch, 9, *carriers, left, weight)
+    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, 9, switch,
+                         mismatch, *carriers, left, weight)
     np.testing.assert_allclose(got.reshape(6, -1), expected, atol=1e-12)
 
 
@@ -318,8 +318,8 @@ def test_reduced_imputation_with_repeated_donors_matches_a_dense_twin():
     offsets = np.cumsum([0] + [len(donors) for donors in lists])[None]
     left = np.sort(rng.integers(0, 30, size=60))
     weight = np.where(left < 29, rng.random(60), 0.0)
-    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, np.concatenate(lists),
-                         switch, mismatch, 6, *carriers_of(sites), left, weight)
+    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, np.concatenate(lists), 6,
+                         switch, mismatch, *carriers_of(sites), left, weight)
     composite, donors = np.empty((30, 6), dtype=np.uint8), np.empty((3, 6), dtype=np.int64)
     composite_panel(panel, bounds, offsets[0], np.concatenate(lists), composite, donors)
     assert len(set(donors[0])) < 6                         # a donor in several columns
