@@ -411,14 +411,20 @@ def _window_of(bounds, n_markers):
     return window
 
 
+@kernel(inline="always")
+def _composite_buffers(n_markers, bounds, width):
+    """Scratch of a haploid pass over one sample's composite panel: the panel (M, L), its
+    donors per window, the posterior (M, L) and the expected jumps (M - 1)."""
+    return (np.empty((n_markers, width), dtype=np.uint8),
+            np.empty((bounds.shape[0] - 1, width), dtype=np.int64),
+            np.empty((n_markers, width)), np.zeros(max(n_markers - 1, 0)))
+
+
 @kernel()
 def _reduced_statistics_chunk(panel, haplotypes, bounds, offsets, candidates, width,
                               switch, mismatch, start, stop):
     n_markers = panel.shape[0]
-    composite = np.empty((n_markers, width), dtype=np.uint8)
-    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
-    posterior = np.empty((n_markers, width))
-    jumps = np.zeros(max(n_markers - 1, 0))
+    composite, donors, posterior, jumps = _composite_buffers(n_markers, bounds, width)
     loglik = 0.0
     mismatches = 0.0
     observed = 0.0
@@ -467,10 +473,7 @@ def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates,
                           switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
                           weight, start, stop, out):
     n_markers = panel.shape[0]
-    composite = np.empty((n_markers, width), dtype=np.uint8)
-    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
-    posterior = np.empty((n_markers, width))
-    jumps = np.zeros(max(n_markers - 1, 0))
+    composite, donors, posterior, jumps = _composite_buffers(n_markers, bounds, width)
     window = _window_of(bounds, n_markers)
     first = np.full(sites.shape[1], -1, dtype=np.int64)
     following = np.empty(width, dtype=np.int64)
