@@ -1,8 +1,9 @@
 """Log-space primitives: a vectorisable exp and row log-sum-exp.
 
 ``fast_exp`` computes exp(x) = 2**n * p(r), n = round(x / ln 2), r = x - n ln 2
-(|r| <= ln2/2, Cody-Waite split of ln 2) with p the degree-13 Taylor polynomial
-(truncation error < 1e-17 relative), so the result is within 2 ulp of exp(x);
+(|r| <= ln2/2, Cody-Waite split of ln 2) with p the degree-11 polynomial interpolating
+exp at the Chebyshev nodes of that interval (error < 3.2e-18, two multiply-adds fewer
+than the Taylor polynomial of the same accuracy), so the result is within 2 ulp of exp(x);
 inputs below -708 give 0.  2**n is built from its exponent bits.  Being branch-free
 arithmetic it inlines into loops that LLVM vectorises, where ``math.exp`` is a scalar
 library call.
@@ -32,18 +33,16 @@ def fast_exp(x):
     t = x * _LOG2E + _SHIFTER
     k = t - _SHIFTER
     r = (x - k * _LN2_HI) - k * _LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
+    p = 2.5110037605963777e-08
+    p = p * r + 2.763263963904103e-07
+    p = p * r + 2.755724091857897e-06
+    p = p * r + 2.4801485482328494e-05
+    p = p * r + 0.00019841269890047113
+    p = p * r + 0.0013888888952314775
+    p = p * r + 0.008333333333319601
+    p = p * r + 0.0416666666664881
+    p = p * r + 0.1666666666666668
+    p = p * r + 0.5000000000000019
     p = p * r + 1.0
     p = p * r + 1.0
     two_to_k = bits_float((float_bits(t) - _SHIFTER_BITS + 1023) << 52)
