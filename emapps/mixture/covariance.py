@@ -24,6 +24,31 @@ def check_covariance_type(covariance_type: str) -> str:
     return covariance_type
 
 
+MOMENT_ROWS = 65536
+
+
+def responsibility_moments(X, resp, shift, full: bool):
+    """(N_k, S_k, Q_k): sums of r_nk, r_nk (x_n - c_k) and r_nk (x_n - c_k)(x_n - c_k)^T
+    (diagonal only unless ``full``) for given responsibilities (N, K) and centres c (K, D).
+
+    Plain numpy (row blocks keep the temporaries small): the initial M-step of a fit on
+    at most MOMENT_ROWS rows uses it, so a small fit compiles no moments kernel.
+    """
+    n_components, n_features = resp.shape[1], X.shape[1]
+    nk = resp.sum(axis=0)
+    sx = np.zeros((n_components, n_features))
+    sxx = np.zeros((n_components, n_features, n_features) if full else (n_components, n_features))
+    for start in range(0, X.shape[0], MOMENT_ROWS):
+        rows = np.asarray(X[start:start + MOMENT_ROWS], dtype=np.float64)
+        block = resp[start:start + MOMENT_ROWS]
+        for k in range(n_components):
+            centred = rows - shift[k]
+            weighted = centred * block[:, k:k + 1]
+            sx[k] += weighted.sum(axis=0)
+            sxx[k] += weighted.T @ centred if full else (weighted * centred).sum(axis=0)
+    return nk, sx, sxx
+
+
 def covariances_from_stats(nk, centred_sum, centred_sq, covariance_type, reg_covar):
     """M-step covariances from statistics centred on the old means.
 
@@ -49,18 +74,40 @@ def covariances_from_stats(nk, centred_sum, centred_sq, covariance_type, reg_cov
 def precision_cholesky(covariances, covariance_type):
     """P with P P^T = Sigma^-1 (upper-triangular for full/tied), or DegenerateModelError."""
     if covariance_type in ("full", "tied"):
-        from ..kernels.linalg import precision_cholesky_stack
-
         stack = covariances[None] if covariance_type == "tied" else covariances
-        out, failed = precision_cholesky_stack(np.ascontiguousarray(stack, dtype=np.float64))
-        if failed >= 0 or not np.all(np.isfinite(out)):
-            raise DegenerateModelError(
-                f"component {max(failed, 0)} has a singular covariance (collapsed or "
-                f"duplicated points); use {DEGENERATE_ADVICE}")
+        out = _inverse_factors(np.asarray(stack, dtype=np.float64))
         return out[0] if covariance_type == "tied" else out
     if np.any(~np.isfinite(covariances)) or np.any(covariances <= 0.0):
         raise DegenerateModelError(f"a component has zero variance; use {DEGENERATE_ADVICE}")
     return 1.0 / np.sqrt(covariances)
+
+
+def _inverse_factors(stack):
+    """P_k = (chol(Sigma_k)^-1)^T for a (K, D, D) stack (numpy's batched LAPACK: no kernel
+    to compile for a handful of small matrices per M-step)."""
+    finite = np.isfinite(stack).all(axis=(1, 2))
+    if not finite.all():
+        raise _singular(int(np.argmin(finite)))
+    try:
+        lower = np.linalg.cholesky(stack)
+    except np.linalg.LinAlgError:
+        for k, cov in enumerate(stack):
+            try:
+                np.linalg.cholesky(cov)
+            except np.linalg.LinAlgError:
+                raise _singular(k) from None
+        raise
+    eye = np.broadcast_to(np.eye(stack.shape[-1]), stack.shape)
+    out = np.linalg.solve(lower, eye).transpose(0, 2, 1)
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=(1, 2)))
+    if bad.size:
+        raise _singular(int(bad[0]))
+    return out
+
+
+def _singular(k) -> DegenerateModelError:
+    return DegenerateModelError(f"component {k} has a singular covariance (collapsed or "
+                                f"duplicated points); use {DEGENERATE_ADVICE}")
 
 
 def covariances_from_precision_cholesky(prec_chol, covariance_type):

@@ -9,7 +9,8 @@ from ..em.record import run_record
 from ..errors import UserInputError
 from ..validation import (check_choice, check_matrix, check_positive_int,
                           check_sample_weight)
-from .covariance import COVARIANCE_TYPES, n_covariance_parameters
+from .covariance import (COVARIANCE_TYPES, MOMENT_ROWS, n_covariance_parameters,
+                         responsibility_moments)
 from .init import INIT_METHODS, initial_responsibilities
 from .missing import conditional_means, full_covariances, marginal, pattern_log_joint, split_patterns
 from .model import GaussianMixtureEM, MixtureData
@@ -96,16 +97,19 @@ class GaussianMixture:
 
     def _params_from_resp(self, X, resp, sample_weight):
         """M-step from given responsibilities (initialisation)."""
-        from ..kernels.gaussian import weighted_moments
-
         if sample_weight.size:
             resp = resp * sample_weight[:, None]
         centre = np.average(X, axis=0, weights=sample_weight if sample_weight.size else None)
         shift = np.ascontiguousarray(np.broadcast_to(centre, (resp.shape[1], X.shape[1])),
                                      dtype=np.float64)
         full = self.covariance_type in ("full", "tied")
-        nk, sx, sxx = weighted_moments(np.ascontiguousarray(X, dtype=np.float64),
-                                       np.ascontiguousarray(resp), shift, full)
+        if X.shape[0] <= MOMENT_ROWS:  # numpy is quick here, and no kernel compiles
+            nk, sx, sxx = responsibility_moments(X, resp, shift, full)
+        else:
+            from ..kernels.gaussian import weighted_moments
+
+            nk, sx, sxx = weighted_moments(np.ascontiguousarray(X, dtype=np.float64),
+                                           np.ascontiguousarray(resp), shift, full)
         return self._model().params_from_stats(shift, {"nk": nk, "sx": sx, "sxx": sxx})
 
     def _user_init(self, n_features):

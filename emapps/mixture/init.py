@@ -7,7 +7,6 @@ draws Dirichlet-like uniform responsibilities.
 """
 
 import numpy as np
-from scipy.cluster.vq import vq
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -48,7 +47,11 @@ def _draw(rng, mass) -> int:
 
 
 def nearest(X, centers):
-    labels, _ = vq(_rows(X), centers, check_finite=False)
+    """Index of each row's nearest centre."""
+    from ..kernels.kmeans import lloyd_pass
+
+    labels = np.empty(X.shape[0], dtype=np.int64)
+    lloyd_pass(_rows(X), np.empty(0), np.ascontiguousarray(centers, dtype=np.float64), labels)
     return labels
 
 
