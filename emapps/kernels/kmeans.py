@@ -33,9 +33,11 @@ def lloyd_chunk(X, start, stop, sample_weight, centers, labels):
         for b in range(nb):
             for d in range(n_features):
                 xt[d, b] = X[first + b, d]
-        best[:nb] = np.inf
+        for b in range(nb):
+            best[b] = np.inf
         for k in range(n_clusters):
-            distance[:nb] = 0.0
+            for b in range(nb):
+                distance[b] = 0.0
             for d in range(n_features):
                 c = centers[k, d]
                 for b in range(nb):
