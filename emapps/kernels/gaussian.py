@@ -128,10 +128,10 @@ def _finish_full(nk, sx, sxx, n_features):
 
 @kernel(fastmath=REDUCE_FLAGS, inline="always")
 def _full_chunk(X, start, stop, sample_weight, log_weights, means, prec_chol, width,
-                log_joint, accumulate):
+                load, log_joint, accumulate):
     """Fused E-step for full precisions over rows [start, stop): (N_k, S_k, Q_k,
     sum_n w_n log p(x_n), sum_n -w_n log max_k p(k | x_n)), centred on ``means``;
-    sample_weight empty = unit weights; blocks of ``width`` >= D rows."""
+    sample_weight empty = unit weights; blocks of ``width`` >= D rows filled by ``load``."""
     n_features = X.shape[1]
     n_components = means.shape[0]
     means_p, prec_p = _pad_full(means, prec_chol, width)
@@ -147,7 +147,7 @@ def _full_chunk(X, start, stop, sample_weight, log_weights, means, prec_chol, wi
     classification = 0.0
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _load_features(X, first, nb, xt)
+        load(X, first, nb, xt)
         log_joint(xt, nb, means_p, prec_p, const, lp, y, n_features)
         block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
                                                              top, norm)
@@ -162,28 +162,28 @@ def _full_chunk(X, start, stop, sample_weight, log_weights, means, prec_chol, wi
 def full_chunk_tiles(X, start, stop, sample_weight, log_weights, means, prec_chol):
     """_full_chunk on 4 x 4 tiles (any number of features)."""
     return _full_chunk(X, start, stop, sample_weight, log_weights, means, prec_chol,
-                       padded(X.shape[1]), log_joint_tiles, accumulate_tiles)
+                       padded(X.shape[1]), _load_block, log_joint_tiles, accumulate_tiles)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
 def full_chunk_rows(X, start, stop, sample_weight, log_weights, means, prec_chol):
     """_full_chunk by row loops (1 or 2 features)."""
     return _full_chunk(X, start, stop, sample_weight, log_weights, means, prec_chol,
-                       X.shape[1], log_joint_rows, accumulate_rows)
+                       X.shape[1], _load_block, log_joint_rows, accumulate_rows)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
 def full_chunk_small(X, start, stop, sample_weight, log_weights, means, prec_chol):
     """_full_chunk for 3 or 5 features."""
     return _full_chunk(X, start, stop, sample_weight, log_weights, means, prec_chol,
-                       X.shape[1], log_joint_small, accumulate_small)
+                       X.shape[1], _load_features, log_joint_small, accumulate_small)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
 def full_chunk_eight(X, start, stop, sample_weight, log_weights, means, prec_chol):
     """_full_chunk for 8 features."""
     return _full_chunk(X, start, stop, sample_weight, log_weights, means, prec_chol, 8,
-                       log_joint_eight, accumulate_eight)
+                       _load_block, log_joint_eight, accumulate_eight)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
@@ -255,7 +255,7 @@ def gaussian_chunk_diag(X, start, stop, sample_weight, log_weights, means, prec_
 
 
 @kernel(fastmath=REDUCE_FLAGS, inline="always")
-def _full_rows(X, start, stop, log_weights, means, prec_chol, out, width, log_joint):
+def _full_rows(X, start, stop, log_weights, means, prec_chol, out, width, load, log_joint):
     """out[n, k] = log w_k + log N(x_n | mu_k, (P_k P_k^T)^-1) for rows [start, stop)."""
     n_features = X.shape[1]
     n_components = means.shape[0]
@@ -266,7 +266,7 @@ def _full_rows(X, start, stop, log_weights, means, prec_chol, out, width, log_jo
     y = np.zeros((TILE, BLOCK))  # read (times 0) before the first write
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _load_features(X, first, nb, xt)
+        load(X, first, nb, xt)
         log_joint(xt, nb, means_p, prec_p, const, lp, y, n_features)
         for b in range(nb):
             for k in range(n_components):
@@ -277,13 +277,13 @@ def _full_rows(X, start, stop, log_weights, means, prec_chol, out, width, log_jo
 def full_rows_tiles(X, start, stop, log_weights, means, prec_chol, out):
     """_full_rows on 4 x 4 tiles (any number of features)."""
     _full_rows(X, start, stop, log_weights, means, prec_chol, out, padded(X.shape[1]),
-               log_joint_tiles)
+               _load_block, log_joint_tiles)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
 def full_rows_rows(X, start, stop, log_weights, means, prec_chol, out):
     """_full_rows by row loops (1 or 2 features)."""
-    _full_rows(X, start, stop, log_weights, means, prec_chol, out, X.shape[1],
+    _full_rows(X, start, stop, log_weights, means, prec_chol, out, X.shape[1], _load_block,
                log_joint_rows)
 
 
@@ -291,13 +291,14 @@ def full_rows_rows(X, start, stop, log_weights, means, prec_chol, out):
 def full_rows_small(X, start, stop, log_weights, means, prec_chol, out):
     """_full_rows for 3 or 5 features."""
     _full_rows(X, start, stop, log_weights, means, prec_chol, out, X.shape[1],
-               log_joint_small)
+               _load_features, log_joint_small)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
 def full_rows_eight(X, start, stop, log_weights, means, prec_chol, out):
     """_full_rows for 8 features."""
-    _full_rows(X, start, stop, log_weights, means, prec_chol, out, 8, log_joint_eight)
+    _full_rows(X, start, stop, log_weights, means, prec_chol, out, 8, _load_block,
+               log_joint_eight)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
