@@ -48,9 +48,9 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("--states", default=16, show_default=True,
               help="Haplotypes kept per window of 64 markers and haplotype for phasing.")
 @click.option("--phase-states", type=int, default=None,
-              help="Panel mode: a panel with more haplotypes is reduced to this many "
-                   "composite haplotypes per sample for phasing and fitting (default "
-                   "800).")
+              help="Panel mode: phase moves run over this many composite haplotypes "
+                   "per sample, drawn from the panel and the other targets; a larger "
+                   "panel is reduced to this many for fitting too (default 480).")
 @click.option("--impute-states", type=int, default=None,
               help="Panel mode: the same for imputing (default 1600).")
 @click.option("--cohort-model", type=click.Choice(["copying", "clusters"]), default="copying",

@@ -26,7 +26,7 @@ from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
                                pack_bits, phase_samples, reduced_impute, reduced_statistics,
-                               refine_cohort, refine_samples)
+                               refine_cohort)
 from ..validation import check_positive_int
 from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
 
@@ -37,7 +37,7 @@ INITIAL_THETA = 4e4
 INITIAL_MISMATCH = 1e-3
 #: panels above this many haplotypes are reduced to composite panels of this width for
 #: phasing and fitting (PHASE_STATES) and for imputing (IMPUTE_STATES)
-PHASE_STATES, IMPUTE_STATES = 800, 1600
+PHASE_STATES, IMPUTE_STATES = 480, 1600
 
 
 class Composites(NamedTuple):
@@ -260,25 +260,33 @@ class ReferenceImputer:
                refine=True) -> np.ndarray:
         """(2, N, M) phased alleles of every target at the typed markers (-1 where the
         genotype is missing): the diploid Viterbi path over candidate haplotypes per
-        window, then switch and flip moves under the haploid model while they raise the
-        likelihood."""
+        window, then (``refine``) switch and flip moves while they raise the likelihood."""
         bounds, offsets, candidates = window_candidates(typed_panel, genotypes,
                                                         self.per_window, previous)
         haplotypes = phase_samples(typed_panel, genotypes, bounds, offsets, candidates,
                                    switch, mismatch)
         haplotypes[:, genotypes < 0] = -1
-        if not (refine and self.sweeps):
-            return haplotypes
-        composites = self._composites(typed_panel, genotypes, haplotypes,
-                                      self.phase_states)
-        if composites is None:
-            refine_samples(typed_panel, haplotypes, genotypes == 1, switch, mismatch,
-                           self.sweeps)
-        else:
-            haplotypes = refine_cohort(typed_panel, haplotypes, genotypes, *composites[:3],
-                                       switch, mismatch, self.sweeps, composites.width)
-            haplotypes[:, genotypes < 0] = -1
+        if refine and self.sweeps:
+            haplotypes = self._refine(typed_panel, genotypes, haplotypes, switch, mismatch)
         return haplotypes
+
+    def _refine(self, typed_panel, genotypes, haplotypes, switch, mismatch) -> np.ndarray:
+        """Switch and flip moves under the haploid model, each target copying from the
+        panel and the other targets' current haplotypes (as Beagle phases targets with
+        each other): over composite panels of at most ``phase_states`` columns drawn from
+        both, the target's own two haplotypes left out."""
+        n_haps, n_samples = typed_panel.shape[1], genotypes.shape[0]
+        targets = np.where(haplotypes < 0, 0, haplotypes).astype(np.uint8)  # missing: REF
+        states = np.ascontiguousarray(np.hstack([typed_panel, targets[0].T, targets[1].T]))
+        owners = n_haps + np.column_stack([np.arange(n_samples),
+                                           n_samples + np.arange(n_samples)])
+        width = min(self.phase_states, states.shape[1] - 2)
+        bounds, offsets, candidates = window_candidates(states, genotypes, width // 2,
+                                                        haplotypes, owners, by_run=True)
+        refined = refine_cohort(states, haplotypes, genotypes, bounds, offsets, candidates,
+                                switch, mismatch, self.sweeps, width)
+        refined[:, genotypes < 0] = -1
+        return refined
 
     @staticmethod
     def _composites(typed_panel, genotypes, haplotypes, width) -> Composites | None:

@@ -272,9 +272,9 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
     marker (a switch) and exchanging the alleles of one heterozygous marker (a flip).
     Each sweep scores every move by the gain in log-likelihood of both haplotypes and
     makes the best ones that gain, at least ``spacing`` markers apart; sweeps repeat until
-    no move gains.  Unless ``fills`` is empty ((2, 0)), it receives (2, M) the likelier
-    copied allele at every unobserved marker, from the last sweep's posterior (its
-    haplotypes exchanged with the alleles).  Returns the number of moves made."""
+    no move gains.  ``fills`` (2, M) receives the likelier copied allele at every
+    unobserved marker, from the last sweep's posterior (its haplotypes exchanged with the
+    alleles).  Returns the number of moves made."""
     n_markers, n_haps = panel.shape
     alpha = np.empty((2, n_markers, n_haps))
     weighted = np.empty((2, n_markers, n_haps))
@@ -287,9 +287,7 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
         for copy in range(2):
             _forward(panel, alleles[copy], switch, mismatch, alpha[copy], prefix[copy])
             _backward(panel, alleles[copy], switch, mismatch, weighted[copy], suffix[copy])
-            if fills.shape[1] == n_markers:
-                _likelier_alleles(panel, alleles[copy], alpha[copy], weighted[copy],
-                                  fills[copy])
+            _likelier_alleles(panel, alleles[copy], alpha[copy], weighted[copy], fills[copy])
         if hets.shape[0] < 2 or max_sweeps == 0:
             break
         current = prefix[0, n_markers - 1] + prefix[1, n_markers - 1]
@@ -329,34 +327,14 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
                 first_allele = alleles[0, k]
                 alleles[0, k] = alleles[1, k]
                 alleles[1, k] = first_allele
-            if fills.shape[1] == n_markers:
-                for k in range(begin, end):
-                    first_allele = fills[0, k]
-                    fills[0, k] = fills[1, k]
-                    fills[1, k] = first_allele
+            for k in range(begin, end):
+                first_allele = fills[0, k]
+                fills[0, k] = fills[1, k]
+                fills[1, k] = first_allele
         if made == 0:
             break
         moves += made
     return moves
-
-
-@kernel()
-def _refine_chunk(panel, haplotypes, heterozygous, switch, mismatch, max_sweeps, spacing,
-                  start, stop):
-    moves = 0
-    for k in range(start, stop):
-        moves += refine_phase(panel, haplotypes[:, k], heterozygous[k], switch, mismatch,
-                              max_sweeps, spacing, np.empty((2, 0), dtype=np.int8))
-    return (moves,)
-
-
-def refine_samples(panel, haplotypes, heterozygous, switch, mismatch, max_sweeps,
-                   spacing=50):
-    """refine_phase for every sample of haplotypes (2, N, M), in place; returns the
-    total number of moves."""
-    return map_add(lambda start, stop: _refine_chunk(
-        panel, haplotypes, heterozygous, switch, mismatch, max_sweeps, spacing, start,
-        stop), haplotypes.shape[1], 1)[0]
 
 
 @kernel()

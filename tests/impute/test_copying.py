@@ -147,7 +147,7 @@ def test_refinement_repairs_a_switch_error_and_never_lowers_the_likelihood():
 
     fixed = start.copy()
     moves = refine_phase(panel, fixed, heterozygous, switch, 0.01, 20, 5,
-                         np.empty((2, 0), dtype=np.int8))
+                         np.empty((2, 60), dtype=np.int8))
     assert moves >= 1 and loglik(fixed) > loglik(start)
     same = fixed[0] == truth[0]
     assert same.all() or (~same).all()  # the truth up to the labels of the two haplotypes
