@@ -35,8 +35,9 @@ WINDOW = 32
 #: theta = 4 Ne starts at Ne = 10,000 (the Li & Stephens / minimac scale)
 INITIAL_THETA = 4e4
 INITIAL_MISMATCH = 1e-3
-#: panels above this many haplotypes are reduced to composite panels of this width for
-#: phasing and fitting (PHASE_STATES) and for imputing (IMPUTE_STATES)
+#: phase moves run over composite panels of at most PHASE_STATES columns (from the panel
+#: and the other targets); panels above PHASE_STATES / IMPUTE_STATES haplotypes are
+#: reduced to composites of that width for fitting / imputing too
 PHASE_STATES, IMPUTE_STATES = 480, 1600
 
 

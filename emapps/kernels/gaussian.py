@@ -11,11 +11,12 @@ N_k = sum r_nk, S_k = sum r_nk (x_n - mu_k), Q_k = sum r_nk (x_n - mu_k)(x_n - m
 
 Full covariances go through block kernels of one shape, ``log_joint(xt, nb, means, prec,
 const, lp, y, n_features)`` and ``accumulate(xt, nb, shift, resp, t, nk, sx, sxx,
-n_features)``: 4 x 4 tiles for any D (gaussian_tiles.py), or kernels written out for 3, 5
-and 8 features (gaussian_unrolled.py).  Each choice is its own compiled chunk kernel,
-picked in Python, so a fit compiles only the one its data needs.  The ``*_chunk``
-kernels work on rows [start, stop); the plain-named functions run them over fixed chunks
-on threads (see parallel.py).
+n_features)``: 4 x 4 tiles for any D or row loops alone for 1-2 features
+(gaussian_tiles.py), and kernels written out for 3, 5 and 8 features
+(gaussian_unrolled.py).  Each choice is its own compiled chunk kernel (``full_chunk_*``,
+``full_rows_*``), picked in Python by :func:`_full_kernels`, so a fit compiles only the
+one its data needs.  The chunk kernels work on rows [start, stop); the plain-named
+functions run them over fixed chunks on threads (see parallel.py).
 """
 
 import math

@@ -75,19 +75,24 @@ def precision_cholesky(covariances, covariance_type):
     """P with P P^T = Sigma^-1 (upper-triangular for full/tied), or DegenerateModelError."""
     if covariance_type in ("full", "tied"):
         stack = covariances[None] if covariance_type == "tied" else covariances
-        out = _inverse_factors(np.asarray(stack, dtype=np.float64))
+        out, failed = inverse_cholesky_factors(np.asarray(stack, dtype=np.float64))
+        if failed >= 0:
+            raise DegenerateModelError(
+                f"component {failed} has a singular covariance (collapsed or duplicated "
+                f"points); use {DEGENERATE_ADVICE}")
         return out[0] if covariance_type == "tied" else out
     if np.any(~np.isfinite(covariances)) or np.any(covariances <= 0.0):
         raise DegenerateModelError(f"a component has zero variance; use {DEGENERATE_ADVICE}")
     return 1.0 / np.sqrt(covariances)
 
 
-def _inverse_factors(stack):
-    """P_k = (chol(Sigma_k)^-1)^T for a (K, D, D) stack (numpy's batched LAPACK: no kernel
-    to compile for a handful of small matrices per M-step)."""
+def inverse_cholesky_factors(stack) -> tuple[np.ndarray, int]:
+    """(P, k): P_j = (chol(Sigma_j)^-1)^T, upper-triangular with P_j P_j^T = Sigma_j^-1, for
+    a (K, D, D) stack, and k the first Sigma_j that is not positive definite (-1 when all
+    are).  numpy's batched LAPACK: no kernel to compile for a few small matrices."""
     finite = np.isfinite(stack).all(axis=(1, 2))
     if not finite.all():
-        raise _singular(int(np.argmin(finite)))
+        return stack, int(np.argmin(finite))
     try:
         lower = np.linalg.cholesky(stack)
     except np.linalg.LinAlgError:
@@ -95,19 +100,12 @@ def _inverse_factors(stack):
             try:
                 np.linalg.cholesky(cov)
             except np.linalg.LinAlgError:
-                raise _singular(k) from None
+                return stack, k
         raise
     eye = np.broadcast_to(np.eye(stack.shape[-1]), stack.shape)
     out = np.linalg.solve(lower, eye).transpose(0, 2, 1)
     bad = np.flatnonzero(~np.isfinite(out).all(axis=(1, 2)))
-    if bad.size:
-        raise _singular(int(bad[0]))
-    return out
-
-
-def _singular(k) -> DegenerateModelError:
-    return DegenerateModelError(f"component {k} has a singular covariance (collapsed or "
-                                f"duplicated points); use {DEGENERATE_ADVICE}")
+    return out, int(bad[0]) if bad.size else -1
 
 
 def covariances_from_precision_cholesky(prec_chol, covariance_type):

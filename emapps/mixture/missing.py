@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DegenerateModelError
-from .covariance import DEGENERATE_ADVICE
+from .covariance import DEGENERATE_ADVICE, inverse_cholesky_factors
 from .params import GaussianParams
 
 
@@ -68,11 +68,8 @@ class Marginal:
 
 
 def marginal(params: GaussianParams, covariances: np.ndarray, pattern: Pattern) -> Marginal:
-    from ..kernels.linalg import precision_cholesky_stack
-
     O, M = pattern.observed, pattern.missing
-    cov_oo = np.ascontiguousarray(covariances[:, O][:, :, O])
-    prec, failed = precision_cholesky_stack(cov_oo)
+    prec, failed = inverse_cholesky_factors(covariances[:, O][:, :, O])
     if failed >= 0:
         raise DegenerateModelError(f"component {failed} is singular on the observed "
                                    f"coordinates; use {DEGENERATE_ADVICE}")

@@ -129,16 +129,18 @@ def test_component_with_zero_weight_gets_no_responsibility():
     assert nk[1] == 0.0 and np.all(sx[1] == 0.0) and np.isfinite(loglik)
 
 
-def test_precision_cholesky_stack_matches_numpy():
-    from emapps.kernels.linalg import precision_cholesky_stack
+def test_inverse_cholesky_factors_match_numpy_and_name_the_singular_component():
+    from emapps.mixture.covariance import inverse_cholesky_factors
     rng = np.random.default_rng(9)
     cov = random_spd(rng, 4, 6)
-    ours, failed = precision_cholesky_stack(cov)
+    ours, failed = inverse_cholesky_factors(cov)
     assert failed == -1
     np.testing.assert_allclose(ours, precision_cholesky_upper(cov), rtol=1e-12, atol=1e-14)
     assert np.all(np.tril(ours[0], -1) == 0)
     cov[2] = np.outer(cov[2][0], cov[2][0])  # rank one
-    assert precision_cholesky_stack(cov)[1] == 2
+    assert inverse_cholesky_factors(cov)[1] == 2
+    cov[1, 0, 0] = np.nan
+    assert inverse_cholesky_factors(cov)[1] == 1
 
 
 @pytest.mark.parametrize("full", [True, False])
