@@ -25,21 +25,65 @@ from .parallel import map_add, map_chunks
 #: results do not depend on threads)
 HAPLOTYPE_CHUNK = 8
 SAMPLE_CHUNK = 25
+#: samples per chunk of refine_cohort (each chunk allocates its forward-backward scratch
+#: once; samples are independent, so the chunking never changes a result)
+REFINE_CHUNK = 4
+
+
+@kernel(inline="always")
+def _ordered_sum(values):
+    """sum(values) in a fixed order that does not hang on one add at a time: eight
+    running sums over h mod 8, then combined pairwise (strict floating point, so a
+    compiled and a cached kernel give the same bits)."""
+    n = values.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    whole = n - n % 8
+    for h in range(0, whole, 8):
+        s0 += values[h]
+        s1 += values[h + 1]
+        s2 += values[h + 2]
+        s3 += values[h + 3]
+        s4 += values[h + 4]
+        s5 += values[h + 5]
+        s6 += values[h + 6]
+        s7 += values[h + 7]
+    rest = 0.0
+    for h in range(whole, n):
+        rest += values[h]
+    return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
+
+
+@kernel(inline="always")
+def _ordered_dot(first, second):
+    """sum_h first[h] second[h] in _ordered_sum's order."""
+    n = first.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    whole = n - n % 8
+    for h in range(0, whole, 8):
+        s0 += first[h] * second[h]
+        s1 += first[h + 1] * second[h + 1]
+        s2 += first[h + 2] * second[h + 2]
+        s3 += first[h + 3] * second[h + 3]
+        s4 += first[h + 4] * second[h + 4]
+        s5 += first[h + 5] * second[h + 5]
+        s6 += first[h + 6] * second[h + 6]
+        s7 += first[h + 7] * second[h + 7]
+    rest = 0.0
+    for h in range(whole, n):
+        rest += first[h] * second[h]
+    return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
 
 
 @kernel()
 def _emit(panel_row, observed, mismatch, out):
     """out[h] = P(observed | copying h); 1 when the allele is missing; 0 for a panel
     entry of 2 (a haplotype that may not be copied, e.g. the sample's own)."""
-    table = np.empty(3)
-    if observed < 0:
-        table[0] = table[1] = 1.0
-    else:
-        table[observed] = 1.0 - mismatch
-        table[1 - observed] = mismatch
-    table[2] = 0.0
+    same = 1.0 if observed < 0 else 1.0 - mismatch
+    other = 1.0 if observed < 0 else mismatch
     for h in range(panel_row.shape[0]):
-        out[h] = table[panel_row[h]]
+        allele = panel_row[h]
+        out[h] = 0.0 if allele == 2 else (same if allele == observed or observed < 0
+                                          else other)
 
 
 @kernel()
@@ -59,9 +103,7 @@ def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
             land = switch[m - 1] / n_haps
             for h in range(n_haps):
                 alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
-        total = 0.0
-        for h in range(n_haps):
-            total += alpha[m, h]
+        total = _ordered_sum(alpha[m])
         inverse = 1.0 / total
         for h in range(n_haps):
             alpha[m, h] *= inverse
@@ -203,10 +245,9 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
     total_log = 0.0
     for m in range(n_markers - 1, -1, -1):
         _emit(panel[m], observed[m], mismatch, emit)
-        total = 0.0
         for h in range(n_haps):
             weighted[m, h] = emit[h] * beta[h]
-            total += weighted[m, h]
+        total = _ordered_sum(weighted[m])
         inverse = 1.0 / total
         for h in range(n_haps):
             weighted[m, h] *= inverse
@@ -223,11 +264,8 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
 def _joined(alpha_row, weighted_row, switch):
     """log of sum_h alpha(h) sum_h' T(h, h') w(h'): a prefix's forward state entering a
     suffix whose next marker's weighted backward is w (both normalised)."""
-    n_haps = alpha_row.shape[0]
-    overlap = 0.0
-    for h in range(n_haps):
-        overlap += alpha_row[h] * weighted_row[h]
-    return math.log((1.0 - switch) * overlap + switch / n_haps)
+    overlap = _ordered_dot(alpha_row, weighted_row)
+    return math.log((1.0 - switch) * overlap + switch / alpha_row.shape[0])
 
 
 @kernel()
@@ -266,7 +304,7 @@ def _likelier_alleles(panel, observed, alpha, weighted, out):
 
 @kernel()
 def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spacing,
-                 fills):
+                 fills, alpha, weighted):
     """Improve one sample's phase (alleles (2, M), in place; -1 where unobserved) under
     the haploid copying model by two moves: exchanging the haplotypes' suffixes after a
     marker (a switch) and exchanging the alleles of one heterozygous marker (a flip).
@@ -274,10 +312,10 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
     makes the best ones that gain, at least ``spacing`` markers apart; sweeps repeat until
     no move gains.  ``fills`` (2, M) receives the likelier copied allele at every
     unobserved marker, from the last sweep's posterior (its haplotypes exchanged with the
-    alleles).  Returns the number of moves made."""
-    n_markers, n_haps = panel.shape
-    alpha = np.empty((2, n_markers, n_haps))
-    weighted = np.empty((2, n_markers, n_haps))
+    alleles).  ``alpha`` and ``weighted`` (2, M, H) are scratch for the forward and
+    backward passes (kept by the caller: fresh pages of that size cost more than the
+    passes).  Returns the number of moves made."""
+    n_markers = panel.shape[0]
     prefix = np.empty((2, n_markers))
     suffix = np.empty((2, n_markers))
     hets = np.flatnonzero(heterozygous)
@@ -514,13 +552,15 @@ def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidat
     donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
     alleles = np.empty((2, n_markers), dtype=np.int8)
     fills = np.empty((2, n_markers), dtype=np.int8)
+    alpha = np.empty((2, n_markers, width))
+    weighted = np.empty((2, n_markers, width))
     for k in range(start, stop):
         composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
             for m in range(n_markers):
                 alleles[c, m] = haplotypes[c, k, m] if genotypes[k, m] >= 0 else -1
         refine_phase(composite, alleles, genotypes[k] == 1, switch, mismatch, sweeps, 50,
-                     fills)
+                     fills, alpha, weighted)
         for c in range(2):
             for m in range(n_markers):
                 out[c, k, m] = alleles[c, m] if alleles[c, m] >= 0 else fills[c, m]
@@ -534,7 +574,7 @@ def refine_cohort(panel, haplotypes, genotypes, bounds, offsets, candidates, swi
     out = np.empty_like(haplotypes)
     map_chunks(lambda start, stop: _cohort_refine_chunk(
         panel, haplotypes, genotypes, bounds, offsets, candidates, switch, mismatch, sweeps,
-        width, start, stop, out), haplotypes.shape[1], 1)
+        width, start, stop, out), haplotypes.shape[1], REFINE_CHUNK)
     return out
 
 

@@ -133,6 +133,11 @@ def test_diploid_viterbi_finds_the_best_pair_path(windows):
     np.testing.assert_array_equal((out[0] + out[1])[called], genotypes[called])
 
 
+def scratch(panel):
+    """refine_phase's forward and backward scratch for a panel (M, H)."""
+    return np.empty((2,) + panel.shape), np.empty((2,) + panel.shape)
+
+
 def test_refinement_repairs_a_switch_error_and_never_lowers_the_likelihood():
     rng = np.random.default_rng(7)
     panel = (rng.random((60, 10)) < 0.5).astype(np.uint8)
@@ -147,7 +152,7 @@ def test_refinement_repairs_a_switch_error_and_never_lowers_the_likelihood():
 
     fixed = start.copy()
     moves = refine_phase(panel, fixed, heterozygous, switch, 0.01, 20, 5,
-                         np.empty((2, 60), dtype=np.int8))
+                         np.empty((2, 60), dtype=np.int8), *scratch(panel))
     assert moves >= 1 and loglik(fixed) > loglik(start)
     same = fixed[0] == truth[0]
     assert same.all() or (~same).all()  # the truth up to the labels of the two haplotypes
@@ -234,7 +239,7 @@ def test_refine_phase_fills_unobserved_markers_with_the_likelier_copied_allele(s
     heterozygous = np.zeros(12, dtype=bool)                   # no moves to make
     fills = np.full((2, 12), -7, dtype=np.int8)
     assert refine_phase(panel, alleles.copy(), heterozygous, switch, mismatch, 1, 5,
-                        fills) == 0
+                        fills, *scratch(panel)) == 0
     for copy in range(2):
         posterior = dense_forward_backward(panel, alleles[copy], switch, mismatch)[0]
         ones = (posterior * panel).sum(axis=1)
