@@ -373,28 +373,29 @@ def _header_text(target: Calls, result, command, version) -> str:
 
 
 def _body_lines(result):
-    """Record lines (a generator), two decimals as Beagle writes them.  Each distinct
-    sample cell (GT, DS and GP in hundredths) is formatted once."""
+    """Record lines (one string), two decimals as Beagle writes them; the sample cells
+    are spelt by a kernel from tables of the hundredths."""
+    from ..kernels.vcftext import genotype_records
+
     hundredths = _format_table(np.arange(201) / 100.0, 2)
-    keys = result.genotype_codes().astype(np.int64) * 201 + np.rint(result.dosage * 100)\
-        .astype(np.int64)
-    for probs in result.genotype_probs():  # GP in hundredths, one at a time
-        keys = keys * 101 + np.rint(probs * 100).astype(np.int64)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    texts = []
-    for key in unique.tolist():
-        key, gp2 = divmod(key, 101)
-        key, gp1 = divmod(key, 101)
-        key, gp0 = divmod(key, 101)
-        code, dose = divmod(key, 201)
-        texts.append(f"{GT_TEXT[code]}:{hundredths[dose]}:{hundredths[gp0]},"
-                     f"{hundredths[gp1]},{hundredths[gp2]}")
-    cells = np.array(texts, dtype=object)[inverse.reshape(keys.shape).T]   # (S, N)
     af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)
                                                         .astype(np.int64)]
     dr2 = hundredths[np.rint(np.clip(result.dosage_r2, 0, 1) * 100).astype(np.int64)]
-    for s in range(result.n_sites):
-        info = f"AF={af[s]};DR2={dr2[s]}" + (";IMP" if result.imputed[s] else "")
-        yield (f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
-               f"{result.alt[s]}\t.\tPASS\t{info}\tGT:DS:GP\t"
-               + "\t".join(cells[s].tolist()) + "\n")
+    prefixes = [f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
+                f"{result.alt[s]}\t.\tPASS\tAF={af[s]};DR2={dr2[s]}"
+                f"{';IMP' if result.imputed[s] else ''}\tGT:DS:GP\t".encode()
+                for s in range(result.n_sites)]
+    prefix_ends = np.cumsum([len(prefix) for prefix in prefixes])
+    gp = [np.rint(probs * 100).astype(np.int64) for probs in result.genotype_probs()]
+    text = genotype_records(
+        np.frombuffer(b"".join(prefixes), dtype=np.uint8), prefix_ends,
+        result.genotype_codes().astype(np.int64), np.rint(result.dosage * 100).astype(np.int64),
+        *gp, _byte_table(GT_TEXT), _byte_table(hundredths),
+        np.array([len(number) for number in hundredths], dtype=np.int64))
+    return [text.tobytes().decode("ascii")]
+
+
+def _byte_table(texts) -> np.ndarray:
+    """(len(texts), longest) uint8 rows of ASCII text, zero-padded."""
+    width = max(len(text) for text in texts)
+    return np.array([list(text.encode().ljust(width, b"\0")) for text in texts], dtype=np.uint8)
