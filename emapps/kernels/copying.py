@@ -31,46 +31,30 @@ REFINE_CHUNK = 4
 
 
 @kernel(inline="always")
-def _ordered_sum(values):
-    """sum(values) in a fixed order that does not hang on one add at a time: eight
-    running sums over h mod 8, then combined pairwise (strict floating point, so a
-    compiled and a cached kernel give the same bits)."""
-    n = values.shape[0]
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    whole = n - n % 8
-    for h in range(0, whole, 8):
-        s0 += values[h]
-        s1 += values[h + 1]
-        s2 += values[h + 2]
-        s3 += values[h + 3]
-        s4 += values[h + 4]
-        s5 += values[h + 5]
-        s6 += values[h + 6]
-        s7 += values[h + 7]
-    rest = 0.0
-    for h in range(whole, n):
-        rest += values[h]
-    return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
+def _term(first, second, h, product):
+    return first[h] * second[h] if product else first[h]
 
 
 @kernel(inline="always")
-def _ordered_dot(first, second):
-    """sum_h first[h] second[h] in _ordered_sum's order."""
+def _lane_sum(first, second, product):
+    """sum_h first[h] (times second[h] when ``product``) in a fixed order that does not
+    hang on one add at a time: eight running sums over h mod 8, then combined pairwise
+    (strict floating point, so a compiled and a cached kernel give the same bits)."""
     n = first.shape[0]
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     whole = n - n % 8
     for h in range(0, whole, 8):
-        s0 += first[h] * second[h]
-        s1 += first[h + 1] * second[h + 1]
-        s2 += first[h + 2] * second[h + 2]
-        s3 += first[h + 3] * second[h + 3]
-        s4 += first[h + 4] * second[h + 4]
-        s5 += first[h + 5] * second[h + 5]
-        s6 += first[h + 6] * second[h + 6]
-        s7 += first[h + 7] * second[h + 7]
+        s0 += _term(first, second, h, product)
+        s1 += _term(first, second, h + 1, product)
+        s2 += _term(first, second, h + 2, product)
+        s3 += _term(first, second, h + 3, product)
+        s4 += _term(first, second, h + 4, product)
+        s5 += _term(first, second, h + 5, product)
+        s6 += _term(first, second, h + 6, product)
+        s7 += _term(first, second, h + 7, product)
     rest = 0.0
     for h in range(whole, n):
-        rest += first[h] * second[h]
+        rest += _term(first, second, h, product)
     return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
 
 
@@ -103,7 +87,7 @@ def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
             land = switch[m - 1] / n_haps
             for h in range(n_haps):
                 alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
-        total = _ordered_sum(alpha[m])
+        total = _lane_sum(alpha[m], alpha[m], False)
         inverse = 1.0 / total
         for h in range(n_haps):
             alpha[m, h] *= inverse
@@ -247,7 +231,7 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
         _emit(panel[m], observed[m], mismatch, emit)
         for h in range(n_haps):
             weighted[m, h] = emit[h] * beta[h]
-        total = _ordered_sum(weighted[m])
+        total = _lane_sum(weighted[m], weighted[m], False)
         inverse = 1.0 / total
         for h in range(n_haps):
             weighted[m, h] *= inverse
@@ -264,7 +248,7 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
 def _joined(alpha_row, weighted_row, switch):
     """log of sum_h alpha(h) sum_h' T(h, h') w(h'): a prefix's forward state entering a
     suffix whose next marker's weighted backward is w (both normalised)."""
-    overlap = _ordered_dot(alpha_row, weighted_row)
+    overlap = _lane_sum(alpha_row, weighted_row, True)
     return math.log((1.0 - switch) * overlap + switch / alpha_row.shape[0])
 
 
