@@ -12,7 +12,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import UserInputError
-from ..vcf import diploid_calls, display_name, fetch, open_vcf
+from ..vcf import diploid_calls, display_name, open_vcf, record_lines
 
 #: 1 cM per Mb when no genetic map is given
 CM_PER_BP = 1e-6
@@ -69,27 +69,31 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
         chrom, pos, ids, ref, alt, lines, blocks = [], [], [], [], [], [], []
         skipped = {"multiallelic": 0, "no_alt": 0}
         finished, last = set(), None
+        n_columns = 9 + len(header_samples)
         try:
-            for record in fetch(vcf, name, region):
-                where = (record.chrom, record.pos)
+            for line in record_lines(vcf, path, name, region):
+                fields = line.split("\t", 9)
+                if len(fields) < 10:
+                    raise ValueError(f"{len(fields)} columns, {n_columns} expected")
+                where = (fields[0], int(fields[1]))
                 if last is not None and where[0] != last[0]:
                     finished.add(last[0])
                 if where[0] in finished or (last is not None and where[0] == last[0]
                                             and where[1] < last[1]):
-                    raise UserInputError(f"{name}: records are not sorted ({record.chrom}:"
-                                         f"{record.pos} after {last[0]}:{last[1]}); sort "
+                    raise UserInputError(f"{name}: records are not sorted ({where[0]}:"
+                                         f"{where[1]} after {last[0]}:{last[1]}); sort "
                                          f"with 'bcftools sort'")
                 last = where
-                alts = record.alts or ()
+                alts = () if fields[4] == "." else fields[4].split(",")
                 if len(alts) != 1 or alts[0] in (".", "*"):
                     skipped["no_alt" if not alts else "multiallelic"] += 1
                     continue
-                chrom.append(record.chrom)
-                pos.append(record.pos)
-                ids.append(record.id or ".")
-                ref.append(record.ref)
+                chrom.append(where[0])
+                pos.append(where[1])
+                ids.append(fields[2])
+                ref.append(fields[3])
                 alt.append(alts[0])
-                lines.append(str(record))
+                lines.append(line)
                 if len(lines) == RECORD_BLOCK:  # decode the calls block by block
                     blocks.append(diploid_calls(lines, header_samples, name))
                     lines = []
@@ -298,11 +302,21 @@ def write_imputed(path, result, target: Calls, *, mode="v", command="", version=
 
 def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
                    index: bool = True) -> None:
-    """VCF text (header, record lines) written through pysam as VCF, bgzipped VCF or BCF
-    (``mode`` v/z/b/u): to a temporary file renamed into place, with an index beside
-    bgzipped output; '-' writes to stdout."""
+    """VCF text (header, record lines) written as VCF, bgzipped VCF (pysam's BGZF writer)
+    or, through pysam's records, BCF (``mode`` v/z/b/u): to a temporary file renamed
+    into place, with an index beside bgzipped output; '-' writes to stdout."""
     import pysam
 
+    header_text = _with_pass_filter(header_text)
+    if path != "-" and mode in ("v", "z"):
+        with atomic_path(path) as temporary:
+            with (open(temporary, "w") if mode == "v"
+                  else _text_writer(pysam.BGZFile(str(temporary), "wb"))) as handle:
+                handle.write(header_text)
+                handle.writelines(lines)
+            if index and mode == "z":
+                _index(pysam, temporary, path, csi=False)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         text_path = Path(scratch) / "records.vcf"
         with open(text_path, "w") as handle:
@@ -317,24 +331,48 @@ def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
                         for record in source:
                             out.write(record)
                     return
-                _write_atomically(path, source, mode, threads, index)
+                with atomic_path(path) as temporary:
+                    with pysam.VariantFile(str(temporary), OUTPUT_MODES[mode],
+                                           header=source.header, threads=threads) as out:
+                        for record in source:
+                            out.write(record)
+                    if index and mode == "b":
+                        _index(pysam, temporary, path, csi=True)
         finally:
             pysam.set_verbosity(previous)
 
 
-def _write_atomically(path, source, mode, threads, index):
-    import pysam
+def _with_pass_filter(header_text: str) -> str:
+    """The header with htslib's ##FILTER=<ID=PASS> line second, where pysam puts it."""
+    first, *rest = header_text.split("\n")
+    rest = [line for line in rest if not line.startswith("##FILTER=<ID=PASS,")]
+    return "\n".join([first, '##FILTER=<ID=PASS,Description="All filters passed">', *rest])
 
-    with atomic_path(path) as temporary:
-        with pysam.VariantFile(str(temporary), OUTPUT_MODES[mode], header=source.header,
-                               threads=threads) as out:
-            for record in source:
-                out.write(record)
-        if index and mode in ("z", "b"):
-            suffix = ".csi" if mode == "b" else ".tbi"
-            pysam.tabix_index(str(temporary), preset="vcf", force=True, csi=mode == "b",
-                              keep_original=True)
-            os.replace(f"{temporary}{suffix}", f"{path}{suffix}")
+
+class _text_writer:
+    """A text-mode context over a binary pysam.BGZFile."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+    def write(self, text: str):
+        self.handle.write(text.encode())
+
+    def writelines(self, texts):
+        for text in texts:
+            self.write(text)
+
+
+def _index(pysam, temporary, path, csi: bool):
+    suffix = ".csi" if csi else ".tbi"
+    pysam.tabix_index(str(temporary), preset="vcf", force=True, csi=csi, keep_original=True)
+    os.replace(f"{temporary}{suffix}", f"{path}{suffix}")
 
 
 def kept_header_lines(calls: Calls, command="", version="", drop=()) -> list:

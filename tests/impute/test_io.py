@@ -9,7 +9,7 @@ import pytest
 
 from emapps.errors import UserInputError
 from emapps.impute.io import (check_panel, genetic_positions, match_sites, output_type,
-                              read_calls, read_plink_map)
+                              read_calls, read_plink_map, write_vcf_text)
 
 HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=20>\n"
           '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
@@ -40,6 +40,54 @@ def test_calls_are_read_with_missing_alleles_and_skipped_records_counted(tmp_pat
 def test_bad_target_records_say_what_and_where(tmp_path, body, message):
     with pytest.raises(UserInputError, match=message):
         read_calls(vcf(tmp_path, body))
+
+
+def test_text_bgzipped_and_bcf_inputs_read_alike(tmp_path):
+    """Whole text files are read as lines, BCF and regions through pysam's records."""
+    body = ("20\t10\t.\tA\tG\t.\t.\t.\tGT\t0|1\t./.\n"
+            "20\t20\t.\tA\t.\t.\t.\t.\tGT\t0|0\t0|0\n"
+            "20\t30\trs3\tC\tT\t.\t.\t.\tGT\t1/1\t0/.\n")
+    plain = vcf(tmp_path, body)
+    pysam.tabix_compress(plain, str(tmp_path / "x.vcf.gz"))
+    pysam.tabix_index(str(tmp_path / "x.vcf.gz"), preset="vcf")
+    with pysam.VariantFile(plain) as source, pysam.VariantFile(
+            str(tmp_path / "x.bcf"), "wb", header=source.header) as out:
+        for record in source:
+            out.write(record)
+    reads = [read_calls(plain), read_calls(str(tmp_path / "x.vcf.gz")),
+             read_calls(str(tmp_path / "x.bcf")),
+             read_calls(str(tmp_path / "x.vcf.gz"), region="20:1-100")]
+    for calls in reads:
+        assert calls.pos.tolist() == [10, 30] and calls.skipped == {"no_alt": 1}
+        assert calls.ids.tolist() == [".", "rs3"] and calls.alt.tolist() == ["G", "T"]
+        np.testing.assert_array_equal(calls.alleles, reads[0].alleles)
+        np.testing.assert_array_equal(calls.phased, reads[0].phased)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("20\t10\t.\tA\tG\t.\t.\t.\n", "malformed VCF record .*8 columns"),
+    ("20\tten\t.\tA\tG\t.\t.\t.\tGT\t0/1\t0/0\n", "malformed VCF record"),
+    ("20\t10\t.\tA\tG\t.\t.\t.\tGT\t0/1\n", "20:10 has 1 sample columns; the header "
+                                              "names 2"),
+])
+def test_malformed_text_records_say_where(tmp_path, body, message):
+    with pytest.raises(UserInputError, match=message):
+        read_calls(vcf(tmp_path, "20\t5\t.\tA\tG\t.\t.\t.\tGT\t0/1\t0/0\n" + body))
+
+
+@pytest.mark.parametrize("mode, name", [("v", "o.vcf"), ("z", "o.vcf.gz"), ("b", "o.bcf")])
+def test_written_text_reads_back_with_pysam_and_an_index(tmp_path, mode, name):
+    header = HEADER.replace("##contig", '##FILTER=<ID=PASS,Description="Passed">\n##contig')
+    lines = ["20\t10\t.\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n",
+             "20\t30\t.\tC\tT\t.\tPASS\t.\tGT\t0|0\t1|0\n"]
+    write_vcf_text(str(tmp_path / name), header, lines, mode=mode)
+    with pysam.VariantFile(str(tmp_path / name)) as result:
+        assert str(result.header).splitlines()[1].startswith("##FILTER=<ID=PASS,")
+        assert str(result.header).count("ID=PASS,") == 1
+        assert [record.samples["B"]["GT"] for record in result] == [(1, 1), (1, 0)]
+    suffix = {"v": None, "z": ".tbi", "b": ".csi"}[mode]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [name] + ([name + suffix] if suffix else []))
 
 
 def test_a_panel_must_be_phased_and_complete(tmp_path):
