@@ -1,10 +1,11 @@
 """Full-covariance block kernels for any number of features, on 4 x 4 register tiles.
 
-A block holds B samples transposed to (Dp, B), Dp = D padded to a multiple of 4 with zero
-rows, so every inner loop runs over contiguous samples and vectorises.  The 1 or 2
-features left past the last whole tile (D mod 4 in {1, 2}) go through row loops instead
-of tiles that would be mostly padding; with 1 or 2 features the row loops alone run
-(``*_rows``).  See gaussian.py for the block-kernel arguments.
+A block is B samples of every feature, rows of a feature-major array (see gaussian.py),
+so every inner loop runs over contiguous samples and vectorises.  D mod 4 = 3 needs one
+zero row past D for the last tile.  The 1 or 2 features left past the last whole tile
+(D mod 4 in {1, 2}) go through row loops instead of tiles that would be mostly padding;
+with 1 or 2 features the row loops alone run (``*_rows``).  See gaussian.py for the
+block-kernel arguments.
 """
 
 from ._jit import REDUCE_FLAGS, kernel
@@ -19,6 +20,20 @@ def padded(n_features):
 
 
 @kernel(inline="always")
+def row(xt, i, offset, nb):
+    """Samples [offset, offset + nb) of feature i of a feature-major (W, N) array: a
+    contiguous view, so loops over it vectorise."""
+    return xt[i, offset:offset + nb]
+
+
+@kernel(inline="always")
+def four_rows(xt, i, offset, nb):
+    """row() of features i to i + 3."""
+    return (row(xt, i, offset, nb), row(xt, i + 1, offset, nb), row(xt, i + 2, offset, nb),
+            row(xt, i + 3, offset, nb))
+
+
+@kernel(inline="always")
 def _tiled_end(n_features):
     """Features [0, end) go through 4 x 4 tiles; the 1 or 2 left over (D mod 4 in {1, 2})
     go through row loops instead, which beat tiles that are mostly padding."""
@@ -27,7 +42,7 @@ def _tiled_end(n_features):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def log_joint_tiles(xt, nb, means, prec, const, lp, y, n_features):
+def log_joint_tiles(xt, offset, nb, means, prec, const, lp, y, n_features):
     """lp[k, b] = const_k - 1/2 ||(x_b - mu_k)^T P_k||^2 on padded (Dp, B) blocks.
 
     y_j = sum_{i <= j} (x_i - mu_i) P_ij is built on 4 x 4 tiles of P; partial sums of a
@@ -51,7 +66,7 @@ def log_joint_tiles(xt, nb, means, prec, const, lp, y, n_features):
                 p10, p11, p12, p13 = p[i0 + 1, j0], p[i0 + 1, j0 + 1], p[i0 + 1, j0 + 2], p[i0 + 1, j0 + 3]
                 p20, p21, p22, p23 = p[i0 + 2, j0], p[i0 + 2, j0 + 1], p[i0 + 2, j0 + 2], p[i0 + 2, j0 + 3]
                 p30, p31, p32, p33 = p[i0 + 3, j0], p[i0 + 3, j0 + 1], p[i0 + 3, j0 + 2], p[i0 + 3, j0 + 3]
-                x0r, x1r, x2r, x3r = xt[i0], xt[i0 + 1], xt[i0 + 2], xt[i0 + 3]
+                x0r, x1r, x2r, x3r = four_rows(xt, i0, offset, nb)
                 if i0 == j0:  # diagonal tile: P is upper-triangular, skip its zeros
                     for b in range(nb):
                         x0 = x0r[b] - m0
@@ -73,14 +88,14 @@ def log_joint_tiles(xt, nb, means, prec, const, lp, y, n_features):
                         y1[b] = keep * y1[b] + x0 * p01 + x1 * p11 + x2 * p21 + x3 * p31
                         y2[b] = keep * y2[b] + x0 * p02 + x1 * p12 + x2 * p22 + x3 * p32
                         y3[b] = keep * y3[b] + x0 * p03 + x1 * p13 + x2 * p23 + x3 * p33
-        _row_columns(xt, nb, means[k], p, sq, y0, tiled, n_features)
+        _row_columns(xt, offset, nb, means[k], p, sq, y0, tiled, n_features)
         c = const[k]
         for b in range(nb):
             sq[b] = c - 0.5 * sq[b]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _row_columns(xt, nb, mean, p, sq, y, first, n_features):
+def _row_columns(xt, offset, nb, mean, p, sq, y, first, n_features):
     """sq[b] += y_j^2 for the columns j in [first, n_features), each summed row by row."""
     for j in range(first, n_features):
         for b in range(nb):
@@ -88,7 +103,7 @@ def _row_columns(xt, nb, mean, p, sq, y, first, n_features):
         for i in range(j + 1):
             m = mean[i]
             c = p[i, j]
-            xi = xt[i]
+            xi = row(xt, i, offset, nb)
             for b in range(nb):
                 y[b] += (xi[b] - m) * c
         for b in range(nb):
@@ -96,20 +111,20 @@ def _row_columns(xt, nb, mean, p, sq, y, first, n_features):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def log_joint_rows(xt, nb, means, prec, const, lp, y, n_features):
+def log_joint_rows(xt, offset, nb, means, prec, const, lp, y, n_features):
     """log_joint_tiles by row loops alone: for 1 or 2 features, where no tile fits."""
     for k in range(means.shape[0]):
         sq = lp[k]
         for b in range(nb):
             sq[b] = 0.0
-        _row_columns(xt, nb, means[k], prec[k], sq, y[0], 0, n_features)
+        _row_columns(xt, offset, nb, means[k], prec[k], sq, y[0], 0, n_features)
         c = const[k]
         for b in range(nb):
             sq[b] = c - 0.5 * sq[b]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def accumulate_tiles(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
+def accumulate_tiles(xt, offset, nb, shift, resp, t, nk, sx, sxx, n_features):
     """Add N_k, S_k and the upper triangle of Q_k for a padded block.
 
     Each diagonal tile also stores t = r_b (x_bi - mu_i) for its row block; the tiles to
@@ -121,10 +136,10 @@ def accumulate_tiles(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
     add_row_totals(resp, nb, nk)
     for k in range(n_components):
         for i0 in range(0, tiled, TILE):
-            _accumulate_diagonal_tile(xt, nb, shift[k], resp[k], t, i0, sxx[k], sx[k])
+            _accumulate_diagonal_tile(xt, offset, nb, shift[k], resp[k], t, i0, sxx[k], sx[k])
             t0, t1, t2, t3 = t[i0], t[i0 + 1], t[i0 + 2], t[i0 + 3]
             for j0 in range(i0 + TILE, tiled, TILE):
-                x0, x1, x2, x3 = xt[j0], xt[j0 + 1], xt[j0 + 2], xt[j0 + 3]
+                x0, x1, x2, x3 = four_rows(xt, j0, offset, nb)
                 v0, v1, v2, v3 = shift[k, j0], shift[k, j0 + 1], shift[k, j0 + 2], shift[k, j0 + 3]
                 s00 = s01 = s02 = s03 = 0.0
                 s10 = s11 = s12 = s13 = 0.0
@@ -169,23 +184,23 @@ def accumulate_tiles(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
                 q[i0 + 3, j0 + 1] += s31
                 q[i0 + 3, j0 + 2] += s32
                 q[i0 + 3, j0 + 3] += s33
-        _accumulate_narrow(xt, nb, shift[k], resp[k], t, sx[k], sxx[k], tiled, n_features)
+        _accumulate_narrow(xt, offset, nb, shift[k], resp[k], t, sx[k], sxx[k], tiled, n_features)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def accumulate_rows(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
+def accumulate_rows(xt, offset, nb, shift, resp, t, nk, sx, sxx, n_features):
     """accumulate_tiles by row loops alone (1 or 2 features)."""
     add_row_totals(resp, nb, nk)
     for k in range(shift.shape[0]):
-        _accumulate_narrow(xt, nb, shift[k], resp[k], t, sx[k], sxx[k], 0, n_features)
+        _accumulate_narrow(xt, offset, nb, shift[k], resp[k], t, sx[k], sxx[k], 0, n_features)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _accumulate_narrow(xt, nb, shift, r, t, sx, q, tiled, n_features):
+def _accumulate_narrow(xt, offset, nb, shift, r, t, sx, q, tiled, n_features):
     """t rows, S and Q columns of the features [tiled, n_features) for one component."""
     for i in range(tiled, n_features):
         v = shift[i]
-        xi = xt[i]
+        xi = row(xt, i, offset, nb)
         ti = t[i]
         for b in range(nb):
             ti[b] = r[b] * (xi[b] - v)
@@ -195,7 +210,7 @@ def _accumulate_narrow(xt, nb, shift, r, t, sx, q, tiled, n_features):
         sx[i] += total
     for j in range(tiled, n_features):
         v = shift[j]
-        xj = xt[j]
+        xj = row(xt, j, offset, nb)
         for i in range(j + 1):
             ti = t[i]
             total = 0.0
@@ -205,11 +220,11 @@ def _accumulate_narrow(xt, nb, shift, r, t, sx, q, tiled, n_features):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _accumulate_diagonal_tile(xt, nb, shift, r, t, i0, q, sx):
+def _accumulate_diagonal_tile(xt, offset, nb, shift, r, t, i0, q, sx):
     """The diagonal 4 x 4 tile at (i0, i0): sums of r z_i (into sx) and the upper triangle
     of r z z^T (10 sums, not 16), with z = x - shift; stores t = r z for the tiles to its
     right."""
-    x0, x1, x2, x3 = xt[i0], xt[i0 + 1], xt[i0 + 2], xt[i0 + 3]
+    x0, x1, x2, x3 = four_rows(xt, i0, offset, nb)
     t0, t1, t2, t3 = t[i0], t[i0 + 1], t[i0 + 2], t[i0 + 3]
     v0, v1, v2, v3 = shift[i0], shift[i0 + 1], shift[i0 + 2], shift[i0 + 3]
     f0 = f1 = f2 = f3 = 0.0

@@ -9,11 +9,12 @@ tiles' scratch rows.
 """
 
 from ._jit import REDUCE_FLAGS, kernel
+from .gaussian_tiles import four_rows, row
 from .logspace import add_row_totals
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def log_joint_small(xt, nb, means, prec, const, lp, y, n_features):
+def log_joint_small(xt, offset, nb, means, prec, const, lp, y, n_features):
     """lp[k, b] = const_k - 1/2 ||(x_b - mu_k)^T P_k||^2 for 3 or 5 features, each
     sample's y = (x - mu)^T P in registers (P upper-triangular)."""
     n_components = means.shape[0]
@@ -23,7 +24,7 @@ def log_joint_small(xt, nb, means, prec, const, lp, y, n_features):
         c = const[k]
         m0, m1, m2 = means[k, 0], means[k, 1], means[k, 2]
         p00, p01, p02, p11, p12, p22 = p[0, 0], p[0, 1], p[0, 2], p[1, 1], p[1, 2], p[2, 2]
-        x0r, x1r, x2r = xt[0], xt[1], xt[2]
+        x0r, x1r, x2r = row(xt, 0, offset, nb), row(xt, 1, offset, nb), row(xt, 2, offset, nb)
         if n_features == 3:
             for b in range(nb):
                 x0 = x0r[b] - m0
@@ -37,7 +38,7 @@ def log_joint_small(xt, nb, means, prec, const, lp, y, n_features):
             m3, m4 = means[k, 3], means[k, 4]
             p03, p13, p23, p33 = p[0, 3], p[1, 3], p[2, 3], p[3, 3]
             p04, p14, p24, p34, p44 = p[0, 4], p[1, 4], p[2, 4], p[3, 4], p[4, 4]
-            x3r, x4r = xt[3], xt[4]
+            x3r, x4r = row(xt, 3, offset, nb), row(xt, 4, offset, nb)
             for b in range(nb):
                 x0 = x0r[b] - m0
                 x1 = x1r[b] - m1
@@ -53,10 +54,11 @@ def log_joint_small(xt, nb, means, prec, const, lp, y, n_features):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def log_joint_eight(xt, nb, means, prec, const, lp, y, n_features):
+def log_joint_eight(xt, offset, nb, means, prec, const, lp, y, n_features):
     """log_joint_small for 8 features: z = x - mu_k and y = z^T P_k column by column,
     36 products per sample with every value in a register."""
-    x0r, x1r, x2r, x3r, x4r, x5r, x6r, x7r = xt[0], xt[1], xt[2], xt[3], xt[4], xt[5], xt[6], xt[7]
+    x0r, x1r, x2r, x3r, x4r, x5r, x6r, x7r = (four_rows(xt, 0, offset, nb)
+                                              + four_rows(xt, 4, offset, nb))
     for k in range(means.shape[0]):
         sq = lp[k]
         p = prec[k]
@@ -88,12 +90,12 @@ def log_joint_eight(xt, nb, means, prec, const, lp, y, n_features):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def accumulate_small(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
+def accumulate_small(xt, offset, nb, shift, resp, t, nk, sx, sxx, n_features):
     """Add N_k, S_k and the upper triangle of Q_k for 3 or 5 features, every sum in a
     register."""
     n_components = shift.shape[0]
     add_row_totals(resp, nb, nk)
-    x0r, x1r, x2r = xt[0], xt[1], xt[2]
+    x0r, x1r, x2r = row(xt, 0, offset, nb), row(xt, 1, offset, nb), row(xt, 2, offset, nb)
     for k in range(n_components):
         r = resp[k]
         v0, v1, v2 = shift[k, 0], shift[k, 1], shift[k, 2]
@@ -119,7 +121,7 @@ def accumulate_small(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
                 s12 += a1 * c2
                 s22 += a2 * c2
         else:
-            x3r, x4r = xt[3], xt[4]
+            x3r, x4r = row(xt, 3, offset, nb), row(xt, 4, offset, nb)
             v3, v4 = shift[k, 3], shift[k, 4]
             f3 = f4 = 0.0
             s03 = s04 = s13 = s14 = s23 = s24 = s33 = s34 = s44 = 0.0
@@ -178,11 +180,12 @@ def accumulate_small(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def accumulate_eight(xt, nb, shift, resp, t, nk, sx, sxx, n_features):
+def accumulate_eight(xt, offset, nb, shift, resp, t, nk, sx, sxx, n_features):
     """accumulate_small for 8 features: the 44 sums of a component in three passes over
     the block (rows 0-1, 2-4 and 5-7 of Q_k), each pass's sums in registers."""
     add_row_totals(resp, nb, nk)
-    x0r, x1r, x2r, x3r, x4r, x5r, x6r, x7r = xt[0], xt[1], xt[2], xt[3], xt[4], xt[5], xt[6], xt[7]
+    x0r, x1r, x2r, x3r, x4r, x5r, x6r, x7r = (four_rows(xt, 0, offset, nb)
+                                              + four_rows(xt, 4, offset, nb))
     for k in range(shift.shape[0]):
         r = resp[k]
         q = sxx[k]

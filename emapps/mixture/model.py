@@ -5,7 +5,7 @@ and sum_n w_n log sum_k pi_k N(x_n | mu_k, Sigma_k).
 M-step: pi_k = N_k / sum N, mu_k += S_k / N_k, Sigma_k from Q_k (see covariance.py).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,15 @@ class MixtureData:
     complete: np.ndarray
     complete_weight: np.ndarray
     patterns: tuple[Pattern, ...]
+    _columns: list = field(default_factory=list, compare=False, repr=False)
+
+    def complete_columns(self) -> np.ndarray:
+        """The complete rows feature-major, as the fused passes read them; made on first
+        use and kept for the fit's later iterations."""
+        if not self._columns:
+            from ..kernels.gaussian import feature_columns
+            self._columns.append(feature_columns(self.complete))
+        return self._columns[0]
 
     @classmethod
     def build(cls, X, sample_weight=np.empty(0)) -> "MixtureData":
@@ -68,7 +77,8 @@ class GaussianMixtureEM:
 
         full = params.full
         run = gaussian_pass_full if full else gaussian_pass_diag
-        nk, sx, sxx, loglik, classification = run(chunk.complete, chunk.complete_weight,
+        nk, sx, sxx, loglik, classification = run(chunk.complete_columns(),
+                                                  chunk.complete_weight,
                                                   *params.kernel_arguments())
         stats = {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik),
                  "classification": float(classification)}

@@ -29,10 +29,21 @@ shapes = st.tuples(st.integers(1, 700), st.integers(1, 9), st.integers(1, 6),
 def test_full_pass_matches_numpy_twin(shape):
     n_rows, n_features, n_components, weighted, seed = shape
     X, sw, lw, means, prec, _ = problem(seed, n_rows, n_features, n_components, weighted)
-    ours = kernels.gaussian_pass_full(X, sw, lw, means, prec, 97)
+    ours = kernels.gaussian_pass_full(kernels.feature_columns(X), sw, lw, means, prec, 97)
     twin = reference.gaussian_pass(X, sw, lw, means, prec, full=True)
     for a, b in zip(ours, twin):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 7, 8])
+def test_feature_columns_are_x_transposed_in_its_dtype_with_a_zero_row_for_padded_tiles(
+        n_features):
+    X = np.random.default_rng(n_features).normal(size=(1000, n_features)).astype(np.float32)
+    columns = kernels.feature_columns(X)
+    assert columns.dtype == np.float32 and columns.flags.c_contiguous
+    assert columns.shape == (n_features + (n_features == 7), 1000)
+    np.testing.assert_array_equal(columns[:n_features], X.T)
+    assert not columns[n_features:].any()
 
 
 @pytest.mark.parametrize("n_features", range(1, 11))
@@ -40,7 +51,7 @@ def test_full_pass_and_log_joint_for_every_tile_remainder(n_features):
     """D = 3 and 5 have kernels of their own; otherwise D mod 4 = 1, 2 go through row
     loops, 0 and 3 through padded tiles."""
     X, sw, lw, means, prec, _ = problem(n_features, 300, n_features, 3, weighted=True)
-    ours = kernels.gaussian_pass_full(X, sw, lw, means, prec, 97)
+    ours = kernels.gaussian_pass_full(kernels.feature_columns(X), sw, lw, means, prec, 97)
     for a, b in zip(ours, reference.gaussian_pass(X, sw, lw, means, prec, full=True)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(kernels.gaussian_log_joint_full(X, lw, means, prec),
@@ -56,7 +67,7 @@ def test_full_pass_and_log_joint_for_every_tile_remainder(n_features):
 def test_diag_pass_matches_numpy_twin(shape):
     n_rows, n_features, n_components, weighted, seed = shape
     X, sw, lw, means, _, prec = problem(seed, n_rows, n_features, n_components, weighted)
-    ours = kernels.gaussian_pass_diag(X, sw, lw, means, prec, 97)
+    ours = kernels.gaussian_pass_diag(kernels.feature_columns(X), sw, lw, means, prec, 97)
     twin = reference.gaussian_pass(X, sw, lw, means, prec, full=False)
     for a, b in zip(ours, twin):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
@@ -105,18 +116,20 @@ def test_one_and_two_threads_bitwise_identical(threads, name):
     prec = prec_full if name.endswith("full") else prec_diag
     run = getattr(kernels, name)
     threads(1)
-    one = run(X, sw, lw, means, prec, 1024)
+    columns = kernels.feature_columns(X)
+    one = run(columns, sw, lw, means, prec, 1024)
     threads(2)
-    two = run(X, sw, lw, means, prec, 1024)
+    two = run(columns, sw, lw, means, prec, 1024)
     for a, b in zip(one, two):
         assert np.array_equal(a, b)
 
 
 def test_float32_input_accumulates_in_float64():
     X, sw, lw, means, prec, _ = problem(7, 3000, 3, 2)
-    single = kernels.gaussian_pass_full(X.astype(np.float32), sw, lw, means, prec, 512)
-    double = kernels.gaussian_pass_full(X.astype(np.float32).astype(np.float64), sw, lw,
-                                        means, prec, 512)
+    single = X.astype(np.float32)
+    single, double = [kernels.gaussian_pass_full(kernels.feature_columns(values), sw, lw,
+                                                 means, prec, 512)
+                      for values in (single, single.astype(np.float64))]
     for a, b in zip(single, double):  # same values; only the summation order may differ
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
 
@@ -125,7 +138,8 @@ def test_component_with_zero_weight_gets_no_responsibility():
     X, sw, lw, means, prec, _ = problem(8, 400, 2, 3)
     lw = lw.copy()
     lw[1] = -np.inf
-    nk, sx, sxx, loglik, _ = kernels.gaussian_pass_full(X, sw, lw, means, prec, 128)
+    nk, sx, sxx, loglik, _ = kernels.gaussian_pass_full(kernels.feature_columns(X), sw, lw,
+                                                        means, prec, 128)
     assert nk[1] == 0.0 and np.all(sx[1] == 0.0) and np.isfinite(loglik)
 
 
