@@ -1,14 +1,24 @@
-"""k-means passes against plain numpy."""
+"""k-means passes, the kernels and the small-input numpy route, against scipy and numpy."""
 
 import numpy as np
 import pytest
 from scipy.cluster.vq import vq
 
+from emapps.kernels import kmeans
 from emapps.kernels.kmeans import lloyd_pass, update_closest
 
 
+@pytest.fixture(params=["kernel", "numpy"])
+def route(request, monkeypatch):
+    """Run each test through the kernels (no row count small enough for numpy) and through
+    the numpy route."""
+    if request.param == "kernel":
+        monkeypatch.setattr(kmeans, "NUMPY_ROWS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("weighted", [False, True])
-def test_lloyd_pass_matches_numpy(weighted):
+def test_lloyd_pass_matches_numpy(weighted, route):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1000, 3))
     centers = rng.normal(size=(5, 3))
@@ -25,7 +35,7 @@ def test_lloyd_pass_matches_numpy(weighted):
     assert inertia == pytest.approx(float(w @ distances**2), rel=1e-10)
 
 
-def test_update_closest_keeps_the_running_minimum():
+def test_update_closest_keeps_the_running_minimum(route):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(700, 2))
     closest = np.full(700, np.inf)
