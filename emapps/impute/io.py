@@ -311,7 +311,7 @@ def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
     if path != "-" and mode in ("v", "z"):
         with atomic_path(path) as temporary:
             with (open(temporary, "w") if mode == "v"
-                  else _text_writer(pysam.BGZFile(str(temporary), "wb"))) as handle:
+                  else _BgzfText(pysam.BGZFile(str(temporary), "wb"))) as handle:
                 handle.write(header_text)
                 handle.writelines(lines)
             if index and mode == "z":
@@ -349,7 +349,7 @@ def _with_pass_filter(header_text: str) -> str:
     return "\n".join([first, '##FILTER=<ID=PASS,Description="All filters passed">', *rest])
 
 
-class _text_writer:
+class _BgzfText:
     """A text-mode context over a binary pysam.BGZFile."""
 
     def __init__(self, handle):
