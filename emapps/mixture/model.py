@@ -5,7 +5,8 @@ and sum_n w_n log sum_k pi_k N(x_n | mu_k, Sigma_k).
 M-step: pi_k = N_k / sum N, mu_k += S_k / N_k, Sigma_k from Q_k (see covariance.py).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -29,15 +30,13 @@ class MixtureData:
     complete: np.ndarray
     complete_weight: np.ndarray
     patterns: tuple[Pattern, ...]
-    _columns: list = field(default_factory=list, compare=False, repr=False)
 
+    @cached_property
     def complete_columns(self) -> np.ndarray:
         """The complete rows feature-major, as the fused passes read them; made on first
         use and kept for the fit's later iterations."""
-        if not self._columns:
-            from ..kernels.gaussian import feature_columns
-            self._columns.append(feature_columns(self.complete))
-        return self._columns[0]
+        from ..kernels.gaussian import feature_columns
+        return feature_columns(self.complete)
 
     @classmethod
     def build(cls, X, sample_weight=np.empty(0)) -> "MixtureData":
@@ -77,7 +76,7 @@ class GaussianMixtureEM:
 
         full = params.full
         run = gaussian_pass_full if full else gaussian_pass_diag
-        nk, sx, sxx, loglik, classification = run(chunk.complete_columns(),
+        nk, sx, sxx, loglik, classification = run(chunk.complete_columns,
                                                   chunk.complete_weight,
                                                   *params.kernel_arguments())
         stats = {"nk": nk, "sx": sx, "sxx": sxx, "loglik": float(loglik),
