@@ -65,7 +65,8 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("--starts", default=4, show_default=True,
               help="Cohort mode, clusters: seeded EM fits whose imputations are averaged.")
 @click.option("--max-iter", default=None, type=int,
-              help="EM iterations (per round in panel mode; default 3 panel, 25 cohort).")
+              help="EM iterations (panel mode: in the first round, one fewer after it; "
+                   "default 3 panel, 25 cohort).")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")
 @click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
 @seed_option
