@@ -63,9 +63,10 @@ def record_lines(vcf, path, name, region):
 
 
 def _text_records(handle):
+    """Record lines of a text VCF: header and blank lines skipped, as htslib does."""
     with handle:
         for line in handle:
-            if not line.startswith(b"#"):
+            if not line.startswith(b"#") and not line.isspace():
                 yield line.decode()
 
 

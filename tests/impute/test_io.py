@@ -64,6 +64,11 @@ def test_text_bgzipped_and_bcf_inputs_read_alike(tmp_path):
         np.testing.assert_array_equal(calls.phased, reads[0].phased)
 
 
+def test_blank_lines_of_a_text_vcf_are_skipped(tmp_path):
+    calls = read_calls(vcf(tmp_path, "20\t10\t.\tA\tG\t.\t.\t.\tGT\t0|1\t1|1\n\n"))
+    assert calls.pos.tolist() == [10]
+
+
 @pytest.mark.parametrize("body, message", [
     ("20\t10\t.\tA\tG\t.\t.\t.\n", "malformed VCF record .*8 columns"),
     ("20\tten\t.\tA\tG\t.\t.\t.\tGT\t0/1\t0/0\n", "malformed VCF record"),
