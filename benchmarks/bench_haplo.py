@@ -61,8 +61,16 @@ def run_measured(argv, timeout):
         process.communicate()
         return None
     if process.returncode:
-        raise RuntimeError(f"{argv[0]} failed: {err.strip()[-500:]}")
+        raise ChildFailed(process.returncode, err.strip()[-500:])
     return out
+
+
+class ChildFailed(RuntimeError):
+    """A measured child process exited with an error (or was killed by a signal)."""
+
+    def __init__(self, returncode, stderr):
+        super().__init__(f"exit status {returncode}: {stderr}")
+        self.returncode = returncode
 
 
 def ours(table, loci, starts):
@@ -78,13 +86,17 @@ def ours(table, loci, starts):
 
 
 def haplo_em(table, loci, timeout):
-    """haplo.em with its defaults: (result dict) or None when it ran past ``timeout``."""
+    """haplo.em with its defaults: (result dict), {"failed": exit status} when it died,
+    or None when it ran past ``timeout``."""
     with tempfile.TemporaryDirectory() as folder:
         out_csv = Path(folder) / "freqs.csv"
         rss_file = Path(folder) / "rss"
         argv = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), "Rscript", str(R_SCRIPT),
                 str(table), ",".join(loci), str(out_csv)]
-        out = run_measured(argv, timeout)
+        try:
+            out = run_measured(argv, timeout)
+        except ChildFailed as error:  # e.g. killed by the kernel for its memory
+            return {"failed": error.returncode}
         if out is None:
             return None
         fields = dict(item.split("=") for item in out.split())
@@ -115,10 +127,12 @@ def bench_fits(starts, peer_timeout):
     for name, table, loci in fit_cases():
         mine = ours(table, loci, starts)
         peer = haplo_em(table, loci, peer_timeout)
-        if peer is None:
-            print(f"| {name} | {mine['loglik']:.3f} | killed after {peer_timeout} s | | "
-                  f"{mine['cpu']:.2f} | > {peer_timeout} | | {mine['rss_mb']:.0f} | |",
-                  flush=True)
+        if peer is None or "failed" in peer:
+            status = (f"killed after {peer_timeout} s" if peer is None
+                      else f"failed (exit status {peer['failed']})")
+            print(f"| {name} | {mine['loglik']:.3f} | {status} | | {mine['cpu']:.2f} | "
+                  f"{'> ' + str(peer_timeout) if peer is None else ''} | | "
+                  f"{mine['rss_mb']:.0f} | |", flush=True)
             continue
         print(f"| {name} | {mine['loglik']:.3f} | {peer['loglik']:.3f} | "
               f"{mine['loglik'] - peer['loglik']:+.3f} | {mine['cpu']:.2f} | {peer['cpu']:.2f} "
