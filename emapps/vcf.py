@@ -70,15 +70,14 @@ def _text_records(handle):
                 yield line.decode()
 
 
-def diploid_calls(lines, samples, name: str) -> tuple[np.ndarray, np.ndarray]:
+def diploid_calls(columns, sites, samples, name: str) -> tuple:
     """(alleles (2, records, samples) int8 with -1 missing, phased (records, samples)
-    bool) of biallelic records given as their text lines.  Records whose sample columns
-    are GT-only one-digit diploid calls are decoded together in one vectorised step,
-    the rest call by call."""
+    bool) of biallelic records given as the text of their sample columns (``sites``:
+    their (chrom, pos), for messages).  Records whose sample columns are GT-only one-digit
+    diploid calls are decoded together in one vectorised step, the rest call by call."""
     n_samples = len(samples)
-    columns = [line.rstrip("\r\n").split("\t", 9)[9] if n_samples else "" for line in lines]
-    alleles = np.full((2, len(lines), n_samples), -1, dtype=np.int8)
-    phased = np.zeros((len(lines), n_samples), dtype=bool)
+    alleles = np.full((2, len(columns), n_samples), -1, dtype=np.int8)
+    phased = np.zeros((len(columns), n_samples), dtype=bool)
     simple = np.array([len(text) == 4 * n_samples - 1 and ":" not in text
                        for text in columns], dtype=bool)
     if simple.any() and n_samples:
@@ -93,13 +92,12 @@ def diploid_calls(lines, samples, name: str) -> tuple[np.ndarray, np.ndarray]:
         phased[rows[valid]] = pipes[valid]
         simple[rows[~valid]] = False
     for row in np.flatnonzero(~simple):
-        fields = lines[row].split("\t", 9)
         cells = columns[row].split("\t")
+        where = "{}:{}".format(*sites[row])
         if len(cells) != n_samples:
-            raise UserInputError(f"{name}: {fields[0]}:{fields[1]} has {len(cells)} sample "
-                                 f"columns; the header names {n_samples}")
-        alleles[:, row], phased[row] = _calls_one_by_one(
-            cells, samples, f"{fields[0]}:{fields[1]}", name)
+            raise UserInputError(f"{name}: {where} has {len(cells)} sample columns; the "
+                                 f"header names {n_samples}")
+        alleles[:, row], phased[row] = _calls_one_by_one(cells, samples, where, name)
     return alleles, phased
 
 

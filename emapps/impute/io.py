@@ -66,7 +66,8 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
         if not header_samples:
             raise UserInputError(f"{name}: the file has no samples")
         columns = _sample_columns(header_samples, samples, name)
-        chrom, pos, ids, ref, alt, lines, blocks = [], [], [], [], [], [], []
+        chrom, pos, ids, ref, alt, blocks = [], [], [], [], [], []
+        texts, sites = [], []  # the current block's sample-column text and (chrom, pos)
         skipped = {"multiallelic": 0, "no_alt": 0}
         finished, last = set(), None
         n_columns = 9 + len(header_samples)
@@ -93,10 +94,11 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
                 ids.append(fields[2])
                 ref.append(fields[3])
                 alt.append(alts[0])
-                lines.append(line)
-                if len(lines) == RECORD_BLOCK:  # decode the calls block by block
-                    blocks.append(diploid_calls(lines, header_samples, name))
-                    lines = []
+                texts.append(fields[9].rstrip("\r\n"))
+                sites.append(where)
+                if len(texts) == RECORD_BLOCK:  # decode the calls block by block
+                    blocks.append(diploid_calls(texts, sites, header_samples, name))
+                    texts, sites = [], []
         except UserInputError:
             raise
         except (OSError, ValueError) as error:
@@ -106,8 +108,8 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
     if not pos:
         raise UserInputError(f"{name}: no biallelic records"
                              + (f" in region {region}" if region else ""))
-    if lines:
-        blocks.append(diploid_calls(lines, header_samples, name))
+    if texts:
+        blocks.append(diploid_calls(texts, sites, header_samples, name))
     alleles = np.concatenate([block[0] for block in blocks], axis=1)
     phased = np.concatenate([block[1] for block in blocks])
     return Calls(np.array(chrom, dtype=str), np.array(pos, dtype=np.int64),
