@@ -21,8 +21,9 @@ COMMON_MAF = 0.01
 #: the calls of FIT_SAMPLES samples
 THETA_STEPS = 2.0 ** np.arange(4)
 FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
-#: ALT probabilities of a rare heterozygote's two haplotypes this close are a tie
-TIE = 1e-9
+#: ALT probabilities of a rare heterozygote's two haplotypes this close are a tie (the
+#: imputation pass runs in single precision)
+TIE = 1e-6
 
 
 def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thetas,

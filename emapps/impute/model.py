@@ -355,7 +355,7 @@ def carriers_of(hap_panel, halves=None) -> tuple:
 
     >>> panel = np.array([[0, 1, 1, 0], [1, 1, 1, 0]], dtype=np.uint8)
     >>> carriers_of(panel)   # site 0 lists its ALT carriers, site 1 its REF carrier
-    (array([0, 2, 3]), array([1, 2, 3]), array([1, 0], dtype=int8))
+    (array([0, 2, 3]), array([1, 2, 3], dtype=int16), array([1, 0], dtype=int8))
     """
     if halves is None:
         halves = np.zeros(hap_panel.shape, dtype=bool)
@@ -365,7 +365,9 @@ def carriers_of(hap_panel, halves=None) -> tuple:
     sites, haplotypes = np.nonzero(carrying)
     haplotypes = np.where(halves[sites, haplotypes], -haplotypes - 1, haplotypes)
     pointer = np.concatenate([[0], np.cumsum(np.bincount(sites, minlength=hap_panel.shape[0]))])
-    return pointer.astype(np.int64), haplotypes.astype(np.int64), listed
+    # the narrowest index type: the carrier lists are streamed once per haplotype
+    index = np.int16 if hap_panel.shape[1] < 2 ** 15 else np.int32
+    return pointer.astype(np.int64), haplotypes.astype(index), listed
 
 
 def interpolation(typed_cm, centimorgans) -> tuple:

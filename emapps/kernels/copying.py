@@ -95,6 +95,29 @@ def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
         log_prefix[m] = total_log
 
 
+@kernel(inline="always")
+def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weighted, emit):
+    """beta <- beta_m from beta_m+1 and marker m + 1's ``panel_row`` and ``observed``:
+    beta_m(h) = [(1 - rho) e b(h) + rho / H sum e b] / c_m+1, where c_m+1 = sum_h
+    alpha_m(h) (1 - rho) e b(h) + rho / H sum e b.  Returns the expected switch in the
+    interval, (rho / H sum e b) / c_m+1."""
+    n_haps = panel_row.shape[0]
+    _emit(panel_row, observed, mismatch, emit)
+    scale = 0.0
+    flow = 0.0
+    for h in range(n_haps):
+        weighted[h] = emit[h] * beta[h]
+    stay = 1.0 - switch
+    land = switch / n_haps
+    for h in range(n_haps):
+        scale += alpha_row[h] * (stay * weighted[h])
+        flow += weighted[h]
+    scale += land * flow
+    for h in range(n_haps):
+        beta[h] = (stay * weighted[h] + land * flow) / scale
+    return land * flow / scale
+
+
 @kernel(fastmath=REDUCE_FLAGS)
 def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     """Posterior P(copying h at marker m) into ``posterior`` (M, H); adds the expected
@@ -105,28 +128,14 @@ def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     log_prefix = np.empty(n_markers)
     _forward(panel, observed, switch, mismatch, posterior, log_prefix)
     loglik = log_prefix[n_markers - 1]
-    # backward: beta_m(h) = [(1 - rho) e b(h) + rho / H sum e b] / c_{m+1}; posterior = a b
     beta = np.ones(n_haps)
     weighted = np.empty(n_haps)
     mismatches = 0.0
     observed_count = 0.0
     for m in range(n_markers - 1, -1, -1):
         if m < n_markers - 1:
-            _emit(panel[m + 1], observed[m + 1], mismatch, emit)
-            scale = 0.0
-            flow = 0.0
-            for h in range(n_haps):
-                weighted[h] = emit[h] * beta[h]
-            stay = 1.0 - switch[m]
-            land = switch[m] / n_haps
-            for h in range(n_haps):
-                scale += posterior[m, h] * (stay * weighted[h])
-                flow += weighted[h]
-            # c_{m+1} = sum_h alpha_m(h) [(1 - rho) w(h)] + rho / H sum_h w(h)
-            scale += land * flow
-            jumps[m] += land * flow / scale
-            for h in range(n_haps):
-                beta[h] = (stay * weighted[h] + land * flow) / scale
+            jumps[m] += _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch,
+                                       posterior[m], beta, weighted, emit)
         row = posterior[m]
         for h in range(n_haps):
             row[h] *= beta[h]
@@ -166,44 +175,104 @@ def haploid_statistics(panel, haplotypes, switch, mismatch):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _carrier_sum(row, carriers, lo, hi):
-    """sum of row over carriers[lo:hi]; an entry -(h + 1) adds half of row[h]."""
-    total = 0.0
+def _carrier_sum(here, after, weight, carriers, lo, hi):
+    """(1 - weight) here[h] + weight after[h] summed over carriers[lo:hi] (an entry
+    -(h + 1) adds half)."""
+    near = 0.0
+    far = 0.0
     for p in range(lo, hi):
         carrier = carriers[p]
-        if carrier >= 0:
-            total += row[carrier]
-        else:
-            total += 0.5 * row[-carrier - 1]
-    return total
+        half = carrier < 0
+        h = -carrier - 1 if half else carrier
+        share = 0.5 if half else 1.0
+        near += share * here[h]
+        far += share * after[h]
+    return (1.0 - weight) * near + weight * far
 
 
 @kernel()
+def _emit_single(panel_row, observed, mismatch, out):
+    """_emit in single precision."""
+    same = np.float32(1.0 if observed < 0 else 1.0 - mismatch)
+    other = np.float32(1.0 if observed < 0 else mismatch)
+    for h in range(panel_row.shape[0]):
+        allele = panel_row[h]
+        out[h] = np.float32(0.0) if allele == 2 else (same if allele == observed
+                                                      or observed < 0 else other)
+
+
+@kernel(fastmath=REDUCE_FLAGS)
 def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-                left, weight, posterior, jumps, out):
+                site_order, site_ptr, weight, alpha, out):
     """One haplotype's alt-allele probabilities at every site into ``out``: the sum over
     carriers of the site's listed allele of the posterior (half for an allele of unknown
-    phase), interpolated between the flanking typed markers."""
-    haploid_posterior(panel, observed, switch, mismatch, posterior, jumps)
-    for s in range(left.shape[0]):
-        lo, hi = carrier_ptr[s], carrier_ptr[s + 1]
-        m = left[s]
-        w = weight[s]
-        share = (1.0 - w) * _carrier_sum(posterior[m], carriers, lo, hi)
-        if w > 0.0:
-            share += w * _carrier_sum(posterior[m + 1], carriers, lo, hi)
-        out[s] = share if carrier_allele[s] == 1 else 1.0 - share
+    phase), interpolated between the flanking typed markers.  The forward-backward runs
+    in single precision (twice the lanes; the probabilities are written to hundredths)
+    into ``alpha`` (M, H) float32, and sites are visited during the backward pass,
+    marker by marker (``site_order`` in CSR form by left marker), so the posterior is
+    never stored."""
+    n_markers, n_haps = panel.shape
+    emit = np.empty(n_haps, dtype=np.float32)
+    for m in range(n_markers):   # forward: alpha[m] = P(copying h at m | x_1..m)
+        _emit_single(panel[m], observed[m], mismatch, emit)
+        if m == 0:
+            for h in range(n_haps):
+                alpha[0, h] = emit[h] / np.float32(n_haps)
+        else:
+            stay = np.float32(1.0 - switch[m - 1])
+            land = np.float32(switch[m - 1] / n_haps)
+            for h in range(n_haps):
+                alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
+        total = np.float32(0.0)
+        for h in range(n_haps):
+            total += alpha[m, h]
+        inverse = np.float32(1.0) / total
+        for h in range(n_haps):
+            alpha[m, h] *= inverse
+    beta = np.ones(n_haps, dtype=np.float32)
+    weighted = np.empty(n_haps, dtype=np.float32)
+    rows = np.zeros((2, n_haps), dtype=np.float32)   # the posterior at m and at m + 1
+    for m in range(n_markers - 1, -1, -1):
+        if m < n_markers - 1:   # as _backward_step
+            _emit_single(panel[m + 1], observed[m + 1], mismatch, emit)
+            for h in range(n_haps):
+                weighted[h] = emit[h] * beta[h]
+            overlap = np.float32(0.0)
+            flow = np.float32(0.0)
+            for h in range(n_haps):
+                overlap += alpha[m, h] * weighted[h]
+                flow += weighted[h]
+            stay = np.float32(1.0 - switch[m])
+            land = np.float32(switch[m] / n_haps)
+            inverse = np.float32(1.0) / (stay * overlap + land * flow)
+            keep = stay * inverse
+            enter = land * flow * inverse
+            for h in range(n_haps):
+                beta[h] = weighted[h] * keep + enter
+        here = rows[m % 2]
+        after = rows[(m + 1) % 2]
+        for h in range(n_haps):
+            here[h] = alpha[m, h] * beta[h]
+        for p in range(site_ptr[m], site_ptr[m + 1]):
+            s = site_order[p]
+            share = _carrier_sum(here, after, weight[s], carriers, carrier_ptr[s],
+                                 carrier_ptr[s + 1])
+            out[s] = share if carrier_allele[s] == 1 else 1.0 - share
+
+
+def sites_by_marker(left, n_markers) -> tuple:
+    """The sites in CSR form by their left typed marker: (order, pointers (M + 1))."""
+    order = np.argsort(left, kind="stable")
+    return order, np.searchsorted(left[order], np.arange(n_markers + 1)).astype(np.int64)
 
 
 @kernel()
 def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-                  left, weight, start, stop, out):
-    n_markers, n_haps = panel.shape
-    posterior = np.empty((n_markers, n_haps))
-    jumps = np.zeros(max(n_markers - 1, 0))
+                  site_order, site_ptr, weight, start, stop, out):
+    alpha = np.empty(panel.shape, dtype=np.float32)
     for k in range(start, stop):
         _impute_one(panel, haplotypes[k], switch, mismatch, carrier_ptr, carriers,
-                    carrier_allele, left, weight, posterior, jumps, out[k])
+                    carrier_allele, site_order, site_ptr, weight, alpha, out[k])
 
 
 def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers,
@@ -213,8 +282,9 @@ def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers
     (``carrier_allele``) in CSR form (-(h + 1) for a half share), and lies ``weight`` of
     the way from typed marker ``left`` to the next."""
     out = np.empty((haplotypes.shape[0], left.shape[0]))
+    sites = sites_by_marker(left, panel.shape[0])
     map_chunks(lambda start, stop: _impute_chunk(
-        panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
+        panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele, *sites,
         weight, start, stop, out), haplotypes.shape[0], HAPLOTYPE_CHUNK)
     return out
 
@@ -1153,16 +1223,14 @@ def _exclude(panel, own, columns, value):
 
 @kernel()
 def _leave_out_chunk(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
-                     carrier_allele, left, weight, start, stop, out):
-    n_markers, n_haps = panel.shape
+                     carrier_allele, site_order, site_ptr, weight, start, stop, out):
     own = panel.copy()
-    posterior = np.empty((n_markers, n_haps))
-    jumps = np.zeros(max(n_markers - 1, 0))
+    alpha = np.empty(panel.shape, dtype=np.float32)
     for k in range(start, stop):
         _exclude(panel, own, owners[k], 2)  # the sample's own haplotypes may not be copied
         for c in range(2):
             _impute_one(own, haplotypes[c, k], switch, mismatch, carrier_ptr, carriers,
-                        carrier_allele, left, weight, posterior, jumps, out[c, k])
+                        carrier_allele, site_order, site_ptr, weight, alpha, out[c, k])
         _exclude(panel, own, owners[k], -1)
 
 
@@ -1172,7 +1240,8 @@ def impute_leave_out(panel, haplotypes, owners, switch, mismatch, carrier_ptr, c
     the panel's haplotypes other than its own (``owners`` (N, 2) columns), as
     impute_haplotypes."""
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
+    sites = sites_by_marker(left, panel.shape[0])
     map_chunks(lambda start, stop: _leave_out_chunk(
         panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-        left, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
+        *sites, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
     return out

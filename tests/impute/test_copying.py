@@ -89,8 +89,9 @@ def test_imputation_interpolates_the_posteriors_of_flanking_markers(small):
     following = np.minimum(left + 1, 11)
     mixed = (1 - weight)[:, None] * posterior[left] + weight[:, None] * posterior[following]
     alt_share = np.where(halves, 0.5, full)
-    np.testing.assert_allclose(probs[0], (mixed * alt_share).sum(axis=1), rtol=1e-10,
-                               atol=1e-12)
+    # the imputation pass runs in single precision
+    np.testing.assert_allclose(probs[0], (mixed * alt_share).sum(axis=1), rtol=1e-5,
+                               atol=1e-7)
 
 
 def brute_viterbi(panel, genotypes, switch, mismatch, allowed):
@@ -306,7 +307,7 @@ def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_i
                                  *carriers, left, weight)
     got = reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, 9, switch,
                          mismatch, *carriers, left, weight)
-    np.testing.assert_allclose(got.reshape(6, -1), expected, atol=1e-12)
+    np.testing.assert_allclose(got.reshape(6, -1), expected, atol=1e-6)  # expected: float32
 
 
 def test_reduced_imputation_with_repeated_donors_matches_a_dense_twin():
