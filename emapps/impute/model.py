@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import xlogy
 
 from ..em import fit_em
 from ..errors import UserInputError
@@ -34,6 +35,9 @@ from .io import Calls, check_one_chromosome, check_panel, genetic_positions, mat
 WINDOW = 32
 #: theta = 4 Ne starts at Ne = 10,000 (the Li & Stephens / minimac scale)
 INITIAL_THETA = 4e4
+#: weight, in haplotypes, of the prior that holds each interval's switch rate near the
+#: rate of the single theta fitted before it (Beta(a c, a (1 - c)), c that rate)
+LOCAL_PRIOR_WEIGHT = 32.0
 INITIAL_MISMATCH = 1e-3
 #: phase moves run over composite panels of at most PHASE_STATES columns (from the panel
 #: and the other targets); panels above PHASE_STATES / IMPUTE_STATES haplotypes are
@@ -53,19 +57,26 @@ class Composites(NamedTuple):
 class CopyingParams:
     theta: float      # 4 Ne: switch rate per Morgan, times H
     mismatch: float   # eps
+    rates: np.ndarray | None = None   # (M - 1) switch rate per interval, when fitted
 
 
 class CopyingEM:
     """Baum-Welch for (theta, eps) of the haploid copying model over the phased target
     haplotypes (2, N, M) at the typed markers: over the whole panel, or with
-    ``composites`` (:class:`Composites`) over each sample's composite panel."""
+    ``composites`` (:class:`Composites`) over each sample's composite panel.  With
+    ``prior`` (rates (M - 1), weight a) each interval also gets its own switch rate, as
+    MaCH fits them: MAP-EM, rho_m = (J_m + a c_m) / (2N + a) under Beta(a c_m,
+    a (1 - c_m)) priors centred on the rates c_m of an earlier single-theta fit."""
 
     def __init__(self, panel_typed, distances, composites=None):
         self.panel = panel_typed           # (M, H) uint8
         self.scaled = distances / panel_typed.shape[1]   # x_m (Morgans / H)
         self.composites = composites
+        self.prior = None
 
     def switch(self, params: CopyingParams) -> np.ndarray:
+        if params.rates is not None:
+            return params.rates
         return -np.expm1(-params.theta * self.scaled)
 
     def initial_params(self, data, rng) -> CopyingParams:
@@ -86,8 +97,23 @@ class CopyingEM:
     def m_step(self, params: CopyingParams, stats: dict) -> CopyingParams:
         mismatch = float(np.clip(stats["mismatches"] / max(stats["observed"], 1.0),
                                  1e-6, 0.25))
-        return CopyingParams(self._theta(stats["jumps"], stats["weight"], params.theta),
-                             mismatch)
+        theta = self._theta(stats["jumps"], stats["weight"], params.theta)
+        rates = None
+        if self.prior is not None:
+            centre, weight = self.prior
+            jumps = np.minimum(stats["jumps"], stats["weight"])
+            rates = (jumps + weight * centre) / (stats["weight"] + weight)
+        return CopyingParams(theta, mismatch, rates)
+
+    def log_prior(self, params: CopyingParams) -> float:
+        """sum_m [a c_m log rho_m + a (1 - c_m) log(1 - rho_m)] over the intervals' switch
+        rates (0 without ``prior``)."""
+        if self.prior is None:
+            return 0.0
+        centre, weight = self.prior
+        rates = self.switch(params)
+        return float(np.sum(xlogy(weight * centre, rates)
+                            + xlogy(weight * (1 - centre), 1 - rates)))
 
     def _theta(self, jumps, n_haps, previous) -> float:
         x = self.scaled
@@ -192,7 +218,8 @@ class ReferenceImputer:
     ``predict()`` returns :class:`Imputed` over every panel site.  Fitted attributes:
     ``params_``, ``loglik_``, ``trace_``, ``n_iter_``, ``converged_``, ``haplotypes_``
     (phased typed alleles, (2, N, M)), ``match_`` (the site match).  Each of ``rounds``
-    rounds phases, then runs EM: ``max_iter`` iterations in the first, one fewer after.
+    rounds phases, then runs EM: ``max_iter`` iterations in the first, one fewer after;
+    after the first, each interval gets its own switch rate (see :class:`CopyingEM`).
     """
 
     def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=3, tol=1e-4,
@@ -245,6 +272,8 @@ class ReferenceImputer:
             # a later round starts from the estimates of the one before: one iteration
             # fewer (measured on the array experiment: the same accuracy, 0.2 s less)
             iterations = self.max_iter if round_ == 1 else max(self.max_iter - 1, 1)
+            if round_ > 1:   # each interval's own rate, near the single theta's
+                model.prior = (model.switch(params), LOCAL_PRIOR_WEIGHT)
             result = fit_em(model, haplotypes, init_params=params, max_iter=iterations,
                             tol=self.tol, tol_on="mean", warn=False)
             timings[f"em_{round_}"] = time.perf_counter() - started
@@ -333,6 +362,8 @@ class ReferenceImputer:
         imputed = np.ones(panel.n_sites, dtype=bool)
         imputed[typed] = False
         record = {"theta": self.params_.theta, "mismatch": self.params_.mismatch,
+                  "switch_rates": ("per interval" if self.params_.rates is not None
+                                   else "one theta"),
                   "log_likelihood": self.loglik_, "trace": self.trace_,
                   "n_iter": self.n_iter_, "converged": self.converged_,
                   "stop_reason": self.stop_reason_, "typed_sites": int(len(typed)),
