@@ -8,10 +8,11 @@ expected number of switches per interval and of mismatches.  The diploid model c
 two haplotypes from a short list of L candidates; its Viterbi path, in O(L^2) per
 marker, phases a genotype.  Panels are site-major: ``panel[m, h]`` is 0/1.
 
-The forward and backward passes and the move scores use strict floating point: with
-reassociation, a freshly compiled kernel and the same kernel loaded from numba's cache
-were seen to sum in different orders, and phase moves chosen on near-equal scores then
-differed between a first run and the next (tested).
+Every pass of the copying model uses strict floating point, with sums over haplotypes
+in eight fixed lanes: with reassociation, one kernel compiled in two contexts (fresh, or
+loaded from numba's cache after other kernels) was seen to sum in different orders.
+Phase moves chosen on near-equal scores then differed between runs (tested), and EM
+statistics that differed in the last bits led round 2 of panel mode to another phasing.
 """
 
 import math
@@ -41,7 +42,7 @@ def _lane_sum(first, second, product):
     hang on one add at a time: eight running sums over h mod 8, then combined pairwise
     (strict floating point, so a compiled and a cached kernel give the same bits)."""
     n = first.shape[0]
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = first.dtype.type(0.0)   # in first's precision
     whole = n - n % 8
     for h in range(0, whole, 8):
         s0 += _term(first, second, h, product)
@@ -52,7 +53,7 @@ def _lane_sum(first, second, product):
         s5 += _term(first, second, h + 5, product)
         s6 += _term(first, second, h + 6, product)
         s7 += _term(first, second, h + 7, product)
-    rest = 0.0
+    rest = first.dtype.type(0.0)
     for h in range(whole, n):
         rest += _term(first, second, h, product)
     return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
@@ -61,34 +62,38 @@ def _lane_sum(first, second, product):
 @kernel()
 def _emit(panel_row, observed, mismatch, out):
     """out[h] = P(observed | copying h); 1 when the allele is missing; 0 for a panel
-    entry of 2 (a haplotype that may not be copied, e.g. the sample's own)."""
-    same = 1.0 if observed < 0 else 1.0 - mismatch
-    other = 1.0 if observed < 0 else mismatch
+    entry of 2 (a haplotype that may not be copied, e.g. the sample's own).  In out's
+    precision."""
+    same = out.dtype.type(1.0 if observed < 0 else 1.0 - mismatch)
+    other = out.dtype.type(1.0 if observed < 0 else mismatch)
+    never = out.dtype.type(0.0)
     for h in range(panel_row.shape[0]):
         allele = panel_row[h]
-        out[h] = 0.0 if allele == 2 else (same if allele == observed or observed < 0
-                                          else other)
+        out[h] = never if allele == 2 else (same if allele == observed or observed < 0
+                                            else other)
 
 
 @kernel()
 def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
     """Scaled forward pass: alpha[m] = P(copying h at m | x_1..m); log_prefix[m] =
-    log P(x_1..m)."""
+    log P(x_1..m).  In alpha's precision (float64, or float32 for twice the lanes)."""
     n_markers, n_haps = panel.shape
-    emit = np.empty(n_haps)
+    real = alpha.dtype.type
+    emit = np.empty(n_haps, dtype=alpha.dtype)
     total_log = 0.0
     for m in range(n_markers):
         _emit(panel[m], observed[m], mismatch, emit)
         if m == 0:
+            start = real(1.0 / n_haps)
             for h in range(n_haps):
-                alpha[0, h] = emit[h] / n_haps
+                alpha[0, h] = emit[h] * start
         else:
-            stay = 1.0 - switch[m - 1]
-            land = switch[m - 1] / n_haps
+            stay = real(1.0 - switch[m - 1])
+            land = real(switch[m - 1] / n_haps)
             for h in range(n_haps):
                 alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
         total = _lane_sum(alpha[m], alpha[m], False)
-        inverse = 1.0 / total
+        inverse = real(1.0) / total
         for h in range(n_haps):
             alpha[m, h] *= inverse
         total_log += math.log(total)
@@ -99,26 +104,25 @@ def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
 def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weighted, emit):
     """beta <- beta_m from beta_m+1 and marker m + 1's ``panel_row`` and ``observed``:
     beta_m(h) = [(1 - rho) e b(h) + rho / H sum e b] / c_m+1, where c_m+1 = sum_h
-    alpha_m(h) (1 - rho) e b(h) + rho / H sum e b.  Returns the expected switch in the
-    interval, (rho / H sum e b) / c_m+1."""
+    alpha_m(h) (1 - rho) e b(h) + rho / H sum e b, in beta's precision.  Returns the
+    expected switch in the interval, (rho / H sum e b) / c_m+1."""
     n_haps = panel_row.shape[0]
+    real = beta.dtype.type
     _emit(panel_row, observed, mismatch, emit)
-    scale = 0.0
-    flow = 0.0
     for h in range(n_haps):
         weighted[h] = emit[h] * beta[h]
-    stay = 1.0 - switch
-    land = switch / n_haps
+    stay = real(1.0 - switch)
+    land = real(switch / n_haps)
+    flow = _lane_sum(weighted, weighted, False)
+    scale = stay * _lane_sum(alpha_row, weighted, True) + land * flow
+    keep = stay / scale
+    enter = land * flow / scale
     for h in range(n_haps):
-        scale += alpha_row[h] * (stay * weighted[h])
-        flow += weighted[h]
-    scale += land * flow
-    for h in range(n_haps):
-        beta[h] = (stay * weighted[h] + land * flow) / scale
-    return land * flow / scale
+        beta[h] = weighted[h] * keep + enter
+    return float(enter)
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     """Posterior P(copying h at marker m) into ``posterior`` (M, H); adds the expected
     switches of each interval into ``jumps`` (M - 1); returns (log-likelihood, expected
@@ -130,6 +134,7 @@ def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     loglik = log_prefix[n_markers - 1]
     beta = np.ones(n_haps)
     weighted = np.empty(n_haps)
+    differs = np.empty(n_haps)
     mismatches = 0.0
     observed_count = 0.0
     for m in range(n_markers - 1, -1, -1):
@@ -141,11 +146,9 @@ def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
             row[h] *= beta[h]
         if observed[m] >= 0:
             observed_count += 1.0
-            wrong = 0.0
             for h in range(n_haps):
-                if panel[m, h] != observed[m]:
-                    wrong += row[h]
-            mismatches += wrong
+                differs[h] = 1.0 if panel[m, h] != observed[m] else 0.0
+            mismatches += _lane_sum(row, differs, True)
     return loglik, mismatches, observed_count
 
 
@@ -174,7 +177,7 @@ def haploid_statistics(panel, haplotypes, switch, mismatch):
         HAPLOTYPE_CHUNK)
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _carrier_sum(here, after, weight, carriers, lo, hi):
     """(1 - weight) here[h] + weight after[h] summed over carriers[lo:hi] (an entry
     -(h + 1) adds half)."""
@@ -191,64 +194,25 @@ def _carrier_sum(here, after, weight, carriers, lo, hi):
 
 
 @kernel()
-def _emit_single(panel_row, observed, mismatch, out):
-    """_emit in single precision."""
-    same = np.float32(1.0 if observed < 0 else 1.0 - mismatch)
-    other = np.float32(1.0 if observed < 0 else mismatch)
-    for h in range(panel_row.shape[0]):
-        allele = panel_row[h]
-        out[h] = np.float32(0.0) if allele == 2 else (same if allele == observed
-                                                      or observed < 0 else other)
-
-
-@kernel(fastmath=REDUCE_FLAGS)
 def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrier_allele,
                 site_order, site_ptr, weight, alpha, out):
     """One haplotype's alt-allele probabilities at every site into ``out``: the sum over
     carriers of the site's listed allele of the posterior (half for an allele of unknown
     phase), interpolated between the flanking typed markers.  The forward-backward runs
-    in single precision (twice the lanes; the probabilities are written to hundredths)
-    into ``alpha`` (M, H) float32, and sites are visited during the backward pass,
+    in the precision of ``alpha`` (M, H): float32 gives twice the lanes, and the
+    probabilities are written to hundredths.  Sites are visited during the backward pass,
     marker by marker (``site_order`` in CSR form by left marker), so the posterior is
     never stored."""
     n_markers, n_haps = panel.shape
-    emit = np.empty(n_haps, dtype=np.float32)
-    for m in range(n_markers):   # forward: alpha[m] = P(copying h at m | x_1..m)
-        _emit_single(panel[m], observed[m], mismatch, emit)
-        if m == 0:
-            for h in range(n_haps):
-                alpha[0, h] = emit[h] / np.float32(n_haps)
-        else:
-            stay = np.float32(1.0 - switch[m - 1])
-            land = np.float32(switch[m - 1] / n_haps)
-            for h in range(n_haps):
-                alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
-        total = np.float32(0.0)
-        for h in range(n_haps):
-            total += alpha[m, h]
-        inverse = np.float32(1.0) / total
-        for h in range(n_haps):
-            alpha[m, h] *= inverse
-    beta = np.ones(n_haps, dtype=np.float32)
-    weighted = np.empty(n_haps, dtype=np.float32)
-    rows = np.zeros((2, n_haps), dtype=np.float32)   # the posterior at m and at m + 1
+    _forward(panel, observed, switch, mismatch, alpha, np.empty(n_markers))
+    beta = np.ones(n_haps, dtype=alpha.dtype)
+    weighted = np.empty(n_haps, dtype=alpha.dtype)
+    emit = np.empty(n_haps, dtype=alpha.dtype)
+    rows = np.zeros((2, n_haps), dtype=alpha.dtype)   # the posterior at m and at m + 1
     for m in range(n_markers - 1, -1, -1):
-        if m < n_markers - 1:   # as _backward_step
-            _emit_single(panel[m + 1], observed[m + 1], mismatch, emit)
-            for h in range(n_haps):
-                weighted[h] = emit[h] * beta[h]
-            overlap = np.float32(0.0)
-            flow = np.float32(0.0)
-            for h in range(n_haps):
-                overlap += alpha[m, h] * weighted[h]
-                flow += weighted[h]
-            stay = np.float32(1.0 - switch[m])
-            land = np.float32(switch[m] / n_haps)
-            inverse = np.float32(1.0) / (stay * overlap + land * flow)
-            keep = stay * inverse
-            enter = land * flow * inverse
-            for h in range(n_haps):
-                beta[h] = weighted[h] * keep + enter
+        if m < n_markers - 1:
+            _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch, alpha[m],
+                           beta, weighted, emit)
         here = rows[m % 2]
         after = rows[(m + 1) % 2]
         for h in range(n_haps):
@@ -339,20 +303,18 @@ def _flipped(panel_row, allele, alpha_before, weighted_after, switch_before, swi
     return math.log(total)
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _likelier_alleles(panel, observed, alpha, weighted, out):
     """out[m] = the allele copied with posterior > 1/2 (alpha x weighted backward) at
     every unobserved marker m."""
     for m in range(panel.shape[0]):
         if observed[m] >= 0:
             continue
-        total = 0.0
+        total = _lane_sum(alpha[m], weighted[m], True)
         ones = 0.0
         for h in range(panel.shape[1]):
-            mass = alpha[m, h] * weighted[m, h]
-            total += mass
             if panel[m, h] == 1:
-                ones += mass
+                ones += alpha[m, h] * weighted[m, h]
         out[m] = 1 if ones > 0.5 * total else 0
 
 
@@ -518,7 +480,7 @@ def reduced_statistics(panel, haplotypes, bounds, offsets, candidates, width, sw
         stop), haplotypes.shape[1], 1)
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _donor_sum(row, alleles, donors):
     """sum_s row[s] alleles[donors[s]]: the posterior mass on composites copying ALT."""
     total = 0.0
