@@ -502,44 +502,58 @@ def _column_lists(donors, first, following):
 
 @kernel()
 def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates, width,
-                          switch, mismatch, carrier_ptr, carriers, carrier_allele, left,
-                          weight, start, stop, out):
+                          switch, mismatch, carrier_ptr, carriers, carrier_allele,
+                          site_order, site_ptr, weight, start, stop, out):
+    """As _impute_one over each sample's composite panel, in single precision: sites are
+    summed during the backward pass, through chains from donor to column."""
     n_markers = panel.shape[0]
-    composite, donors, posterior, jumps = _composite_buffers(n_markers, bounds, width)
+    composite = np.empty((n_markers, width), dtype=np.uint8)
+    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
+    alpha = np.empty((n_markers, width), dtype=np.float32)
+    log_prefix = np.empty(n_markers)
+    beta = np.empty(width, dtype=np.float32)
+    weighted = np.empty(width, dtype=np.float32)
+    emit = np.empty(width, dtype=np.float32)
+    rows = np.zeros((2, width), dtype=np.float32)   # the posterior at m and at m + 1
     window = _window_of(bounds, n_markers)
     first = np.full(sites.shape[1], -1, dtype=np.int64)
     following = np.empty(width, dtype=np.int64)
     for k in range(start, stop):
         composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
-            haploid_posterior(composite, haplotypes[c, k], switch, mismatch, posterior,
-                              jumps)
+            observed = haplotypes[c, k]
+            _forward(composite, observed, switch, mismatch, alpha, log_prefix)
+            beta[:] = 1.0
             listed = -1  # the window whose column chains are in ``first``
-            for s in range(left.shape[0]):
-                m = left[s]
-                w = weight[s]
-                here = window[m]
-                if w > 0.0 and window[m + 1] != here:  # across windows: every column
-                    out[c, k, s] = ((1.0 - w) * _donor_sum(posterior[m], sites[s],
-                                                           donors[here])
-                                    + w * _donor_sum(posterior[m + 1], sites[s],
-                                                     donors[here + 1]))
-                    continue
-                if here != listed:
-                    if listed >= 0:
-                        for j in range(width):
-                            first[donors[listed, j]] = -1
-                    _column_lists(donors[here], first, following)
-                    listed = here
-                share = 0.0
-                for p in range(carrier_ptr[s], carrier_ptr[s + 1]):
-                    j = first[carriers[p]]
-                    while j >= 0:
-                        share += (1.0 - w) * posterior[m, j]
-                        if w > 0.0:
-                            share += w * posterior[m + 1, j]
-                        j = following[j]
-                out[c, k, s] = share if carrier_allele[s] == 1 else 1.0 - share
+            for m in range(n_markers - 1, -1, -1):
+                if m < n_markers - 1:
+                    _backward_step(composite[m + 1], observed[m + 1], switch[m], mismatch,
+                                   alpha[m], beta, weighted, emit)
+                here = rows[m % 2]
+                after = rows[(m + 1) % 2]
+                for j in range(width):
+                    here[j] = alpha[m, j] * beta[j]
+                own = window[m]
+                for p in range(site_ptr[m], site_ptr[m + 1]):
+                    s = site_order[p]
+                    w = weight[s]
+                    if w > 0.0 and window[m + 1] != own:  # across windows: every column
+                        out[c, k, s] = ((1.0 - w) * _donor_sum(here, sites[s], donors[own])
+                                        + w * _donor_sum(after, sites[s], donors[own + 1]))
+                        continue
+                    if own != listed:
+                        if listed >= 0:
+                            for j in range(width):
+                                first[donors[listed, j]] = -1
+                        _column_lists(donors[own], first, following)
+                        listed = own
+                    share = 0.0
+                    for q in range(carrier_ptr[s], carrier_ptr[s + 1]):
+                        j = first[carriers[q]]
+                        while j >= 0:
+                            share += (1.0 - w) * here[j] + w * after[j]
+                            j = following[j]
+                    out[c, k, s] = share if carrier_allele[s] == 1 else 1.0 - share
             if listed >= 0:
                 for j in range(width):
                     first[donors[listed, j]] = -1
@@ -553,9 +567,10 @@ def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, width,
     allele (carriers in CSR form, see impute_haplotypes), interpolated as
     impute_haplotypes."""
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
+    by_marker = sites_by_marker(left, panel.shape[0])
     map_chunks(lambda start, stop: _reduced_impute_chunk(
         panel, sites, haplotypes, bounds, offsets, candidates, width, switch, mismatch,
-        carrier_ptr, carriers, carrier_allele, left, weight, start, stop, out),
+        carrier_ptr, carriers, carrier_allele, *by_marker, weight, start, stop, out),
         haplotypes.shape[1], 1)
     return out
 

@@ -339,4 +339,4 @@ def test_reduced_imputation_with_repeated_donors_matches_a_dense_twin():
             return (posterior[markers] * alt[np.arange(60), markers]).sum(axis=1)
 
         expected = (1 - weight) * alt_mass(left) + weight * alt_mass(np.minimum(left + 1, 29))
-        np.testing.assert_allclose(got[copy, 0], expected, atol=1e-12)
+        np.testing.assert_allclose(got[copy, 0], expected, atol=1e-6)   # single precision
