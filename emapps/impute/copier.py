@@ -39,15 +39,16 @@ def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thet
                                          < HOLDOUT_RATE)
     queries = np.where((genotypes[chosen] < 0) | hidden, -1, haplotypes[:, chosen])
     queries = np.ascontiguousarray(queries, dtype=np.int8)
-    carriers = carriers_of(panel)
-    every = (np.arange(n_markers), np.zeros(n_markers))
+    scored = np.flatnonzero(hidden.any(axis=0))   # only markers with a hidden call
+    carriers = carriers_of(panel[scored])
+    at_markers = (scored, np.zeros(scored.size))
     truth = genotypes[chosen][hidden]
     scores = {}
     for theta in thetas:
         switch = -np.expm1(-theta * morgans / n_copied)
         first, second = impute_leave_out(panel, queries, owners[chosen], switch, mismatch,
-                                         *carriers, *every)
-        p, q = first[hidden], second[hidden]
+                                         *carriers, *at_markers)
+        p, q = first[hidden[:, scored]], second[hidden[:, scored]]
         likelihood = np.choose(truth, [(1 - p) * (1 - q), p * (1 - q) + (1 - p) * q, p * q])
         scores[float(theta)] = float(np.log(np.maximum(likelihood, 1e-12)).sum())
     return max(scores, key=scores.get), scores
