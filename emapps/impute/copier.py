@@ -21,9 +21,9 @@ COMMON_MAF = 0.01
 #: the calls of FIT_SAMPLES samples
 THETA_STEPS = 2.0 ** np.arange(4)
 FIT_SAMPLES, HOLDOUT_RATE = 32, 0.02
-#: ALT probabilities of a rare heterozygote's two haplotypes this close are a tie (the
-#: imputation pass runs in single precision)
-TIE = 1e-6
+#: ALT probabilities of a rare heterozygote's two haplotypes this close, relative to
+#: the larger, are a tie (the imputation pass runs in single precision)
+TIE = 1e-5
 
 
 def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thetas,
@@ -127,7 +127,7 @@ class CohortCopier:
         haplotypes[:, halves] = 1
         probs = self._leave_out(haplotypes, halves)
         first = probs[0] > probs[1]
-        tied = np.abs(probs[0] - probs[1]) <= TIE  # rounding noise must not decide
+        tied = np.abs(probs[0] - probs[1]) <= TIE * np.maximum(probs[0], probs[1])
         first[tied] = rng.random(int(tied.sum())) < 0.5
         haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
         self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare
