@@ -160,7 +160,7 @@ class CohortCopier:
             else:
                 haplotypes = refine_cohort(panel, haplotypes, genotypes, bounds, offsets,
                                            candidates, switch, INITIAL_MISMATCH, 1,
-                                           self.refine_states)
+                                           self.refine_states, np.float32)
         return haplotypes
 
     def _leave_out(self, haplotypes, halves=None) -> np.ndarray:

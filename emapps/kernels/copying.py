@@ -258,22 +258,23 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
     """Backward pass kept as weighted[m] = B_m / sum_h B_m(h), B_m(h) = P(x_m..M |
     copying h at m); log_suffix[m] = log sum_h B_m(h)."""
     n_markers, n_haps = panel.shape
-    emit = np.empty(n_haps)
-    beta = np.ones(n_haps)   # sum_h' T(h, h') B_m+1(h') / sum B_m+1, which sums to 1
+    real = weighted.dtype.type
+    emit = np.empty(n_haps, dtype=weighted.dtype)
+    beta = np.ones(n_haps, dtype=weighted.dtype)   # sum_h' T(h, h') B_m+1(h') / sum B_m+1
     total_log = 0.0
     for m in range(n_markers - 1, -1, -1):
         _emit(panel[m], observed[m], mismatch, emit)
         for h in range(n_haps):
             weighted[m, h] = emit[h] * beta[h]
         total = _lane_sum(weighted[m], weighted[m], False)
-        inverse = 1.0 / total
+        inverse = real(1.0) / total
         for h in range(n_haps):
             weighted[m, h] *= inverse
         total_log += math.log(total)
         log_suffix[m] = total_log
         if m > 0:
-            stay = 1.0 - switch[m - 1]
-            land = switch[m - 1] / n_haps
+            stay = real(1.0 - switch[m - 1])
+            land = real(switch[m - 1] / n_haps)
             for h in range(n_haps):
                 beta[h] = stay * weighted[m, h] + land
 
@@ -577,14 +578,14 @@ def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, width,
 
 @kernel()
 def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidates, switch,
-                         mismatch, sweeps, width, start, stop, out):
+                         mismatch, sweeps, width, precision, start, stop, out):
     n_markers = panel.shape[0]
     composite = np.empty((n_markers, width), dtype=np.uint8)
     donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
     alleles = np.empty((2, n_markers), dtype=np.int8)
     fills = np.empty((2, n_markers), dtype=np.int8)
-    alpha = np.empty((2, n_markers, width))
-    weighted = np.empty((2, n_markers, width))
+    alpha = np.empty((2, n_markers, width), dtype=precision.dtype)
+    weighted = np.empty((2, n_markers, width), dtype=precision.dtype)
     for k in range(start, stop):
         composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
@@ -598,14 +599,16 @@ def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidat
 
 
 def refine_cohort(panel, haplotypes, genotypes, bounds, offsets, candidates, switch,
-                  mismatch, sweeps, width):
+                  mismatch, sweeps, width, precision=np.float64):
     """(2, N, M) new phase of every sample of a cohort: refine_phase over the sample's
     composite panel of ``width`` columns (its candidates per window), each missing
-    genotype's alleles set to the likelier copied allele of the haploid posterior."""
+    genotype's alleles set to the likelier copied allele of the haploid posterior.  The
+    forward-backward passes run in ``precision`` (float32: twice the lanes)."""
     out = np.empty_like(haplotypes)
+    like = np.empty(0, dtype=precision)
     map_chunks(lambda start, stop: _cohort_refine_chunk(
         panel, haplotypes, genotypes, bounds, offsets, candidates, switch, mismatch, sweeps,
-        width, start, stop, out), haplotypes.shape[1], REFINE_CHUNK)
+        width, like, start, stop, out), haplotypes.shape[1], REFINE_CHUNK)
     return out
 
 
