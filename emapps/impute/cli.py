@@ -60,6 +60,10 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("--rounds", default=6, show_default=True,
               help="Cohort mode, copying: Viterbi phasing rounds over the cohort (4 "
                    "refinement rounds follow).")
+@click.option("--phasings", default=1, show_default=True,
+              help="Cohort mode, copying: independent phasings whose genotype "
+                   "probabilities are averaged (each adds about 70% of a run's time; on "
+                   "the missingness benchmark 2 fixed 7-12% of the wrong calls).")
 @click.option("-k", "--clusters", default=10, show_default=True,
               help="Cohort mode, clusters: haplotype clusters.")
 @click.option("--starts", default=4, show_default=True,
@@ -73,8 +77,8 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @threads_option
 @click.option("-q", "--quiet", is_flag=True)
 def run(target, panel_path, output, output_type, region, samples, map_path, states,
-        phase_states, impute_states, cohort_model, rounds, clusters, starts, max_iter, record_path, no_index, seed, threads,
-        quiet):
+        phase_states, impute_states, cohort_model, rounds, phasings, clusters, starts, max_iter,
+        record_path, no_index, seed, threads, quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
     the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
 
@@ -111,7 +115,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
         dropped = target_calls.skipped
     elif panel_path is None:
         from .copier import CohortCopier
-        result = CohortCopier(per_window=states, rounds=rounds, seed=seed,
+        result = CohortCopier(per_window=states, rounds=rounds, phasings=phasings, seed=seed,
                               genetic_map=genetic_map).fit(target_calls).predict()
         summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
                    f"{result.record['missing_calls']} missing calls filled and phased; "

@@ -1,6 +1,8 @@
 """Cohort imputation and phasing without a reference panel by the copying model: the
 cohort's own haplotypes serve as the panel, as in Beagle (see :class:`CohortCopier`)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import UserInputError
@@ -54,6 +56,36 @@ def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thet
     return max(scores, key=scores.get), scores
 
 
+@dataclass
+class AveragedImputed(Imputed):
+    """Cohort results averaged over several phasings: the first phasing's haplotypes
+    and ALT probabilities (``haplotype_probs``, DR2), and the mean of every phasing's
+    genotype probabilities (``averaged``, (3, N, S)) for GP, DS and GT."""
+
+    averaged: np.ndarray | None = None
+
+    @property
+    def dosage(self) -> np.ndarray:
+        return self.averaged[1] + 2 * self.averaged[2]
+
+    def genotype_probs(self) -> tuple:
+        return self.averaged[0], self.averaged[1], self.averaged[2]
+
+    def genotype_codes(self) -> np.ndarray:
+        """(N, S) phased GT codes 0-3: the most probable genotype, a heterozygote's ALT on
+        the first phasing's likelier haplotype."""
+        first, second = self.haplotype_probs
+        best = np.argmax(self.averaged, axis=0)
+        return np.where(best == 1, np.where(first >= second, 2, 1), np.where(best == 2, 3, 0))
+
+
+def genotype_table(probs) -> np.ndarray:
+    """(3, N, S) genotype probabilities from two haplotypes' ALT probabilities (2, N, S)."""
+    first, second = probs
+    return np.stack([(1 - first) * (1 - second), first * (1 - second) + (1 - first) * second,
+                     first * second])
+
+
 class CohortCopier:
     """Fill missing calls and phase a cohort with the copying model, the cohort's own
     haplotypes serving as the panel (as Beagle does without a reference), in two stages
@@ -74,13 +106,18 @@ class CohortCopier:
     where an unphased heterozygote's ALT counts half on each of its haplotypes; each rare
     heterozygote puts its ALT on the haplotype that copies it more.  ``predict`` repeats
     that pass with the phased rare alleles for the missing calls' probabilities.
+    With ``phasings`` > 1, stage 1 runs that many times from independent random phases,
+    and the missing calls get the mean of the phasings' genotype probabilities (the
+    extra phasings impute with their rare heterozygotes unphased, as the first pass of
+    stage 2 does).
     ``genetic_map`` sets the switch rates (rho_m = 1 - exp(-theta x_m), x_m the genetic
     distance over the 2N - 2 haplotypes copied from);
     fitted attributes: ``haplotypes_`` (2, N, S) with -1 at missing calls, ``common_``.
     """
 
     def __init__(self, *, per_window=16, rounds=6, refine_rounds=4, refine_states=128,
-                 theta=COHORT_THETA, seed=None, genetic_map=None):
+                 phasings=1, theta=COHORT_THETA, seed=None, genetic_map=None):
+        self.phasings = phasings
         self.theta = theta
         self.per_window = per_window
         self.rounds = rounds
@@ -94,6 +131,7 @@ class CohortCopier:
         check_positive_int(self.rounds, "rounds")
         check_positive_int(self.refine_states, "refine_states")
         check_positive_int(self.refine_rounds, "refine_rounds", minimum=0)
+        check_positive_int(self.phasings, "phasings")
         check_one_chromosome(calls)
         n_samples = len(calls.samples)
         if n_samples < 3:
@@ -108,23 +146,24 @@ class CohortCopier:
             common[:] = True
         centimorgans = genetic_positions(calls.chrom, calls.pos, self.genetic_map)
         n_haps = 2 * n_samples - 2
-        switch = -np.expm1(-self.theta * np.diff(centimorgans[common]) / 100.0 / n_haps)
+        stage_switch = -np.expm1(-self.theta * np.diff(centimorgans[common]) / 100.0 / n_haps)
         owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
-        scaffold = self._phase_common(genotypes[:, common], frequency[common] > 0.5, switch,
-                                      owners, rng)
+
+        def stage_one():
+            return self._phase_common(genotypes[:, common], frequency[common] > 0.5,
+                                      stage_switch, owners, rng)
+        scaffold = stage_one()
         morgans = np.diff(centimorgans[common]) / 100.0
         panel = np.ascontiguousarray(scaffold.reshape(2 * n_samples, -1).T, dtype=np.uint8)
         self.theta_, self.theta_scores_ = held_out_theta(
             panel, scaffold, genotypes[:, common], owners, morgans, n_haps,
             self.theta * THETA_STEPS, INITIAL_MISMATCH, rng)
         switch = -np.expm1(-self.theta_ * morgans / n_haps)
-        haplotypes = np.where(genotypes == 2, 1, 0).astype(np.int8)[None].repeat(2, axis=0)
-        haplotypes[:, :, common] = scaffold
         self._calls, self._switch, self._owners = calls, switch, owners
         self._genotypes, self.common_ = genotypes, common
         self._interpolation = interpolation(centimorgans[common], centimorgans)
         halves = (genotypes == 1) & ~common
-        haplotypes[:, halves] = 1
+        haplotypes = self._with_rare_halves(scaffold, halves)
         probs = self._leave_out(haplotypes, halves)
         first = probs[0] > probs[1]
         tied = np.abs(probs[0] - probs[1]) <= TIE * np.maximum(probs[0], probs[1])
@@ -132,7 +171,18 @@ class CohortCopier:
         haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
         self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare
         self.haplotypes_ = np.where(genotypes[None] < 0, -1, haplotypes).astype(np.int8)
+        self._other_phasings = [self._leave_out(self._with_rare_halves(stage_one(), halves),
+                                                halves) for _ in range(self.phasings - 1)]
         return self
+
+    def _with_rare_halves(self, scaffold, halves) -> np.ndarray:
+        """(2, N, S) alleles: the phased common markers of ``scaffold``, ALT on both
+        haplotypes of a rare heterozygote (``halves``), REF at rare missing calls."""
+        genotypes = self._genotypes
+        haplotypes = np.where(genotypes == 2, 1, 0).astype(np.int8)[None].repeat(2, axis=0)
+        haplotypes[:, :, self.common_] = scaffold
+        haplotypes[:, halves] = 1
+        return haplotypes
 
     def _phase_common(self, genotypes, commoner, switch, owners, rng) -> np.ndarray:
         """Stage 1: (2, N, M) phased alleles at the common markers, missing calls filled."""
@@ -184,13 +234,19 @@ class CohortCopier:
         probs = self._leave_out(self._filled)
         known = haplotypes >= 0
         probs[known] = haplotypes[known]
-        record = {"mode": "cohort-copying", "theta": self.theta_,
+        record = {"mode": "cohort-copying", "phasings": self.phasings, "theta": self.theta_,
                   "held_out_log_likelihood": self.theta_scores_, "rounds": self.rounds,
                   "refine_rounds": self.refine_rounds, "refine_states": self.refine_states,
                   "per_window": self.per_window, "sites": int(calls.n_sites),
                   "common_sites": int(self.common_.sum()),
                   "missing_calls": int(missing.sum()),
                   "skipped_records": calls.skipped}
-        return Imputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
-                       (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record,
-                       estimated=missing)
+        sites = (calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
+                 (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record, missing)
+        if not self._other_phasings:
+            return Imputed(*sites)
+        averaged = genotype_table(probs)
+        for other in self._other_phasings:
+            other[known] = haplotypes[known]
+            averaged += genotype_table(other)
+        return AveragedImputed(*sites, averaged=averaged / self.phasings)

@@ -39,3 +39,25 @@ def test_cohort_copying_chooses_theta_by_held_out_calls_and_phases_rare_heterozy
     alleles = model.haplotypes_[:, rare_heterozygotes]
     assert np.all(alleles.sum(axis=0) == 1)                   # one ALT, on one haplotype
     assert np.all(model.haplotypes_[:, given < 0] == -1)
+
+
+def test_averaging_phasings_keeps_the_calls_and_averages_the_genotype_probabilities(cohort):
+    """Two phasings: the observed calls as given (phased as the first phasing), the
+    missing ones the argmax of the mean genotype probabilities, which sum to 1."""
+    truth, masked, _ = cohort
+    settings = {"rounds": 2, "refine_rounds": 1, "refine_states": 32, "seed": 2}
+    one = CohortCopier(**settings).fit(masked)
+    two = CohortCopier(phasings=2, **settings).fit(masked)
+    np.testing.assert_array_equal(one.haplotypes_, two.haplotypes_)  # the first phasing
+    single, averaged = one.predict(), two.predict()
+    assert averaged.record["phasings"] == 2
+    probs = np.stack(averaged.genotype_probs())
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-12)
+    given = masked.genotypes()
+    missing = given < 0
+    assert not np.allclose(probs[:, missing], np.stack(single.genotype_probs())[:, missing])
+    codes = averaged.genotype_codes()
+    decoded = np.array([0, 1, 1, 2])[codes]
+    np.testing.assert_array_equal(decoded[~missing], given[~missing])
+    np.testing.assert_array_equal(decoded[missing], np.argmax(probs, axis=0)[missing])
+    np.testing.assert_allclose(averaged.dosage, probs[1] + 2 * probs[2])
