@@ -162,11 +162,14 @@ def large_panel_experiment(work, threads, n_haplotypes=5000):
 
 def missing_experiment(work, threads):
     masked = str(MISSING / "cohort.missing.vcf.gz")
+    emapps = [sys.executable, "-m", "emapps", "impute", masked, "--threads", str(threads),
+              "--seed", "1", "-q"]
     runs = {
-        "emapps impute (cohort, copying)": (
-            [sys.executable, "-m", "emapps", "impute", masked, "-o",
-             str(work / "cohort.vcf.gz"), "--threads", str(threads), "--seed", "1", "-q"],
-            "cohort.vcf.gz"),
+        "emapps impute (cohort, copying)": (emapps + ["-o", str(work / "cohort.vcf.gz")],
+                                            "cohort.vcf.gz"),
+        "emapps impute --phasings 2": (emapps + ["--phasings", "2", "-o",
+                                                 str(work / "cohort2.vcf.gz")],
+                                       "cohort2.vcf.gz"),
         "Beagle 5.4": (["beagle", f"gt={masked}", f"out={work / 'beagle_cohort'}",
                         f"nthreads={threads}", "seed=1"], "beagle_cohort.vcf.gz"),
     }
@@ -181,6 +184,7 @@ def missing_experiment(work, threads):
     table(f"Sporadic missingness, {threads} threads (300 samples, 23,670 SNPs, 5% of calls "
           f"masked, no panel; MAF from the cohort)", rows)
     compare(rows, "emapps impute (cohort, copying)", "Beagle 5.4")
+    compare(rows, "emapps impute --phasings 2", "Beagle 5.4")
 
 
 def main():
