@@ -21,7 +21,7 @@ from ..errors import UserInputError
 from ..kernels.copying import cluster_genotype_probs, cluster_statistics
 from ..validation import check_positive_int
 from .io import Calls, check_one_chromosome
-from .model import ImputedSites
+from .model import ImputedSites, variance_ratio
 
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
@@ -94,11 +94,7 @@ class CohortImputed(ImputedSites):
     def dosage_r2(self) -> np.ndarray:
         """Estimated dosage r2: the variance of the dosages over its binomial value
         2p(1 - p), p the ALT frequency (0 at sites without variation)."""
-        dosage = self.dosage
-        mean = dosage.mean(axis=0) / 2
-        spread = 2 * mean * (1 - mean)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(spread > 1e-12, np.clip(dosage.var(axis=0) / spread, 0, 1), 0.0)
+        return variance_ratio(self.dosage, None, 2)
 
     def genotype_codes(self) -> np.ndarray:
         """(N, S) output GT codes: the input call where there is one (0|0, 0|1, 1|0, 1|1

@@ -9,7 +9,8 @@ from ..errors import UserInputError
 from ..kernels.copying import impute_leave_out, phase_samples, refine_cohort
 from ..validation import check_positive_int
 from .io import Calls, check_one_chromosome, genetic_positions
-from .model import INITIAL_MISMATCH, Imputed, carriers_of, interpolation, window_candidates
+from .model import (INITIAL_MISMATCH, Imputed, carriers_of, interpolation, variance_ratio,
+                    window_candidates)
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
@@ -59,14 +60,20 @@ def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thet
 @dataclass
 class AveragedImputed(Imputed):
     """Cohort results averaged over several phasings: the first phasing's haplotypes
-    and ALT probabilities (``haplotype_probs``, DR2), and the mean of every phasing's
-    genotype probabilities (``averaged``, (3, N, S)) for GP, DS and GT."""
+    and ALT probabilities (``haplotype_probs``), and the mean of every phasing's
+    genotype probabilities (``averaged``, (3, N, S)) for GP, DS, GT and DR2."""
 
     averaged: np.ndarray | None = None
 
     @property
     def dosage(self) -> np.ndarray:
         return self.averaged[1] + 2 * self.averaged[2]
+
+    @property
+    def dosage_r2(self) -> np.ndarray:
+        """The variance of the estimated entries' dosages over 2p(1 - p), p the site's
+        ALT frequency (the dosage form of Imputed's)."""
+        return variance_ratio(self.dosage, self.estimated, 2)
 
     def genotype_probs(self) -> tuple:
         return self.averaged[0], self.averaged[1], self.averaged[2]

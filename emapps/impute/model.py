@@ -193,22 +193,30 @@ class Imputed(ImputedSites):
         p their mean (0 at sites without variation).  With ``estimated`` entries (cohort
         mode) only their probabilities enter the variance, p is the site's frequency
         over every haplotype, and a site with none estimated gets 1."""
-        probs = np.concatenate(self.haplotype_probs)
-        mean = probs.mean(axis=0)
-        spread = mean * (1 - mean)
-        if self.estimated is None:
-            variance = (probs ** 2).mean(axis=0) - mean ** 2
-        else:
-            chosen = np.concatenate([self.estimated, self.estimated])
-            count = chosen.sum(axis=0)
-            inside = np.where(chosen, probs, 0.0)
-            centre = inside.sum(axis=0) / np.maximum(count, 1)
-            variance = (inside ** 2).sum(axis=0) / np.maximum(count, 1) - centre ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(spread > 1e-12, np.clip(variance / spread, 0, 1), 0.0)
-        if self.estimated is not None:
-            r2 = np.where(self.estimated.any(axis=0), r2, 1.0)
-        return r2
+        chosen = (None if self.estimated is None
+                  else np.concatenate([self.estimated, self.estimated]))
+        return variance_ratio(np.concatenate(self.haplotype_probs), chosen, 1)
+
+
+def variance_ratio(values, chosen, copies) -> np.ndarray:
+    """Per site (columns of ``values``, rows of ALT counts out of ``copies``), the
+    variance of the values (of the ``chosen`` ones only, when given; 1 where none is)
+    over copies p (1 - p), p = mean / copies over every row (0 without variation)."""
+    mean = values.mean(axis=0)
+    frequency = mean / copies
+    spread = copies * frequency * (1 - frequency)
+    if chosen is None:
+        variance = (values ** 2).mean(axis=0) - mean ** 2
+    else:
+        count = chosen.sum(axis=0)
+        inside = np.where(chosen, values, 0.0)
+        centre = inside.sum(axis=0) / np.maximum(count, 1)
+        variance = (inside ** 2).sum(axis=0) / np.maximum(count, 1) - centre ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(spread > 1e-12, np.clip(variance / spread, 0, 1), 0.0)
+    if chosen is not None:
+        r2 = np.where(chosen.any(axis=0), r2, 1.0)
+    return r2
 
 
 class ReferenceImputer:
