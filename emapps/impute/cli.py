@@ -60,10 +60,11 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("--rounds", default=6, show_default=True,
               help="Cohort mode, copying: Viterbi phasing rounds over the cohort (4 "
                    "refinement rounds follow).")
-@click.option("--phasings", default=1, show_default=True,
+@click.option("--phasings", default=2, show_default=True,
               help="Cohort mode, copying: independent phasings whose genotype "
-                   "probabilities are averaged (each adds about 70% of a run's time; on "
-                   "the missingness benchmark 2 fixed 7-12% of the wrong calls).")
+                   "probabilities are averaged (each adds about 60% of a one-phasing "
+                   "run's time; on the missingness benchmark 2 fixed 7-12% of the wrong "
+                   "calls of 1).")
 @click.option("-k", "--clusters", default=10, show_default=True,
               help="Cohort mode, clusters: haplotype clusters.")
 @click.option("--starts", default=4, show_default=True,

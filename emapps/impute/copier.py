@@ -113,17 +113,17 @@ class CohortCopier:
     where an unphased heterozygote's ALT counts half on each of its haplotypes; each rare
     heterozygote puts its ALT on the haplotype that copies it more.  ``predict`` repeats
     that pass with the phased rare alleles for the missing calls' probabilities.
-    With ``phasings`` > 1, stage 1 runs that many times from independent random phases,
-    and the missing calls get the mean of the phasings' genotype probabilities (the
-    extra phasings impute with their rare heterozygotes unphased, as the first pass of
-    stage 2 does).
+    Stage 1 runs ``phasings`` times (default 2) from independent random phases, and the
+    missing calls get the mean of the phasings' genotype probabilities (the extra
+    phasings impute with their rare heterozygotes unphased, as stage 2's first pass
+    does).
     ``genetic_map`` sets the switch rates (rho_m = 1 - exp(-theta x_m), x_m the genetic
     distance over the 2N - 2 haplotypes copied from);
     fitted attributes: ``haplotypes_`` (2, N, S) with -1 at missing calls, ``common_``.
     """
 
     def __init__(self, *, per_window=16, rounds=6, refine_rounds=4, refine_states=128,
-                 phasings=1, theta=COHORT_THETA, seed=None, genetic_map=None):
+                 phasings=2, theta=COHORT_THETA, seed=None, genetic_map=None):
         self.phasings = phasings
         self.theta = theta
         self.per_window = per_window
