@@ -9,8 +9,8 @@ from ..errors import UserInputError
 from ..kernels.copying import impute_leave_out, phase_samples, refine_cohort
 from ..validation import check_positive_int
 from .io import Calls, check_one_chromosome, genetic_positions
-from .model import (INITIAL_MISMATCH, Imputed, carriers_of, interpolation, variance_ratio,
-                    window_candidates)
+from .model import (INITIAL_MISMATCH, Imputed, carriers_of, genotype_probs, interpolation,
+                    variance_ratio, window_candidates)
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
@@ -84,13 +84,6 @@ class AveragedImputed(Imputed):
         first, second = self.haplotype_probs
         best = np.argmax(self.averaged, axis=0)
         return np.where(best == 1, np.where(first >= second, 2, 1), np.where(best == 2, 3, 0))
-
-
-def genotype_table(probs) -> np.ndarray:
-    """(3, N, S) genotype probabilities from two haplotypes' ALT probabilities (2, N, S)."""
-    first, second = probs
-    return np.stack([(1 - first) * (1 - second), first * (1 - second) + (1 - first) * second,
-                     first * second])
 
 
 class CohortCopier:
@@ -252,8 +245,7 @@ class CohortCopier:
                  (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record, missing)
         if not self._other_phasings:
             return Imputed(*sites)
-        averaged = genotype_table(probs)
+        averaged = np.stack(genotype_probs(*probs))
         for other in self._other_phasings:
-            other[known] = haplotypes[known]
-            averaged += genotype_table(other)
+            averaged += np.stack(genotype_probs(*np.where(known, haplotypes, other)))
         return AveragedImputed(*sites, averaged=averaged / self.phasings)

@@ -183,9 +183,7 @@ class Imputed(ImputedSites):
 
     def genotype_probs(self) -> tuple:
         """(P(0), P(1), P(2)), each (N, S), from the two haplotypes' ALT probabilities."""
-        first, second = self.haplotype_probs
-        return ((1 - first) * (1 - second), first * (1 - second) + (1 - first) * second,
-                first * second)
+        return genotype_probs(*self.haplotype_probs)
 
     @property
     def dosage_r2(self) -> np.ndarray:
@@ -196,6 +194,13 @@ class Imputed(ImputedSites):
         chosen = (None if self.estimated is None
                   else np.concatenate([self.estimated, self.estimated]))
         return variance_ratio(np.concatenate(self.haplotype_probs), chosen, 1)
+
+
+def genotype_probs(first, second) -> tuple:
+    """(P(0), P(1), P(2)) of a genotype whose two haplotypes carry ALT independently with
+    probabilities ``first`` and ``second``."""
+    return ((1 - first) * (1 - second), first * (1 - second) + (1 - first) * second,
+            first * second)
 
 
 def variance_ratio(values, chosen, copies) -> np.ndarray:

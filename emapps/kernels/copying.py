@@ -122,6 +122,20 @@ def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weigh
     return float(enter)
 
 
+@kernel(inline="always")
+def _posterior_row(panel, observed, switch, mismatch, alpha, m, beta, weighted, emit, rows):
+    """The backward pass's step to marker m (M - 1 down to 0; ``beta`` starts at ones):
+    rows[m % 2] <- the posterior at m, alpha_m beta_m; rows[(m + 1) % 2] holds the one at
+    m + 1.  Returns (posterior at m, posterior at m + 1)."""
+    if m < panel.shape[0] - 1:
+        _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch, alpha[m], beta,
+                       weighted, emit)
+    here = rows[m % 2]
+    for h in range(here.shape[0]):
+        here[h] = alpha[m, h] * beta[h]
+    return here, rows[(m + 1) % 2]
+
+
 @kernel()
 def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     """Posterior P(copying h at marker m) into ``posterior`` (M, H); adds the expected
@@ -210,13 +224,8 @@ def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrie
     emit = np.empty(n_haps, dtype=alpha.dtype)
     rows = np.zeros((2, n_haps), dtype=alpha.dtype)   # the posterior at m and at m + 1
     for m in range(n_markers - 1, -1, -1):
-        if m < n_markers - 1:
-            _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch, alpha[m],
-                           beta, weighted, emit)
-        here = rows[m % 2]
-        after = rows[(m + 1) % 2]
-        for h in range(n_haps):
-            here[h] = alpha[m, h] * beta[h]
+        here, after = _posterior_row(panel, observed, switch, mismatch, alpha, m, beta,
+                                     weighted, emit, rows)
         for p in range(site_ptr[m], site_ptr[m + 1]):
             s = site_order[p]
             share = _carrier_sum(here, after, weight[s], carriers, carrier_ptr[s],
@@ -527,13 +536,8 @@ def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates,
             beta[:] = 1.0
             listed = -1  # the window whose column chains are in ``first``
             for m in range(n_markers - 1, -1, -1):
-                if m < n_markers - 1:
-                    _backward_step(composite[m + 1], observed[m + 1], switch[m], mismatch,
-                                   alpha[m], beta, weighted, emit)
-                here = rows[m % 2]
-                after = rows[(m + 1) % 2]
-                for j in range(width):
-                    here[j] = alpha[m, j] * beta[j]
+                here, after = _posterior_row(composite, observed, switch, mismatch, alpha,
+                                             m, beta, weighted, emit, rows)
                 own = window[m]
                 for p in range(site_ptr[m], site_ptr[m + 1]):
                     s = site_order[p]
