@@ -618,23 +618,38 @@ def refine_cohort(panel, haplotypes, genotypes, bounds, offsets, candidates, swi
 
 @kernel()
 def _pair_emission(genotype, mismatch, table):
-    """table[s] = P(genotype | the two copied alleles sum to s)."""
+    """table[s] = P(genotype | the two copied alleles sum to s), in table's precision."""
+    real = table.dtype.type
     keep = 1.0 - mismatch
-    both = keep * keep
-    one = 2.0 * keep * mismatch
-    two = mismatch * mismatch
+    both, one, two = real(keep * keep), real(2.0 * keep * mismatch), real(mismatch * mismatch)
+    single = real(mismatch * keep)
     if genotype < 0:
-        table[:] = 1.0
+        table[:] = real(1.0)
     elif genotype == 0:
-        table[0], table[1], table[2] = both, mismatch * keep, two
+        table[0], table[1], table[2] = both, single, two
     elif genotype == 1:
-        table[0], table[1], table[2] = one, both + two, one
+        table[0], table[1], table[2] = one, real(keep * keep + mismatch * mismatch), one
     else:
-        table[0], table[1], table[2] = two, mismatch * keep, both
+        table[0], table[1], table[2] = two, single, both
+
+
+@kernel(inline="always")
+def _column_maxima(delta, size, column_max, column_arg):
+    """Maximum of each column of delta[:size, :size] and its first row (for the
+    symmetric pair scores, also each row's)."""
+    for j in range(size):
+        column_max[j], column_arg[j] = delta[0, j], 0
+    for i in range(1, size):
+        row = delta[i]
+        for j in range(size):
+            greater = row[j] > column_max[j]
+            column_max[j] = row[j] if greater else column_max[j]
+            column_arg[j] = np.int32(i) if greater else column_arg[j]
 
 
 @kernel(fastmath={"nsz", "contract"})
-def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatch, out):
+def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatch, out,
+                  precision):
     """Phase one sample: the Viterbi pair path of the diploid copying model, genotypes
     (M,) of -1/0/1/2 over the panel (M, H), where window w (markers bounds[w] to
     bounds[w + 1]) copies from its own candidate haplotypes candidates[offsets[w]:
@@ -642,23 +657,29 @@ def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatc
     genotype takes the copied alleles).  Within a window a copy stays with probability
     1 - rho + rho / L or lands on another candidate with rho / L; entering a window, a
     copy whose haplotype is not among the new candidates must jump.  The pair scores stay
-    symmetric in (i, j), so a row's maximum is also its column's.  Returns the path's log
-    probability."""
+    symmetric in (i, j), so a row's maximum is also its column's.  The pair scores, scaled
+    by the best at each marker, are held in the dtype of ``precision`` (float32: twice the
+    lanes).  Returns the path's log probability."""
     n_markers = panel.shape[0]
+    real = precision.dtype.type
     n_windows = bounds.shape[0] - 1
     widest = 0
     for w in range(n_windows):
         widest = max(widest, offsets[w + 1] - offsets[w])
-    delta = np.empty((widest, widest))
-    fresh = np.empty((widest, widest))
+    delta = np.empty((widest, widest), dtype=precision.dtype)
+    fresh = np.empty((widest, widest), dtype=precision.dtype)
     code = np.empty((n_markers, widest, widest), dtype=np.int8)  # row 0 is never read
     row_arg = np.zeros((n_markers, widest), dtype=np.int64)
     top_arg = np.zeros((n_markers, 2), dtype=np.int64)
-    row_max = np.empty(widest)
+    row_max = np.empty(widest, dtype=precision.dtype)   # of delta, and where
+    column_arg = np.empty(widest, dtype=np.int32)
+    next_max = np.empty(widest, dtype=precision.dtype)  # of the delta being built
+    next_arg = np.empty(widest, dtype=np.int32)
+    stepped = False
     link = np.full((n_windows, widest), -1, dtype=np.int64)  # index in the window before
     alleles = np.empty(widest, dtype=np.int64)
-    emission = np.empty((2, widest))
-    table = np.empty(3)
+    emission = np.empty((2, widest), dtype=precision.dtype)
+    table = np.empty(3, dtype=precision.dtype)
     for w in range(1, n_windows):
         for a in range(offsets[w + 1] - offsets[w]):
             for b in range(offsets[w] - offsets[w - 1]):
@@ -673,18 +694,15 @@ def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatc
         for j in range(size):
             delta[i, j] = table[alleles[i] + alleles[j]]
     for m in range(1, n_markers + 1):
-        top = -1.0
+        if not stepped:   # after a step within a window the maxima are already known
+            _column_maxima(delta, size, row_max, column_arg)
+        top = real(-1.0)
         for i in range(size):
-            best, arg = -1.0, 0
-            for j in range(size):
-                if delta[i, j] > best:
-                    best, arg = delta[i, j], j
-            row_max[i] = best
-            row_arg[m - 1, i] = arg
-            if best > top:
-                top = best
-                top_arg[m - 1, 0], top_arg[m - 1, 1] = i, arg
-        log_prob += math.log(top)
+            row_arg[m - 1, i] = column_arg[i]
+            if row_max[i] > top:
+                top = row_max[i]
+                top_arg[m - 1, 0], top_arg[m - 1, 1] = i, column_arg[i]
+        log_prob += math.log(float(top))
         if m == n_markers:
             break
         entering = m == bounds[window + 1]
@@ -696,13 +714,16 @@ def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatc
         keep = 1.0 - switch[m - 1] + land
         # scores relative to the best pair so far (whose value is top): a double jump
         # starts from it
-        stay, single, double = keep * keep / top, keep * land / top, land * land
+        stay, single = real(keep * keep / top), real(keep * land / top)
+        double = real(land * land)
         _pair_emission(genotypes[m], mismatch, table)
         for a in range(size):
             alleles[a] = panel[m, candidates[base + a]]
             emission[0, a] = table[alleles[a]]
             emission[1, a] = table[alleles[a] + 1]
-        if not entering:
+        stepped = not entering
+        if stepped:
+            next_max[:size] = real(-1.0)
             for i in range(size):
                 fixed = single * row_max[i]  # copy 2 jumps: the best of row i
                 fixed_code = 1
@@ -719,8 +740,14 @@ def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatc
                         best, which = moved, 2
                     if fixed > best:
                         best, which = fixed, fixed_code
-                    row[j] = best * emit[j]
+                    value = best * emit[j]
+                    row[j] = value
                     codes[j] = which
+                    greater = value > next_max[j]   # the new column maxima, in passing
+                    next_max[j] = value if greater else next_max[j]
+                    next_arg[j] = np.int32(i) if greater else next_arg[j]
+            row_max[:size] = next_max[:size]
+            column_arg[:size] = next_arg[:size]
             continue
         for i in range(size):
             before_i = link[window, i]
@@ -772,24 +799,26 @@ def diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, mismatc
 
 
 @kernel()
-def _phase_chunk(panel, genotypes, bounds, offsets, candidates, switch, mismatch, start,
-                 stop, out):
+def _phase_chunk(panel, genotypes, bounds, offsets, candidates, switch, mismatch, precision,
+                 start, stop, out):
     phased = np.empty((2, panel.shape[0]), dtype=np.int8)
     for k in range(start, stop):
         diploid_phase(panel, genotypes[k], bounds, offsets[k], candidates, switch, mismatch,
-                      phased)
+                      phased, precision)
         out[0, k] = phased[0]
         out[1, k] = phased[1]
 
 
-def phase_samples(panel, genotypes, bounds, offsets, candidates, switch, mismatch):
+def phase_samples(panel, genotypes, bounds, offsets, candidates, switch, mismatch,
+                  precision=np.float64):
     """(2, N, M) phased alleles of N samples' genotypes (N, M), each by the diploid
     Viterbi path over its own candidates per window: sample k's window w copies from
-    candidates[offsets[k, w]:offsets[k, w + 1]]."""
+    candidates[offsets[k, w]:offsets[k, w + 1]]; pair scores in ``precision``."""
     out = np.empty((2,) + genotypes.shape, dtype=np.int8)
+    like = np.empty(0, dtype=precision)
     map_chunks(lambda start, stop: _phase_chunk(
-        panel, genotypes, bounds, offsets, candidates, switch, mismatch, start, stop, out),
-        genotypes.shape[0], 1)
+        panel, genotypes, bounds, offsets, candidates, switch, mismatch, like, start, stop,
+        out), genotypes.shape[0], 1)
     return out
 
 

@@ -115,8 +115,9 @@ def brute_viterbi(panel, genotypes, switch, mismatch, allowed):
     return max(score.values())
 
 
+@pytest.mark.parametrize("precision, tolerance", [(np.float64, 1e-10), (np.float32, 1e-6)])
 @pytest.mark.parametrize("windows", [[[0, 1, 2, 3]], [[0, 1, 3], [1, 2, 3], [0, 2]]])
-def test_diploid_viterbi_finds_the_best_pair_path(windows):
+def test_diploid_viterbi_finds_the_best_pair_path(windows, precision, tolerance):
     rng = np.random.default_rng(6)
     panel = (rng.random((9, 4)) < 0.5).astype(np.uint8)
     genotypes = (panel[:, 0] + panel[:, 3]).astype(np.int8)
@@ -127,9 +128,10 @@ def test_diploid_viterbi_finds_the_best_pair_path(windows):
     candidates = np.concatenate(windows).astype(np.int64)
     allowed = [windows[np.searchsorted(bounds, m, side="right") - 1] for m in range(9)]
     out = np.empty((2, 9), dtype=np.int8)
-    log_prob = diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, 0.02, out)
+    log_prob = diploid_phase(panel, genotypes, bounds, offsets, candidates, switch, 0.02, out,
+                             np.empty(0, dtype=precision))
     assert log_prob == pytest.approx(brute_viterbi(panel, genotypes, switch, 0.02, allowed),
-                                     rel=1e-10)
+                                     rel=tolerance)
     called = genotypes >= 0
     np.testing.assert_array_equal((out[0] + out[1])[called], genotypes[called])
 
