@@ -1133,9 +1133,11 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
     n_queries = query_ones.shape[1]
     worst = width * n_words if by_run else width * (2 * span + 2)
     excluded = 2 * worst + 2   # above any ranked distance
-    prefix = np.empty((n_haps, n_words + 1), dtype=np.int64)
-    conflicts = np.empty((n_haps, n_words), dtype=np.int64)
+    # window-major, so a window's distances are one vectorised pass over haplotypes
+    prefix = np.empty((n_words + 1, n_haps), dtype=np.int64)
+    conflicts = np.empty((n_words, n_haps), dtype=np.int64)
     words = np.empty(n_words, dtype=np.uint64)
+    runs = np.empty(n_words, dtype=np.int64)
     distance = np.empty(n_haps, dtype=np.int64)
     picked = np.zeros(n_haps, dtype=np.bool_)
     listed = np.full(n_haps, -1, dtype=np.int64)   # the last window listing each
@@ -1150,31 +1152,28 @@ def _nearest_chunk(panel_ones, panel_zeros, query_ones, query_zeros, owners, kee
         for q in range(n_queries):
             picked[:] = False
             for h in range(n_haps):
-                prefix[h, 0] = 0
+                prefix[0, h] = 0
                 for w in range(n_words):
                     words[w] = ((panel_ones[h, w] & query_zeros[k, q, w])
                                 | (panel_zeros[h, w] & query_ones[k, q, w]))
-                    conflicts[h, w] = _popcount(words[w])
-                    prefix[h, w + 1] = prefix[h, w] + conflicts[h, w]
+                    conflicts[w, h] = _popcount(words[w])
+                    prefix[w + 1, h] = prefix[w, h] + conflicts[w, h]
                 if by_run:  # a run's shortfall from the whole region
                     words[n_words - 1] |= beyond
-                    _match_runs(words, width, conflicts[h])
+                    _match_runs(words, width, runs)
                     for w in range(n_words):
-                        conflicts[h, w] = worst - conflicts[h, w]
+                        conflicts[w, h] = worst - runs[w]
             for w in range(n_words):
                 lo, hi = max(w - span, 0), min(w + span + 1, n_words)
+                for h in range(n_haps):  # doubled, plus one unless picked in window w - 1
+                    ranked = conflicts[w, h] if by_run else (prefix[hi, h] - prefix[lo, h]
+                                                             + conflicts[w, h])
+                    distance[h] = 2 * ranked + (0 if picked[h] else 1)
+                for own in owners[k]:
+                    if own >= 0:
+                        distance[own] = excluded
                 histogram[:] = 0
                 for h in range(n_haps):
-                    if h == owners[k, 0] or h == owners[k, 1]:
-                        distance[h] = excluded
-                        histogram[excluded] += 1
-                        continue
-                    if by_run:
-                        distance[h] = 2 * conflicts[h, w]
-                    else:
-                        distance[h] = 2 * (prefix[h, hi] - prefix[h, lo] + conflicts[h, w])
-                    if not picked[h]:  # doubled, plus one unless picked in window w - 1
-                        distance[h] += 1
                     histogram[distance[h]] += 1
                 limit, below = 0, 0  # the smallest distance whose count reaches keep
                 while limit < excluded and below + histogram[limit] < keep:
