@@ -52,7 +52,7 @@ def held_out_theta(panel, haplotypes, genotypes, owners, morgans, n_copied, thet
     def held_out_log_likelihood(theta):
         switch = -np.expm1(-theta * morgans / n_copied)
         first, second = impute_leave_out(panel, queries, owners[chosen], switch, mismatch,
-                                         *carriers, *at_markers)
+                                         *carriers, *at_markers, hidden[:, scored])
         p, q = first[hidden[:, scored]], second[hidden[:, scored]]
         likelihood = np.choose(truth, [(1 - p) * (1 - q), p * (1 - q) + (1 - p) * q, p * q])
         return float(np.log(np.maximum(likelihood, 1e-12)).sum())
@@ -175,7 +175,7 @@ class CohortCopier:
         haplotypes = self._with_rare_halves(scaffold, halves)
         probs = self._leave_out(haplotypes, halves)
         first = probs[0] > probs[1]
-        tied = np.abs(probs[0] - probs[1]) <= TIE * np.maximum(probs[0], probs[1])
+        tied = halves & (np.abs(probs[0] - probs[1]) <= TIE * np.maximum(probs[0], probs[1]))
         first[tied] = rng.random(int(tied.sum())) < 0.5
         haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
         self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare
@@ -223,9 +223,11 @@ class CohortCopier:
         return haplotypes
 
     def _leave_out(self, haplotypes, halves=None) -> np.ndarray:
-        """(2, N, S) ALT probabilities of every haplotype copying the other samples'
-        haplotypes (2, N, S) at the common markers (its own missing calls unobserved);
-        ``halves`` (N, S) marks heterozygotes of unknown phase."""
+        """(2, N, S) ALT probabilities at the missing calls and ``halves`` (NaN elsewhere)
+        of every haplotype copying the other samples' haplotypes (2, N, S) at the common
+        markers (its own missing calls unobserved); ``halves`` (N, S) marks heterozygotes
+        of unknown phase."""
+        needed = self._genotypes < 0 if halves is None else (self._genotypes < 0) | halves
         n_samples = haplotypes.shape[1]
         sites = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T)
         scaffold = np.ascontiguousarray(sites[self.common_], dtype=np.uint8)
@@ -235,7 +237,7 @@ class CohortCopier:
         return impute_leave_out(scaffold, np.ascontiguousarray(observed, dtype=np.int8),
                                 self._owners, self._switch, INITIAL_MISMATCH,
                                 *carriers_of(sites.astype(np.uint8), halves),
-                                *self._interpolation)
+                                *self._interpolation, needed)
 
     def predict(self) -> Imputed:
         calls, haplotypes = self._calls, self.haplotypes_

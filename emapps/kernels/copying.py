@@ -209,8 +209,9 @@ def _carrier_sum(here, after, weight, carriers, lo, hi):
 
 @kernel()
 def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-                site_order, site_ptr, weight, alpha, out):
-    """One haplotype's alt-allele probabilities at every site into ``out``: the sum over
+                site_order, site_ptr, weight, needed, alpha, out):
+    """One haplotype's alt-allele probabilities at every ``needed`` site into ``out``
+    (the others keep their value): the sum over
     carriers of the site's listed allele of the posterior (half for an allele of unknown
     phase), interpolated between the flanking typed markers.  The forward-backward runs
     in the precision of ``alpha`` (M, H): float32 gives twice the lanes, and the
@@ -228,6 +229,8 @@ def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrie
                                      weighted, emit, rows)
         for p in range(site_ptr[m], site_ptr[m + 1]):
             s = site_order[p]
+            if not needed[s]:
+                continue
             share = _carrier_sum(here, after, weight[s], carriers, carrier_ptr[s],
                                  carrier_ptr[s + 1])
             out[s] = share if carrier_allele[s] == 1 else 1.0 - share
@@ -243,9 +246,10 @@ def sites_by_marker(left, n_markers) -> tuple:
 def _impute_chunk(panel, haplotypes, switch, mismatch, carrier_ptr, carriers, carrier_allele,
                   site_order, site_ptr, weight, start, stop, out):
     alpha = np.empty(panel.shape, dtype=np.float32)
+    every = np.ones(weight.shape[0], dtype=np.bool_)
     for k in range(start, stop):
         _impute_one(panel, haplotypes[k], switch, mismatch, carrier_ptr, carriers,
-                    carrier_allele, site_order, site_ptr, weight, alpha, out[k])
+                    carrier_allele, site_order, site_ptr, weight, every, alpha, out[k])
 
 
 def impute_haplotypes(panel, haplotypes, switch, mismatch, carrier_ptr, carriers,
@@ -288,7 +292,7 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
                 beta[h] = stay * weighted[m, h] + land
 
 
-@kernel()
+@kernel(inline="always")
 def _joined(alpha_row, weighted_row, switch):
     """log of sum_h alpha(h) sum_h' T(h, h') w(h'): a prefix's forward state entering a
     suffix whose next marker's weighted backward is w (both normalised)."""
@@ -296,21 +300,21 @@ def _joined(alpha_row, weighted_row, switch):
     return math.log((1.0 - switch) * overlap + switch / alpha_row.shape[0])
 
 
-@kernel()
+@kernel(inline="always")
 def _flipped(panel_row, allele, alpha_before, weighted_after, switch_before, switch_after,
-             mismatch, first, last):
+             mismatch, first, last, terms):
     """log of sum_h pi(h) e'(h) kappa(h): one marker's emission replaced by ``allele``,
-    between the forward state before it and the weighted backward after it."""
+    between the forward state before it and the weighted backward after it (``terms``:
+    scratch of H doubles, summed in lanes)."""
     n_haps = panel_row.shape[0]
-    total = 0.0
+    stay_in, land_in = 1.0 - switch_before, switch_before / n_haps
+    stay_out, land_out = 1.0 - switch_after, switch_after / n_haps
+    same, other = 1.0 - mismatch, mismatch
     for h in range(n_haps):
-        entry = 1.0 / n_haps if first else ((1.0 - switch_before) * alpha_before[h]
-                                            + switch_before / n_haps)
-        leave = 1.0 if last else ((1.0 - switch_after) * weighted_after[h]
-                                  + switch_after / n_haps)
-        emit = mismatch if panel_row[h] != allele else 1.0 - mismatch
-        total += entry * emit * leave
-    return math.log(total)
+        entry = 1.0 / n_haps if first else stay_in * alpha_before[h] + land_in
+        leave = 1.0 if last else stay_out * weighted_after[h] + land_out
+        terms[h] = entry * leave * (other if panel_row[h] != allele else same)
+    return math.log(_lane_sum(terms, terms, False))
 
 
 @kernel()
@@ -346,6 +350,7 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
     suffix = np.empty((2, n_markers))
     hets = np.flatnonzero(heterozygous)
     gains = np.empty(2 * n_markers)
+    terms = np.empty(panel.shape[1])
     moves = 0
     for _ in range(max(max_sweeps, 1)):  # one pass at least, for the fills
         for copy in range(2):
@@ -371,7 +376,7 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
                     panel[m], alleles[1 - copy, m], alpha[copy, max(m - 1, 0)],
                     weighted[copy, min(m + 1, n_markers - 1)],
                     switch[max(m - 1, 0)], switch[min(m, n_markers - 2)], mismatch, first,
-                    last)
+                    last, terms)
             gains[2 * m + 1] = total - current
         order = np.argsort(-gains)
         taken = np.zeros(n_markers, dtype=np.bool_)
@@ -1235,25 +1240,29 @@ def _exclude(panel, own, columns, value):
 
 @kernel()
 def _leave_out_chunk(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
-                     carrier_allele, site_order, site_ptr, weight, start, stop, out):
+                     carrier_allele, site_order, site_ptr, weight, needed, start, stop, out):
     own = panel.copy()
     alpha = np.empty(panel.shape, dtype=np.float32)
     for k in range(start, stop):
         _exclude(panel, own, owners[k], 2)  # the sample's own haplotypes may not be copied
         for c in range(2):
             _impute_one(own, haplotypes[c, k], switch, mismatch, carrier_ptr, carriers,
-                        carrier_allele, site_order, site_ptr, weight, alpha, out[c, k])
+                        carrier_allele, site_order, site_ptr, weight, needed[k], alpha,
+                        out[c, k])
         _exclude(panel, own, owners[k], -1)
 
 
 def impute_leave_out(panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers,
-                     carrier_allele, left, weight):
+                     carrier_allele, left, weight, needed=None):
     """(2, N, S) alt-allele probabilities of each sample's two haplotypes (2, N, M) copying
     the panel's haplotypes other than its own (``owners`` (N, 2) columns), as
-    impute_haplotypes."""
-    out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
+    impute_haplotypes; only where ``needed`` (N, S) when given (NaN elsewhere: the carrier
+    sums are a fifth of the pass)."""
+    out = np.full(haplotypes.shape[:2] + (left.shape[0],), np.nan)
+    if needed is None:
+        needed = np.ones((haplotypes.shape[1], left.shape[0]), dtype=bool)
     sites = sites_by_marker(left, panel.shape[0])
     map_chunks(lambda start, stop: _leave_out_chunk(
         panel, haplotypes, owners, switch, mismatch, carrier_ptr, carriers, carrier_allele,
-        *sites, weight, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
+        *sites, weight, needed, start, stop, out), haplotypes.shape[1], HAPLOTYPE_CHUNK)
     return out
