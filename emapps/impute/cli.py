@@ -3,6 +3,7 @@ imputation experiments."""
 
 import json
 import shlex
+import time
 import sys
 
 import click
@@ -58,9 +59,9 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
               help="Cohort mode: copying (the other samples' haplotypes as the panel) or "
                    "clusters (fastPHASE haplotype clusters by EM).")
 @click.option("--rounds", default=6, show_default=True,
-              help="Cohort mode, copying: Viterbi phasing rounds over the cohort (4 "
+              help="Cohort mode, copying: Viterbi phasing rounds over the cohort (3 "
                    "refinement rounds follow).")
-@click.option("--phasings", default=2, show_default=True,
+@click.option("--phasings", default=3, show_default=True,
               help="Cohort mode, copying: independent phasings whose genotype "
                    "probabilities are averaged (each adds about 60% of a one-phasing "
                    "run's time; on the missingness benchmark 2 fixed 7-12% of the wrong "
@@ -101,9 +102,11 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     set_threads(threads)
     seed = resolve_seed(seed)
     n_threads = threads or 1
+    started = time.perf_counter()
     target_calls = read_calls(target, region=region, samples=read_samples_option(samples),
                               threads=n_threads)
     genetic_map = read_plink_map(map_path) if map_path else None
+    timings = {"read_target": time.perf_counter() - started}
     if panel_path is None and cohort_model == "clusters":
         from .cohort import CohortImputer
         imputer = CohortImputer(clusters, n_starts=starts, max_iter=max_iter or 25,
@@ -138,13 +141,17 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
                    f"theta {imputer.params_.theta:.4g}, eps {imputer.params_.mismatch:.3g}, "
                    f"log-likelihood {imputer.loglik_:.2f}")
         dropped = {**result.record["dropped_target_sites"], **target_calls.skipped}
+    timings["fit_and_impute"] = time.perf_counter() - started - sum(timings.values())
     command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
     write_imputed(output, result, target_calls, mode=mode, command=command,
                   version=__version__, threads=n_threads, index=not no_index)
+    timings["write"] = time.perf_counter() - started - sum(timings.values())
+    timings["total"] = time.perf_counter() - started
     if record_path:
         write_json(record_path, {**provenance(), "seed": seed, "target": target_calls.source,
                                  "panel": panel_path, "output": output,
-                                 "samples": len(result.samples), **result.record})
+                                 "samples": len(result.samples), **result.record,
+                                 "timings": timings})
     if not quiet:
         dropped_text = ", ".join(f"{value} {key.replace('_', ' ')}"
                                  for key, value in dropped.items())

@@ -115,7 +115,7 @@ class CohortCopier:
     where an unphased heterozygote's ALT counts half on each of its haplotypes; each rare
     heterozygote puts its ALT on the haplotype that copies it more.  ``predict`` repeats
     that pass with the phased rare alleles for the missing calls' probabilities.
-    Stage 1 runs ``phasings`` times (default 2) from independent random phases, and the
+    Stage 1 runs ``phasings`` times (default 3) from independent random phases, and the
     missing calls get the mean of the phasings' genotype probabilities (the extra
     phasings impute with their rare heterozygotes unphased, as stage 2's first pass
     does).
@@ -124,8 +124,8 @@ class CohortCopier:
     fitted attributes: ``haplotypes_`` (2, N, S) with -1 at missing calls, ``common_``.
     """
 
-    def __init__(self, *, per_window=16, rounds=6, refine_rounds=4, refine_states=128,
-                 phasings=2, theta=COHORT_THETA, seed=None, genetic_map=None):
+    def __init__(self, *, per_window=16, rounds=6, refine_rounds=3, refine_states=128,
+                 phasings=3, theta=COHORT_THETA, seed=None, genetic_map=None):
         self.phasings = phasings
         self.theta = theta
         self.per_window = per_window
@@ -180,8 +180,10 @@ class CohortCopier:
         haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
         self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare
         self.haplotypes_ = np.where(genotypes[None] < 0, -1, haplotypes).astype(np.int8)
-        self._other_phasings = [self._leave_out(self._with_rare_halves(stage_one(), halves),
-                                                halves) for _ in range(self.phasings - 1)]
+        missing = genotypes < 0   # the other phasings are kept at the missing calls only
+        self._other_phasings = [
+            self._leave_out(self._with_rare_halves(stage_one(), halves), halves)[:, missing]
+            for _ in range(self.phasings - 1)]
         return self
 
     def _with_rare_halves(self, scaffold, halves) -> np.ndarray:
@@ -257,6 +259,8 @@ class CohortCopier:
         if not self._other_phasings:
             return Imputed(*sites)
         averaged = np.stack(genotype_probs(*probs))
+        filled = averaged[:, missing]
         for other in self._other_phasings:
-            averaged += np.stack(genotype_probs(*np.where(known, haplotypes, other)))
-        return AveragedImputed(*sites, averaged=averaged / self.phasings)
+            filled += np.stack(genotype_probs(*other))
+        averaged[:, missing] = filled / self.phasings
+        return AveragedImputed(*sites, averaged=averaged)

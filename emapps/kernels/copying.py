@@ -9,7 +9,7 @@ two haplotypes from a short list of L candidates; its Viterbi path, in O(L^2) pe
 marker, phases a genotype.  Panels are site-major: ``panel[m, h]`` is 0/1.
 
 Every pass of the copying model uses strict floating point, with sums over haplotypes
-in eight fixed lanes: with reassociation, one kernel compiled in two contexts (fresh, or
+in LANES fixed lanes of doubles: with reassociation, one kernel compiled in two contexts (fresh, or
 loaded from numba's cache after other kernels) was seen to sum in different orders.
 Phase moves chosen on near-equal scores then differed between runs (tested), and EM
 statistics that differed in the last bits led round 2 of panel mode to another phasing.
@@ -36,27 +36,34 @@ def _term(first, second, h, product):
     return first[h] * second[h] if product else first[h]
 
 
+#: lanes of the fixed-order sums over haplotypes
+LANES = 64
+
+
 @kernel(inline="always")
-def _lane_sum(first, second, product):
-    """sum_h first[h] (times second[h] when ``product``) in a fixed order that does not
-    hang on one add at a time: eight running sums over h mod 8, then combined pairwise
-    (strict floating point, so a compiled and a cached kernel give the same bits)."""
+def _lane_sum(first, second, product, lanes):
+    """sum_h first[h] (times second[h] when ``product``) in a fixed order that vectorises:
+    ``lanes`` (LANES doubles, scratch) sum h = l mod LANES block by block (vertical adds),
+    then combine pairwise (strict floating point, so a compiled and a cached kernel give
+    the same bits)."""
     n = first.shape[0]
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = first.dtype.type(0.0)   # in first's precision
-    whole = n - n % 8
-    for h in range(0, whole, 8):
-        s0 += _term(first, second, h, product)
-        s1 += _term(first, second, h + 1, product)
-        s2 += _term(first, second, h + 2, product)
-        s3 += _term(first, second, h + 3, product)
-        s4 += _term(first, second, h + 4, product)
-        s5 += _term(first, second, h + 5, product)
-        s6 += _term(first, second, h + 6, product)
-        s7 += _term(first, second, h + 7, product)
-    rest = first.dtype.type(0.0)
+    whole = n - n % LANES
+    for lane in range(LANES):
+        lanes[lane] = 0.0
+    for start in range(0, whole, LANES):
+        block_first = first[start:start + LANES]
+        block_second = second[start:start + LANES]
+        for lane in range(LANES):
+            lanes[lane] += _term(block_first, block_second, lane, product)
+    rest = 0.0
     for h in range(whole, n):
         rest += _term(first, second, h, product)
-    return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
+    width = LANES
+    while width > 1:
+        width //= 2
+        for lane in range(width):
+            lanes[lane] += lanes[lane + width]
+    return lanes[0] + rest
 
 
 @kernel()
@@ -80,6 +87,7 @@ def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
     n_markers, n_haps = panel.shape
     real = alpha.dtype.type
     emit = np.empty(n_haps, dtype=alpha.dtype)
+    lanes = np.empty(LANES)
     total_log = 0.0
     for m in range(n_markers):
         _emit(panel[m], observed[m], mismatch, emit)
@@ -92,8 +100,8 @@ def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
             land = real(switch[m - 1] / n_haps)
             for h in range(n_haps):
                 alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
-        total = _lane_sum(alpha[m], alpha[m], False)
-        inverse = real(1.0) / total
+        total = _lane_sum(alpha[m], alpha[m], False, lanes)
+        inverse = real(1.0 / total)
         for h in range(n_haps):
             alpha[m, h] *= inverse
         total_log += math.log(total)
@@ -101,7 +109,8 @@ def _forward(panel, observed, switch, mismatch, alpha, log_prefix):
 
 
 @kernel(inline="always")
-def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weighted, emit):
+def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weighted, emit,
+                   lanes):
     """beta <- beta_m from beta_m+1 and marker m + 1's ``panel_row`` and ``observed``:
     beta_m(h) = [(1 - rho) e b(h) + rho / H sum e b] / c_m+1, where c_m+1 = sum_h
     alpha_m(h) (1 - rho) e b(h) + rho / H sum e b, in beta's precision.  Returns the
@@ -113,23 +122,25 @@ def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weigh
         weighted[h] = emit[h] * beta[h]
     stay = real(1.0 - switch)
     land = real(switch / n_haps)
-    flow = _lane_sum(weighted, weighted, False)
-    scale = stay * _lane_sum(alpha_row, weighted, True) + land * flow
-    keep = stay / scale
+    flow = _lane_sum(weighted, weighted, False, lanes)
+    scale = stay * _lane_sum(alpha_row, weighted, True, lanes) + land * flow
+    keep = real(stay / scale)
     enter = land * flow / scale
+    entering = real(enter)
     for h in range(n_haps):
-        beta[h] = weighted[h] * keep + enter
-    return float(enter)
+        beta[h] = weighted[h] * keep + entering
+    return enter
 
 
 @kernel(inline="always")
-def _posterior_row(panel, observed, switch, mismatch, alpha, m, beta, weighted, emit, rows):
+def _posterior_row(panel, observed, switch, mismatch, alpha, m, beta, weighted, emit, rows,
+                   lanes):
     """The backward pass's step to marker m (M - 1 down to 0; ``beta`` starts at ones):
     rows[m % 2] <- the posterior at m, alpha_m beta_m; rows[(m + 1) % 2] holds the one at
     m + 1.  Returns (posterior at m, posterior at m + 1)."""
     if m < panel.shape[0] - 1:
         _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch, alpha[m], beta,
-                       weighted, emit)
+                       weighted, emit, lanes)
     here = rows[m % 2]
     for h in range(here.shape[0]):
         here[h] = alpha[m, h] * beta[h]
@@ -149,12 +160,13 @@ def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     beta = np.ones(n_haps)
     weighted = np.empty(n_haps)
     differs = np.empty(n_haps)
+    lanes = np.empty(LANES)
     mismatches = 0.0
     observed_count = 0.0
     for m in range(n_markers - 1, -1, -1):
         if m < n_markers - 1:
             jumps[m] += _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch,
-                                       posterior[m], beta, weighted, emit)
+                                       posterior[m], beta, weighted, emit, lanes)
         row = posterior[m]
         for h in range(n_haps):
             row[h] *= beta[h]
@@ -162,7 +174,7 @@ def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
             observed_count += 1.0
             for h in range(n_haps):
                 differs[h] = 1.0 if panel[m, h] != observed[m] else 0.0
-            mismatches += _lane_sum(row, differs, True)
+            mismatches += _lane_sum(row, differs, True, lanes)
     return loglik, mismatches, observed_count
 
 
@@ -224,9 +236,10 @@ def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrie
     weighted = np.empty(n_haps, dtype=alpha.dtype)
     emit = np.empty(n_haps, dtype=alpha.dtype)
     rows = np.zeros((2, n_haps), dtype=alpha.dtype)   # the posterior at m and at m + 1
+    lanes = np.empty(LANES)
     for m in range(n_markers - 1, -1, -1):
         here, after = _posterior_row(panel, observed, switch, mismatch, alpha, m, beta,
-                                     weighted, emit, rows)
+                                     weighted, emit, rows, lanes)
         for p in range(site_ptr[m], site_ptr[m + 1]):
             s = site_order[p]
             if not needed[s]:
@@ -274,13 +287,14 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
     real = weighted.dtype.type
     emit = np.empty(n_haps, dtype=weighted.dtype)
     beta = np.ones(n_haps, dtype=weighted.dtype)   # sum_h' T(h, h') B_m+1(h') / sum B_m+1
+    lanes = np.empty(LANES)
     total_log = 0.0
     for m in range(n_markers - 1, -1, -1):
         _emit(panel[m], observed[m], mismatch, emit)
         for h in range(n_haps):
             weighted[m, h] = emit[h] * beta[h]
-        total = _lane_sum(weighted[m], weighted[m], False)
-        inverse = real(1.0) / total
+        total = _lane_sum(weighted[m], weighted[m], False, lanes)
+        inverse = real(1.0 / total)
         for h in range(n_haps):
             weighted[m, h] *= inverse
         total_log += math.log(total)
@@ -293,16 +307,16 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
 
 
 @kernel(inline="always")
-def _joined(alpha_row, weighted_row, switch):
+def _joined(alpha_row, weighted_row, switch, lanes):
     """log of sum_h alpha(h) sum_h' T(h, h') w(h'): a prefix's forward state entering a
     suffix whose next marker's weighted backward is w (both normalised)."""
-    overlap = _lane_sum(alpha_row, weighted_row, True)
+    overlap = _lane_sum(alpha_row, weighted_row, True, lanes)
     return math.log((1.0 - switch) * overlap + switch / alpha_row.shape[0])
 
 
 @kernel(inline="always")
 def _flipped(panel_row, allele, alpha_before, weighted_after, switch_before, switch_after,
-             mismatch, first, last, terms):
+             mismatch, first, last, terms, lanes):
     """log of sum_h pi(h) e'(h) kappa(h): one marker's emission replaced by ``allele``,
     between the forward state before it and the weighted backward after it (``terms``:
     scratch of H doubles, summed in lanes)."""
@@ -314,17 +328,17 @@ def _flipped(panel_row, allele, alpha_before, weighted_after, switch_before, swi
         entry = 1.0 / n_haps if first else stay_in * alpha_before[h] + land_in
         leave = 1.0 if last else stay_out * weighted_after[h] + land_out
         terms[h] = entry * leave * (other if panel_row[h] != allele else same)
-    return math.log(_lane_sum(terms, terms, False))
+    return math.log(_lane_sum(terms, terms, False, lanes))
 
 
 @kernel()
-def _likelier_alleles(panel, observed, alpha, weighted, out):
+def _likelier_alleles(panel, observed, alpha, weighted, out, lanes):
     """out[m] = the allele copied with posterior > 1/2 (alpha x weighted backward) at
     every unobserved marker m."""
     for m in range(panel.shape[0]):
         if observed[m] >= 0:
             continue
-        total = _lane_sum(alpha[m], weighted[m], True)
+        total = _lane_sum(alpha[m], weighted[m], True, lanes)
         ones = 0.0
         for h in range(panel.shape[1]):
             if panel[m, h] == 1:
@@ -351,21 +365,24 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
     hets = np.flatnonzero(heterozygous)
     gains = np.empty(2 * n_markers)
     terms = np.empty(panel.shape[1])
+    lanes = np.empty(LANES)
     moves = 0
     for _ in range(max(max_sweeps, 1)):  # one pass at least, for the fills
         for copy in range(2):
             _forward(panel, alleles[copy], switch, mismatch, alpha[copy], prefix[copy])
             _backward(panel, alleles[copy], switch, mismatch, weighted[copy], suffix[copy])
-            _likelier_alleles(panel, alleles[copy], alpha[copy], weighted[copy], fills[copy])
+            _likelier_alleles(panel, alleles[copy], alpha[copy], weighted[copy], fills[copy],
+                              lanes)
         if hets.shape[0] < 2 or max_sweeps == 0:
             break
         current = prefix[0, n_markers - 1] + prefix[1, n_markers - 1]
         gains[:] = -np.inf
         for m in range(hets[0], hets[-1]):  # switch after m
             gains[2 * m] = (prefix[0, m] + suffix[1, m + 1]
-                            + _joined(alpha[0, m], weighted[1, m + 1], switch[m])
+                            + _joined(alpha[0, m], weighted[1, m + 1], switch[m], lanes)
                             + prefix[1, m] + suffix[0, m + 1]
-                            + _joined(alpha[1, m], weighted[0, m + 1], switch[m]) - current)
+                            + _joined(alpha[1, m], weighted[0, m + 1], switch[m], lanes)
+                            - current)
         for m in hets:  # flip marker m
             first, last = m == 0, m == n_markers - 1
             total = 0.0
@@ -376,7 +393,7 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
                     panel[m], alleles[1 - copy, m], alpha[copy, max(m - 1, 0)],
                     weighted[copy, min(m + 1, n_markers - 1)],
                     switch[max(m - 1, 0)], switch[min(m, n_markers - 2)], mismatch, first,
-                    last, terms)
+                    last, terms, lanes)
             gains[2 * m + 1] = total - current
         order = np.argsort(-gains)
         taken = np.zeros(n_markers, dtype=np.bool_)
@@ -530,6 +547,7 @@ def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates,
     weighted = np.empty(width, dtype=np.float32)
     emit = np.empty(width, dtype=np.float32)
     rows = np.zeros((2, width), dtype=np.float32)   # the posterior at m and at m + 1
+    lanes = np.empty(LANES)
     window = _window_of(bounds, n_markers)
     first = np.full(sites.shape[1], -1, dtype=np.int64)
     following = np.empty(width, dtype=np.int64)
@@ -542,7 +560,7 @@ def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates,
             listed = -1  # the window whose column chains are in ``first``
             for m in range(n_markers - 1, -1, -1):
                 here, after = _posterior_row(composite, observed, switch, mismatch, alpha,
-                                             m, beta, weighted, emit, rows)
+                                             m, beta, weighted, emit, rows, lanes)
                 own = window[m]
                 for p in range(site_ptr[m], site_ptr[m + 1]):
                     s = site_order[p]
