@@ -26,6 +26,9 @@ def test_mask_impute_and_score_round_trip(tmp_path, capsys):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["seed"] == 0 and record["typed_sites"] > 1000 and record["trace"]
     assert (record["phase_states"], record["impute_states"]) == (200, 300)  # of 480
+    timings = record["timings"]
+    assert set(timings) == {"read_target", "fit_and_impute", "write", "total"}
+    assert 0 < timings["fit_and_impute"] < timings["total"]
     status, out, err = run_cli(capsys, "impute", "score", imputed, "--truth",
                            SLICE / "truth.vcf.gz", "--masked", masked, "--json")
     assert status == 0, err

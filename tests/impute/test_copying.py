@@ -205,6 +205,10 @@ def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
     assert copying_itself[:, 20].min() > 0.9
     others = np.delete(probs[:, :, 20], 2, axis=1)
     assert np.all(others > 1e-4)  # the others may copy sample 2's haplotypes
+    needed = rng.random((5, 40)) < 0.3               # only where asked: the rest NaN
+    some = impute_leave_out(panel, haplotypes, owners, *arguments, needed)
+    np.testing.assert_array_equal(some[:, needed], probs[:, needed])
+    assert np.isnan(some[:, ~needed]).all()
 
 
 def test_composite_panel_keeps_a_continuing_donor_in_its_column():
