@@ -63,8 +63,8 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
                    "refinement rounds follow).")
 @click.option("--phasings", default=3, show_default=True,
               help="Cohort mode, copying: independent phasings whose genotype "
-                   "probabilities are averaged (each adds about 60% of a one-phasing "
-                   "run's time; on the missingness benchmark 2 fixed 7-12% of the wrong "
+                   "probabilities are averaged (each adds about 75% of a one-phasing "
+                   "run's time; on the missingness benchmark 3 fixed 11% of the wrong "
                    "calls of 1).")
 @click.option("-k", "--clusters", default=10, show_default=True,
               help="Cohort mode, clusters: haplotype clusters.")
