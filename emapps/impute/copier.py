@@ -170,6 +170,7 @@ class CohortCopier:
         switch = -np.expm1(-self.theta_ * morgans / n_haps)
         self._calls, self._switch, self._owners = calls, switch, owners
         self._genotypes, self.common_ = genotypes, common
+        self._missing = missing = genotypes < 0
         self._interpolation = interpolation(centimorgans[common], centimorgans)
         halves = (genotypes == 1) & ~common
         haplotypes = self._with_rare_halves(scaffold, halves)
@@ -179,9 +180,8 @@ class CohortCopier:
         first[tied] = rng.random(int(tied.sum())) < 0.5
         haplotypes[0][halves], haplotypes[1][halves] = first[halves], ~first[halves]
         self._filled = haplotypes   # missing calls: stage 1's alleles, or REF when rare
-        self.haplotypes_ = np.where(genotypes[None] < 0, -1, haplotypes).astype(np.int8)
-        missing = genotypes < 0   # the other phasings are kept at the missing calls only
-        self._other_phasings = [
+        self.haplotypes_ = np.where(missing[None], -1, haplotypes).astype(np.int8)
+        self._other_phasings = [   # kept at the missing calls only
             self._leave_out(self._with_rare_halves(stage_one(), halves), halves)[:, missing]
             for _ in range(self.phasings - 1)]
         return self
@@ -229,11 +229,11 @@ class CohortCopier:
         of every haplotype copying the other samples' haplotypes (2, N, S) at the common
         markers (its own missing calls unobserved); ``halves`` (N, S) marks heterozygotes
         of unknown phase."""
-        needed = self._genotypes < 0 if halves is None else (self._genotypes < 0) | halves
+        needed = self._missing if halves is None else self._missing | halves
         n_samples = haplotypes.shape[1]
         sites = np.ascontiguousarray(haplotypes.reshape(2 * n_samples, -1).T)
         scaffold = np.ascontiguousarray(sites[self.common_], dtype=np.uint8)
-        observed = np.where(self._genotypes[None] < 0, -1, haplotypes)[:, :, self.common_]
+        observed = np.where(self._missing[None], -1, haplotypes)[:, :, self.common_]
         if halves is not None:
             halves = np.concatenate([halves, halves]).T
         return impute_leave_out(scaffold, np.ascontiguousarray(observed, dtype=np.int8),
@@ -242,8 +242,7 @@ class CohortCopier:
                                 *self._interpolation, needed)
 
     def predict(self) -> Imputed:
-        calls, haplotypes = self._calls, self.haplotypes_
-        missing = self._genotypes < 0
+        calls, haplotypes, missing = self._calls, self.haplotypes_, self._missing
         probs = self._leave_out(self._filled)
         known = haplotypes >= 0
         probs[known] = haplotypes[known]
