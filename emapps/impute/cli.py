@@ -3,8 +3,8 @@ imputation experiments."""
 
 import json
 import shlex
-import time
 import sys
+import time
 
 import click
 

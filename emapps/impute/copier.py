@@ -155,14 +155,14 @@ class CohortCopier:
             common[:] = True
         centimorgans = genetic_positions(calls.chrom, calls.pos, self.genetic_map)
         n_haps = 2 * n_samples - 2
-        stage_switch = -np.expm1(-self.theta * np.diff(centimorgans[common]) / 100.0 / n_haps)
+        morgans = np.diff(centimorgans[common]) / 100.0
+        stage_switch = -np.expm1(-self.theta * morgans / n_haps)
         owners = np.column_stack([np.arange(n_samples), n_samples + np.arange(n_samples)])
 
         def stage_one():
             return self._phase_common(genotypes[:, common], frequency[common] > 0.5,
                                       stage_switch, owners, rng)
         scaffold = stage_one()
-        morgans = np.diff(centimorgans[common]) / 100.0
         panel = np.ascontiguousarray(scaffold.reshape(2 * n_samples, -1).T, dtype=np.uint8)
         self.theta_, self.theta_scores_ = held_out_theta(
             panel, scaffold, genotypes[:, common], owners, morgans, n_haps,

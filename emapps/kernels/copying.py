@@ -9,8 +9,9 @@ two haplotypes from a short list of L candidates; its Viterbi path, in O(L^2) pe
 marker, phases a genotype.  Panels are site-major: ``panel[m, h]`` is 0/1.
 
 Every pass of the copying model uses strict floating point, with sums over haplotypes
-in LANES fixed lanes of doubles: with reassociation, one kernel compiled in two contexts (fresh, or
-loaded from numba's cache after other kernels) was seen to sum in different orders.
+in LANES fixed lanes of doubles: with reassociation, one kernel compiled in two contexts
+(fresh, or loaded from numba's cache after other kernels) was seen to sum in different
+orders.
 Phase moves chosen on near-equal scores then differed between runs (tested), and EM
 statistics that differed in the last bits led round 2 of panel mode to another phasing.
 """
