@@ -28,7 +28,7 @@ import numpy as np
 
 from ..em import fit_em
 from ..kernels.pairs import (complement_candidates, compatible_pairs, extend_pairs,
-                             pair_mixture_pass, pair_posteriors, pairs_with_new)
+                             pair_mixture_pass, pair_posteriors)
 
 #: frequencies below this are treated as zero in logs (log 0 = -inf is kept exact)
 TINY = 1e-300
@@ -72,10 +72,8 @@ class FrequencyModel:
         return np.full(pairs.n_haplotypes, 1.0 / pairs.n_haplotypes)
 
     def e_step(self, freq: np.ndarray, pairs: PairSet) -> dict:
-        with np.errstate(divide="ignore"):
-            log_freq = np.log(freq)
-        counts, loglik = pair_mixture_pass(pairs.offsets, pairs.first, pairs.second,
-                                           log_freq, self.weights)
+        counts, loglik = pair_mixture_pass(pairs.offsets, pairs.first, pairs.second, freq,
+                                           self.weights)
         return {"counts": counts, "loglik": loglik, "weight": float(self.weights.sum())}
 
     def m_step(self, freq: np.ndarray, stats: dict) -> np.ndarray:
@@ -169,7 +167,7 @@ def all_pairs(codes, genotypes) -> PairSet:
     """Every compatible pair of the haplotypes ``codes`` for every subject, untrimmed."""
     active = np.ones(codes.shape[0], dtype=bool)
     offsets, first, second = compatible_pairs(codes, genotypes.alleles, genotypes.phased,
-                                              active)
+                                              active, 0)
     return PairSet(offsets, first, second, codes)
 
 
@@ -179,8 +177,9 @@ def with_new_haplotypes(pairs: PairSet, rows, genotypes) -> PairSet:
     if len(rows) == 0:
         return pairs
     codes = np.concatenate([pairs.codes, rows])
-    offsets, first, second = pairs_with_new(codes, pairs.n_haplotypes, genotypes.alleles,
-                                            genotypes.phased)
+    offsets, first, second = compatible_pairs(codes, genotypes.alleles, genotypes.phased,
+                                              np.ones(codes.shape[0], dtype=bool),
+                                              pairs.n_haplotypes)
     subject = np.concatenate([pairs.subject_of_pair(),
                               np.repeat(np.arange(offsets.shape[0] - 1), np.diff(offsets))])
     order = np.argsort(subject, kind="stable")
@@ -337,11 +336,11 @@ def _with_haplotypes(pairs: PairSet, freq, rows, genotypes):
     index, new = [], []
     for row in rows:
         found = np.flatnonzero((pairs.codes == row).all(axis=1))
+        twin = [k for k, other in enumerate(new) if np.array_equal(row, other)]
         if found.size:
             index.append(int(found[0]))
-        elif any((row == other).all() for other in new):
-            index.append(pairs.n_haplotypes + next(k for k, other in enumerate(new)
-                                                   if (row == other).all()))
+        elif twin:
+            index.append(pairs.n_haplotypes + twin[0])
         else:
             index.append(pairs.n_haplotypes + len(new))
             new.append(row)
@@ -359,33 +358,38 @@ def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
     most ``limit``) in turn; EM runs from there and the move is kept when the likelihood
     rises.  This escapes the local maxima where EM has locked a few subjects' rare
     haplotypes in one phase, which restarts rarely do."""
+    alternatives = {}
     for _ in range(max_passes):
         before = best.loglik
-        best = _rephase_pass(best, genotypes, weights, settings, rare, limit)
+        best = _rephase_pass(best, genotypes, weights, settings, rare, limit, alternatives)
         if best.loglik <= before + 1e-6:
             break
     return best
 
 
-def _rephase_pass(best, genotypes, weights, settings, rare, limit):
+def _rephase_pass(best, genotypes, weights, settings, rare, limit, alternatives):
+    """One pass over the subjects; ``alternatives`` caches each subject's pairs."""
     total = 2.0 * weights.sum()
     best = pruned(best, genotypes)
+    posterior = None
     for subject in range(genotypes.n_subjects):
         pairs = best.pairs
+        if posterior is None:
+            with np.errstate(divide="ignore"):
+                posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
+                                               np.log(best.freq))
         lo, hi = pairs.offsets[subject], pairs.offsets[subject + 1]
-        with np.errstate(divide="ignore"):
-            posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
-                                           np.log(best.freq))
         j = lo + int(np.argmax(posterior[lo:hi]))
         a, b = pairs.first[j], pairs.second[j]
         if min(best.freq[a], best.freq[b]) * total > rare:
             continue
-        alternatives = subject_pairs(genotypes, subject, limit)
-        if alternatives is None:
+        if subject not in alternatives:
+            alternatives[subject] = subject_pairs(genotypes, subject, limit)
+        if alternatives[subject] is None:
             continue
         current = {pairs.codes[a].tobytes(), pairs.codes[b].tobytes()}
         share = weights[subject] * posterior[j] / total
-        for alternative in alternatives:
+        for alternative in alternatives[subject]:
             if {alternative[0].tobytes(), alternative[1].tobytes()} == current:
                 continue
             moved_pairs, freq, (g, h) = _with_haplotypes(pairs, best.freq, alternative,
@@ -401,6 +405,7 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit):
                 best = pruned(final_stage(moved_pairs.codes, moved.params, genotypes, weights,
                                           settings, settings.search_tol, best.stages),
                               genotypes)
+                posterior = None
                 break
     return best
 

@@ -33,11 +33,41 @@ def _pair_log_prior(first, second, log_freq, j):
     return value + LOG2 if a != b else value
 
 
+@kernel()
+def _pair_log_prior_of(a, b, freq):
+    """log(c_ab f_a f_b) from frequencies (-inf for a zero one)."""
+    if freq[a] == 0.0 or freq[b] == 0.0:
+        return -np.inf
+    value = math.log(freq[a]) + math.log(freq[b])
+    return value + LOG2 if a != b else value
+
+
 @kernel(fastmath=REDUCE_FLAGS)
-def pair_mixture_chunk(offsets, first, second, log_freq, weights, start, stop):
+def _pair_weights_linear(first, second, freq, lo, n_pairs, out):
+    """out[:n] <- c_ab f_a f_b of the subject's pairs; returns their sum."""
+    total = 0.0
+    for j in range(n_pairs):
+        a = first[lo + j]
+        b = second[lo + j]
+        value = freq[a] * freq[b]
+        if a != b:
+            value += value
+        out[j] = value
+        total += value
+    return total
+
+
+#: below this a subject's likelihood sum_ab c f_a f_b is recomputed in log space, where
+#: products of tiny frequencies cannot underflow
+LINEAR_FLOOR = 1e-200
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def pair_mixture_chunk(offsets, first, second, freq, weights, start, stop):
     """(expected haplotype counts sum_i w_i sum_j post_ij [a_j, b_j], sum_i w_i log L_i)
-    over subjects [start, stop)."""
-    counts = np.zeros(log_freq.shape[0])
+    over subjects [start, stop).  L_i is summed in linear space, in log space when it
+    falls below LINEAR_FLOOR."""
+    counts = np.zeros(freq.shape[0])
     loglik = 0.0
     width = 1
     for i in range(start, stop):
@@ -46,25 +76,34 @@ def pair_mixture_chunk(offsets, first, second, log_freq, weights, start, stop):
     for i in range(start, stop):
         lo = offsets[i]
         n_pairs = offsets[i + 1] - lo
-        for j in range(n_pairs):
-            scratch[j] = _pair_log_prior(first, second, log_freq, lo + j)
-        log_total = softmax_inplace(scratch, n_pairs)
+        total = _pair_weights_linear(first, second, freq, lo, n_pairs, scratch)
+        if total >= LINEAR_FLOOR:
+            log_total = math.log(total)
+            scale = weights[i] / total
+        else:
+            for j in range(n_pairs):
+                scratch[j] = _pair_log_prior_of(first[lo + j], second[lo + j], freq)
+            log_total = softmax_inplace(scratch, n_pairs)
+            scale = weights[i]
         if log_total == -np.inf:
             if weights[i] > 0:
                 loglik = -np.inf
             continue
         for j in range(n_pairs):
-            share = scratch[j] * weights[i]
+            share = scratch[j] * scale
             counts[first[lo + j]] += share
             counts[second[lo + j]] += share
         loglik += weights[i] * log_total
     return counts, loglik
 
 
-def pair_mixture_pass(offsets, first, second, log_freq, weights):
+def pair_mixture_pass(offsets, first, second, freq, weights):
     """(expected haplotype counts, weighted log-likelihood) over all subjects."""
+    if offsets.shape[0] - 1 <= SUBJECT_CHUNK:
+        return pair_mixture_chunk(offsets, first, second, freq, weights, 0,
+                                  offsets.shape[0] - 1)
     return map_add(lambda start, stop: pair_mixture_chunk(
-        offsets, first, second, log_freq, weights, start, stop),
+        offsets, first, second, freq, weights, start, stop),
         offsets.shape[0] - 1, SUBJECT_CHUNK)
 
 
@@ -188,26 +227,36 @@ def _oriented(orientation, side):
 
 
 @kernel()
-def _pair_fits(g, h, genotype, phased, i):
-    """Haplotypes g, h (rows of codes) form a pair compatible with subject i's genotype,
-    with one consistent orientation across the phased heterozygous loci."""
-    orientation = 0
-    for l in range(g.shape[0]):
+def _informative_loci(genotype, i, out):
+    """Loci where two haplotypes that each fit subject i can still fail as a pair (typed
+    heterozygous and half-missing ones), written to ``out``; returns their count."""
+    count = 0
+    for l in range(genotype.shape[1]):
         x, y = genotype[i, l, 0], genotype[i, l, 1]
-        gl, hl = g[l], h[l]
+        if (x >= 0 and y >= 0 and x != y) or ((x >= 0) != (y >= 0)):
+            out[count] = l
+            count += 1
+    return count
+
+
+@kernel()
+def _members_pair(g, h, genotype, phased, i, loci, n_informative):
+    """Haplotypes g, h, each fitting subject i, form a compatible pair: distinct alleles
+    at its heterozygous loci, the known allele of a half-missing call on one of them,
+    and one consistent orientation across the phased heterozygous loci."""
+    orientation = 0
+    for k in range(n_informative):
+        l = loci[k]
+        x, y = genotype[i, l, 0], genotype[i, l, 1]
         if x >= 0 and y >= 0:
-            straight = gl == x and hl == y
-            crossed = gl == y and hl == x
-            if not (straight or crossed):
+            if g[l] == h[l]:
                 return False
-            if phased[i, l] and x != y:
-                orientation = _oriented(orientation, 1 if straight else -1)
+            if phased[i, l]:
+                orientation = _oriented(orientation, 1 if g[l] == x else -1)
                 if orientation == CONFLICT:
                     return False
-        elif x >= 0 or y >= 0:
-            known = max(x, y)
-            if gl != known and hl != known:
-                return False
+        elif g[l] != max(x, y) and h[l] != max(x, y):
+            return False
     return True
 
 
@@ -220,10 +269,11 @@ def _fits_subject(code_row, genotype, i):
 
 
 @kernel()
-def _compatible_haplotypes(codes, genotype, i, active, out):
-    """Indices of active haplotypes whose every allele fits subject i; returns count."""
+def _compatible_haplotypes(codes, genotype, i, active, out, start=0):
+    """Indices (from ``start`` on) of active haplotypes whose every allele fits subject i;
+    returns their count."""
     count = 0
-    for h in range(codes.shape[0]):
+    for h in range(start, codes.shape[0]):
         if active[h] and _fits_subject(codes[h], genotype, i):
             out[count] = h
             count += 1
@@ -231,79 +281,57 @@ def _compatible_haplotypes(codes, genotype, i, active, out):
 
 
 @kernel()
-def compatible_pairs(codes, genotype, phased, active):
-    """Every unordered pair {a <= b} of active haplotypes (rows of ``codes``, (H, L))
-    compatible with each subject's genotype (n, L, 2).  Returns (offsets, first, second)."""
-    n_subjects = genotype.shape[0]
-    members = np.empty(codes.shape[0], dtype=np.int64)
-    offsets = np.zeros(n_subjects + 1, dtype=np.int64)
-    for i in range(n_subjects):
-        count = _compatible_haplotypes(codes, genotype, i, active, members)
-        n_pairs = 0
-        for p in range(count):
-            for q in range(p, count):
-                if _pair_fits(codes[members[p]], codes[members[q]], genotype, phased, i):
-                    n_pairs += 1
-        offsets[i + 1] = offsets[i] + n_pairs
-    first = np.empty(offsets[-1], dtype=np.int64)
-    second = np.empty(offsets[-1], dtype=np.int64)
-    for i in range(n_subjects):
-        count = _compatible_haplotypes(codes, genotype, i, active, members)
-        cursor = offsets[i]
-        for p in range(count):
-            for q in range(p, count):
-                if _pair_fits(codes[members[p]], codes[members[q]], genotype, phased, i):
-                    first[cursor] = members[p]
-                    second[cursor] = members[q]
-                    cursor += 1
-    return offsets, first, second
+def _grown(array, used):
+    """An array of twice the rows of ``array`` holding its first ``used`` rows."""
+    bigger = np.empty((2 * array.shape[0],) + array.shape[1:], dtype=array.dtype)
+    bigger[:used] = array[:used]
+    return bigger
 
 
 @kernel()
-def _pairs_with_new_subject(codes, first_new, genotype, phased, i, members, out_first,
-                            out_second, cursor, write):
-    """Pairs {a <= b} with b >= first_new compatible with subject i; returns the cursor."""
-    touched = False
-    for h in range(first_new, codes.shape[0]):
-        if _fits_subject(codes[h], genotype, i):
-            touched = True
-            break
-    if not touched:
-        return cursor
-    count = 0
-    for h in range(codes.shape[0]):
-        if _fits_subject(codes[h], genotype, i):
-            members[count] = h
-            count += 1
-    for q in range(count):
-        if members[q] < first_new:
-            continue
-        for p in range(q + 1):
-            if _pair_fits(codes[members[p]], codes[members[q]], genotype, phased, i):
-                if write:
-                    out_first[cursor] = members[p]
-                    out_second[cursor] = members[q]
+def _write_member_pairs(codes, genotype, phased, i, members, count, newest, loci,
+                        n_informative, first, second, cursor):
+    """Subject i's compatible pairs {members[p], members[q]}, p <= q, q >= ``newest``,
+    written from ``cursor`` on (room for count (count + 1) / 2); returns the cursor."""
+    for p in range(count):
+        for q in range(max(p, newest), count):
+            if _members_pair(codes[members[p]], codes[members[q]], genotype, phased, i, loci,
+                             n_informative):
+                first[cursor] = members[p]
+                second[cursor] = members[q]
                 cursor += 1
     return cursor
 
 
 @kernel()
-def pairs_with_new(codes, first_new, genotype, phased):
-    """The compatible pairs {a <= b} that involve a haplotype b >= ``first_new`` (rows
-    appended to a set whose other pairs are known).  Returns (offsets, first, second)."""
+def compatible_pairs(codes, genotype, phased, active, first_new):
+    """Every unordered pair {a <= b} of active haplotypes (rows of ``codes``, (H, L))
+    compatible with each subject's genotype (n, L, 2), with b >= ``first_new`` (0: all
+    pairs; else the pairs new rows appended to a known set add).  Returns (offsets,
+    first, second)."""
     n_subjects = genotype.shape[0]
     members = np.empty(codes.shape[0], dtype=np.int64)
-    empty = np.empty(0, dtype=np.int64)
+    loci = np.empty(genotype.shape[1], dtype=np.int64)
     offsets = np.zeros(n_subjects + 1, dtype=np.int64)
+    first = np.empty(4 * n_subjects + 16, dtype=np.int64)
+    second = np.empty_like(first)
+    cursor = 0
     for i in range(n_subjects):
-        offsets[i + 1] = _pairs_with_new_subject(codes, first_new, genotype, phased, i,
-                                                 members, empty, empty, offsets[i], False)
-    first = np.empty(offsets[-1], dtype=np.int64)
-    second = np.empty(offsets[-1], dtype=np.int64)
-    for i in range(n_subjects):
-        _pairs_with_new_subject(codes, first_new, genotype, phased, i, members, first, second,
-                                offsets[i], True)
-    return offsets, first, second
+        offsets[i + 1] = cursor
+        if first_new > 0 and _compatible_haplotypes(codes, genotype, i, active, members,
+                                                    first_new) == 0:
+            continue
+        count = _compatible_haplotypes(codes, genotype, i, active, members)
+        newest = 0
+        while newest < count and members[newest] < first_new:
+            newest += 1
+        while cursor + count * (count + 1) // 2 > first.shape[0]:
+            first, second = _grown(first, cursor), _grown(second, cursor)
+        cursor = _write_member_pairs(codes, genotype, phased, i, members, count, newest, loci,
+                                     _informative_loci(genotype, i, loci), first, second,
+                                     cursor)
+        offsets[i + 1] = cursor
+    return offsets, first[:cursor], second[:cursor]
 
 
 @kernel()
@@ -347,6 +375,35 @@ def _complements(g, genotype, phased, i, choices, n_choices, max_expand, fixed, 
 
 
 @kernel()
+def _count_complements(codes, genotype, phased, i, members, count, choices, n_choices,
+                       max_expand, fixed):
+    """How many completions subject i's ``count`` members have (-1 when one has more
+    than ``max_expand``)."""
+    dummy = np.empty((0, codes.shape[1]), dtype=codes.dtype)
+    total = 0
+    for p in range(count):
+        total = _complements(codes[members[p]], genotype, phased, i, choices, n_choices,
+                             max_expand, fixed, dummy, total, False)
+        if total < 0:
+            break
+    return total
+
+
+@kernel()
+def _write_complements(codes, genotype, phased, i, members, count, choices, n_choices,
+                       max_expand, fixed, subjects, parents, out, cursor):
+    """Subject i's completions of each of its ``count`` members, written from
+    ``cursor`` on; returns the cursor."""
+    for p in range(count):
+        end = _complements(codes[members[p]], genotype, phased, i, choices, n_choices,
+                           max_expand, fixed, out, cursor, True)
+        subjects[cursor:end] = i
+        parents[cursor:end] = members[p]
+        cursor = end
+    return cursor
+
+
+@kernel()
 def complement_candidates(codes, genotype, phased, active, choices, n_choices, max_expand):
     """For every subject and every active haplotype g compatible with it, the haplotypes
     h completing g to the genotype (free alleles drawn from ``choices[l, :n_choices[l]]``).
@@ -356,34 +413,31 @@ def complement_candidates(codes, genotype, phased, active, choices, n_choices, m
     """
     n_subjects, n_loci = genotype.shape[0], genotype.shape[1]
     members = np.empty(codes.shape[0], dtype=np.int64)
-    dummy = np.empty((0, n_loci), dtype=codes.dtype)
     fixed = np.empty(n_loci, dtype=np.int64)
-    total = 0
-    skipped = np.zeros(n_subjects, dtype=np.bool_)
+    kept = np.empty(4 * n_subjects + 16, dtype=np.int64)  # members of searched subjects
+    kept_offsets = np.zeros(n_subjects + 1, dtype=np.int64)
+    totals = np.zeros(n_subjects + 1, dtype=np.int64)
+    n_skipped = 0
     for i in range(n_subjects):
+        kept_offsets[i + 1] = kept_offsets[i]
+        totals[i + 1] = totals[i]
         count = _compatible_haplotypes(codes, genotype, i, active, members)
-        subject_total = 0
-        for p in range(count):
-            end = _complements(codes[members[p]], genotype, phased, i, choices, n_choices,
-                               max_expand, fixed, dummy, subject_total, False)
-            if end < 0:
-                skipped[i] = True
-                break
-            subject_total = end
-        if not skipped[i]:
-            total += subject_total
-    subjects = np.empty(total, dtype=np.int64)
-    parents = np.empty(total, dtype=np.int64)
-    out = np.empty((total, n_loci), dtype=codes.dtype)
-    cursor = 0
-    for i in range(n_subjects):
-        if skipped[i]:
+        subject_total = _count_complements(codes, genotype, phased, i, members, count,
+                                           choices, n_choices, max_expand, fixed)
+        if subject_total < 0:
+            n_skipped += 1
             continue
-        count = _compatible_haplotypes(codes, genotype, i, active, members)
-        for p in range(count):
-            end = _complements(codes[members[p]], genotype, phased, i, choices, n_choices,
-                               max_expand, fixed, out, cursor, True)
-            subjects[cursor:end] = i
-            parents[cursor:end] = members[p]
-            cursor = end
-    return subjects, parents, out, int(skipped.sum())
+        while kept_offsets[i] + count > kept.shape[0]:
+            kept = _grown(kept, kept_offsets[i])
+        kept[kept_offsets[i]:kept_offsets[i] + count] = members[:count]
+        kept_offsets[i + 1] = kept_offsets[i] + count
+        totals[i + 1] = totals[i] + subject_total
+    subjects = np.empty(totals[-1], dtype=np.int64)
+    parents = np.empty(totals[-1], dtype=np.int64)
+    out = np.empty((totals[-1], n_loci), dtype=codes.dtype)
+    for i in range(n_subjects):
+        lo = kept_offsets[i]
+        _write_complements(codes, genotype, phased, i, kept[lo:], kept_offsets[i + 1] - lo,
+                           choices, n_choices, max_expand, fixed, subjects, parents, out,
+                           totals[i])
+    return subjects, parents, out, n_skipped
