@@ -29,6 +29,7 @@ import numpy as np
 from ..em import fit_em
 from ..kernels.pairs import (complement_candidates, compatible_pairs, extend_pairs,
                              pair_mixture_pass, pair_posteriors)
+from ..kernels.rows import unique_rows
 
 #: frequencies below this are treated as zero in logs (log 0 = -inf is kept exact)
 TINY = 1e-300
@@ -122,8 +123,9 @@ class StartResult:
 def fit_frequencies(pairs: PairSet, freq, weights, *, tol, max_iter, accelerate=None):
     """EM from ``freq`` over ``pairs`` through the core driver (tolerance on the total
     log-likelihood, as haplo.em)."""
+    # the start is given, so no random draw is made: seed 0 spares gathering OS entropy
     return fit_em(FrequencyModel(weights), pairs, init_params=freq, tol=tol, tol_on="total",
-                  max_iter=max_iter, accelerate=accelerate, warn=False)
+                  max_iter=max_iter, accelerate=accelerate, warn=False, seed=0)
 
 
 def root_pairs(n_subjects: int) -> tuple[PairSet, np.ndarray]:
@@ -189,22 +191,6 @@ def with_new_haplotypes(pairs: PairSet, rows, genotypes) -> PairSet:
                    np.concatenate([pairs.second, second])[order], codes)
 
 
-def _unique_rows(rows: np.ndarray, n_alleles: np.ndarray):
-    """(unique rows, inverse) of haplotype codes (rows of alleles < ``n_alleles`` per
-    locus): through one int64 key per row, sum_l a_l prod_{l' < l} n_l', when the
-    product of the allele counts fits (10x quicker to sort than rows), else a byte view."""
-    contiguous = np.ascontiguousarray(rows)
-    radix = np.maximum(n_alleles.astype(np.int64), 1)
-    if np.sum(np.log2(radix.astype(np.float64))) < 62:
-        weights = np.concatenate([[1], np.cumprod(radix[:-1])])
-        keys = contiguous.astype(np.int64) @ weights
-    else:
-        keys = contiguous.view(np.dtype((np.void, contiguous.dtype.itemsize
-                                         * rows.shape[1]))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return contiguous[first], inverse.ravel()
-
-
 def improving_haplotypes(pairs: PairSet, freq, genotypes, weights, max_expand, tol=1e-6):
     """Haplotypes outside ``pairs.codes`` whose gradient exceeds the KKT multiplier
     2 sum w (relative slack ``tol``; None: every completion outside), best first; and
@@ -219,8 +205,9 @@ def improving_haplotypes(pairs: PairSet, freq, genotypes, weights, max_expand, t
     with np.errstate(divide="ignore"):
         _, subject_loglik = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
                                             np.log(freq))
-    rows, inverse = _unique_rows(np.concatenate([pairs.codes, candidates]),
-                                 genotypes.n_alleles)
+    everything = np.concatenate([pairs.codes, candidates])
+    first, inverse = unique_rows(everything)
+    rows = everything[first]
     known = np.zeros(rows.shape[0], dtype=bool)
     known[inverse[:pairs.n_haplotypes]] = True
     candidate_ids = inverse[pairs.n_haplotypes:]
