@@ -279,8 +279,8 @@ def final_stage(codes, freq, genotypes, weights, settings, tol, stages=()) -> St
     trace = []
     skipped = 0
     result = None
+    pairs = all_pairs(codes, genotypes)
     for rounds in range(settings.max_rounds + 1):
-        pairs = all_pairs(codes, genotypes)
         result = fit_frequencies(pairs, freq, weights, tol=tol, max_iter=settings.max_iter,
                                  accelerate=settings.accelerate)
         trace.extend(result.trace)
@@ -291,8 +291,8 @@ def final_stage(codes, freq, genotypes, weights, settings, tol, stages=()) -> St
                                                settings.max_expand)
         if better.shape[0] == 0:
             break
-        codes = np.concatenate([codes, better])
-        share = min(1e-3, 1.0 / (10 * codes.shape[0]))
+        pairs = with_new_haplotypes(pairs, better, genotypes)
+        share = min(1e-3, 1.0 / (10 * pairs.n_haplotypes))
         freq = np.concatenate([freq * (1.0 - share * better.shape[0]),
                                np.full(better.shape[0], share)])
     return StartResult(pairs, freq, result.loglik, result, trace, list(stages), rounds, skipped,
