@@ -98,6 +98,7 @@ class Settings:
     min_posterior: float = 1e-9
     insert_tol: float = 1e-5
     search_tol: float = 1e-4
+    rough_tol: float = 1e-2
     tol: float = 1e-9
     max_iter: int = 5000
     max_expand: int = 4096
@@ -167,28 +168,23 @@ def trim(pairs: PairSet, freq, min_posterior) -> tuple[PairSet, np.ndarray]:
 
 def all_pairs(codes, genotypes) -> PairSet:
     """Every compatible pair of the haplotypes ``codes`` for every subject, untrimmed."""
-    active = np.ones(codes.shape[0], dtype=bool)
-    offsets, first, second = compatible_pairs(codes, genotypes.alleles, genotypes.phased,
-                                              active, 0)
+    none = np.empty(0, dtype=np.int64)
+    offsets, first, second = compatible_pairs(
+        codes, genotypes.alleles, genotypes.phased, 0,
+        np.zeros(genotypes.n_subjects + 1, dtype=np.int64), none, none)
     return PairSet(offsets, first, second, codes)
 
 
 def with_new_haplotypes(pairs: PairSet, rows, genotypes) -> PairSet:
     """``pairs`` after appending haplotype ``rows``: only pairs involving them are
-    enumerated, then merged into each subject's list."""
+    enumerated, after each subject's known ones."""
     if len(rows) == 0:
         return pairs
     codes = np.concatenate([pairs.codes, rows])
-    offsets, first, second = compatible_pairs(codes, genotypes.alleles, genotypes.phased,
-                                              np.ones(codes.shape[0], dtype=bool),
-                                              pairs.n_haplotypes)
-    subject = np.concatenate([pairs.subject_of_pair(),
-                              np.repeat(np.arange(offsets.shape[0] - 1), np.diff(offsets))])
-    order = np.argsort(subject, kind="stable")
-    counts = np.diff(pairs.offsets) + np.diff(offsets)
-    return PairSet(np.concatenate([[0], np.cumsum(counts)]),
-                   np.concatenate([pairs.first, first])[order],
-                   np.concatenate([pairs.second, second])[order], codes)
+    offsets, first, second = compatible_pairs(
+        codes, genotypes.alleles, genotypes.phased, pairs.n_haplotypes, pairs.offsets,
+        pairs.first, pairs.second)
+    return PairSet(offsets, first, second, codes)
 
 
 def improving_haplotypes(pairs: PairSet, freq, genotypes, weights, max_expand, tol=1e-6):
@@ -269,7 +265,11 @@ def perturbed_start(best: StartResult, genotypes, weights, rng, settings: Settin
     noise = rng.exponential(size=codes.shape[0])
     freq = np.concatenate([best.freq, np.zeros(neighbours.shape[0])])
     start = (1.0 - strength) * freq / freq.sum() + strength * noise / noise.sum()
-    return final_stage(codes, start, genotypes, weights, settings, settings.search_tol,
+    pairs = all_pairs(codes, genotypes)
+    rough = fit_frequencies(pairs, start, weights, tol=settings.rough_tol,
+                            max_iter=settings.max_iter, accelerate=settings.accelerate)
+    pairs, freq = trim(pairs, rough.params, settings.min_posterior)
+    return final_stage(pairs.codes, freq, genotypes, weights, settings, settings.search_tol,
                        best.stages)
 
 

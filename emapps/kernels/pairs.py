@@ -304,19 +304,35 @@ def _write_member_pairs(codes, genotype, phased, i, members, count, newest, loci
 
 
 @kernel()
-def compatible_pairs(codes, genotype, phased, active, first_new):
-    """Every unordered pair {a <= b} of active haplotypes (rows of ``codes``, (H, L))
-    compatible with each subject's genotype (n, L, 2), with b >= ``first_new`` (0: all
-    pairs; else the pairs new rows appended to a known set add).  Returns (offsets,
-    first, second)."""
+def _copy_pairs(known_first, known_second, lo, hi, first, second, cursor):
+    """Known pairs lo:hi copied to ``cursor`` on; returns the cursor."""
+    for j in range(lo, hi):
+        first[cursor] = known_first[j]
+        second[cursor] = known_second[j]
+        cursor += 1
+    return cursor
+
+
+@kernel()
+def compatible_pairs(codes, genotype, phased, first_new, known_offsets, known_first,
+                     known_second):
+    """Every unordered pair {a <= b} of haplotypes (rows of ``codes``, (H, L))
+    compatible with each subject's genotype (n, L, 2).  The pairs among rows below
+    ``first_new`` are the known ones (``known_offsets`` per subject into
+    ``known_first``/``known_second``; first_new 0 and no known pairs enumerates all):
+    each subject keeps those, then gets the pairs with b >= first_new.  Returns
+    (offsets, first, second)."""
     n_subjects = genotype.shape[0]
+    active = np.ones(codes.shape[0], dtype=np.bool_)
     members = np.empty(codes.shape[0], dtype=np.int64)
     loci = np.empty(genotype.shape[1], dtype=np.int64)
     offsets = np.zeros(n_subjects + 1, dtype=np.int64)
-    first = np.empty(4 * n_subjects + 16, dtype=np.int64)
+    first = np.empty(known_first.shape[0] + 4 * n_subjects + 16, dtype=np.int64)
     second = np.empty_like(first)
     cursor = 0
     for i in range(n_subjects):
+        cursor = _copy_pairs(known_first, known_second, known_offsets[i], known_offsets[i + 1],
+                             first, second, cursor)
         offsets[i + 1] = cursor
         if first_new > 0 and _compatible_haplotypes(codes, genotype, i, active, members,
                                                     first_new) == 0:
@@ -325,7 +341,8 @@ def compatible_pairs(codes, genotype, phased, active, first_new):
         newest = 0
         while newest < count and members[newest] < first_new:
             newest += 1
-        while cursor + count * (count + 1) // 2 > first.shape[0]:
+        room = count * (count + 1) // 2 + known_offsets[n_subjects] - known_offsets[i + 1]
+        while cursor + room > first.shape[0]:
             first, second = _grown(first, cursor), _grown(second, cursor)
         cursor = _write_member_pairs(codes, genotype, phased, i, members, count, newest, loci,
                                      _informative_loci(genotype, i, loci), first, second,

@@ -66,18 +66,26 @@ def test_pair_posteriors_normalise_per_subject():
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("first_new", [0, 20])
 def test_compatible_pairs_is_exactly_the_brute_force_set(seed, first_new):
+    """All at once, or the pairs of rows >= first_new added to the known pairs of the
+    rows before (each subject's known pairs kept first)."""
     rng = np.random.default_rng(seed)
     n_alleles = [2, 3, 2, 4]
     genotypes, phased = random_genotypes(rng, 25, n_alleles)
     codes = universe(n_alleles)
-    offsets, first, second = compatible_pairs(codes, genotypes, phased,
-                                              np.ones(len(codes), dtype=bool), first_new)
+    none = np.empty(0, dtype=np.int64)
+    empty = (np.zeros(genotypes.shape[0] + 1, dtype=np.int64), none, none)
+    known = (compatible_pairs(codes[:first_new], genotypes, phased, 0, *empty)
+             if first_new else empty)
+    offsets, first, second = compatible_pairs(codes, genotypes, phased, first_new, *known)
     for i in range(genotypes.shape[0]):
         found = [(first[j], second[j]) for j in range(offsets[i], offsets[i + 1])]
-        expected = {(a, b) for a in range(len(codes)) for b in range(max(a, first_new), len(codes))
+        expected = {(a, b) for a in range(len(codes)) for b in range(a, len(codes))
                     if reference.pair_fits(codes[a], codes[b], genotypes[i], phased[i])}
         assert len(found) == len(set(found))
         assert set(found) == expected
+        n_known = known[0][i + 1] - known[0][i]
+        assert found[:n_known] == list(zip(known[1][known[0][i]:known[0][i + 1]],
+                                           known[2][known[0][i]:known[0][i + 1]]))
 
 
 @pytest.mark.parametrize("seed", range(3))
