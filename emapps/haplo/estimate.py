@@ -337,24 +337,41 @@ def _with_haplotypes(pairs: PairSet, freq, rows, genotypes):
 
 
 def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
-                     rare: float = 3.0, limit: int = 64, max_passes: int = 10) -> StartResult:
+                     rare: float = 3.0, limit: int = 64, tries: int = 4,
+                     max_passes: int = 10) -> StartResult:
     """Local search over single subjects' phase, in passes until one gains nothing.
 
-    A subject whose most likely pair holds a rare haplotype (expected count <= ``rare``)
-    has that pair's share of frequency moved to each of its other compatible pairs (at
-    most ``limit``) in turn; EM runs from there and the move is kept when the likelihood
-    rises.  This escapes the local maxima where EM has locked a few subjects' rare
-    haplotypes in one phase, which restarts rarely do."""
+    A subject whose most likely pair holds a rare haplotype (expected count <= ``rare``),
+    and who has at most ``limit`` compatible pairs, has that pair's share of frequency
+    moved to each of its ``tries`` likeliest other pairs (highest f_g f_h under the fit)
+    in turn; EM runs from there and the move is kept when the likelihood rises.  This
+    escapes the local maxima where EM has locked a few subjects' rare haplotypes in one
+    phase, which restarts rarely do."""
     alternatives = {}
     for _ in range(max_passes):
         before = best.loglik
-        best = _rephase_pass(best, genotypes, weights, settings, rare, limit, alternatives)
+        best = _rephase_pass(best, genotypes, weights, settings, rare, limit, tries,
+                             alternatives)
         if best.loglik <= before + 1e-6:
             break
     return best
 
 
-def _rephase_pass(best, genotypes, weights, settings, rare, limit, alternatives):
+def _likeliest_moves(alternatives, current, index_of, freq, tries):
+    """The ``tries`` alternative pairs (g, h) other than ``current`` with the highest
+    f_g f_h under the fit, then f_g + f_h (a haplotype outside it counts as 0)."""
+    def frequency(row):
+        h = index_of.get(row.tobytes())
+        return 0.0 if h is None else freq[h]
+
+    taken = {current[0].tobytes(), current[1].tobytes()}
+    moves = [pair for pair in alternatives if {pair[0].tobytes(), pair[1].tobytes()} != taken]
+    scores = [(frequency(g) * frequency(h), frequency(g) + frequency(h)) for g, h in moves]
+    order = sorted(range(len(moves)), key=lambda k: scores[k], reverse=True)
+    return [moves[k] for k in order[:tries]]
+
+
+def _rephase_pass(best, genotypes, weights, settings, rare, limit, tries, alternatives):
     """One pass over the subjects; ``alternatives`` caches each subject's pairs."""
     total = 2.0 * weights.sum()
     best = pruned(best, genotypes)
@@ -365,6 +382,7 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit, alternatives)
             with np.errstate(divide="ignore"):
                 posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
                                                np.log(best.freq))
+            index_of = {row.tobytes(): h for h, row in enumerate(pairs.codes)}
         lo, hi = pairs.offsets[subject], pairs.offsets[subject + 1]
         j = lo + int(np.argmax(posterior[lo:hi]))
         a, b = pairs.first[j], pairs.second[j]
@@ -374,11 +392,9 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit, alternatives)
             alternatives[subject] = subject_pairs(genotypes, subject, limit)
         if alternatives[subject] is None:
             continue
-        current = {pairs.codes[a].tobytes(), pairs.codes[b].tobytes()}
         share = weights[subject] * posterior[j] / total
-        for alternative in alternatives[subject]:
-            if {alternative[0].tobytes(), alternative[1].tobytes()} == current:
-                continue
+        for alternative in _likeliest_moves(alternatives[subject], pairs.codes[[a, b]],
+                                            index_of, best.freq, tries):
             moved_pairs, freq, (g, h) = _with_haplotypes(pairs, best.freq, alternative,
                                                          genotypes)
             freq[a] -= share
