@@ -68,6 +68,7 @@ class FrequencyModel:
 
     def __init__(self, weights: np.ndarray):
         self.weights = weights
+        self.total_weight = float(weights.sum())
 
     def initial_params(self, pairs: PairSet, rng) -> np.ndarray:
         return np.full(pairs.n_haplotypes, 1.0 / pairs.n_haplotypes)
@@ -75,7 +76,7 @@ class FrequencyModel:
     def e_step(self, freq: np.ndarray, pairs: PairSet) -> dict:
         counts, loglik = pair_mixture_pass(pairs.offsets, pairs.first, pairs.second, freq,
                                            self.weights)
-        return {"counts": counts, "loglik": loglik, "weight": float(self.weights.sum())}
+        return {"counts": counts, "loglik": loglik, "weight": self.total_weight}
 
     def m_step(self, freq: np.ndarray, stats: dict) -> np.ndarray:
         return stats["counts"] / stats["counts"].sum()
@@ -317,23 +318,20 @@ def subject_pairs(genotypes, subject: int, limit: int):
     return np.stack([pairs.codes[pairs.first], pairs.codes[pairs.second]], axis=1)
 
 
-def _with_haplotypes(pairs: PairSet, freq, rows, genotypes):
+def _with_haplotypes(pairs: PairSet, freq, rows, index_of, genotypes):
     """(pairs, freq, index of each row) after adding the rows not yet among the
-    haplotypes (at frequency 0)."""
-    index, new = [], []
+    haplotypes (at frequency 0); ``index_of`` maps each haplotype's bytes to its row."""
+    index, new = [], {}
     for row in rows:
-        found = np.flatnonzero((pairs.codes == row).all(axis=1))
-        twin = [k for k, other in enumerate(new) if np.array_equal(row, other)]
-        if found.size:
-            index.append(int(found[0]))
-        elif twin:
-            index.append(pairs.n_haplotypes + twin[0])
-        else:
-            index.append(pairs.n_haplotypes + len(new))
-            new.append(row)
-    pairs = with_new_haplotypes(pairs, np.array(new, dtype=pairs.codes.dtype).reshape(
-        len(new), pairs.codes.shape[1]), genotypes)
-    return pairs, np.concatenate([freq, np.zeros(len(new))]), index
+        key = row.tobytes()
+        if key not in index_of and key not in new:
+            new[key] = row
+        index.append(index_of[key] if key in index_of
+                     else pairs.n_haplotypes + list(new).index(key))
+    added = np.array(list(new.values()), dtype=pairs.codes.dtype).reshape(
+        len(new), pairs.codes.shape[1])
+    return (with_new_haplotypes(pairs, added, genotypes),
+            np.concatenate([freq, np.zeros(len(new))]), index)
 
 
 def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
@@ -396,7 +394,7 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit, tries, altern
         for alternative in _likeliest_moves(alternatives[subject], pairs.codes[[a, b]],
                                             index_of, best.freq, tries):
             moved_pairs, freq, (g, h) = _with_haplotypes(pairs, best.freq, alternative,
-                                                         genotypes)
+                                                         index_of, genotypes)
             freq[a] -= share
             freq[b] -= share
             freq[g] += share
