@@ -255,6 +255,19 @@ def run_start(genotypes, weights, settings: Settings) -> StartResult:
                        stages)
 
 
+def locus_loglik(genotypes, weights, locus: int, settings: Settings) -> float:
+    """Maximum log-likelihood of one locus' allele frequencies: inserting the locus
+    enumerates every pair its genotypes allow, so one EM without trimming is exact."""
+    n_alleles = int(genotypes.n_alleles[locus])
+    pairs, oriented = root_pairs(genotypes.n_subjects)
+    pairs, _, parent, allele = insert_locus(pairs, oriented, genotypes.alleles[:, locus],
+                                            genotypes.phased[:, locus], n_alleles)
+    freq = _extended_frequencies(np.ones(1), parent, allele, genotypes.alleles[:, locus],
+                                 n_alleles)
+    return fit_frequencies(pairs, freq, weights, tol=settings.tol, max_iter=settings.max_iter,
+                           accelerate=settings.accelerate).loglik
+
+
 def perturbed_start(best: StartResult, genotypes, weights, rng, settings: Settings,
                     strength: float = 0.6) -> StartResult:
     """A new local search from the best fit so far: its haplotypes (above PRUNE_FREQ) and

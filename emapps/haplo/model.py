@@ -15,7 +15,7 @@ from ..em import iterated_search
 from ..errors import UserInputError
 from ..kernels.pairs import pair_posteriors
 from ..validation import check_positive_int
-from .estimate import (FrequencyModel, Settings, all_pairs, final_stage,
+from .estimate import (FrequencyModel, Settings, all_pairs, final_stage, locus_loglik,
                        perturbed_start, rephase_subjects, run_start)
 from .io import Genotypes
 from .stats import no_ld_test, pairwise_ld, standard_errors
@@ -126,11 +126,8 @@ class HaplotypeEM:
 
     def _no_ld_loglik(self, genotypes, weights, settings) -> float:
         """Sum over loci of the single-locus (allele frequency) maximum likelihood."""
-        total = 0.0
-        for locus in genotypes.loci:
-            single, counts = genotypes.select_loci([locus]).collapse(weights)
-            total += run_start(single, counts, settings).loglik
-        return total
+        return sum(locus_loglik(genotypes, weights, locus, settings)
+                   for locus in range(genotypes.n_loci))
 
     def _record(self, result, genotypes, distinct, settings, timings) -> dict:
         return {
