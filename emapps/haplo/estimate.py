@@ -348,23 +348,25 @@ def _with_haplotypes(pairs: PairSet, freq, rows, index_of, genotypes):
 
 
 def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
-                     rare: float = 3.0, limit: int = 64, tries: int = 4,
+                     rare: float = 3.0, limit: int = 64, first_tries: int = 4,
                      max_passes: int = 10) -> StartResult:
     """Local search over single subjects' phase, in passes until one gains nothing.
 
     A subject whose most likely pair holds a rare haplotype (expected count <= ``rare``),
     and who has at most ``limit`` compatible pairs, has that pair's share of frequency
-    moved to each of its ``tries`` likeliest other pairs (highest f_g f_h under the fit)
-    in turn; EM runs from there and the move is kept when the likelihood rises.  This
+    moved to each of its likeliest other pairs (highest f_g f_h under the fit) in turn;
+    EM runs from there and the move is kept when the likelihood rises.  Passes try the
+    ``first_tries`` likeliest pairs until they gain nothing, then every pair.  This
     escapes the local maxima where EM has locked a few subjects' rare haplotypes in one
     phase, which restarts rarely do."""
     alternatives = {}
-    for _ in range(max_passes):
-        before = best.loglik
-        best = _rephase_pass(best, genotypes, weights, settings, rare, limit, tries,
-                             alternatives)
-        if best.loglik <= before + 1e-6:
-            break
+    for tries in (first_tries, limit):
+        for _ in range(max_passes):
+            before = best.loglik
+            best = _rephase_pass(best, genotypes, weights, settings, rare, limit, tries,
+                                 alternatives)
+            if best.loglik <= before + 1e-6:
+                break
     return best
 
 
