@@ -363,16 +363,18 @@ def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
     for tries in (first_tries, limit):
         for _ in range(max_passes):
             before = best.loglik
-            best = _rephase_pass(best, genotypes, weights, settings, rare, limit, tries,
-                                 alternatives)
+            best, truncated = _rephase_pass(best, genotypes, weights, settings, rare, limit,
+                                            tries, alternatives)
             if best.loglik <= before + 1e-6:
                 break
+        if best.loglik <= before + 1e-6 and not truncated:
+            break  # that pass tried every pair: a full pass would repeat it
     return best
 
 
-def _likeliest_moves(alternatives, current, index_of, freq, tries):
-    """The ``tries`` alternative pairs (g, h) other than ``current`` with the highest
-    f_g f_h under the fit, then f_g + f_h (a haplotype outside it counts as 0)."""
+def _likeliest_moves(alternatives, current, index_of, freq):
+    """The alternative pairs (g, h) other than ``current``, by decreasing f_g f_h under
+    the fit, then f_g + f_h (a haplotype outside it counts as 0)."""
     def frequency(row):
         h = index_of.get(row.tobytes())
         return 0.0 if h is None else freq[h]
@@ -381,14 +383,16 @@ def _likeliest_moves(alternatives, current, index_of, freq, tries):
     moves = [pair for pair in alternatives if {pair[0].tobytes(), pair[1].tobytes()} != taken]
     scores = [(frequency(g) * frequency(h), frequency(g) + frequency(h)) for g, h in moves]
     order = sorted(range(len(moves)), key=lambda k: scores[k], reverse=True)
-    return [moves[k] for k in order[:tries]]
+    return [moves[k] for k in order]
 
 
 def _rephase_pass(best, genotypes, weights, settings, rare, limit, tries, alternatives):
-    """One pass over the subjects; ``alternatives`` caches each subject's pairs."""
+    """One pass over the subjects; ``alternatives`` caches each subject's pairs.  Returns
+    (the best fit, whether some subject had more than ``tries`` pairs to try)."""
     total = 2.0 * weights.sum()
     best = pruned(best, genotypes)
     posterior = None
+    truncated = False
     for subject in range(genotypes.n_subjects):
         pairs = best.pairs
         if posterior is None:
@@ -406,8 +410,10 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit, tries, altern
         if alternatives[subject] is None:
             continue
         share = weights[subject] * posterior[j] / total
-        for alternative in _likeliest_moves(alternatives[subject], pairs.codes[[a, b]],
-                                            index_of, best.freq, tries):
+        moves = _likeliest_moves(alternatives[subject], pairs.codes[[a, b]], index_of,
+                                 best.freq)
+        truncated |= len(moves) > tries
+        for alternative in moves[:tries]:
             moved_pairs, freq, (g, h) = _with_haplotypes(pairs, best.freq, alternative,
                                                          index_of, genotypes)
             freq[a] -= share
@@ -423,7 +429,7 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit, tries, altern
                               genotypes)
                 posterior = None
                 break
-    return best
+    return best, truncated
 
 
 def pruned(result: StartResult, genotypes, floor: float = PRUNE_FREQ) -> StartResult:
