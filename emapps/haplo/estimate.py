@@ -153,8 +153,7 @@ def insert_locus(pairs: PairSet, oriented, alleles, phased, n_alleles):
 
 def trim(pairs: PairSet, freq, min_posterior) -> tuple[PairSet, np.ndarray]:
     """Drop pairs with posterior < min_posterior, then haplotypes left in no pair."""
-    with np.errstate(divide="ignore"):
-        posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second, np.log(freq))
+    posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second, freq)
     keep = posterior >= min_posterior
     counts = np.bincount(pairs.subject_of_pair()[keep], minlength=pairs.offsets.shape[0] - 1)
     offsets = np.concatenate([[0], np.cumsum(counts)])
@@ -199,9 +198,7 @@ def improving_haplotypes(pairs: PairSet, freq, genotypes, weights, max_expand, t
         max_expand)
     if candidates.shape[0] == 0:
         return candidates, skipped
-    with np.errstate(divide="ignore"):
-        _, subject_loglik = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
-                                            np.log(freq))
+    _, subject_loglik = pair_posteriors(pairs.offsets, pairs.first, pairs.second, freq)
     everything = np.concatenate([pairs.codes, candidates])
     first, inverse = unique_rows(everything)
     rows = everything[first]
@@ -396,9 +393,8 @@ def _rephase_pass(best, genotypes, weights, settings, rare, limit, tries, altern
     for subject in range(genotypes.n_subjects):
         pairs = best.pairs
         if posterior is None:
-            with np.errstate(divide="ignore"):
-                posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
-                                               np.log(best.freq))
+            posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
+                                           best.freq)
             index_of = {row.tobytes(): h for h, row in enumerate(pairs.codes)}
         lo, hi = pairs.offsets[subject], pairs.offsets[subject + 1]
         j = lo + int(np.argmax(posterior[lo:hi]))

@@ -103,9 +103,7 @@ class HaplotypeEM:
         freq = result.freq[order] / result.freq[order].sum()
         pairs = all_pairs(codes, genotypes)
         stats = FrequencyModel(weights).e_step(freq, pairs)
-        with np.errstate(divide="ignore"):
-            posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second,
-                                           np.log(freq))
+        posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second, freq)
         self.haplotypes_ = codes
         self.frequencies_ = freq
         self.expected_counts_ = 2.0 * weights.sum() * freq
@@ -181,7 +179,7 @@ class HaplotypeEM:
         recoded = self._recode(genotypes)
         pairs = all_pairs(self.haplotypes_, recoded)
         posterior, subject_loglik = pair_posteriors(pairs.offsets, pairs.first,
-                                                    pairs.second, np.log(self.frequencies_))
+                                                    pairs.second, self.frequencies_)
         return pairs, posterior, subject_loglik
 
     def predict(self, genotypes: Genotypes) -> np.ndarray:

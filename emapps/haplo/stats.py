@@ -28,8 +28,7 @@ def standard_errors(pairs, freq, weights) -> np.ndarray:
         return se
     column = np.full(freq.shape[0], -1)
     column[active] = np.arange(m)
-    with np.errstate(divide="ignore"):
-        posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second, np.log(freq))
+    posterior, _ = pair_posteriors(pairs.offsets, pairs.first, pairs.second, freq)
     subject = pairs.subject_of_pair()
     a, b = column[pairs.first], column[pairs.second]
     inside = (a >= 0) & (b >= 0)

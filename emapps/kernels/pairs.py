@@ -24,15 +24,6 @@ LOG2 = math.log(2.0)
 SUBJECT_CHUNK = 4096
 
 
-@kernel(fastmath=REDUCE_FLAGS)
-def _pair_log_prior(first, second, log_freq, j):
-    """log(c_ab f_a f_b) of pair j."""
-    a = first[j]
-    b = second[j]
-    value = log_freq[a] + log_freq[b]
-    return value + LOG2 if a != b else value
-
-
 @kernel()
 def _pair_log_prior_of(a, b, freq):
     """log(c_ab f_a f_b) from frequencies (-inf for a zero one)."""
@@ -108,15 +99,16 @@ def pair_mixture_pass(offsets, first, second, freq, weights):
 
 
 @kernel()
-def pair_posteriors(offsets, first, second, log_freq):
-    """(posterior of every pair given its subject's genotype, log L_i of every subject)."""
+def pair_posteriors(offsets, first, second, freq):
+    """(posterior of every pair given its subject's genotype, log L_i of every subject),
+    in log space."""
     n_subjects = offsets.shape[0] - 1
     posterior = np.zeros(first.shape[0])
     subject_loglik = np.empty(n_subjects)
     for i in range(n_subjects):
         lo, hi = offsets[i], offsets[i + 1]
         for j in range(lo, hi):
-            posterior[j] = _pair_log_prior(first, second, log_freq, j)
+            posterior[j] = _pair_log_prior_of(first[j], second[j], freq)
         subject_loglik[i] = softmax_inplace(posterior[lo:hi], hi - lo)
     return posterior, subject_loglik
 
