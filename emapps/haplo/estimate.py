@@ -17,8 +17,9 @@ A start runs in three steps, each EM fit going through the core driver:
 The likelihood is multimodal, so a fit is an iterated local search over such local
 maxima: the first start runs all three steps; every further start perturbs the best fit
 so far, mixing its frequencies with flat Dirichlet noise over its haplotypes and all their
-completions, and reruns steps 2-3.  Single subjects carrying rare haplotypes are then
-rephased (:func:`rephase_subjects`) and the best is polished to ``tol``.
+completions, trims pairs after a rough EM, and reruns steps 2-3.  Single subjects
+carrying rare haplotypes are then rephased (:func:`rephase_subjects`) and the best is
+polished to ``tol``.
 """
 
 import time
@@ -268,7 +269,8 @@ def locus_loglik(genotypes, weights, locus: int, settings: Settings) -> float:
 def perturbed_start(best: StartResult, genotypes, weights, rng, settings: Settings,
                     strength: float = 0.6) -> StartResult:
     """A new local search from the best fit so far: its haplotypes (above PRUNE_FREQ) and
-    every completion of them, at (1 - strength) * best + strength * Dirichlet(1) noise."""
+    every completion of them, at (1 - strength) * best + strength * Dirichlet(1) noise,
+    through a rough EM (to ``rough_tol``) and pair trimming, then the final stage."""
     best = pruned(best, genotypes)
     neighbours, _ = improving_haplotypes(best.pairs, best.freq, genotypes, weights,
                                          settings.max_expand, tol=None)
@@ -331,17 +333,16 @@ def subject_pairs(genotypes, subject: int, limit: int):
 def _with_haplotypes(pairs: PairSet, freq, rows, index_of, genotypes):
     """(pairs, freq, index of each row) after adding the rows not yet among the
     haplotypes (at frequency 0); ``index_of`` maps each haplotype's bytes to its row."""
-    index, new = [], {}
+    index, added = [], {}
     for row in rows:
         key = row.tobytes()
-        if key not in index_of and key not in new:
-            new[key] = row
-        index.append(index_of[key] if key in index_of
-                     else pairs.n_haplotypes + list(new).index(key))
-    added = np.array(list(new.values()), dtype=pairs.codes.dtype).reshape(
-        len(new), pairs.codes.shape[1])
-    return (with_new_haplotypes(pairs, added, genotypes),
-            np.concatenate([freq, np.zeros(len(new))]), index)
+        if key not in index_of and key not in added:
+            added[key] = (pairs.n_haplotypes + len(added), row)
+        index.append(index_of[key] if key in index_of else added[key][0])
+    new_rows = np.array([row for _, row in added.values()], dtype=pairs.codes.dtype)
+    return (with_new_haplotypes(pairs, new_rows.reshape(len(added), pairs.codes.shape[1]),
+                                genotypes),
+            np.concatenate([freq, np.zeros(len(added))]), index)
 
 
 def rephase_subjects(best: StartResult, genotypes, weights, settings: Settings,
