@@ -104,6 +104,9 @@ class Settings:
     tol: float = 1e-9
     max_iter: int = 5000
     max_expand: int = 4096
+    #: perturbed starts add the completions of a haplotype only where a subject leaves at
+    #: most this many (missing alleles otherwise fan out over every allele of their locus)
+    perturb_expand: int = 16
     max_rounds: int = 50
     accelerate: str | None = "squarem"
 
@@ -269,11 +272,12 @@ def locus_loglik(genotypes, weights, locus: int, settings: Settings) -> float:
 def perturbed_start(best: StartResult, genotypes, weights, rng, settings: Settings,
                     strength: float = 0.6) -> StartResult:
     """A new local search from the best fit so far: its haplotypes (above PRUNE_FREQ) and
-    every completion of them, at (1 - strength) * best + strength * Dirichlet(1) noise,
-    through a rough EM (to ``rough_tol``) and pair trimming, then the final stage."""
+    their completions (those of subjects leaving at most ``perturb_expand`` per haplotype),
+    at (1 - strength) * best + strength * Dirichlet(1) noise, through a rough EM (to
+    ``rough_tol``) and pair trimming, then the final stage."""
     best = pruned(best, genotypes)
     neighbours, _ = improving_haplotypes(best.pairs, best.freq, genotypes, weights,
-                                         settings.max_expand, tol=None)
+                                         settings.perturb_expand, tol=None)
     codes = np.concatenate([best.pairs.codes, neighbours])
     noise = rng.exponential(size=codes.shape[0])
     freq = np.concatenate([best.freq, np.zeros(neighbours.shape[0])])
