@@ -73,6 +73,9 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
         check_writable(path)
     set_threads(threads)
     seed = resolve_seed(seed)
+    model = HaplotypeEM(starts, seed=seed, min_posterior=min_posterior, tol=tol,
+                        max_iter=max_iter, standard_errors=not no_se)
+    model.check_settings()
     genotypes = read_genotypes(input_path, loci=_names(loci), region=region,
                                samples=_samples(samples, samples_file), use_phase=use_phase,
                                missing=tuple(missing.split(",")), id_column=id_column,
@@ -80,8 +83,6 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
     if not quiet:
         click.echo(f"emapps haplo: {genotypes.n_subjects} subjects x {genotypes.n_loci} loci "
                    f"from {genotypes.source}, {starts} starts, seed {seed}", err=True)
-    model = HaplotypeEM(starts, seed=seed, min_posterior=min_posterior, tol=tol,
-                        max_iter=max_iter, standard_errors=not no_se)
     with _progress(starts, quiet) as bar:
         model.fit(genotypes, progress=bar.update)
     write_text(paths["freqs.tsv"], frequency_table(model, min_freq))

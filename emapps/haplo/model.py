@@ -47,7 +47,8 @@ class HaplotypeEM:
         self.max_expand = max_expand
         self.standard_errors = standard_errors
 
-    def _settings(self) -> Settings:
+    def check_settings(self) -> Settings:
+        """The fit's settings; UserInputError for an invalid one (before any data is read)."""
         check_positive_int(self.n_starts, "n_starts")
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.max_expand, "max_expand")
@@ -60,7 +61,7 @@ class HaplotypeEM:
 
     def fit(self, genotypes: Genotypes, weights=None, progress=None) -> "HaplotypeEM":
         """Estimate haplotype frequencies; ``progress`` is called once per start."""
-        settings = self._settings()
+        settings = self.check_settings()
         if not isinstance(genotypes, Genotypes):
             raise UserInputError("fit expects Genotypes (see emapps.haplo.read_genotypes)")
         weights = _check_weights(weights, genotypes.n_subjects)

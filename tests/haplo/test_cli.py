@@ -70,3 +70,10 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, argv, mess
 def test_a_missing_input_is_named(tmp_path, capsys):
     status, _, err = run_cli(capsys, "haplo", tmp_path / "absent.tsv", "-o", tmp_path / "x", "-q")
     assert status == 2 and "absent.tsv: no such file" in err
+
+
+def test_invalid_settings_fail_before_the_input_is_read(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "haplo", tmp_path / "absent.tsv", "-o", tmp_path / "x",
+                             "--starts", "0")
+    assert status == 2
+    assert err.strip() == "emapps: error: n_starts must be an integer >= 1, got 0"
