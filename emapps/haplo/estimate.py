@@ -233,6 +233,15 @@ def _free_allele_choices(codes, n_alleles):
     return choices, n_choices
 
 
+def _inserted(pairs: PairSet, oriented, freq, genotypes, locus: int):
+    """(pairs, oriented, starting frequencies) after inserting ``locus``."""
+    n_alleles = int(genotypes.n_alleles[locus])
+    pairs, oriented, parent, allele = insert_locus(
+        pairs, oriented, genotypes.alleles[:, locus], genotypes.phased[:, locus], n_alleles)
+    return pairs, oriented, _extended_frequencies(freq, parent, allele,
+                                                  genotypes.alleles[:, locus], n_alleles)
+
+
 def run_start(genotypes, weights, settings: Settings) -> StartResult:
     """The first start: progressive insertion, final untrimmed EM, column generation."""
     stages = []
@@ -240,11 +249,7 @@ def run_start(genotypes, weights, settings: Settings) -> StartResult:
     freq = np.ones(1)
     for locus in range(genotypes.n_loci):
         started = time.perf_counter()
-        n_alleles = int(genotypes.n_alleles[locus])
-        pairs, oriented, parent, allele = insert_locus(
-            pairs, oriented, genotypes.alleles[:, locus], genotypes.phased[:, locus], n_alleles)
-        freq = _extended_frequencies(freq, parent, allele, genotypes.alleles[:, locus],
-                                     n_alleles)
+        pairs, oriented, freq = _inserted(pairs, oriented, freq, genotypes, locus)
         result = fit_frequencies(pairs, freq, weights, tol=settings.insert_tol,
                                  max_iter=settings.max_iter)
         n_before = pairs.n_pairs
@@ -259,12 +264,8 @@ def run_start(genotypes, weights, settings: Settings) -> StartResult:
 def locus_loglik(genotypes, weights, locus: int, settings: Settings) -> float:
     """Maximum log-likelihood of one locus' allele frequencies: inserting the locus
     enumerates every pair its genotypes allow, so one EM without trimming is exact."""
-    n_alleles = int(genotypes.n_alleles[locus])
     pairs, oriented = root_pairs(genotypes.n_subjects)
-    pairs, _, parent, allele = insert_locus(pairs, oriented, genotypes.alleles[:, locus],
-                                            genotypes.phased[:, locus], n_alleles)
-    freq = _extended_frequencies(np.ones(1), parent, allele, genotypes.alleles[:, locus],
-                                 n_alleles)
+    pairs, _, freq = _inserted(pairs, oriented, np.ones(1), genotypes, locus)
     return fit_frequencies(pairs, freq, weights, tol=settings.tol, max_iter=settings.max_iter,
                            accelerate=settings.accelerate).loglik
 
@@ -381,11 +382,13 @@ def _likeliest_moves(alternatives, current, index_of, freq):
         h = index_of.get(row.tobytes())
         return 0.0 if h is None else freq[h]
 
+    def score(pair):
+        f_g, f_h = frequency(pair[0]), frequency(pair[1])
+        return f_g * f_h, f_g + f_h
+
     taken = {current[0].tobytes(), current[1].tobytes()}
     moves = [pair for pair in alternatives if {pair[0].tobytes(), pair[1].tobytes()} != taken]
-    scores = [(frequency(g) * frequency(h), frequency(g) + frequency(h)) for g, h in moves]
-    order = sorted(range(len(moves)), key=lambda k: scores[k], reverse=True)
-    return [moves[k] for k in order]
+    return sorted(moves, key=score, reverse=True)
 
 
 def _rephase_pass(best, genotypes, weights, settings, rare, limit, tries, alternatives):
