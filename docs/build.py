@@ -85,7 +85,7 @@ nav:
 
 def gallery_page(source: Path, demo_out: Path | None, scratch: Path) -> None:
     """gallery.md and its pictures, from ``demo_out`` or a fresh demo run."""
-    from emapps.gallery import make_gallery
+    from emapps.cli.gallery import make_gallery
 
     if demo_out is None:
         demo_out = scratch / "demo-out"

@@ -1,6 +1,6 @@
 """emapps: the EM algorithm at work on real domain problems."""
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["GaussianMixture", "__version__"]
 

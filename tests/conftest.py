@@ -19,7 +19,7 @@ SHARED = Path(os.environ.get("EMAPPS_SHARED", ROOT.parent / "shared"))
 
 
 def load_csv(name):
-    from emapps.tables import read_table
+    from emapps.io.tables import read_table
     return read_table(str(DATA / "tabular" / name))
 
 

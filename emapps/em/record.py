@@ -4,7 +4,7 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-from .. import __version__
+from .._version import __version__
 from .driver import EMResult
 
 

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from ..clitools import resolve_seed, seed_option, set_threads, threads_option
+from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
 
 OUTPUTS = ("freqs.tsv", "pairs.tsv", "ld.tsv", "json")
 
@@ -63,7 +63,7 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
 
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
     (header; two columns per locus named <locus>.a1/<locus>.a2)."""
-    from ..atomic import check_writable, write_json, write_text
+    from ..io.outputs import check_writable, write_json, write_text
     from ..em.record import provenance
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
     from .model import HaplotypeEM

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
-from ..vcf import display_name, fetch, open_vcf
+from ..io.vcf import display_name, fetch, open_vcf
 
 MISSING_VALUES = ("0", "NA", "", ".")
 #: (first, second) column-name suffixes of a locus' two allele columns

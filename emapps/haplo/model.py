@@ -14,7 +14,7 @@ import numpy as np
 from ..em import iterated_search
 from ..errors import UserInputError
 from ..kernels.pairs import pair_posteriors
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .estimate import (FrequencyModel, Settings, all_pairs, final_stage, locus_loglik,
                        perturbed_start, rephase_subjects, run_start)
 from .io import Genotypes

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from ..clitools import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
+from ..cli.options import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
 from ..errors import UserInputError
 
 
@@ -89,8 +89,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     with other REF/ALT alleles, are dropped and counted on stderr.  Cohort mode writes
     TARGET's biallelic sites, its calls kept (phased by the copying model) and the
     missing ones filled."""
-    from .. import __version__
-    from ..atomic import check_writable, write_json
+    from .._version import __version__
+    from ..io.outputs import check_writable, write_json
     from ..em.record import provenance
     from .io import output_type as resolve_type
     from .io import read_calls, read_plink_map, read_samples_option, write_imputed
@@ -176,8 +176,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
 def mask(input_path, output, output_type, design, every, offset, rate, region, samples, seed):
     """Mask genotypes of INPUT for an imputation experiment: the output holds unphased GT
     only; INPUT itself is the truth for `emapps impute score`."""
-    from .. import __version__
-    from ..atomic import check_writable
+    from .._version import __version__
+    from ..io.outputs import check_writable
     from .evaluate import mask_array, mask_random, unphased_vcf
     from .io import output_type as resolve_type
     from .io import read_calls, read_samples_option, write_vcf_text
@@ -210,7 +210,7 @@ def ligate(chunks, output, output_type, no_index, threads, quiet):
     """Join overlapping imputed CHUNKS of one chromosome into one file: at each overlap the
     later chunk's haplotypes are swapped per sample to agree with the earlier chunk's
     phase, and the records switch chunk in the middle of the overlap."""
-    from ..atomic import check_writable
+    from ..io.outputs import check_writable
     from .io import output_type as resolve_type
     from .ligate import ligate as join_chunks
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import cluster_genotype_probs, cluster_statistics
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .io import Calls, check_one_chromosome
 from .model import ImputedSites, variance_ratio
 

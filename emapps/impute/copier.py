@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import UserInputError
 from ..kernels.copying import impute_leave_out, phase_samples, refine_cohort
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .io import Calls, check_one_chromosome, genetic_positions
 from .model import (INITIAL_MISMATCH, Imputed, carriers_of, genotype_probs, interpolation,
                     variance_ratio, window_candidates)

@@ -54,7 +54,7 @@ def read_dosages(path, samples) -> tuple[dict, np.ndarray, np.ndarray]:
     """From an imputed VCF: ({site key: column}, dosages (N, S) with NaN where absent,
     best-guess genotypes (N, S) with -1, DR2 per site (NaN when absent)).  Dosage from
     DS, else GP, else GT; the best guess from GT, else the most probable GP, else DS."""
-    from ..vcf import display_name, open_vcf
+    from ..io.vcf import display_name, open_vcf
 
     name = display_name(path)
     with open_vcf(path) as vcf:

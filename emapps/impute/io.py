@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..io.outputs import atomic_path
 from ..errors import UserInputError
-from ..vcf import diploid_calls, display_name, open_vcf, record_lines
+from ..io.vcf import diploid_calls, display_name, open_vcf, record_lines
 
 #: 1 cM per Mb when no genetic map is given
 CM_PER_BP = 1e-6

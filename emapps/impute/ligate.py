@@ -11,7 +11,7 @@ overlap: the earlier chunk gives the records up to it, the later one the records
 import numpy as np
 
 from ..errors import UserInputError
-from ..vcf import display_name, fetch, open_vcf
+from ..io.vcf import display_name, fetch, open_vcf
 from .io import Calls, read_calls, write_vcf_text
 
 #: heterozygotes (nearest the cut, called by both chunks) that decide a sample's swap

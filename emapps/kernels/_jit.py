@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numba
 
+from ..core.runtime import kernel_cache_wanted
+
 
 def _writable(folder: Path) -> bool:
     try:
@@ -29,7 +31,7 @@ def _writable(folder: Path) -> bool:
 
 
 def _cache_enabled() -> bool:
-    if os.environ.get("EMAPPS_NUMBA_CACHE", "1") == "0":
+    if not kernel_cache_wanted():
         return False
     if os.environ.get("NUMBA_CACHE_DIR"):
         return _writable(Path(os.environ["NUMBA_CACHE_DIR"]))

@@ -11,10 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..core import runtime
+from ..core.runtime import get_threads, set_threads
+
+__all__ = ["CHUNK_ROWS", "get_threads", "set_threads", "stop_pool", "chunk_ranges",
+           "map_chunks", "add_in_order", "map_add"]
+
 CHUNK_ROWS = 16384
 
-_state = {"threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-          else (os.cpu_count() or 1), "pool": None}
+_state = {"pool": None, "size": 0}
 _lock = threading.Lock()
 
 
@@ -28,15 +33,16 @@ def _forget_pool_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
-def set_threads(n_threads: int) -> None:
-    """Worker threads for every kernel call in this process (default: usable cores)."""
-    if n_threads < 1:
-        raise ValueError(f"threads must be >= 1, got {n_threads}")
+def _resize_pool(n_threads: int) -> None:
+    """A pool of another size is joined; the next call starts one of the new size."""
     with _lock:
-        if _state["pool"] is not None and n_threads != _state["threads"]:
-            _state["pool"].shutdown(wait=True)
+        pool = _state["pool"]
+        if pool is not None and _state["size"] != n_threads:
+            pool.shutdown(wait=True)
             _state["pool"] = None
-        _state["threads"] = n_threads
+
+
+runtime.on_threads_changed(_resize_pool)
 
 
 def stop_pool() -> None:
@@ -48,14 +54,11 @@ def stop_pool() -> None:
             _state["pool"] = None
 
 
-def get_threads() -> int:
-    return _state["threads"]
-
-
 def _pool() -> ThreadPoolExecutor:
     with _lock:
         if _state["pool"] is None:
-            _state["pool"] = ThreadPoolExecutor(_state["threads"], thread_name_prefix="emapps")
+            _state["size"] = get_threads()
+            _state["pool"] = ThreadPoolExecutor(_state["size"], thread_name_prefix="emapps")
         return _state["pool"]
 
 
@@ -69,7 +72,7 @@ def chunk_ranges(n_items: int, chunk: int = CHUNK_ROWS) -> list[tuple[int, int]]
 def map_chunks(function, n_items: int, chunk: int = CHUNK_ROWS) -> list:
     """[function(start, stop)] over the chunks, on the thread pool when it helps."""
     ranges = chunk_ranges(n_items, chunk)
-    if _state["threads"] == 1 or len(ranges) == 1:
+    if get_threads() == 1 or len(ranges) == 1:
         return [function(start, stop) for start, stop in ranges]
     return list(_pool().map(lambda bounds: function(*bounds), ranges))
 

@@ -2,7 +2,7 @@
 
 import click
 
-from ..clitools import (parse_choices, parse_int_range, resolve_seed, seed_option, set_threads,
+from ..cli.options import (parse_choices, parse_int_range, resolve_seed, seed_option, set_threads,
                         threads_option)
 
 COVARIANCES = ("full", "tied", "diag", "spherical")
@@ -52,7 +52,7 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
     """Fit mixtures for every K and covariance type; print the table and the chosen model."""
     from contextlib import nullcontext
 
-    from ..atomic import check_writable
+    from ..io.outputs import check_writable
     from ..errors import UserInputError
 
     ks = parse_int_range(components, "-k")
@@ -80,7 +80,7 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
 def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter, tol,
                     reg_covar, init_params, accelerate, seed, output, record, plot, n_boot,
                     quiet):
-    from ..atomic import write_json
+    from ..io.outputs import write_json
     from .io import save_model
     from .selection import select_model
 
@@ -119,8 +119,8 @@ def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter
 @threads_option
 def predict(model, data, output, threads):
     """Labels, posterior probabilities and log-density (anomaly score) per row."""
-    from ..atomic import check_writable
-    from ..tables import write_table
+    from ..io.outputs import check_writable
+    from ..io.tables import write_table
     from .io import load_model
 
     check_writable(output)
@@ -156,8 +156,8 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
     """Fill missing entries (empty, NA, NaN) with conditional means E[x_miss | x_obs]."""
     import numpy as np
 
-    from ..atomic import check_writable, write_json
-    from ..tables import read_table, write_table
+    from ..io.outputs import check_writable, write_json
+    from ..io.tables import read_table, write_table
 
     for path in (output, record):
         check_writable(path)
@@ -187,7 +187,7 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
 
 
 def _load(path, columns):
-    from ..tables import read_table
+    from ..io.tables import read_table
 
     X, names = read_table(path)
     return _select_columns(X, names, columns, path)

@@ -7,7 +7,7 @@ import numpy as np
 from ..em import fit_em
 from ..em.record import run_record
 from ..errors import UserInputError
-from ..validation import (check_choice, check_matrix, check_positive_int,
+from ..core.validation import (check_choice, check_matrix, check_positive_int,
                           check_sample_weight)
 from .covariance import (COVARIANCE_TYPES, MOMENT_ROWS, n_covariance_parameters,
                          responsibility_moments)

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from .. import __version__
-from ..atomic import atomic_path
+from .._version import __version__
+from ..io.outputs import atomic_path
 from ..errors import UserInputError
 from .params import GaussianParams
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ..atomic import atomic_path
+from ..io.outputs import atomic_path
 from ..errors import UserInputError
 
 

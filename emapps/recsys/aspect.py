@@ -14,7 +14,7 @@ import numpy as np
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
 from .topn import TopN
 

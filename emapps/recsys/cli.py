@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from ..clitools import resolve_seed, seed_option, set_threads, threads_option
+from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
 
 
 def _given(value, default):
@@ -93,7 +93,7 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
         implicit_threshold, max_iter, tol, rating_range, seed, threads, output, quiet,
         verbose):
     """Fit a model to RATINGS and save it."""
-    from ..atomic import check_writable
+    from ..io.outputs import check_writable
     from .io import read_ratings
 
     check_writable(output)
@@ -328,7 +328,7 @@ def _range(text):
 
 
 def _write(output, text):
-    from ..atomic import write_text
+    from ..io.outputs import write_text
     if output == "-":
         sys.stdout.write(text)
     else:

@@ -20,7 +20,7 @@ import numpy as np
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.factor import factor_estep, factor_user_posteriors
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
 from .topn import TopN
 

@@ -17,7 +17,7 @@ from scipy.special import gammaln
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.aspect import gaussian_aspect_estep
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
 from .topn import TopN
 

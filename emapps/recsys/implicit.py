@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import UserInputError
 from ..kernels.implicit import implicit_estep, implicit_user_means
 from ..kernels.linalg import solve_packed
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
 from .topn import TopN
 

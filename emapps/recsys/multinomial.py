@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import UserInputError
 from ..kernels.discrete import multinomial_mixture_pass, multinomial_responsibilities
-from ..validation import check_positive_int
+from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
 from .topn import TopN
 

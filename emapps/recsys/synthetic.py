@@ -53,7 +53,7 @@ def synthetic_ratings(n_users=300, n_items=400, n_factors=3, per_user=(20, 120),
 
 def write_udata(ratings: Ratings, path) -> None:
     """MovieLens u.data layout: user \\t item \\t rating \\t timestamp, no header."""
-    from ..atomic import write_text
+    from ..io.outputs import write_text
     lines = [f"{ratings.user_ids[u]}\t{ratings.item_ids[i]}\t{int(v)}\t{t}"
              for u, i, v, t in zip(ratings.users, ratings.items, ratings.values,
                                    ratings.timestamps)]

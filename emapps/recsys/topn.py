@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import sparse
 
-from ..atomic import atomic_path, write_json
+from ..io.outputs import atomic_path, write_json
 from ..em import fit_em
 from ..errors import UserInputError
 from .io import Ratings, UserRows

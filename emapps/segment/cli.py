@@ -4,9 +4,9 @@ import sys
 
 import click
 
-from ..clitools import (DefaultRunGroup, parse_int_range, resolve_seed, seed_option,
+from ..cli.options import (DefaultRunGroup, parse_int_range, resolve_seed, seed_option,
                         threads_option)
-from ..clitools import set_threads as set_kernel_threads
+from ..cli.options import set_threads as set_kernel_threads
 
 
 def parse_batch(text):
@@ -104,7 +104,8 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     Images already done with the same settings are skipped (--overwrite redoes them).
     """
     from ..errors import UserInputError
-    from .io import MANIFEST, set_max_pixels
+    from ..core.runtime import set_max_image_pixels
+    from .io import MANIFEST
     from .runner import segment_folder
 
     ks = parse_int_range(components, "-k")
@@ -117,7 +118,7 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     if fit_pixels < 0:
         raise UserInputError(f"--fit-pixels must be >= 0; got {fit_pixels}")
     set_kernel_threads(threads)
-    set_max_pixels(max_pixels)
+    set_max_image_pixels(max_pixels)
     seed = resolve_seed(seed)
     params = {"n_components": ks[0] if len(ks) == 1 else ks, "features": features,
               "xy_scale": xy_scale, "texture": texture, "spatial": spatial, "beta": beta,

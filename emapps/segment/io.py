@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..io.outputs import atomic_path
 from ..errors import UserInputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp",
@@ -80,13 +80,6 @@ def _glob_root(pattern: str) -> str:
             break
         fixed.append(part)
     return str(Path(*fixed)) if fixed else "."
-
-
-def set_max_pixels(max_pixels: int | None) -> None:
-    """Pillow's decompression-bomb limit (None keeps Pillow's default)."""
-    if max_pixels is not None:
-        from PIL import Image
-        Image.MAX_IMAGE_PIXELS = int(max_pixels)
 
 
 def load_image(path) -> np.ndarray:

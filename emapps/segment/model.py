@@ -15,7 +15,7 @@ from ..errors import UserInputError
 from ..mixture import GaussianMixture
 from ..mixture.params import GaussianParams
 from ..mixture.selection import CRITERIA, select_model
-from ..validation import check_choice, check_positive_int
+from ..core.validation import check_choice, check_positive_int
 from .features import FEATURES, pixel_features
 from .hmrf import fit_hmrf
 

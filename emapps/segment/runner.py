@@ -20,7 +20,7 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import DegenerateModelError, UserInputError
 from . import io
 from .features import n_colour_channels

@@ -65,7 +65,7 @@ def test_impute_fills_only_the_gaps(tmp_path, capsys):
     status, _, err = run_cli(capsys, "mixture", "impute", AIRQUALITY, "--columns",
                          "Ozone,Solar.R,Wind,Temp", "-k", "2", "--seed", "1", "-o", str(out_file))
     assert status == 0, err and "filled 44 missing values" in err
-    from emapps.tables import read_table
+    from emapps.io.tables import read_table
     filled, names = read_table(str(out_file))
     original, _ = read_table(AIRQUALITY)
     assert names[0] == "Ozone" and not np.isnan(filled).any()

@@ -7,6 +7,7 @@ from PIL import Image
 
 from emapps.errors import UserInputError
 from emapps.segment import io
+from emapps.core.runtime import set_max_image_pixels
 
 
 def save(path, array, mode=None, **kwargs):
@@ -80,7 +81,7 @@ def test_corrupt_truncated_and_bomb_images_raise_one_clear_error(tmp_path):
     from PIL import Image as PILImage
     before = PILImage.MAX_IMAGE_PIXELS
     try:
-        io.set_max_pixels(100)
+        set_max_image_pixels(100)
         with pytest.raises(io.ImageReadError, match="good.jpg"):
             io.load_image(good)
     finally:
@@ -119,7 +120,7 @@ def test_16_bit_colour_tiffs_keep_their_precision(tmp_path):
 
 
 def test_outputs_get_the_usual_file_mode_not_mkstemp_private(tmp_path):
-    from emapps import atomic
+    from emapps.core.runtime import UMASK
 
     io.write_labels(tmp_path / "l.png", np.zeros((2, 2), int))
-    assert (tmp_path / "l.png").stat().st_mode & 0o777 == 0o666 & ~atomic._UMASK
+    assert (tmp_path / "l.png").stat().st_mode & 0o777 == 0o666 & ~UMASK

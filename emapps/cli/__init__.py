@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from . import __version__
+from .._version import __version__
 
 SUBCOMMANDS = {
     "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
@@ -22,7 +22,7 @@ SUBCOMMANDS = {
                "Recommenders fitted by EM: fit, predict, recommend, evaluate."),
     "segment": ("emapps.segment.cli", "segment",
                 "Segment images and folders (GMM or HMRF-EM); score against annotations."),
-    "demo": ("emapps.demo", "demo", "Run every module on the bundled data/."),
+    "demo": ("emapps.cli.demo", "demo", "Run every module on the bundled data/."),
 }
 
 
@@ -52,7 +52,7 @@ def cli():
 
 def main(argv=None) -> int:
     """Run the CLI; return the exit status (testable without a subprocess)."""
-    from .errors import UserInputError
+    from ..errors import UserInputError
 
     try:
         status = cli.main(args=argv, prog_name="emapps", standalone_mode=False)

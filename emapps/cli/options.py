@@ -2,7 +2,7 @@
 
 import click
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 
 def parse_int_range(text: str, name: str) -> list[int]:
@@ -33,17 +33,16 @@ def parse_choices(text: str, name: str, choices) -> list[str]:
     return values
 
 
-MAX_THREADS = 256
-
-
 def set_threads(threads: int | None) -> None:
     """Kernel worker threads for this process (results do not depend on the count)."""
+    from ..core.runtime import MAX_THREADS
+    from ..core.runtime import set_threads as set_process_threads
+
     if threads is None:
         return
     if not 1 <= threads <= MAX_THREADS:
         raise UserInputError(f"--threads must be between 1 and {MAX_THREADS}; got {threads}")
-    from .kernels.parallel import set_threads as set_kernel_threads
-    set_kernel_threads(threads)
+    set_process_threads(threads)
 
 
 def resolve_seed(seed: int | None) -> int:

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 
 def check_matrix(X, *, name="X", allow_nan=False, min_rows=1) -> np.ndarray:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserInputError
+from ..errors import UserInputError
 
 #: byte value of an allele digit minus this gives the allele; '.' becomes negative
 ZERO = ord("0")

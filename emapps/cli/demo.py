@@ -12,8 +12,8 @@ import click
 @click.option("--outdir", default="demo-out", show_default=True)
 def demo(data_dir, outdir):
     """Run the demo of every module on the bundled data."""
-    from .cli import main
-    from .errors import UserInputError
+    from . import main
+    from ..errors import UserInputError
 
     data, out = Path(data_dir), Path(outdir)
     faithful = data / "tabular" / "old_faithful.csv"
@@ -101,7 +101,7 @@ def _summarise_haplotypes(prefix: Path, top: int = 5) -> None:
 
 def _summarise_segments(folder: Path) -> None:
     """One line per segmented image from the manifest."""
-    from .segment.io import read_manifest
+    from ..segment.io import read_manifest
 
     for image, record in read_manifest(folder).items():
         click.echo(f"segment {image}: K={record['k']} beta={record['beta']:.2f} "

@@ -6,11 +6,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import UserInputError
+from ..core.runtime import UMASK
+from ..errors import UserInputError
 
-#: the process umask, read once at import (os.umask can only be read by setting it)
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def check_writable(path) -> None:
@@ -41,7 +39,7 @@ def atomic_path(path, suffix: str = ""):
     os.close(handle)
     try:
         yield Path(temporary)
-        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp made it private; use the usual mode
+        os.chmod(temporary, 0o666 & ~UMASK)  # mkstemp made it private; use the usual mode
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

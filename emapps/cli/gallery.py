@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .mixture.plots import _pyplot, _save
+from ..mixture.plots import _pyplot, _save
 
 
 def make_gallery(demo_out, folder, data) -> list[tuple[str, str]]:
@@ -56,8 +56,8 @@ def _haplotype_bars(plt, prefix: Path, folder: Path) -> tuple[str, str]:
 
 
 def _imputation_r2(plt, impute_out: Path, data: Path, folder: Path) -> tuple[str, str]:
-    from .impute.evaluate import score
-    from .impute.io import read_calls
+    from ..impute.evaluate import score
+    from ..impute.io import read_calls
 
     truth = read_calls(str(data / "truth.vcf.gz"))
     runs = {"panel mode (array design)": score(str(impute_out / "imputed.vcf.gz"), truth,
@@ -84,7 +84,7 @@ def _imputation_r2(plt, impute_out: Path, data: Path, folder: Path) -> tuple[str
 
 
 def _explanation(plt, model_path: Path, folder: Path) -> tuple[str, str]:
-    from .recsys.models import load_model
+    from ..recsys.models import load_model
 
     model = load_model(str(model_path))
     user = 0

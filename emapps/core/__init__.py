@@ -1,0 +1,2 @@
+"""What every domain package shares: the estimator base, input checks and the
+process-wide settings."""

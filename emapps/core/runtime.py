@@ -1,0 +1,65 @@
+"""Process-wide settings, all in one place: worker threads, the file-mode mask, Pillow's
+image-size limit and whether compiled kernels are cached.
+
+Everything else in emapps is a function of its arguments; these are the only values a
+run sets once for the whole process.  Results never depend on the thread count.
+"""
+
+import os
+
+#: the most worker threads a run may ask for
+MAX_THREADS = 256
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+_threads = {"count": usable_cores(), "listeners": []}
+
+
+def get_threads() -> int:
+    """Worker threads every kernel call uses (default: the usable cores)."""
+    return _threads["count"]
+
+
+def set_threads(n_threads: int) -> None:
+    """Worker threads for every kernel call in this process."""
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) \
+            or not 1 <= n_threads <= MAX_THREADS:
+        raise ValueError(f"threads must be an integer from 1 to {MAX_THREADS}, "
+                         f"got {n_threads!r}")
+    _threads["count"] = n_threads
+    for listener in _threads["listeners"]:
+        listener(n_threads)
+
+
+def on_threads_changed(listener) -> None:
+    """Call ``listener(n)`` whenever the thread count changes (the kernels' pool)."""
+    _threads["listeners"].append(listener)
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the mask can only be read by setting it
+    os.umask(mask)
+    return mask
+
+
+#: the process's file-mode mask, read once at start-up; files written atomically get
+#: the mode a plain open() would give them
+UMASK = _read_umask()
+
+
+def set_max_image_pixels(max_pixels: int | None) -> None:
+    """Pillow's decompression-bomb limit, in pixels per image (None keeps Pillow's)."""
+    if max_pixels is not None:
+        from PIL import Image
+        Image.MAX_IMAGE_PIXELS = int(max_pixels)
+
+
+def kernel_cache_wanted() -> bool:
+    """False when ``EMAPPS_NUMBA_CACHE=0`` asks for kernels to be compiled every run."""
+    return os.environ.get("EMAPPS_NUMBA_CACHE", "1") != "0"
