@@ -34,10 +34,10 @@ from emapps.haplo import HaplotypeEM, read_genotypes
 path, loci, starts = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
 genotypes = read_genotypes(path, loci=loci)
 warm = time.process_time()
-HaplotypeEM(1, seed=0).fit(genotypes.select_loci(loci[:2]))  # loads the cached kernels
+HaplotypeEM(1, random_state=0).fit(genotypes.select_loci(loci[:2]))  # loads the cached kernels
 load = time.process_time() - warm
 started = time.process_time()
-model = HaplotypeEM(starts, seed=0).fit(genotypes)
+model = HaplotypeEM(starts, random_state=0).fit(genotypes)
 cpu = time.process_time() - started
 freqs = {"-".join(label.split("\\x00")): float(f)
          for label, f in zip(model.haplotype_labels("\\x00"), model.frequencies_)}

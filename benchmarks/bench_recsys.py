@@ -49,12 +49,12 @@ def emapps_ratings(users, items, values, like=None):
 
 def factor_model(k, reg):
     from emapps.recsys.factor import FactorRecommender
-    return FactorRecommender(k, reg_factors=reg, max_iter=30, tol=1e-6, seed=0)
+    return FactorRecommender(k, reg_factors=reg, max_iter=30, tol=1e-6, random_state=0)
 
 
 def gaussian_model(k, beta):
     from emapps.recsys.gaussian_aspect import GaussianAspectRecommender
-    return GaussianAspectRecommender(k, temperature=beta, max_iter=60, tol=1e-5, seed=0)
+    return GaussianAspectRecommender(k, temperature=beta, max_iter=60, tol=1e-5, random_state=0)
 
 
 def emapps_fit(model, users, items, values):
@@ -66,7 +66,7 @@ def emapps_fit(model, users, items, values):
 
 def emapps_predict(model, ratings, users, items):
     test = emapps_ratings(users, items, np.zeros(len(users)), like=ratings)
-    return model.predict(test.users, test.items)
+    return model.predict_codes(test.users, test.items)
 
 
 def choose_emapps(make, grid, users, items, values):
@@ -176,7 +176,7 @@ def protocol_c(k, reg):
     te_u, te_i, te_r, _ = load("ml100k_foldin_test.tsv")
     ours = foldin(SPLITS / "ml100k_foldin_train.tsv", SPLITS / "ml100k_foldin_given.tsv",
                   SPLITS / "ml100k_foldin_test.tsv",
-                  FactorRecommender(k, reg_factors=reg, max_iter=30, tol=1e-6, seed=0))
+                  FactorRecommender(k, reg_factors=reg, max_iter=30, tol=1e-6, random_state=0))
     inner = ", ".join(f"{key} {value:.4f}" for key, value in ours["inner_rmse"].items())
     print(f"\n## Protocol C: {ours['users']} new users folded in from 10 ratings each "
           f"(fold-in temperature T={ours['temperature']:g} chosen on five cold-start splits of "
@@ -226,7 +226,7 @@ def topn_split(users, items, seed):
 
 def topn_eval(score_users, train, test):
     """Protocol B metrics for a function user codes -> (n, I) scores (higher is better)."""
-    from emapps.recsys.topn import ranking_metrics
+    from emapps.recsys.recommender import ranking_metrics
     relevant = {}
     for user, item, value in zip(test.users, test.items, test.values):
         if value >= 4 and user >= 0 and item >= 0:
@@ -243,7 +243,7 @@ def topn_eval(score_users, train, test):
 def aspect_fit(train, k, beta):
     from emapps.recsys.aspect import AspectRecommender
     started = time.process_time()
-    model = AspectRecommender(k, temperature=beta, max_iter=60, tol=1e-5, seed=0).fit(
+    model = AspectRecommender(k, temperature=beta, max_iter=60, tol=1e-5, random_state=0).fit(
         train.implicit(4))
     return model, time.process_time() - started
 
@@ -252,14 +252,14 @@ def implicit_fit(train, k, alpha, prior):
     from emapps.recsys.implicit import ImplicitFactorRecommender
     started = time.process_time()
     model = ImplicitFactorRecommender(k, alpha=alpha, user_prior=prior, max_iter=15,
-                                      seed=0).fit(train.implicit(4))
+                                      random_state=0).fit(train.implicit(4))
     return model, time.process_time() - started
 
 
 def poisson_fit(train, k, shape, rate):
     from emapps.recsys.poisson import PoissonRecommender
     started = time.process_time()
-    model = PoissonRecommender(k, shape=shape, rate=rate, max_iter=100, seed=0).fit(
+    model = PoissonRecommender(k, shape=shape, rate=rate, max_iter=100, random_state=0).fit(
         train.implicit(4))
     return model, time.process_time() - started
 

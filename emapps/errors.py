@@ -9,6 +9,15 @@ class UserInputError(ValueError):
     """Bad data or options; the message says what and where."""
 
 
+class InputTypeError(UserInputError, TypeError):
+    """Input of a type that cannot be used (text where numbers are needed...)."""
+
+
+class NotFittedError(UserInputError, AttributeError):
+    """A fitted model's method called before ``fit`` (a ValueError and an AttributeError,
+    as scikit-learn's)."""
+
+
 class DegenerateModelError(UserInputError):
     """A fitted component collapsed (singular covariance, empty component...)."""
 

@@ -52,8 +52,10 @@ def cli():
 
 def main(argv=None) -> int:
     """Run the CLI; return the exit status (testable without a subprocess)."""
+    from ..core.runtime import set_command_line
     from ..errors import UserInputError
 
+    set_command_line(["emapps", *(sys.argv[1:] if argv is None else argv)])
     try:
         status = cli.main(args=argv, prog_name="emapps", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -71,6 +73,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         click.echo("emapps: interrupted", err=True)
         return 130
+    finally:
+        set_command_line(None)
     return status if isinstance(status, int) else 0
 
 

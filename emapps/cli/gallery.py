@@ -87,17 +87,15 @@ def _explanation(plt, model_path: Path, folder: Path) -> tuple[str, str]:
     from ..recsys.models import load_model
 
     model = load_model(str(model_path))
-    user = 0
-    item = int(model.recommend(user, 1)[0])
+    user = model.user_ids_[0]
+    item = model.recommend(user, 1)[0][0]
     reasons = model.explain(user, item, n=8)
-    items = model.item_ids_
     figure, axes = plt.subplots(figsize=(6, 4))
     support = reasons["items"]
     axes.barh(range(len(support))[::-1], [value for _, value in support], color="tab:green")
-    axes.set_yticks(range(len(support))[::-1], [f"item {items[j]}" for j, _ in support])
+    axes.set_yticks(range(len(support))[::-1], [f"item {j}" for j, _ in support])
     axes.set(xlabel="contribution to the score",
-             title=f"Why item {items[item]} for user {model.user_ids_[user]} "
-                   f"(score {reasons['score']:.2f})")
+             title=f"Why item {item} for user {user} (score {reasons['score']:.2f})")
     figure.tight_layout()
     _save(figure, folder / "recsys_explanation.png")
     plt.close(figure)

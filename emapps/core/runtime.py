@@ -63,3 +63,16 @@ def set_max_image_pixels(max_pixels: int | None) -> None:
 def kernel_cache_wanted() -> bool:
     """False when ``EMAPPS_NUMBA_CACHE=0`` asks for kernels to be compiled every run."""
     return os.environ.get("EMAPPS_NUMBA_CACHE", "1") != "0"
+
+
+_command = {"argv": None}
+
+
+def set_command_line(argv) -> None:
+    """The command line being run (``emapps.cli.main`` sets it), for run records."""
+    _command["argv"] = None if argv is None else [str(part) for part in argv]
+
+
+def command_line() -> list[str] | None:
+    """The command line being run, or None outside the command line."""
+    return None if _command["argv"] is None else list(_command["argv"])

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import UserInputError
+from ..errors import InputTypeError, UserInputError
 
 
 def check_matrix(X, *, name="X", allow_nan=False, min_rows=1) -> np.ndarray:
@@ -12,22 +12,29 @@ def check_matrix(X, *, name="X", allow_nan=False, min_rows=1) -> np.ndarray:
 
     With ``allow_nan`` NaN marks a missing value, but a row must keep one observed value.
     """
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):
+        raise InputTypeError(f"{name} is a sparse matrix; sparse input is not supported, "
+                             f"pass {name}.toarray()")
     try:
         array = np.asarray(X)
     except (TypeError, ValueError) as error:
         raise UserInputError(f"{name} is not a numeric matrix: {error}") from None
+    if np.iscomplexobj(array):
+        raise UserInputError(f"{name} holds complex numbers: Complex data not supported")
     if array.dtype not in (np.float32, np.float64):
         try:
             array = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise UserInputError(f"{name} has non-numeric values") from None
+        except (TypeError, ValueError) as error:
+            raise InputTypeError(f"{name} has non-numeric values: {error}") from None
     if array.ndim == 1:
-        raise UserInputError(f"{name} must be 2-D (rows x features); got a 1-D array, "
-                             f"reshape it with X.reshape(-1, 1)")
+        raise UserInputError(f"{name} must be 2-D (rows x features), got a 1-D array; "
+                             f"Reshape your data with {name}.reshape(-1, 1) for one feature "
+                             f"or {name}.reshape(1, -1) for one sample")
     if array.ndim != 2:
         raise UserInputError(f"{name} must be 2-D, got {array.ndim} dimensions")
     if array.shape[1] == 0:
-        raise UserInputError(f"{name} has no columns")
+        raise UserInputError(f"{name} has 0 feature(s) (shape={array.shape}) while a minimum "
+                             f"of 1 is required.")
     if array.shape[0] < min_rows:
         raise UserInputError(f"{name} has {array.shape[0]} rows; at least {min_rows} needed")
     if np.isfinite(array).all():

@@ -1,38 +1,17 @@
-"""Run records: one JSON document per fit (version, settings, seed, trace, timings)."""
+"""The run record of one EM fit, in the schema every command writes
+(:mod:`emapps.core.record`)."""
 
-import platform
-import sys
-from datetime import datetime, timezone
-
-from .._version import __version__
+from ..core.record import run_record
 from .driver import EMResult
 
 
-def provenance() -> dict:
-    """Which emapps, Python and command produced a result, and when."""
-    return {
-        "emapps_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": sys.argv,
-        "python": platform.python_version(),
-    }
-
-
-def run_record(result: EMResult, settings: dict, **extra) -> dict:
+def fit_record(result: EMResult, settings: dict, warnings=(), **results) -> dict:
     """Everything needed to reproduce and audit a fit, as plain JSON-able values."""
-    return {
-        **provenance(),
-        "settings": settings,
-        "seed": result.seed,
-        "restart": result.restart,
-        "restart_logliks": list(result.restart_logliks),
-        "n_iter": result.n_iter,
-        "n_estep": result.n_estep,
-        "converged": result.converged,
-        "stop_reason": result.stop_reason,
-        "loglik": result.loglik,
-        "loglik_trace": list(result.trace),
-        "trace_esteps": list(result.trace_esteps),
-        "timings": result.timings,
-        **extra,
-    }
+    if not result.converged:
+        warnings = [*warnings, f"EM did not converge in {result.n_iter} iterations"]
+    return run_record(settings=settings, seed=result.seed, log_likelihood=result.loglik,
+                      trace=result.trace, n_iter=result.n_iter, converged=result.converged,
+                      timings=result.timings, warnings=warnings, restart=result.restart,
+                      restart_logliks=list(result.restart_logliks), n_estep=result.n_estep,
+                      stop_reason=result.stop_reason, trace_esteps=list(result.trace_esteps),
+                      **results)

@@ -64,7 +64,6 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
     (header; two columns per locus named <locus>.a1/<locus>.a2)."""
     from ..io.outputs import check_writable, write_json, write_text
-    from ..em.record import provenance
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
     from .model import HaplotypeEM
 
@@ -73,7 +72,7 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
         check_writable(path)
     set_threads(threads)
     seed = resolve_seed(seed)
-    model = HaplotypeEM(starts, seed=seed, min_posterior=min_posterior, tol=tol,
+    model = HaplotypeEM(starts, random_state=seed, min_posterior=min_posterior, tol=tol,
                         max_iter=max_iter, standard_errors=not no_se)
     model.check_settings()
     genotypes = read_genotypes(input_path, loci=_names(loci), region=region,
@@ -88,8 +87,9 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
     write_text(paths["freqs.tsv"], frequency_table(model, min_freq))
     write_text(paths["pairs.tsv"], pairs_table(model))
     write_text(paths["ld.tsv"], ld_table(model))
-    write_json(paths["json"], {**provenance(), **model.record_, "input": genotypes.source,
-                               "outputs": paths})
+    if not model.converged_:
+        click.echo(f"emapps haplo: warning: {model.record_['warnings'][0]}", err=True)
+    write_json(paths["json"], {**model.record_, "input": genotypes.source, "outputs": paths})
     if not quiet:
         lrt = model.lrt_
         click.echo(f"emapps haplo: log-likelihood {model.loglik_:.6f}, "

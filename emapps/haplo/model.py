@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from ..core.estimator import Estimator, take_renamed_keywords
+from ..core.record import run_record
 from ..em import iterated_search
 from ..errors import UserInputError
 from ..kernels.pairs import pair_posteriors
@@ -26,7 +28,7 @@ DROP_FREQ = 1e-12
 STRENGTH_RANGE = (0.5, 0.95)
 
 
-class HaplotypeEM:
+class HaplotypeEM(Estimator):
     """Maximum-likelihood haplotype frequencies for unrelated diploid subjects.
 
     Fitted attributes: ``haplotypes_`` (H x L allele codes, most frequent first),
@@ -37,19 +39,22 @@ class HaplotypeEM:
     and ``record_`` (settings, seed, stages and timings as JSON-able values).
     """
 
-    def __init__(self, n_starts=10, *, seed=None, min_posterior=1e-9, tol=1e-9,
-                 max_iter=5000, max_expand=4096, standard_errors=True):
-        self.n_starts = n_starts
-        self.seed = seed
+    _fitted_attribute = "frequencies_"
+
+    def __init__(self, n_init=10, *, random_state=None, min_posterior=1e-9, tol=1e-9,
+                 max_iter=5000, max_expand=4096, standard_errors=True, **renamed):
+        self.n_init = n_init
+        self.random_state = random_state
         self.min_posterior = min_posterior
         self.tol = tol
         self.max_iter = max_iter
         self.max_expand = max_expand
         self.standard_errors = standard_errors
+        take_renamed_keywords(self, renamed)
 
     def check_settings(self) -> Settings:
         """The fit's settings; UserInputError for an invalid one (before any data is read)."""
-        check_positive_int(self.n_starts, "n_starts")
+        check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.max_expand, "max_expand")
         if not 0.0 <= self.min_posterior < 1.0:
@@ -81,7 +86,8 @@ class HaplotypeEM:
                 progress()
             return result
 
-        best, entropy, logliks = iterated_search(self.seed, self.n_starts, first, perturb)
+        best, entropy, logliks = iterated_search(self._seed_sequence(), self.n_init, first,
+                                                perturb)
         best = rephase_subjects(best, distinct, counts, settings)
         search_seconds = time.perf_counter() - started
         polished = final_stage(best.pairs.codes, best.freq, distinct, counts, settings,
@@ -129,14 +135,12 @@ class HaplotypeEM:
                    for locus in range(genotypes.n_loci))
 
     def _record(self, result, genotypes, distinct, settings, timings) -> dict:
-        return {
-            "settings": {"n_starts": self.n_starts, "min_posterior": settings.min_posterior,
-                         "tol": settings.tol, "max_iter": settings.max_iter,
-                         "max_expand": settings.max_expand, "tol_on": "total"},
-            "seed": self.seed_,
-            "log_likelihood": self.loglik_,
-            "n_iter": self.n_iter_,
-            "converged": self.converged_,
+        warnings = [] if self.converged_ else [
+            f"the final EM did not converge in {self.n_iter_} iterations"]
+        return run_record(
+            settings={**self._settings(), "tol_on": "total"}, seed=self.seed_,
+            log_likelihood=self.loglik_, trace=self.trace_, n_iter=self.n_iter_,
+            converged=self.converged_, timings=timings, warnings=warnings, **{
             "stop_reason": result.em.stop_reason,
             "n_haplotypes": int(self.frequencies_.shape[0]),
             "n_subjects": genotypes.n_subjects,
@@ -145,19 +149,12 @@ class HaplotypeEM:
             "loci": self.loci_,
             "dropped": genotypes.dropped,
             "start_logliks": self.start_logliks_,
-            "loglik_trace": self.trace_,
             "column_generation_rounds": self._rounds,
             "subjects_not_searched": self._skipped,
             "insertion_stages": self._stages,
-            "no_ld_test": self.lrt_,
-            "timings": timings,
-        }
+            "no_ld_test": self.lrt_})
 
     # ------------------------------------------------------------ prediction
-    def _check_fitted(self):
-        if not hasattr(self, "frequencies_"):
-            raise UserInputError("this HaplotypeEM is not fitted yet: call fit first")
-
     def _recode(self, genotypes: Genotypes) -> Genotypes:
         """Genotypes in the fitted model's loci and allele codes (unknown alleles get a
         code no haplotype carries)."""

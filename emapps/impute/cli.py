@@ -8,6 +8,7 @@ import time
 
 import click
 
+from ..core.runtime import command_line
 from ..cli.options import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
 from ..errors import UserInputError
 
@@ -91,7 +92,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     missing ones filled."""
     from .._version import __version__
     from ..io.outputs import check_writable, write_json
-    from ..em.record import provenance
+    from ..core.record import run_record
     from .io import output_type as resolve_type
     from .io import read_calls, read_plink_map, read_samples_option, write_imputed
 
@@ -109,8 +110,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     timings = {"read_target": time.perf_counter() - started}
     if panel_path is None and cohort_model == "clusters":
         from .cohort import CohortImputer
-        imputer = CohortImputer(clusters, n_starts=starts, max_iter=max_iter or 25,
-                                seed=seed).fit(target_calls)
+        imputer = CohortImputer(clusters, n_init=starts, max_iter=max_iter or 25,
+                                random_state=seed).fit(target_calls)
         result = imputer.predict()
         summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
                    f"{result.record['missing_calls']} missing calls filled; {clusters} "
@@ -119,7 +120,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
         dropped = target_calls.skipped
     elif panel_path is None:
         from .copier import CohortCopier
-        result = CohortCopier(per_window=states, rounds=rounds, phasings=phasings, seed=seed,
+        result = CohortCopier(per_window=states, rounds=rounds, phasings=phasings,
+                              random_state=seed,
                               genetic_map=genetic_map).fit(target_calls).predict()
         summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
                    f"{result.record['missing_calls']} missing calls filled and phased; "
@@ -132,7 +134,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
         reduction = {name: value for name, value in (("phase_states", phase_states),
                                                       ("impute_states", impute_states))
                      if value is not None}
-        imputer = ReferenceImputer(per_window=states, max_iter=max_iter or 3, seed=seed,
+        imputer = ReferenceImputer(per_window=states, max_iter=max_iter or 3,
                                    genetic_map=genetic_map, **reduction).fit(target_calls,
                                                                              panel)
         result = imputer.predict()
@@ -142,16 +144,28 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
                    f"log-likelihood {imputer.loglik_:.2f}")
         dropped = {**result.record["dropped_target_sites"], **target_calls.skipped}
     timings["fit_and_impute"] = time.perf_counter() - started - sum(timings.values())
-    command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
+    command = shlex.join(command_line() or ["emapps", *sys.argv[1:]])
     write_imputed(output, result, target_calls, mode=mode, command=command,
                   version=__version__, threads=n_threads, index=not no_index)
     timings["write"] = time.perf_counter() - started - sum(timings.values())
     timings["total"] = time.perf_counter() - started
+    settings = {"mode": "panel" if panel_path else "cohort", "cohort_model": cohort_model,
+                "states": states, "phase_states": phase_states, "impute_states": impute_states,
+                "rounds": rounds, "phasings": phasings, "clusters": clusters, "starts": starts,
+                "max_iter": max_iter, "map": map_path, "region": region, "samples": samples,
+                "threads": n_threads}
+    warnings = [f"{value} {key.replace('_', ' ')}" for key, value in dropped.items()]
     if record_path:
-        write_json(record_path, {**provenance(), "seed": seed, "target": target_calls.source,
-                                 "panel": panel_path, "output": output,
-                                 "samples": len(result.samples), **result.record,
-                                 "timings": timings})
+        own = dict(result.record)
+        timings = {**own.pop("timings", {}), **timings}
+        trace = own.pop("trace", [])
+        log_likelihood = own.pop("log_likelihood", None)
+        write_json(record_path, run_record(
+            settings=settings, seed=None if panel_path else seed, log_likelihood=log_likelihood,
+            trace=trace, n_iter=own.pop("n_iter", len(trace)) if panel_path else None,
+            converged=own.pop("converged", None), timings=timings, warnings=warnings,
+            target=target_calls.source, panel=panel_path, output=output,
+            samples=len(result.samples), **own))
     if not quiet:
         dropped_text = ", ".join(f"{value} {key.replace('_', ' ')}"
                                  for key, value in dropped.items())
@@ -192,7 +206,7 @@ def mask(input_path, output, output_type, design, every, offset, rate, region, s
         seed = resolve_seed(seed)
         masked, hidden = mask_random(calls, rate, seed)
         summary = f"hid {hidden} calls (rate {rate:g}, seed {seed})"
-    command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
+    command = shlex.join(command_line() or ["emapps", *sys.argv[1:]])
     header, lines = unphased_vcf(masked, command, __version__)
     write_vcf_text(output, header, lines, mode=mode)
     click.echo(f"emapps impute mask: {summary}; {len(calls.samples)} samples", err=True)
@@ -218,7 +232,7 @@ def ligate(chunks, output, output_type, no_index, threads, quiet):
         raise UserInputError("ligate reads each chunk twice: give files, not '-'")
     mode = resolve_type(output, output_type)
     check_writable(output)
-    command = shlex.join(["emapps", "impute", *sys.argv[2:]]) if sys.argv else ""
+    command = shlex.join(command_line() or ["emapps", *sys.argv[1:]])
     set_threads(threads)
     summary = join_chunks(list(chunks), output, mode=mode, threads=threads or 1,
                           index=not no_index, command=command)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.estimator import Estimator, take_renamed_keywords
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import cluster_genotype_probs, cluster_statistics
@@ -108,24 +109,28 @@ class CohortImputed(ImputedSites):
         return np.where(called, np.where(self.phased, phased_code, unphased_code), best)
 
 
-class CohortImputer:
+class CohortImputer(Estimator):
     """Fill missing genotype calls of a cohort by the haplotype-cluster model (fastPHASE).
 
-    ``fit(calls)`` runs ``n_starts`` EM fits from seeds spawned from ``seed``;
+    ``fit(calls)`` runs ``n_init`` EM fits from seeds spawned from ``random_state``;
     ``predict()`` averages their posterior genotype probabilities.  Fitted attributes:
     ``params_`` (one per start), ``logliks_``, ``traces_``, ``n_iter_``.
     """
 
-    def __init__(self, n_clusters=10, *, n_starts=4, max_iter=25, tol=1e-4, seed=None):
+    _fitted_attribute = "params_"
+
+    def __init__(self, n_clusters=10, *, n_init=4, max_iter=25, tol=1e-4, random_state=None,
+                 **renamed):
         self.n_clusters = n_clusters
-        self.n_starts = n_starts
+        self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
-        self.seed = seed
+        self.random_state = random_state
+        take_renamed_keywords(self, renamed)
 
     def fit(self, calls: Calls) -> "CohortImputer":
         check_positive_int(self.n_clusters, "n_clusters")
-        check_positive_int(self.n_starts, "n_starts")
+        check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
         check_one_chromosome(calls)
         if calls.n_sites < 2:
@@ -133,7 +138,9 @@ class CohortImputer:
         genotypes = calls.genotypes()
         model = ClusterEM(calls.n_sites, self.n_clusters)
         self.params_, self.logliks_, self.traces_, self.n_iter_ = [], [], [], []
-        for sequence in np.random.SeedSequence(self.seed).spawn(self.n_starts):
+        sequence = self._seed_sequence()
+        self.seed_ = sequence.entropy
+        for sequence in sequence.spawn(self.n_init):
             result = fit_em(model, genotypes, seed=sequence, max_iter=self.max_iter,
                             tol=self.tol, tol_on="mean", warn=False)
             self.params_.append(result.params)
@@ -147,7 +154,7 @@ class CohortImputer:
         probs = sum(cluster_genotype_probs(self._genotypes, p.theta, p.jump_to, p.stay)
                     for p in self.params_) / len(self.params_)
         calls = self._calls
-        record = {"mode": "cohort", "n_clusters": self.n_clusters, "n_starts": self.n_starts,
+        record = {"mode": "cohort", "n_clusters": self.n_clusters, "n_init": self.n_init,
                   "log_likelihoods": self.logliks_, "traces": self.traces_,
                   "n_iter": self.n_iter_, "sites": int(calls.n_sites),
                   "missing_calls": int((self._genotypes < 0).sum()),

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.estimator import Estimator, take_renamed_keywords
 from ..errors import UserInputError
 from ..kernels.copying import impute_leave_out, phase_samples, refine_cohort
 from ..core.validation import check_positive_int
@@ -95,7 +96,7 @@ class AveragedImputed(Imputed):
         return np.where(best == 1, np.where(first >= second, 2, 1), np.where(best == 2, 3, 0))
 
 
-class CohortCopier:
+class CohortCopier(Estimator):
     """Fill missing calls and phase a cohort with the copying model, the cohort's own
     haplotypes serving as the panel (as Beagle does without a reference), in two stages
     as Beagle 5.2 does: common markers (cohort MAF >= 1%) by iterated phasing, then the
@@ -124,16 +125,20 @@ class CohortCopier:
     fitted attributes: ``haplotypes_`` (2, N, S) with -1 at missing calls, ``common_``.
     """
 
+    _fitted_attribute = "haplotypes_"
+
     def __init__(self, *, per_window=16, rounds=6, refine_rounds=3, refine_states=128,
-                 phasings=3, theta=COHORT_THETA, seed=None, genetic_map=None):
+                 phasings=3, theta=COHORT_THETA, random_state=None, genetic_map=None,
+                 **renamed):
         self.phasings = phasings
         self.theta = theta
         self.per_window = per_window
         self.rounds = rounds
         self.refine_rounds = refine_rounds
         self.refine_states = refine_states
-        self.seed = seed
+        self.random_state = random_state
         self.genetic_map = genetic_map
+        take_renamed_keywords(self, renamed)
 
     def fit(self, calls: Calls) -> "CohortCopier":
         check_positive_int(self.per_window, "per_window")
@@ -146,7 +151,9 @@ class CohortCopier:
         if n_samples < 3:
             raise UserInputError(f"{calls.source}: a cohort needs at least 3 samples")
         genotypes = calls.genotypes()
-        rng = np.random.default_rng(self.seed)
+        sequence = self._seed_sequence()
+        self.seed_ = sequence.entropy
+        rng = np.random.default_rng(sequence)
         called = (genotypes >= 0).sum(axis=0)
         frequency = np.where(genotypes >= 0, genotypes, 0).sum(axis=0) / np.maximum(
             2 * called, 1)

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import xlogy
 
+from ..core.estimator import Estimator, take_renamed_keywords
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
@@ -224,7 +225,7 @@ def variance_ratio(values, chosen, copies) -> np.ndarray:
     return r2
 
 
-class ReferenceImputer:
+class ReferenceImputer(Estimator):
     """Impute and phase target genotypes from a phased reference panel.
 
     ``fit(target, panel)`` phases the targets and fits (theta, eps) by EM;
@@ -233,11 +234,15 @@ class ReferenceImputer:
     (phased typed alleles, (2, N, M)), ``match_`` (the site match).  Each of ``rounds``
     rounds phases, then runs EM: ``max_iter`` iterations in the first, one fewer after;
     after the first, each interval gets its own switch rate (see :class:`CopyingEM`).
+    Nothing in this mode is random: ``random_state`` is accepted, as by every emapps
+    estimator, but the result does not depend on it, and run records give no seed.
     """
 
+    _fitted_attribute = "params_"
+
     def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=3, tol=1e-4,
-                 phase_states=PHASE_STATES, impute_states=IMPUTE_STATES, seed=None,
-                 genetic_map=None):
+                 phase_states=PHASE_STATES, impute_states=IMPUTE_STATES, random_state=None,
+                 genetic_map=None, **renamed):
         self.sweeps = sweeps
         self.phase_states = phase_states
         self.impute_states = impute_states
@@ -245,8 +250,9 @@ class ReferenceImputer:
         self.rounds = rounds
         self.max_iter = max_iter
         self.tol = tol
-        self.seed = seed
+        self.random_state = random_state
         self.genetic_map = genetic_map
+        take_renamed_keywords(self, renamed)
 
     def fit(self, target: Calls, panel: Calls) -> "ReferenceImputer":
         check_positive_int(self.per_window, "per_window")
@@ -270,7 +276,7 @@ class ReferenceImputer:
         model = CopyingEM(typed_panel, np.diff(typed_cm) / 100.0)
         timings["prepare"] = time.perf_counter() - started
 
-        params = model.initial_params(None, np.random.default_rng(self.seed))
+        params = model.initial_params(None, None)   # fixed starting rates: no randomness
         trace = []
         haplotypes = None
         for round_ in range(1, self.rounds + 1):

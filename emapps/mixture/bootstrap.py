@@ -39,7 +39,7 @@ def bootstrap(estimator, X, n_boot, seed, sample_weight, max_iter, tol) -> Boots
     fitted = estimator.params_
     model = estimator._model()
     base = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
-    children = np.random.SeedSequence(seed).spawn(n_boot)
+    children = seed.spawn(n_boot)
     replicates = []
     for child in children:
         rng = np.random.default_rng(child)

@@ -35,7 +35,8 @@ def mixture():
 @seed_option
 @threads_option
 @click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")
-@click.option("--record", default=None, help="Write a JSON run record.")
+@click.option("--json", "--record", "record", default=None,
+              help="Write the run record (JSON) here.")
 @click.option("--plot", default=None, help="Folder for trace and criterion PNGs (needs matplotlib).")
 @click.option("--bootstrap", "n_boot", default=0, show_default=True,
               help="Bootstrap replicates for standard errors of the chosen model (0 = none).")
@@ -150,7 +151,8 @@ def predict(model, data, output, threads):
 @threads_option
 @click.option("-o", "--output", default="-", show_default=True,
               help="Filled table (.csv comma-separated, else tab; '-' = stdout).")
-@click.option("--record", default=None, help="Write a JSON run record of the fit.")
+@click.option("--json", "--record", "record", default=None,
+              help="Write the run record of the fit (JSON) here.")
 def impute(data, model, components, covariance, criterion, columns, seed, threads, output,
            record):
     """Fill missing entries (empty, NA, NaN) with conditional means E[x_miss | x_obs]."""

@@ -1,11 +1,9 @@
 """``GaussianMixture``: a scikit-learn compatible estimator on the emapps EM driver."""
 
-import inspect
-
 import numpy as np
 
+from ..core.estimator import Estimator, seed_sequence
 from ..em import fit_em
-from ..em.record import run_record
 from ..errors import UserInputError
 from ..core.validation import (check_choice, check_matrix, check_positive_int,
                           check_sample_weight)
@@ -20,7 +18,7 @@ from .params import GaussianParams
 INIT_ROWS = 100_000
 
 
-class GaussianMixture:
+class GaussianMixture(Estimator):
     """Gaussian mixture fitted by EM: p(x) = sum_k w_k N(x | mu_k, Sigma_k).
 
     Parameter and attribute names follow ``sklearn.mixture.GaussianMixture``;
@@ -38,6 +36,10 @@ class GaussianMixture:
     >>> bool(gm.predict([[0.0]])[0] != gm.predict([[9.0]])[0])
     True
     """
+
+    _estimator_type = "density_estimator"
+    _fitted_attribute = "params_"
+    _input_tags = {"allow_nan": True, "two_d_array": True}
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
@@ -59,22 +61,6 @@ class GaussianMixture:
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.verbose = verbose
-
-    # -- scikit-learn plumbing -------------------------------------------------------
-    def get_params(self, deep=True):
-        names = list(inspect.signature(type(self).__init__).parameters)[1:]
-        return {name: getattr(self, name) for name in names}
-
-    def set_params(self, **params):
-        for name, value in params.items():
-            if name not in self.get_params():
-                raise ValueError(f"unknown parameter {name!r}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        return (f"GaussianMixture(n_components={self.n_components!r}, "
-                f"covariance_type={self.covariance_type!r})")
 
     # -- fitting ---------------------------------------------------------------------
     def _check_settings(self, n_rows):
@@ -167,7 +153,7 @@ class GaussianMixture:
         warm = self.warm_start and hasattr(self, "params_")
         self.result_ = fit_em(
             self._model(), MixtureData.build(X, weight), n_init=1 if warm else self.n_init,
-            seed=self.random_state, max_iter=self.max_iter, tol=self.tol, tol_on="mean",
+            seed=self._seed_sequence(), max_iter=self.max_iter, tol=self.tol, tol_on="mean",
             accelerate=self.accelerate, init_params=self.params_ if warm else None,
             verbose=bool(self.verbose))
         self._set_fitted(self.result_.params)
@@ -191,7 +177,7 @@ class GaussianMixture:
 
         self.result_ = fit_em(
             self._model(), None, chunks=row_blocks(X), n_init=1 if warm else self.n_init,
-            seed=self.random_state, max_iter=self.max_iter, tol=self.tol, tol_on="mean",
+            seed=self._seed_sequence(), max_iter=self.max_iter, tol=self.tol, tol_on="mean",
             accelerate=self.accelerate, init_params=self.params_ if warm else start,
             map_fn=DaskMap(prepare=_prepared_block), verbose=bool(self.verbose))
         self._set_fitted(self.result_.params)
@@ -211,15 +197,15 @@ class GaussianMixture:
         state = getattr(self, "_online_state", None)
         if state is None:
             self._check_settings(X.shape[0])
-            sequence = np.random.SeedSequence(self.random_state)
+            sequence = self._seed_sequence()
             params = self._initialize(data, np.random.default_rng(sequence))
             self.seed_ = sequence.entropy
             self.lower_bounds_ = []
         else:
             params = self.params_
             if X.shape[1] != params.n_features:
-                raise UserInputError(f"X has {X.shape[1]} features, the model has "
-                                     f"{params.n_features}")
+                raise UserInputError(f"X has {X.shape[1]} features, but GaussianMixture is "
+                                     f"expecting {params.n_features} features as input")
         params, self._online_state, loglik, total = online_step(
             model, params, state, data, self.learning_decay, self.learning_offset)
         self.set_fitted_params(params)
@@ -237,7 +223,8 @@ class GaussianMixture:
         self._check_fitted()
         X = check_matrix(X, allow_nan=True)
         check_positive_int(n_boot, "n_boot", minimum=2)
-        return bootstrap(self, X, n_boot, random_state, sample_weight, self.max_iter, self.tol)
+        return bootstrap(self, X, n_boot, seed_sequence(random_state), sample_weight,
+                         self.max_iter, self.tol)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).predict(X)
@@ -263,10 +250,6 @@ class GaussianMixture:
         return self
 
     # -- using a fitted model --------------------------------------------------------
-    def _check_fitted(self):
-        if not hasattr(self, "params_"):
-            raise UserInputError("this GaussianMixture is not fitted yet; call fit first")
-
     def _log_joint(self, X):
         """(N, K) log w_k + log N(x_n | mu_k, Sigma_k), marginal over NaN coordinates."""
         from ..kernels.gaussian import gaussian_log_joint_diag, gaussian_log_joint_full
@@ -274,8 +257,8 @@ class GaussianMixture:
         self._check_fitted()
         X = check_matrix(X, allow_nan=True)
         if X.shape[1] != self.n_features_in_:
-            raise UserInputError(f"X has {X.shape[1]} features, the model was fitted "
-                                 f"on {self.n_features_in_}")
+            raise UserInputError(f"X has {X.shape[1]} features, but GaussianMixture is "
+                                 f"expecting {self.n_features_in_} features as input")
         params = self.params_
         complete_rows, patterns = split_patterns(X)
         run = gaussian_log_joint_full if params.full else gaussian_log_joint_diag
@@ -363,7 +346,8 @@ class GaussianMixture:
         """Draw (X, labels) from the fitted mixture."""
         self._check_fitted()
         check_positive_int(n_samples, "n_samples")
-        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        rng = np.random.default_rng(seed_sequence(self.random_state if random_state is None
+                                                   else random_state))
         counts = rng.multinomial(n_samples, self.weights_)
         cov = self.covariances_
         parts, labels = [], []
@@ -379,12 +363,6 @@ class GaussianMixture:
             labels.append(np.full(count, k))
         return np.vstack(parts), np.concatenate(labels)
 
-    def run_record(self, **extra) -> dict:
-        """JSON-able record of the last fit: settings, seed, trace, timings."""
-        self._check_fitted()
-        settings = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                    for k, v in self.get_params().items()}
-        return run_record(self.result_, settings, model="GaussianMixture", **extra)
 
 
 def _is_dask(X) -> bool:

@@ -16,7 +16,8 @@ from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
 from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from .topn import TopN
+from ..core.estimator import take_renamed_keywords
+from .recommender import Recommender
 
 #: added to every expected count in the M-step so no probability becomes exactly 0
 SMOOTHING = 1e-9
@@ -58,7 +59,7 @@ class AspectEM:
         return AspectParams(theta, phi / phi.sum(axis=0, keepdims=True))
 
 
-class AspectRecommender(TopN):
+class AspectRecommender(Recommender):
     """pLSA recommender for implicit feedback (counts or 0/1).
 
     Fitted attributes: ``theta_`` (U x K, P(z | u)), ``phi_`` (I x K, P(i | z)),
@@ -66,12 +67,14 @@ class AspectRecommender(TopN):
     ``item_ids_``.
     """
 
-    def __init__(self, n_topics=40, *, temperature=0.8, max_iter=60, tol=1e-5, seed=None):
+    def __init__(self, n_topics=20, *, temperature=0.8, max_iter=60, tol=1e-6,
+                 random_state=None, **renamed):
         self.n_topics = n_topics
         self.temperature = temperature
         self.max_iter = max_iter
         self.tol = tol
-        self.seed = seed
+        self.random_state = random_state
+        take_renamed_keywords(self, renamed)
 
     def _check(self):
         check_positive_int(self.n_topics, "n_topics")
@@ -90,7 +93,7 @@ class AspectRecommender(TopN):
         """P(i | u) for every item, one row per user code."""
         return self.theta_[np.asarray(users, dtype=np.int64)] @ self.phi_.T
 
-    def explain(self, user, item, n=5) -> dict:
+    def explain_codes(self, user, item, n=5) -> dict:
         """Why ``item`` is recommended to ``user`` (codes): ``factors`` are the latent
         classes z with the largest shares P(z | u) P(i | z) / P(i | u); ``items`` are the
         user's feedback items most tied to those classes, scored by
@@ -113,7 +116,7 @@ class AspectRecommender(TopN):
         rows = UserRows.single(items, counts)
         model = AspectEM(1, self.phi_.shape[0], self.n_topics, self.temperature,
                          fixed_phi=self.phi_)
-        return fit_em(model, rows, seed=self.seed, max_iter=max_iter,
+        return fit_em(model, rows, seed=self._seed_sequence(), max_iter=max_iter,
                       **self._em_options()).params.theta[0]
 
     def folded_scores(self, items, counts=None) -> np.ndarray:

@@ -3,47 +3,39 @@
 import sys
 
 import click
+import numpy as np
 
 from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
+from .models import MODELS, RATING_MODELS, TOPN_MODELS, make_model
 
 
 def _given(value, default):
-    """An option's value, or the model's default when it was not given (0 stays 0 and is
-    then rejected by the model, rather than silently replaced)."""
+    """An option's value, or ``default`` when it was not given (0 stays 0 and is then
+    rejected by the model, rather than silently replaced)."""
     return default if value is None else value
 
 
-TOPN_MODELS = ("implicit", "aspect", "poisson", "multinomial")
-RATING_MODELS = ("factor", "gaussian-aspect")
+def _default(kind: str, name: str):
+    """The default of parameter ``name`` of the recommender ``kind``: the option
+    defaults below are read from the classes, never written twice."""
+    import inspect
+
+    return inspect.signature(MODELS[kind][0].__init__).parameters[name].default
 
 
-def make_model(kind, size=None, *, temperature=None, alpha=4.0, reg_factors=200.0,
-               reg_bias=5.0, learn_prior=True, max_iter=None, tol=1e-6, seed=None):
-    """An unfitted recommender of ``kind`` with the CLI's defaults."""
-    from .aspect import AspectRecommender
-    from .factor import FactorRecommender
-    from .gaussian_aspect import GaussianAspectRecommender
-    from .implicit import ImplicitFactorRecommender
-    from .multinomial import MixtureRecommender
-    from .poisson import PoissonRecommender
-    if kind == "factor":
-        return FactorRecommender(_given(size, 10), reg_factors=reg_factors, reg_bias=reg_bias,
-                                 learn_prior=learn_prior, max_iter=_given(max_iter, 30),
-                                 tol=tol, seed=seed)
-    if kind == "gaussian-aspect":
-        return GaussianAspectRecommender(_given(size, 20), temperature=_given(temperature, 0.9),
-                                         max_iter=_given(max_iter, 60), tol=tol, seed=seed)
-    if kind == "implicit":
-        return ImplicitFactorRecommender(_given(size, 32), alpha=alpha,
-                                         max_iter=_given(max_iter, 15), tol=tol, seed=seed)
-    if kind == "aspect":
-        return AspectRecommender(_given(size, 20), temperature=_given(temperature, 0.8),
-                                 max_iter=_given(max_iter, 60), tol=tol, seed=seed)
-    if kind == "poisson":
-        return PoissonRecommender(_given(size, 20), max_iter=_given(max_iter, 100), tol=tol,
-                                  seed=seed)
-    return MixtureRecommender(_given(size, 20), max_iter=_given(max_iter, 100), tol=tol,
-                              seed=seed)
+def _defaults_by_kind(name: str) -> str:
+    """'10 factor, 32 implicit, ...': each kind's default of its size or of ``name``."""
+    parts = {}
+    for kind, (_, size_name) in MODELS.items():
+        parameter = size_name if name == "size" else name
+        if parameter in MODELS[kind][0]._get_param_names():
+            parts.setdefault(_default(kind, parameter), []).append(kind)
+    return ", ".join(f"{value} {' and '.join(kinds)}" for value, kinds in parts.items())
+
+
+UNKNOWN_HELP = ("Ids the model was not fitted on: 'error' (one line, exit 2) or "
+                "'fallback' (the item's or the global mean; the most popular items), "
+                "marked known=0 in the output.")
 
 
 @click.group()
@@ -61,42 +53,43 @@ def recsys():
                    "tempered EM), poisson (Poisson MF, MAP-EM), multinomial (mixture of "
                    "multinomials, MAP-EM).")
 @click.option("-k", "--factors", default=None, type=int,
-              help="Factors, topics or classes (default: 10 factor, 32 implicit, 20 "
-                   "gaussian-aspect, aspect, poisson and multinomial).")
-@click.option("--reg-factors", default=200.0, show_default=True,
+              help=f"Factors, topics or classes (default: {_defaults_by_kind('size')}).")
+@click.option("--reg-factors", default=_default("factor", "reg_factors"), show_default=True,
               help="factor: starting prior precision of the loadings (then estimated).")
-@click.option("--reg-bias", default=5.0, show_default=True,
+@click.option("--reg-bias", default=_default("factor", "reg_bias"), show_default=True,
               help="factor: starting prior precision of the item biases (then estimated).")
 @click.option("--fixed-prior", is_flag=True, help="factor: keep the prior precisions.")
 @click.option("--temperature", default=None, type=float,
-              help="aspect, gaussian-aspect: tempered-EM exponent in (0, 1] (default 0.8 "
-                   "aspect, 0.9 gaussian-aspect).")
-@click.option("--alpha", default=4.0, show_default=True,
+              help=f"aspect, gaussian-aspect: tempered-EM exponent in (0, 1] (default "
+                   f"{_defaults_by_kind('temperature')}).")
+@click.option("--alpha", default=_default("implicit", "alpha"), show_default=True,
               help="implicit: confidence per unit of feedback (c = 1 + alpha * count).")
 @click.option("--implicit-threshold", type=float, default=None,
               help="aspect, implicit: ratings >= this become positive feedback (default: "
                    "the values are counts).")
 @click.option("--max-iter", default=None, type=int,
-              help="EM iterations at most (default: 30 factor, 15 implicit, 60 aspect and "
-                   "gaussian-aspect, 100 poisson and multinomial).")
-@click.option("--tol", default=1e-6, show_default=True,
-              help="Stop when the objective per rating changes by less.")
+              help=f"EM iterations at most (default: {_defaults_by_kind('max_iter')}).")
+@click.option("--tol", default=None, type=float,
+              help=f"Stop when the objective per rating changes by less (default: "
+                   f"{_defaults_by_kind('tol')}).")
 @click.option("--rating-range", default=None, metavar="LOW,HIGH",
               help="Reject ratings outside this range (e.g. 1,5), naming the line.")
 @seed_option
 @threads_option
 @click.option("-o", "--output", required=True, help="Model file (.npz, with a .npz.json).")
+@click.option("--json", "record_path", default=None, help="Write the run record (JSON) here.")
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", is_flag=True,
               help="The objective at every EM iteration, on stderr.")
 def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature, alpha,
-        implicit_threshold, max_iter, tol, rating_range, seed, threads, output, quiet,
-        verbose):
+        implicit_threshold, max_iter, tol, rating_range, seed, threads, output, record_path,
+        quiet, verbose):
     """Fit a model to RATINGS and save it."""
-    from ..io.outputs import check_writable
+    from ..io.outputs import check_writable, write_json
     from .io import read_ratings
 
     check_writable(output)
+    check_writable(record_path)
     set_threads(threads)
     seed = resolve_seed(seed)
     data = read_ratings(ratings, rating_range=_range(rating_range))
@@ -105,10 +98,17 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
     recommender = make_model(model, factors, temperature=temperature, alpha=alpha,
                              reg_factors=reg_factors, reg_bias=reg_bias,
                              learn_prior=not fixed_prior, max_iter=max_iter, tol=tol,
-                             seed=seed)
+                             random_state=seed)
     recommender.verbose = verbose
     recommender.fit(data)
     recommender.save(output)
+    if record_path:
+        write_json(record_path, recommender.run_record(
+            model_kind=model, ratings=str(ratings), rows=len(data), users=data.n_users,
+            items=data.n_items, output=output))
+    if not recommender.converged_:
+        click.echo(f"emapps recsys: warning: EM did not converge in {recommender.n_iter_} "
+                   f"iterations (raise --max-iter or --tol)", err=True)
     if not quiet:
         click.echo(f"emapps recsys: {model} model, {len(data)} rows, {data.n_users} users, "
                    f"{data.n_items} items; objective {recommender.loglik_:.3f} after "
@@ -119,8 +119,10 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
 @recsys.command()
 @click.argument("model_path", metavar="MODEL")
 @click.argument("pairs")
+@click.option("--unknown", type=click.Choice(["error", "fallback"]), default="error",
+              show_default=True, help=UNKNOWN_HELP)
 @click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
-def predict(model_path, pairs, output):
+def predict(model_path, pairs, unknown, output):
     """Predicted ratings for the user/item rows of PAIRS (a third column is ignored)."""
     from ..errors import UserInputError
     from .io import read_pairs
@@ -130,10 +132,13 @@ def predict(model_path, pairs, output):
     if not hasattr(recommender, "predict"):
         raise UserInputError(f"{model_path}: a top-N model ranks items but predicts no "
                              f"ratings; use 'emapps recsys recommend'")
-    users, items, user_ids, item_ids = read_pairs(pairs, recommender)
-    predictions = recommender.predict(users, items)
-    lines = [f"{u}\t{i}\t{p:.4f}" for u, i, p in zip(user_ids, item_ids, predictions)]
-    _write(output, "user\titem\tprediction\n" + "\n".join(lines) + "\n")
+    user_ids, item_ids = read_pairs(pairs)
+    predictions = recommender.predict(user_ids, item_ids, unknown=unknown)
+    known = ((recommender.user_codes(user_ids, "fallback") >= 0)
+             & (recommender.item_codes(item_ids, "fallback") >= 0))
+    lines = [f"{u}\t{i}\t{p:.4f}\t{int(k)}"
+             for u, i, p, k in zip(user_ids, item_ids, predictions, known)]
+    _write(output, "user\titem\tprediction\tknown\n" + "\n".join(lines) + "\n")
     return 0
 
 
@@ -144,36 +149,29 @@ def predict(model_path, pairs, output):
 @click.option("--seen", default=None, help="A further ratings file whose items are not "
               "recommended (the model's own training items never are, unless --keep-seen).")
 @click.option("--keep-seen", is_flag=True, help="Also rank the user's training items.")
+@click.option("--unknown", type=click.Choice(["error", "fallback"]), default="error",
+              show_default=True, help=UNKNOWN_HELP)
 @click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
-def recommend(model_path, users, n, seen, keep_seen, output):
-    """Top-N items per user, best first: user, rank, item, predicted rating."""
-    import numpy as np
-
+def recommend(model_path, users, n, seen, keep_seen, unknown, output):
+    """Top-N items per user, best first: user, rank, item, predicted score, known."""
     from ..errors import UserInputError
     from .io import read_ratings
     from .models import load_model
 
+    if n < 1:
+        raise UserInputError(f"-n must be >= 1; got {n}")
     recommender = load_model(model_path)
-    if users:
-        wanted = [u.strip() for u in users.split(",") if u.strip()]
-        index = {uid: code for code, uid in enumerate(recommender.user_ids_.tolist())}
-        unknown = [u for u in wanted if u not in index]
-        if unknown:
-            raise UserInputError(f"unknown user id(s): {', '.join(unknown[:8])}")
-        codes = np.array([index[u] for u in wanted])
-    else:
-        codes = np.arange(len(recommender.user_ids_))
-    seen_matrix = None
-    if seen:
-        history = read_ratings(seen, user_ids=recommender.user_ids_,
-                               item_ids=recommender.item_ids_)
-        seen_matrix = history.subset((history.users >= 0) & (history.items >= 0)).matrix()
-    top = recommender.recommend(codes, n, filter_seen=not keep_seen, seen=seen_matrix)
-    scores = recommender.scores(codes)
-    lines = [f"{recommender.user_ids_[u]}\t{rank + 1}\t{recommender.item_ids_[item]}\t"
-             f"{scores[row, item]:.4f}"
-             for row, u in enumerate(codes) for rank, item in enumerate(top[row])]
-    _write(output, "user\trank\titem\tprediction\n" + "\n".join(lines) + "\n")
+    wanted = ([u.strip() for u in users.split(",") if u.strip()] if users
+              else recommender.user_ids_.tolist())
+    history = read_ratings(seen) if seen else None
+    top, scores = recommender.recommend(wanted, n, filter_seen=not keep_seen, seen=history,
+                                        unknown=unknown)
+    known = recommender.user_codes(wanted, "fallback") >= 0
+    lines = [f"{user}\t{rank + 1}\t{item}\t{score:.4f}\t{int(known[row])}"
+             for row, user in enumerate(wanted)
+             for rank, (item, score) in enumerate(zip(top[row], scores[row]))
+             if np.isfinite(score)]
+    _write(output, "user\trank\titem\tprediction\tknown\n" + "\n".join(lines) + "\n")
     return 0
 
 
@@ -220,37 +218,24 @@ def foldin(model_path, ratings, n, output):
 def explain(model_path, user, item, n, why, seen):
     """For each recommendation: its score, the latent classes behind it and the user's
     training items that support it (TSV on stdout)."""
-    from ..errors import UserInputError
     from .io import read_ratings
     from .models import load_model
 
     recommender = load_model(model_path)
-    if not hasattr(recommender, "explain"):
-        raise UserInputError(f"{model_path}: this model kind has no explanations")
-    users = recommender.user_ids_.tolist()
-    items = recommender.item_ids_.tolist()
-    if user not in users:
-        raise UserInputError(f"unknown user id {user!r}")
-    code = users.index(user)
     if item is not None:
-        if item not in items:
-            raise UserInputError(f"unknown item id {item!r}")
-        targets = [items.index(item)]
+        targets = [item]
     else:
-        seen_matrix = None
-        if seen:
-            history = read_ratings(seen, user_ids=recommender.user_ids_,
-                                   item_ids=recommender.item_ids_)
-            seen_matrix = history.subset((history.users >= 0) & (history.items >= 0)).matrix()
-        targets = recommender.recommend(code, n, seen=seen_matrix).tolist()
+        history = read_ratings(seen) if seen else None
+        top, scores = recommender.recommend(user, n, seen=history)
+        targets = top[np.isfinite(scores)].tolist()
     click.echo("user\titem\tscore\tkind\tid\tcontribution")
     for target in targets:
-        reasons = recommender.explain(code, target, n=why)
-        head = f"{user}\t{items[target]}\t{reasons['score']:.4f}"
+        reasons = recommender.explain(user, target, n=why)
+        head = f"{user}\t{target}\t{reasons['score']:.4f}"
         for factor, value in reasons["factors"]:
             click.echo(f"{head}\tlatent_class\t{factor}\t{value:.4f}")
         for support, value in reasons["items"]:
-            click.echo(f"{head}\tsupporting_item\t{items[support]}\t{value:.4f}")
+            click.echo(f"{head}\tsupporting_item\t{support}\t{value:.4f}")
     return 0
 
 
@@ -267,7 +252,7 @@ def explain(model_path, user, item, n, why, seen):
               "foldin, which takes only factor; implicit for topn).")
 @click.option("-k", "--factors", default=None, type=int,
               help="Factors, topics or classes (default: as for 'fit').")
-@click.option("--reg-factors", default=200.0, show_default=True)
+@click.option("--reg-factors", default=_default("factor", "reg_factors"), show_default=True)
 @click.option("--temperature", default=None, type=float,
               help="aspect, gaussian-aspect: tempered-EM exponent.")
 @click.option("--max-iter", default=None, type=int)
@@ -287,7 +272,7 @@ def evaluate(protocol, data_path, test_path, given_path, model_kind, factors, re
         raise UserInputError(f"--protocol {protocol} evaluates --model {' or '.join(wanted)}, "
                              f"not {kind}")
     model = make_model(kind, factors, temperature=temperature, reg_factors=reg_factors,
-                       max_iter=max_iter, seed=seed)
+                       max_iter=max_iter, random_state=seed)
     if protocol == "rating-cv":
         table = rating_cv(data_path, model)
         click.echo("fold\tRMSE\tMAE\tfit_seconds")

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import UserInputError
 from .factor import FactorRecommender
 from .io import Ratings, read_ratings
-from .topn import ranking_metrics
+from .recommender import ranking_metrics
 
 POSITIVE = 4.0
 #: fold-in temperatures tried on the cold-start split of the training rows
@@ -44,7 +44,7 @@ def rating_cv(path, model) -> dict:
         started = time.process_time()
         fitted = fresh(model).fit(train)
         seconds = time.process_time() - started
-        rmse, mae = rmse_mae(fitted.predict(test.users, test.items), test.values)
+        rmse, mae = rmse_mae(fitted.predict_codes(test.users, test.items), test.values)
         rows.append({"fold": int(fold), "rmse": rmse, "mae": mae, "seconds": seconds})
     column = lambda key: np.array([row[key] for row in rows])  # noqa: E731
     return {"folds": rows, "rmse": float(column("rmse").mean()),
@@ -66,7 +66,7 @@ def topn(train_path, test_path, model) -> dict:
         if value >= POSITIVE and user >= 0 and item >= 0:
             relevant.setdefault(int(user), set()).add(int(item))
     started = time.perf_counter()
-    recommended = model.recommend(np.arange(train.n_users), 10, seen=train.matrix())
+    recommended = model.recommend_codes(np.arange(train.n_users), 10, seen=train.matrix())
     recommend_seconds = time.perf_counter() - started
     metrics = ranking_metrics(recommended, relevant, train.n_items)
     metrics.update(fit_seconds=fit_seconds, recommend_seconds=recommend_seconds)
@@ -149,11 +149,11 @@ def foldin(train_path, given_path, test_path, model: FactorRecommender) -> dict:
     rmse, mae = rmse_mae(predictions, test.values)
     untempered = rmse_mae(folded_predictions(model, given, test, 1.0)[0], test.values)[0]
     unknown = np.full(len(test), -1)
-    no_foldin = rmse_mae(model.predict(unknown, test.items), test.values)[0]
+    no_foldin = rmse_mae(model.predict_codes(unknown, test.items), test.values)[0]
     full = train.merged(given)
     retrained = fresh(template).fit(full)
     test_full = read_ratings(test_path, user_ids=full.user_ids, item_ids=full.item_ids)
-    retrain_rmse = rmse_mae(retrained.predict(test_full.users, test_full.items),
+    retrain_rmse = rmse_mae(retrained.predict_codes(test_full.users, test_full.items),
                             test.values)[0]
     return {"rmse": rmse, "mae": mae, "ms_per_user": 1000 * float(seconds.mean()),
             "temperature": temperature, "rmse_untempered": untempered,

@@ -22,7 +22,8 @@ from ..errors import UserInputError
 from ..kernels.factor import factor_estep, factor_user_posteriors
 from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from .topn import TopN
+from ..core.estimator import take_renamed_keywords
+from .recommender import RatingRecommender
 
 
 @dataclass
@@ -110,7 +111,7 @@ class FactorEM:
         return FactorParams(means, covariances, precisions, bias_var, noise_var)
 
 
-class FactorRecommender(TopN):
+class FactorRecommender(RatingRecommender):
     """Rating prediction by factor analysis with missing entries, fitted by variational EM.
 
     ``reg_factors`` and ``reg_bias`` are the starting prior precisions of the loadings and
@@ -122,9 +123,9 @@ class FactorRecommender(TopN):
     ``item_ids_``, ``rating_range_``.
     """
 
-    def __init__(self, n_factors=10, *, reg_factors=10.0, reg_bias=5.0, learn_prior=True,
-                 max_iter=50, tol=1e-4, init_scale=0.1, seed=None, clip=True,
-                 foldin_temperature=1.0):
+    def __init__(self, n_factors=10, *, reg_factors=200.0, reg_bias=5.0, learn_prior=True,
+                 max_iter=30, tol=1e-6, init_scale=0.1, random_state=None, clip=True,
+                 foldin_temperature=1.0, **renamed):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -132,9 +133,10 @@ class FactorRecommender(TopN):
         self.max_iter = max_iter
         self.tol = tol
         self.init_scale = init_scale
-        self.seed = seed
+        self.random_state = random_state
         self.clip = clip
         self.foldin_temperature = foldin_temperature
+        take_renamed_keywords(self, renamed)
 
     def fit(self, ratings: Ratings) -> "FactorRecommender":
         check_positive_int(self.n_factors, "n_factors")
@@ -153,7 +155,7 @@ class FactorRecommender(TopN):
         precisions = np.r_[self.reg_bias, np.full(self.n_factors, float(self.reg_factors))]
         model = FactorEM(ratings.n_items, ratings.n_users, self.n_factors, precisions,
                          self.init_scale, self.learn_prior)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter,
+        result = fit_em(model, rows, seed=self._seed_sequence(), max_iter=self.max_iter,
                         **self._em_options())
         self._keep(result)
         self.user_factors_ = self._posteriors(rows)
@@ -211,7 +213,7 @@ class FactorRecommender(TopN):
         return (self.global_mean_ + means[:, 0] + factors[:, 0]
                 + np.einsum("nk,nk->n", factors[:, 1:], means[:, 1:]))
 
-    def predict(self, users, items) -> np.ndarray:
+    def predict_codes(self, users, items) -> np.ndarray:
         """Predicted ratings for user/item codes; an unknown user (-1) gets the item's
         mean, an unknown item the global mean."""
         users, items = np.asarray(users), np.asarray(items)
@@ -230,7 +232,7 @@ class FactorRecommender(TopN):
         return (self.global_mean_ + means[None, :, 0] + factors[:, :1]
                 + factors[:, 1:] @ means[:, 1:].T)
 
-    def explain(self, user, item, n=5) -> dict:
+    def explain_codes(self, user, item, n=5) -> dict:
         """Why ``item`` gets its predicted rating for ``user`` (codes).  The prediction is
         mu + E[b_i] + E[c_u] + sum_k E[w_ik] E[z_uk]: ``factors`` are its largest terms
         (ids 'item_bias', 'user_bias' or the factor index).  The user's posterior mean is
@@ -253,7 +255,7 @@ class FactorRecommender(TopN):
                   for k in range(self.n_factors)]
         terms.sort(key=lambda term: -term[1])
         top_items = np.argsort(-support, kind="stable")[:n]
-        return {"score": float(self.predict(np.array([user]), np.array([item]))[0]),
+        return {"score": float(self.predict_codes(np.array([user]), np.array([item]))[0]),
                 "items": [(int(rated[k]), float(support[k])) for k in top_items],
                 "factors": terms[:n]}
 

@@ -19,7 +19,8 @@ from ..errors import UserInputError
 from ..kernels.aspect import gaussian_aspect_estep
 from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from .topn import TopN
+from ..core.estimator import take_renamed_keywords
+from .recommender import RatingRecommender
 
 #: added to every expected count in the M-step so no P(z | u) becomes exactly 0
 SMOOTHING = 1e-9
@@ -96,7 +97,7 @@ def shrunken_moments(groups, values, n_groups, mean, variance, pseudo):
     return centres, (squares + pseudo * variance) / (counts + pseudo)
 
 
-class GaussianAspectRecommender(TopN):
+class GaussianAspectRecommender(RatingRecommender):
     """Rating prediction (and top-N by predicted rating) with Gaussian pLSA.
 
     Fitted attributes: ``theta_`` (U x K), ``means_``, ``variances_`` (I x K, standardised
@@ -106,15 +107,16 @@ class GaussianAspectRecommender(TopN):
     """
 
     def __init__(self, n_classes=20, *, temperature=0.9, prior_strength=5.0,
-                 user_pseudo=5.0, max_iter=60, tol=1e-5, seed=None, clip=True):
+                 user_pseudo=5.0, max_iter=60, tol=1e-6, random_state=None, clip=True, **renamed):
         self.n_classes = n_classes
         self.temperature = temperature
         self.prior_strength = prior_strength
         self.user_pseudo = user_pseudo
         self.max_iter = max_iter
         self.tol = tol
-        self.seed = seed
+        self.random_state = random_state
         self.clip = clip
+        take_renamed_keywords(self, renamed)
 
     def _check(self):
         check_positive_int(self.n_classes, "n_classes")
@@ -144,7 +146,7 @@ class GaussianAspectRecommender(TopN):
         rows = UserRows.build(users, items, standard, ratings.n_users)
         model = GaussianAspectEM(ratings.n_users, self.n_classes, self.temperature,
                                  self.prior_mean_, self.prior_var_, self.prior_strength)
-        result = fit_em(model, rows, seed=self.seed, max_iter=self.max_iter,
+        result = fit_em(model, rows, seed=self._seed_sequence(), max_iter=self.max_iter,
                         **self._em_options())
         self._keep_record(result)
         p = result.params
@@ -156,7 +158,7 @@ class GaussianAspectRecommender(TopN):
     def _finish(self, predictions):
         return np.clip(predictions, *self.rating_range_) if self.clip else predictions
 
-    def predict(self, users, items) -> np.ndarray:
+    def predict_codes(self, users, items) -> np.ndarray:
         """Predicted ratings for user/item codes; an unknown user (-1) gets the item's
         prior centre at the global mean and spread, an unknown item the user's mean."""
         users, items = np.asarray(users), np.asarray(items)
@@ -177,7 +179,7 @@ class GaussianAspectRecommender(TopN):
         return (self.user_mean_[users, None]
                 + self.user_scale_[users, None] * (self.theta_[users] @ self.means_.T))
 
-    def explain(self, user, item, n=5) -> dict:
+    def explain_codes(self, user, item, n=5) -> dict:
         """Why ``item`` gets its predicted rating for ``user`` (codes).  The deviation from
         the user's mean is s_u sum_z P(z | u) mu_iz: ``factors`` are its largest class
         terms.  At EM's fixed point P(z | u) is the average over the user's ratings j of
@@ -195,7 +197,7 @@ class GaussianAspectRecommender(TopN):
         support = scale * posterior @ self.means_[item] / max(len(mine), 1)
         top_items = np.argsort(-support, kind="stable")[:n]
         top_classes = np.argsort(-class_terms, kind="stable")[:n]
-        return {"score": float(self.predict(np.array([user]), np.array([item]))[0]),
+        return {"score": float(self.predict_codes(np.array([user]), np.array([item]))[0]),
                 "items": [(int(mine[k]), float(support[k])) for k in top_items],
                 "factors": [(int(z), float(class_terms[z])) for z in top_classes]}
 
@@ -213,7 +215,7 @@ class GaussianAspectRecommender(TopN):
         model = GaussianAspectEM(1, self.n_classes, self.temperature, self.prior_mean_,
                                  self.prior_var_, self.prior_strength,
                                  fixed=(self.means_, self.variances_))
-        theta = fit_em(model, rows, seed=self.seed, max_iter=max_iter,
+        theta = fit_em(model, rows, seed=self._seed_sequence(), max_iter=max_iter,
                        **self._em_options()).params.theta[0]
         return np.r_[mean[0], scale, theta]
 

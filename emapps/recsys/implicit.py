@@ -19,7 +19,8 @@ from ..kernels.implicit import implicit_estep, implicit_user_means
 from ..kernels.linalg import solve_packed
 from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from .topn import TopN
+from ..core.estimator import take_renamed_keywords
+from .recommender import Recommender
 
 
 @dataclass
@@ -58,7 +59,7 @@ class ImplicitEM:
         return ImplicitParams(loadings)
 
 
-class ImplicitFactorRecommender(TopN):
+class ImplicitFactorRecommender(Recommender):
     """Top-N recommender for implicit feedback (probabilistic weighted MF by EM).
 
     Fitted attributes: ``item_factors_`` (I x K), ``user_factors_`` (posterior means),
@@ -67,7 +68,7 @@ class ImplicitFactorRecommender(TopN):
     """
 
     def __init__(self, n_factors=32, *, alpha=4.0, user_prior=5.0, item_prior=20.0,
-                 max_iter=15, tol=1e-6, init_scale=0.01, seed=None):
+                 max_iter=15, tol=1e-6, init_scale=0.01, random_state=None, **renamed):
         self.n_factors = n_factors
         self.alpha = alpha
         self.user_prior = user_prior
@@ -75,7 +76,8 @@ class ImplicitFactorRecommender(TopN):
         self.max_iter = max_iter
         self.tol = tol
         self.init_scale = init_scale
-        self.seed = seed
+        self.random_state = random_state
+        take_renamed_keywords(self, renamed)
 
     def fit(self, feedback: Ratings) -> "ImplicitFactorRecommender":
         check_positive_int(self.n_factors, "n_factors")
@@ -118,7 +120,7 @@ class ImplicitFactorRecommender(TopN):
         """Expected p_ui for every item, one row per user code."""
         return self.user_factors_[np.asarray(users, dtype=np.int64)] @ self.item_factors_.T
 
-    def explain(self, user, item, n=5) -> dict:
+    def explain_codes(self, user, item, n=5) -> dict:
         """Why ``item`` scores what it does for ``user`` (codes).  The score is exactly
         sum_j (1 + a_uj) w_i^T P_u^-1 w_j over the user's feedback items j (Hu et al. 2008):
         the ``n`` largest terms are the supporting items; ``factors`` are the largest

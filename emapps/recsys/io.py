@@ -241,9 +241,9 @@ def _deduplicated(ratings: Ratings) -> Ratings:
     return deduplicated
 
 
-def read_pairs(path, model) -> tuple:
-    """(user codes, item codes, user ids, item ids) of a user/item file under a fitted
-    model's id maps; unknown ids get code -1 (predicted from what is known)."""
+def read_pairs(path) -> tuple[list[str], list[str]]:
+    """(user ids, item ids) of a user/item file (a header row and further columns are
+    ignored)."""
     rows = [row for row in _split_lines(_read_text(path)) if any(f.strip() for f in row)]
     if rows and rows[0][0].strip().lower() in ("user", "userid", "user_id"):
         rows = rows[1:]  # a header
@@ -254,5 +254,4 @@ def read_pairs(path, model) -> tuple:
         raise UserInputError(f"{path}: no user/item rows")
     user_ids = [row[0].strip() for row in rows]
     item_ids = [row[1].strip() for row in rows]
-    return (_codes(model.user_ids_, user_ids), _codes(model.item_ids_, item_ids), user_ids,
-            item_ids)
+    return user_ids, item_ids

@@ -15,7 +15,8 @@ from ..errors import UserInputError
 from ..kernels.discrete import multinomial_mixture_pass, multinomial_responsibilities
 from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from .topn import TopN
+from ..core.estimator import take_renamed_keywords
+from .recommender import Recommender
 
 
 @dataclass
@@ -51,7 +52,7 @@ class MultinomialEM:
                                  probs / probs.sum(axis=1, keepdims=True))
 
 
-class MixtureRecommender(TopN):
+class MixtureRecommender(Recommender):
     """Top-N recommender: mixture of multinomials over users' feedback counts.
 
     Fitted attributes: ``weights_`` (K,), ``probs_`` (K x I), ``user_classes_`` (U x K,
@@ -59,12 +60,14 @@ class MixtureRecommender(TopN):
     ``item_ids_``.
     """
 
-    def __init__(self, n_classes=20, *, smoothing=0.1, max_iter=100, tol=1e-6, seed=None):
+    def __init__(self, n_classes=20, *, smoothing=0.1, max_iter=100, tol=1e-6,
+                 random_state=None, **renamed):
         self.n_classes = n_classes
         self.smoothing = smoothing
         self.max_iter = max_iter
         self.tol = tol
-        self.seed = seed
+        self.random_state = random_state
+        take_renamed_keywords(self, renamed)
 
     def fit(self, feedback: Ratings) -> "MixtureRecommender":
         check_positive_int(self.n_classes, "n_classes")
@@ -85,7 +88,7 @@ class MixtureRecommender(TopN):
         """sum_k p(k | x_u) p_ki for every item, one row per user code."""
         return self.user_classes_[np.asarray(users, dtype=np.int64)] @ self.probs_
 
-    def explain(self, user, item, n=5) -> dict:
+    def explain_codes(self, user, item, n=5) -> dict:
         """Why ``item`` is recommended to ``user`` (codes).  The score is
         sum_k p(k | x_u) p_ki: ``factors`` are the classes with the largest terms.  A
         feedback item j adds n_uj log p_kj to class k's log posterior, so its support is

@@ -16,7 +16,8 @@ from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
 from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from .topn import TopN
+from ..core.estimator import take_renamed_keywords
+from .recommender import Recommender
 
 
 @dataclass
@@ -60,21 +61,22 @@ class PoissonEM:
         return PoissonParams(theta, np.maximum(beta, 1e-12))
 
 
-class PoissonRecommender(TopN):
+class PoissonRecommender(Recommender):
     """Top-N recommender for implicit counts by Poisson matrix factorisation (MAP-EM).
 
     Fitted attributes: ``theta_`` (U x K), ``beta_`` (I x K), ``loglik_`` (log posterior),
     ``trace_``, ``n_iter_``, ``converged_``, ``user_ids_``, ``item_ids_``.
     """
 
-    def __init__(self, n_factors=20, *, shape=1.1, rate=1.0, max_iter=100, tol=1e-5,
-                 seed=None):
+    def __init__(self, n_factors=20, *, shape=1.1, rate=1.0, max_iter=100, tol=1e-6,
+                 random_state=None, **renamed):
         self.n_factors = n_factors
         self.shape = shape
         self.rate = rate
         self.max_iter = max_iter
         self.tol = tol
-        self.seed = seed
+        self.random_state = random_state
+        take_renamed_keywords(self, renamed)
 
     def fit(self, feedback: Ratings) -> "PoissonRecommender":
         check_positive_int(self.n_factors, "n_factors")
@@ -91,7 +93,7 @@ class PoissonRecommender(TopN):
         """Expected counts of every item, one row per user code."""
         return self.theta_[np.asarray(users, dtype=np.int64)] @ self.beta_.T
 
-    def explain(self, user, item, n=5) -> dict:
+    def explain_codes(self, user, item, n=5) -> dict:
         """Why ``item`` scores what it does for ``user`` (codes).  The score is
         sum_k theta_uk beta_ik: ``factors`` are its largest terms.  At EM's fixed point
         theta_uk = (sum_j n_uj q_ujk + shape - 1) / (sum_i beta_ik + rate), with q_uj the

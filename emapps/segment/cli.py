@@ -1,5 +1,6 @@
 """``emapps segment``: segment images and folders; ``emapps segment score``: evaluate."""
 
+import inspect
 import sys
 
 import click
@@ -7,6 +8,11 @@ import click
 from ..cli.options import (DefaultRunGroup, parse_int_range, resolve_seed, seed_option,
                         threads_option)
 from ..cli.options import set_threads as set_kernel_threads
+from .model import ImageSegmenter
+
+#: the command's defaults are the estimator's
+DEFAULTS = {name: parameter.default for name, parameter
+            in inspect.signature(ImageSegmenter.__init__).parameters.items()}
 
 
 def parse_batch(text):
@@ -41,29 +47,33 @@ def segment():
 @segment.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--outdir", required=True, help="Output folder (mirrors the inputs).")
-@click.option("-k", "--components", default="8", show_default=True,
-              help="Classes: 8, or a range 2..8 / list 2,4,8 chosen per image by --criterion.")
+@click.option("-k", "--components", default=str(DEFAULTS["n_components"]), show_default=True,
+              help="Classes: one number, or a range 2..8 / list 2,4,8 chosen per image by "
+                   "--criterion.")
 @click.option("--features", type=click.Choice(["lab", "labxy", "rgb", "gray"]),
-              default="labxy", show_default=True, help="Pixel features.")
-@click.option("--xy-scale", default=0.5, show_default=True,
+              default=DEFAULTS["features"], show_default=True, help="Pixel features.")
+@click.option("--xy-scale", default=DEFAULTS["xy_scale"], show_default=True,
               help="Weight of position in labxy: [x, y] * scale * 100 / max(H, W).")
 @click.option("--texture", is_flag=True, help="Add local mean and std of lightness.")
-@click.option("--spatial", type=click.Choice(["none", "mrf"]), default="mrf",
+@click.option("--spatial", type=click.Choice(["none", "mrf"]), default=DEFAULTS["spatial"],
               show_default=True, help="mrf: Potts prior over 4-neighbours (HMRF-EM).")
-@click.option("--beta", default=1.0, show_default=True, help="Potts interaction strength.")
-@click.option("--estimate-beta/--fixed-beta", default=True, show_default=True,
+@click.option("--beta", default=DEFAULTS["beta"], show_default=True,
+              help="Potts interaction strength.")
+@click.option("--estimate-beta/--fixed-beta", default=DEFAULTS["estimate_beta"], show_default=True,
               help="Re-estimate beta by pseudo-likelihood (starting from --beta).")
-@click.option("--update", type=click.Choice(["mean-field", "icm"]), default="mean-field",
+@click.option("--update", type=click.Choice(["mean-field", "icm"]), default=DEFAULTS["update"],
               show_default=True, help="HMRF E-step.")
-@click.option("--connectivity", type=click.Choice(["4", "8"]), default="4", show_default=True,
+@click.option("--connectivity", type=click.Choice(["4", "8"]),
+              default=str(DEFAULTS["connectivity"]), show_default=True,
               help="Neighbours of a pixel in the Potts prior.")
-@click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
+@click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]),
+              default=DEFAULTS["criterion"],
               show_default=True, help="How K is chosen when -k is a range.")
 @click.option("--shared-model", is_flag=True,
               help="Fit one model on pixels sampled from all images, then label each.")
 @click.option("--shared-pixels", default=200_000, show_default=True,
               help="Pixels sampled over all images for --shared-model.")
-@click.option("--fit-pixels", default=1_000_000, show_default=True,
+@click.option("--fit-pixels", default=DEFAULTS["sample_pixels"], show_default=True,
               help="Larger images are fitted on a sample of this many pixels first, then "
                    "EM continues on all of them (0: all pixels from the start).")
 @click.option("--posteriors", is_flag=True, help="Also write <stem>.npz with posteriors.")
@@ -74,8 +84,8 @@ def segment():
               help="Then merge adjacent regions whose mean colours differ by less "
                    "(delta E for Lab; 0 = never).")
 @click.option("--no-regions", is_flag=True, help="Write the class label map only.")
-@click.option("--max-iter", default=200, show_default=True)
-@click.option("--tol", default=1e-3, show_default=True,
+@click.option("--max-iter", default=DEFAULTS["max_iter"], show_default=True)
+@click.option("--tol", default=DEFAULTS["tol"], show_default=True,
               help="Stop when the mean log-likelihood per pixel gains less.")
 @click.option("--max-pixels", type=int, default=None,
               help="Raise Pillow's decompression-bomb limit (pixels per image).")

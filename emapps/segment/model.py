@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..core.estimator import Estimator, seed_sequence
 from ..errors import UserInputError
 from ..mixture import GaussianMixture
 from ..mixture.params import GaussianParams
@@ -42,7 +43,7 @@ def distinct_rows(X: np.ndarray, enough: int, probe: int = 4096) -> int:
     return len(np.unique(X, axis=0))
 
 
-class ImageSegmenter:
+class ImageSegmenter(Estimator):
     """Segment images by EM on pixel features: GMM, or HMRF with a Potts prior.
 
     Fitted attributes: ``mixture_`` (a :class:`~emapps.mixture.GaussianMixture` with
@@ -53,8 +54,10 @@ class ImageSegmenter:
     ``trace_`` and ``selection_`` (the criterion table when K was a range).
     """
 
-    def __init__(self, n_components=4, *, features="lab", spatial="none", beta=1.0,
-                 estimate_beta=False, connectivity=4, update="mean-field", criterion="bic",
+    _fitted_attribute = "mixture_"
+
+    def __init__(self, n_components=8, *, features="labxy", spatial="mrf", beta=1.0,
+                 estimate_beta=True, connectivity=4, update="mean-field", criterion="bic",
                  covariance_type="full", xy_scale=0.5, texture=False, texture_size=7,
                  tol=1e-3, max_iter=200, n_init=1, reg_covar=1e-6, sample_pixels=1_000_000,
                  random_state=None):
@@ -76,12 +79,6 @@ class ImageSegmenter:
         self.reg_covar = reg_covar
         self.sample_pixels = sample_pixels
         self.random_state = random_state
-
-    def get_params(self) -> dict:
-        return {name: getattr(self, name) for name in (
-            "n_components", "features", "spatial", "beta", "estimate_beta", "connectivity",
-            "update", "criterion", "covariance_type", "xy_scale", "texture", "texture_size",
-            "tol", "max_iter", "n_init", "reg_covar", "sample_pixels")}
 
     def _check(self):
         check_choice(self.features, "features", FEATURES)
@@ -130,7 +127,7 @@ class ImageSegmenter:
         self._check()
         blocks = hasattr(X, "to_delayed")   # a Dask array: EM on all rows runs by blocks
         if self.sample_pixels is not None and X.shape[0] > self.sample_pixels:
-            rng = np.random.default_rng(self.random_state)
+            rng = np.random.default_rng(seed_sequence(self.random_state))
             sample = np.sort(rng.choice(X.shape[0], self.sample_pixels, replace=False))
             self._fit_mixture(np.asarray(X[sample]))
             sample_trace, mixture = self.trace_, self.mixture_
@@ -223,10 +220,6 @@ class ImageSegmenter:
     def score(self, image: np.ndarray, *, features: np.ndarray | None = None) -> float:
         """Mean log-likelihood per pixel of the image under the fitted mixture."""
         return self.mixture_.score(self._model_features(image, features))
-
-    def _check_fitted(self):
-        if not hasattr(self, "mixture_"):
-            raise UserInputError("this ImageSegmenter is not fitted yet; call fit first")
 
     def _model_features(self, image: np.ndarray, features=None) -> np.ndarray:
         self._check_fitted()

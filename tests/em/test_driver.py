@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from emapps.em import ConvergenceMonitor, add_stats, e_step, fit_em
-from emapps.em.record import run_record
+from emapps.core.record import RECORD_KEYS
+from emapps.em.record import fit_record
 from emapps.errors import ConvergenceWarning
 from emapps.mixture.gaussian import GaussianMixture
 from emapps.mixture.model import GaussianMixtureEM, MixtureData
@@ -146,11 +147,11 @@ def test_run_record_is_json():
     X = overlapping(7)
     model, data = gaussian_model(X)
     result = fit_em(model, data, seed=9, tol=1e-4, max_iter=200)
-    record = json.loads(json.dumps(run_record(result, {"k": 3}), default=float))
-    for key in ("emapps_version", "settings", "seed", "loglik_trace", "n_iter", "stop_reason",
-                "timings", "converged"):
+    record = json.loads(json.dumps(fit_record(result, {"k": 3}), default=float))
+    for key in (*RECORD_KEYS, "stop_reason", "restart_logliks"):
         assert key in record
-    assert record["seed"] == 9 and len(record["loglik_trace"]) == record["n_iter"]
+    assert record["command"] is None   # a fit made from Python, not from a command line
+    assert record["seed"] == 9 and len(record["trace"]) == record["n_iter"]
     assert len(record["timings"]["iterations"]) == record["n_iter"]
 
 

@@ -30,7 +30,7 @@ def test_writes_the_four_outputs_and_a_run_record(tmp_path, capsys):
     ld = (tmp_path / "out" / "kg.ld.tsv").read_text().splitlines()
     assert len(ld) == 1 + 8 * 7 // 2
     record = json.loads((tmp_path / "out" / "kg.json").read_text())
-    for key in ("log_likelihood", "n_iter", "converged", "n_haplotypes", "loglik_trace",
+    for key in ("log_likelihood", "n_iter", "converged", "n_haplotypes", "trace",
                 "settings", "seed", "no_ld_test", "timings"):
         assert key in record
     assert record["seed"] == 3 and record["n_subjects"] == 300
@@ -57,7 +57,7 @@ def test_reads_a_vcf_from_stdin(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (("--loci", "rs1,nope"), "unknown locus name(s) rs1, nope"),
     (("--samples", "HG00096,NOBODY"), "sample(s) not in the file: NOBODY"),
-    (("--starts", "0"), "n_starts"),
+    (("--starts", "0"), "n_init"),
     (("--region", "20:1-2"), "needs an index"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, argv, message):
@@ -76,4 +76,4 @@ def test_invalid_settings_fail_before_the_input_is_read(tmp_path, capsys):
     status, _, err = run_cli(capsys, "haplo", tmp_path / "absent.tsv", "-o", tmp_path / "x",
                              "--starts", "0")
     assert status == 2
-    assert err.strip() == "emapps: error: n_starts must be an integer >= 1, got 0"
+    assert err.strip() == "emapps: error: n_init must be an integer >= 1, got 0"

@@ -22,7 +22,7 @@ def test_no_double_heterozygote_means_counting_haplotypes():
     genotypes = Genotypes(genotypes.alleles[single], genotypes.subjects[:int(single.sum())],
                           genotypes.loci, genotypes.allele_names)
     n_haplotypes = 2 * genotypes.n_subjects
-    model = HaplotypeEM(1, seed=0).fit(genotypes)
+    model = HaplotypeEM(1, random_state=0).fit(genotypes)
     counts = {}
     for subject in genotypes.alleles:
         for side in (0, 1):
@@ -35,7 +35,7 @@ def test_no_double_heterozygote_means_counting_haplotypes():
 def test_two_snps_with_double_heterozygotes_reach_the_numerical_maximum():
     freq = np.array([0.4, 0.1, 0.15, 0.35])
     genotypes = sample_genotypes(TWO_SNP_HAPLOTYPES, freq, 300, seed=2)
-    model = HaplotypeEM(1, seed=0).fit(genotypes)
+    model = HaplotypeEM(1, random_state=0).fit(genotypes)
     pairs = all_pairs(np.array(TWO_SNP_HAPLOTYPES, dtype=np.int16), genotypes)
     loglik = FrequencyModel(np.ones(genotypes.n_subjects))
 
@@ -53,7 +53,7 @@ def test_generated_haplotypes_are_recovered_with_missing_alleles():
     haplotypes = [[0, 0, 1, 0], [1, 1, 0, 0], [0, 1, 1, 2], [1, 0, 0, 1], [0, 0, 0, 2]]
     truth = np.array([0.35, 0.25, 0.2, 0.15, 0.05])
     genotypes = sample_genotypes(haplotypes, truth, 3000, seed=3, missing=0.05)
-    model = HaplotypeEM(3, seed=0).fit(genotypes)
+    model = HaplotypeEM(3, random_state=0).fit(genotypes)
     estimate = dict(zip(map(tuple, model.haplotypes_.tolist()), model.frequencies_))
     error = sum(abs(estimate.get(tuple(h), 0.0) - f) for h, f in zip(haplotypes, truth))
     error += sum(f for h, f in estimate.items() if list(h) not in haplotypes)
@@ -62,7 +62,7 @@ def test_generated_haplotypes_are_recovered_with_missing_alleles():
 
 def test_kg20_matches_untrimmed_haplo_em(kg20):
     lnlike, reference = haplo_em_reference("kg20_untrimmed")
-    model = HaplotypeEM(3, seed=0).fit(kg20)
+    model = HaplotypeEM(3, random_state=0).fit(kg20)
     assert model.loglik_ >= lnlike - 1e-4
     # the stored table names alleles 1 (REF) / 2 (ALT); ours are the VCF bases
     relabel = [dict(zip(names, ("1", "2"))) for names in model.allele_names_]
@@ -74,7 +74,7 @@ def test_kg20_matches_untrimmed_haplo_em(kg20):
 def test_seqhap_matches_untrimmed_haplo_em():
     genotypes = read_genotypes(shared_table("seqhap_dat.tsv"))
     lnlike, reference = haplo_em_reference("seqhap_untrimmed")
-    model = HaplotypeEM(3, seed=0).fit(genotypes)
+    model = HaplotypeEM(3, random_state=0).fit(genotypes)
     assert model.loglik_ >= lnlike - 1e-4
     assert frequency_distance(model, reference) <= 1e-3
 
@@ -99,7 +99,7 @@ def test_hla_fit_reaches_the_best_known_maximum():
     # -1846.615 from a single start, the best value any search here has found.
     genotypes = read_genotypes(shared_table("hla_demo.tsv"), loci=["DQB", "DRB", "B"])
     lnlike, _ = haplo_em_reference("hla3")
-    model = HaplotypeEM(1, seed=1).fit(genotypes)
+    model = HaplotypeEM(1, random_state=1).fit(genotypes)
     assert model.loglik_ >= lnlike - 1e-4
     assert model.loglik_ >= -1846.6155
     assert model.lrt_["statistic"] > 0 and model.lrt_["p_value"] < 1e-10
@@ -117,13 +117,13 @@ def test_em_is_monotone():
                              max_iter=300)
     assert len(result.trace) > 20
     assert np.all(np.diff(result.trace) >= -1e-9)
-    model = HaplotypeEM(2, seed=0).fit(genotypes)
+    model = HaplotypeEM(2, random_state=0).fit(genotypes)
     assert np.all(np.diff(model.trace_) >= -1e-9)
 
 
 def test_no_haplotype_outside_the_estimate_would_raise_the_likelihood(kg20):
     from emapps.haplo.estimate import improving_haplotypes
-    model = HaplotypeEM(2, seed=0).fit(kg20)
+    model = HaplotypeEM(2, random_state=0).fit(kg20)
     better, skipped = improving_haplotypes(model.pairs_, model.frequencies_, kg20,
                                            np.ones(kg20.n_subjects), 4096)
     assert better.shape[0] == 0 and skipped == 0
@@ -131,9 +131,9 @@ def test_no_haplotype_outside_the_estimate_would_raise_the_likelihood(kg20):
 
 def test_same_seed_same_estimate_at_any_thread_count(kg20, threads):
     threads(1)
-    one = HaplotypeEM(3, seed=7).fit(kg20)
+    one = HaplotypeEM(3, random_state=7).fit(kg20)
     threads(2)
-    two = HaplotypeEM(3, seed=7).fit(kg20)
+    two = HaplotypeEM(3, random_state=7).fit(kg20)
     assert np.array_equal(one.haplotypes_, two.haplotypes_)
     assert np.array_equal(one.frequencies_, two.frequencies_)
     assert one.start_logliks_ == two.start_logliks_
@@ -142,7 +142,7 @@ def test_same_seed_same_estimate_at_any_thread_count(kg20, threads):
 def test_use_phase_counts_the_phased_haplotypes():
     genotypes = read_genotypes(str(KG_PHASED), use_phase=True).select_loci(
         read_genotypes(str(KG_PHASED)).loci[:8])
-    model = HaplotypeEM(1, seed=0).fit(genotypes)
+    model = HaplotypeEM(1, random_state=0).fit(genotypes)
     assert np.all(np.diff(model.pairs_.offsets) == 1)  # one pair per subject
     strands = np.concatenate([genotypes.alleles[:, :, 0], genotypes.alleles[:, :, 1]])
     rows, counts = np.unique(strands, axis=0, return_counts=True)
@@ -152,7 +152,7 @@ def test_use_phase_counts_the_phased_haplotypes():
 
 
 def test_predict_phases_subjects_with_compatible_pairs(kg20):
-    model = HaplotypeEM(2, seed=0).fit(kg20)
+    model = HaplotypeEM(2, random_state=0).fit(kg20)
     best = model.predict(kg20)
     assert np.all(best >= 0)
     for subject, (a, b) in enumerate(best):
@@ -164,7 +164,7 @@ def test_predict_phases_subjects_with_compatible_pairs(kg20):
 def test_standard_errors_match_the_numerical_hessian():
     freq = np.array([0.4, 0.1, 0.15, 0.35])
     genotypes = sample_genotypes(TWO_SNP_HAPLOTYPES, freq, 300, seed=4)
-    model = HaplotypeEM(1, seed=0, tol=1e-12).fit(genotypes)
+    model = HaplotypeEM(1, random_state=0, tol=1e-12).fit(genotypes)
     pairs, f = model.pairs_, model.frequencies_
     evaluate = FrequencyModel(np.ones(genotypes.n_subjects))
 
@@ -196,7 +196,7 @@ def test_ld_of_a_known_two_locus_table():
 def test_no_ld_loglik_of_complete_data_is_the_allele_count_formula():
     freq = np.array([0.25, 0.25, 0.25, 0.25])
     genotypes = sample_genotypes(TWO_SNP_HAPLOTYPES, freq, 200, seed=6)
-    model = HaplotypeEM(1, seed=0).fit(genotypes)
+    model = HaplotypeEM(1, random_state=0).fit(genotypes)
     expected = 0.0
     for locus in range(2):
         calls = genotypes.alleles[:, locus]

@@ -87,7 +87,7 @@ def test_map_em_never_decreases(cohort):
 
 def test_missing_calls_are_filled_well(cohort):
     truth, masked, hidden = cohort
-    result = CohortImputer(6, n_starts=2, max_iter=15, seed=0).fit(masked).predict()
+    result = CohortImputer(6, n_init=2, max_iter=15, random_state=0).fit(masked).predict()
     true, given = truth.genotypes(), masked.genotypes()
     missing = (given < 0) & (true >= 0)
     assert hidden == missing.sum() > 500

@@ -9,7 +9,7 @@ from emapps.impute.copier import THETA_STEPS, CohortCopier
 
 def test_the_cohort_as_its_own_panel_fills_and_phases(cohort):
     truth, masked, _ = cohort
-    result = CohortCopier(rounds=6, seed=0).fit(masked).predict()
+    result = CohortCopier(rounds=6, random_state=0).fit(masked).predict()
     true, given = truth.genotypes(), masked.genotypes()
     missing = (given < 0) & (true >= 0)
     best = np.argmax(np.stack(result.genotype_probs(), axis=2), axis=2)
@@ -28,7 +28,7 @@ def test_cohort_copying_chooses_theta_by_held_out_calls_and_phases_rare_heterozy
     outputs = []
     for n_threads in (1, 2):
         threads(n_threads)
-        model = CohortCopier(rounds=2, refine_rounds=1, refine_states=32, seed=4).fit(masked)
+        model = CohortCopier(rounds=2, refine_rounds=1, refine_states=32, random_state=4).fit(masked)
         outputs.append((model.haplotypes_, np.concatenate(model.predict().haplotype_probs)))
     assert all(np.array_equal(one, two) for one, two in zip(*outputs))  # 1 = 2 threads
     grid = model.theta * THETA_STEPS

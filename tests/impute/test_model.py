@@ -20,7 +20,7 @@ def inputs():
 @pytest.fixture(scope="module")
 def fitted(inputs):
     target, panel = inputs
-    model = ReferenceImputer(seed=0, genetic_map=read_plink_map(
+    model = ReferenceImputer(random_state=0, genetic_map=read_plink_map(
         SLICE / "chr20.slice.plink.map.gz")).fit(target, panel)
     return model, model.predict()
 
@@ -65,7 +65,7 @@ def test_imputed_dosages_track_the_truth(fitted):
 def test_composite_panels_impute_nearly_as_well_as_the_whole_panel(fitted, inputs):
     """A quarter of the 480 haplotypes per sample for phasing, half for imputing."""
     target, panel = inputs
-    reduced = ReferenceImputer(seed=0, phase_states=120, impute_states=240,
+    reduced = ReferenceImputer(random_state=0, phase_states=120, impute_states=240,
                                genetic_map=read_plink_map(
                                    SLICE / "chr20.slice.plink.map.gz")).fit(target, panel)
     result = reduced.predict()
@@ -83,7 +83,7 @@ def test_same_seed_same_output_at_one_and_two_threads(inputs, threads, states):
     outputs = []
     for n_threads in (1, 2):
         threads(n_threads)
-        result = ReferenceImputer(seed=3, max_iter=3, **states).fit(target, panel).predict()
+        result = ReferenceImputer(random_state=3, max_iter=3, **states).fit(target, panel).predict()
         outputs.append(np.concatenate(result.haplotype_probs))
     assert np.array_equal(*outputs)
 

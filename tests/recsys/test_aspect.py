@@ -9,7 +9,7 @@ from emapps.kernels.aspect import aspect_estep
 from emapps.recsys.aspect import AspectRecommender
 from emapps.recsys.io import Ratings
 from emapps.recsys.models import load_model
-from emapps.recsys.topn import ranking_metrics
+from emapps.recsys.recommender import ranking_metrics
 
 
 def planted(n_users=120, n_items=60, n_topics=3, per_user=12, seed=0):
@@ -55,15 +55,15 @@ def test_aspect_estep_matches_dense_posteriors(beta, threads):
 
 def test_tempered_em_never_decreases_and_finds_the_planted_blocks():
     ratings, group, block = planted()
-    model = AspectRecommender(3, temperature=0.9, max_iter=200, tol=1e-9, seed=0).fit(ratings)
+    model = AspectRecommender(3, temperature=0.9, max_iter=200, tol=1e-9, random_state=0).fit(ratings)
     assert np.all(np.diff(model.trace_) >= -1e-9 * np.abs(np.array(model.trace_[1:])))
-    top = model.recommend(np.arange(ratings.n_users), 5, seen=ratings.matrix())
+    top = model.recommend_codes(np.arange(ratings.n_users), 5, seen=ratings.matrix())
     assert np.mean(top // block == group[:, None]) > 0.98  # recommendations stay in-block
 
 
 def test_fold_in_places_a_new_user_in_their_block():
     ratings, _, block = planted()
-    model = AspectRecommender(3, max_iter=200, seed=0).fit(ratings)
+    model = AspectRecommender(3, max_iter=200, random_state=0).fit(ratings)
     theta = model.fold_in(np.arange(block, block + 5))  # five items of block 1
     scores = theta @ model.phi_.T
     assert np.argmax(scores) // block == 1
@@ -71,7 +71,7 @@ def test_fold_in_places_a_new_user_in_their_block():
 
 def test_save_and_load_round_trip(tmp_path):
     ratings, _, _ = planted()
-    model = AspectRecommender(3, max_iter=20, seed=0).fit(ratings)
+    model = AspectRecommender(3, max_iter=20, random_state=0).fit(ratings)
     model.save(tmp_path / "aspect.npz")
     loaded = load_model(tmp_path / "aspect.npz")
     np.testing.assert_array_equal(loaded.scores([0, 5]), model.scores([0, 5]))
@@ -92,11 +92,11 @@ def test_ranking_metrics_by_hand():
 
 def test_aspect_explanation_points_at_the_users_block():
     ratings, group, block = planted()
-    model = AspectRecommender(3, max_iter=200, seed=0).fit(ratings)
+    model = AspectRecommender(3, max_iter=200, random_state=0).fit(ratings)
     user = 4
-    item = int(model.recommend([user], 1, seen=ratings.matrix())[0, 0])
-    why = model.explain(user, item)
-    assert sum(share for _, share in model.explain(user, item, n=3)["factors"]) == \
+    item = int(model.recommend_codes([user], 1, seen=ratings.matrix())[0, 0])
+    why = model.explain_codes(user, item)
+    assert sum(share for _, share in model.explain_codes(user, item, n=3)["factors"]) == \
         pytest.approx(1.0)
     assert why["score"] == pytest.approx(model.scores([user])[0, item])
     assert all(j // block == group[user] for j, _ in why["items"])

@@ -19,10 +19,16 @@ def test_fit_then_predict_and_recommend(tmp_path, capsys):
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("user\titem\n1\t5\n2\t7\nnobody\t5\n")
     status, out, err = run_cli(capsys, "recsys", "predict", model, pairs)
+    assert status == 2 and err.strip() == ("emapps: error: unknown user id(s): nobody; the "
+                                           "model was not fitted on them (unknown='fallback' "
+                                           "gives the fallback instead)") and out == ""
+    status, out, err = run_cli(capsys, "recsys", "predict", model, pairs, "--unknown",
+                               "fallback")
     assert status == 0, err
     lines = out.splitlines()
-    assert lines[0] == "user\titem\tprediction" and len(lines) == 4
+    assert lines[0] == "user\titem\tprediction\tknown" and len(lines) == 4
     assert all(1.0 <= float(line.split("\t")[2]) <= 5.0 for line in lines[1:])
+    assert [line.split("\t")[3] for line in lines[1:]] == ["1", "1", "0"]
     status, out, err = run_cli(capsys, "recsys", "recommend", model, "--users", "1", "-n", "5",
                            "--seen", SYNTHETIC)
     assert status == 0, err
@@ -119,7 +125,7 @@ def test_explain_lists_classes_and_supporting_items(kind, tmp_path, capsys):
              if line.split("\t")[0] == "1"}
     assert {row[4] for row in rows if row[3] == "supporting_item"} <= rated
     status, _, err = run_cli(capsys, "recsys", "explain", model, "--user", "nobody")
-    assert status == 2 and "unknown user id 'nobody'" in err
+    assert status == 2 and "unknown user id(s): nobody" in err
 
 
 def test_foldin_recommends_for_new_users(tmp_path, capsys):
@@ -164,7 +170,8 @@ def test_gaussian_aspect_model_predicts_and_is_evaluated_by_rating_cv(tmp_path, 
     assert status == 0, err
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("user\titem\n1\t5\nnobody\t7\n")
-    status, out, err = run_cli(capsys, "recsys", "predict", model, pairs)
+    status, out, err = run_cli(capsys, "recsys", "predict", model, pairs, "--unknown",
+                               "fallback")
     assert status == 0, err
     assert all(1.0 <= float(line.split("\t")[2]) <= 5.0 for line in out.splitlines()[1:])
     ratings, _ = synthetic_ratings(n_users=80, n_items=60, seed=2)

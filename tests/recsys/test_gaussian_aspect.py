@@ -55,10 +55,10 @@ def communities(n_users=150, n_items=80, seed=0):
 
 def test_em_never_decreases_and_predicts_the_communities_tastes():
     train, test, _ = communities()
-    model = GaussianAspectRecommender(2, max_iter=100, tol=0, seed=0).fit(train)
+    model = GaussianAspectRecommender(2, max_iter=100, tol=0, random_state=0).fit(train)
     trace = np.array(model.trace_)
     assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
-    error = model.predict(test.users, test.items) - test.values
+    error = model.predict_codes(test.users, test.items) - test.values
     assert np.sqrt(np.mean(error ** 2)) < 0.75  # the two-level truth has noise sd 0.5
     baseline = np.sqrt(np.mean((test.values - train.values.mean()) ** 2))
     assert baseline > 1.4
@@ -66,9 +66,9 @@ def test_em_never_decreases_and_predicts_the_communities_tastes():
 
 def test_explanation_terms_add_up_to_the_prediction():
     train, _, _ = communities()
-    model = GaussianAspectRecommender(2, max_iter=300, tol=1e-12, seed=0, clip=False).fit(train)
+    model = GaussianAspectRecommender(2, max_iter=300, tol=1e-12, random_state=0, clip=False).fit(train)
     user, item = 3, 7
-    reasons = model.explain(user, item, n=100)
+    reasons = model.explain_codes(user, item, n=100)
     deviation = reasons["score"] - model.user_mean_[user]
     assert sum(value for _, value in reasons["factors"]) == pytest.approx(deviation, abs=1e-6)
     assert sum(value for _, value in reasons["items"]) == pytest.approx(deviation, abs=1e-3)
@@ -76,7 +76,7 @@ def test_explanation_terms_add_up_to_the_prediction():
 
 def test_fold_in_reproduces_a_fitted_user_and_saving_round_trips(tmp_path):
     train, test, _ = communities()
-    model = GaussianAspectRecommender(2, max_iter=200, tol=1e-10, seed=0).fit(train)
+    model = GaussianAspectRecommender(2, max_iter=200, tol=1e-10, random_state=0).fit(train)
     user = 5
     mine = train.subset(train.users == user)
     folded = model.fold_in(mine.items, mine.values, max_iter=200)
@@ -84,6 +84,6 @@ def test_fold_in_reproduces_a_fitted_user_and_saving_round_trips(tmp_path):
                                model.scores([user])[0].clip(1, 5), atol=0.02)
     model.save(tmp_path / "g.npz")
     loaded = load_model(tmp_path / "g.npz")
-    np.testing.assert_array_equal(loaded.predict(test.users, test.items),
-                                  model.predict(test.users, test.items))
-    assert loaded.explain(user, 7) == model.explain(user, 7)
+    np.testing.assert_array_equal(loaded.predict_codes(test.users, test.items),
+                                  model.predict_codes(test.users, test.items))
+    assert loaded.explain_codes(user, 7) == model.explain_codes(user, 7)

@@ -52,16 +52,16 @@ def test_estep_matches_dense_gaussians_over_all_entries(threads):
 
 def test_em_never_decreases_and_recommends_within_the_planted_blocks():
     ratings, group, block = planted()
-    model = ImplicitFactorRecommender(4, max_iter=25, tol=0, seed=0).fit(ratings)
+    model = ImplicitFactorRecommender(4, max_iter=25, tol=0, random_state=0).fit(ratings)
     trace = np.array(model.trace_)
     assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
-    top = model.recommend(np.arange(ratings.n_users), 5, seen=ratings.matrix())
+    top = model.recommend_codes(np.arange(ratings.n_users), 5, seen=ratings.matrix())
     assert np.mean(top // block == group[:, None]) > 0.98
 
 
 def test_fold_in_is_the_fitted_users_posterior_and_saving_round_trips(tmp_path):
     ratings, _, _ = planted()
-    model = ImplicitFactorRecommender(4, max_iter=10, seed=0).fit(ratings)
+    model = ImplicitFactorRecommender(4, max_iter=10, random_state=0).fit(ratings)
     user = 11
     np.testing.assert_allclose(model.fold_in(ratings.items[ratings.users == user]),
                                model.user_factors_[user], rtol=1e-10, atol=1e-12)
@@ -72,10 +72,10 @@ def test_fold_in_is_the_fitted_users_posterior_and_saving_round_trips(tmp_path):
 
 def test_explanations_add_up_to_the_score():
     ratings, group, block = planted()
-    model = ImplicitFactorRecommender(4, max_iter=10, seed=0).fit(ratings)
+    model = ImplicitFactorRecommender(4, max_iter=10, random_state=0).fit(ratings)
     user = 5
-    item = int(model.recommend([user], 1, seen=ratings.matrix())[0, 0])
-    why = model.explain(user, item, n=1000)
+    item = int(model.recommend_codes([user], 1, seen=ratings.matrix())[0, 0])
+    why = model.explain_codes(user, item, n=1000)
     assert sum(value for _, value in why["items"]) == pytest.approx(why["score"], rel=1e-8)
     assert sum(value for _, value in why["factors"]) == pytest.approx(why["score"], rel=1e-8)
     strongest = why["items"][0][0]
@@ -85,7 +85,7 @@ def test_explanations_add_up_to_the_score():
 def test_partial_fit_adds_users_and_items_and_keeps_improving():
     ratings, group, block = planted()
     old = ratings.subset(ratings.users < 90)
-    model = ImplicitFactorRecommender(4, max_iter=25, tol=0, seed=0).fit(old)
+    model = ImplicitFactorRecommender(4, max_iter=25, tol=0, random_state=0).fit(old)
     new = ratings.subset(ratings.users >= 90)
     extra = Ratings(np.array([0, 0]), np.array([0, 1]), np.array([1.0, 1.0]),
                     np.array(["brand-new"]), np.array(["0", "item-new"]))
@@ -97,16 +97,16 @@ def test_partial_fit_adds_users_and_items_and_keeps_improving():
     assert len(model.feedback_.items) == len(ratings) + 2  # every row kept, none twice
     codes = {uid: k for k, uid in enumerate(model.user_ids_.tolist())}
     users = np.array([codes[str(u)] for u in range(90, ratings.n_users)])
-    top = model.recommend(users, 5)
+    top = model.recommend_codes(users, 5)
     assert np.mean(top // block == group[90:, None]) > 0.95  # new users modelled
 
 
 def test_recommend_for_one_user_or_many_leaves_out_training_items():
     ratings, _, _ = planted()
-    model = ImplicitFactorRecommender(3, max_iter=5, seed=0).fit(ratings)
-    one = model.recommend(4, 10)
+    model = ImplicitFactorRecommender(3, max_iter=5, random_state=0).fit(ratings)
+    one = model.recommend_codes(4, 10)
     assert one.shape == (10,)
-    np.testing.assert_array_equal(one, model.recommend([3, 4], 10)[1])
+    np.testing.assert_array_equal(one, model.recommend_codes([3, 4], 10)[1])
     mine = ratings.items[ratings.users == 4]
     assert not np.isin(one, mine).any()
-    assert np.isin(mine, model.recommend(4, ratings.n_items, filter_seen=False)).all()
+    assert np.isin(mine, model.recommend_codes(4, ratings.n_items, filter_seen=False)).all()

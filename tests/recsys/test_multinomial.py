@@ -27,10 +27,10 @@ def test_responsibilities_match_a_dense_softmax():
 
 def test_em_never_decreases_and_finds_the_planted_classes():
     ratings, group, block = planted()
-    model = MixtureRecommender(3, max_iter=100, tol=0, seed=0).fit(ratings)
+    model = MixtureRecommender(3, max_iter=100, tol=0, random_state=0).fit(ratings)
     trace = np.array(model.trace_)
     assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
-    top = model.recommend(np.arange(ratings.n_users), 5, seen=ratings.matrix())
+    top = model.recommend_codes(np.arange(ratings.n_users), 5, seen=ratings.matrix())
     assert np.mean(top // block == group[:, None]) > 0.98
     scores = model.folded_scores(np.arange(2 * block, 2 * block + 4))
     assert np.argmax(scores) // block == 2
@@ -38,7 +38,7 @@ def test_em_never_decreases_and_finds_the_planted_classes():
 
 def test_save_and_load_round_trip(tmp_path):
     ratings, _, _ = planted()
-    model = MixtureRecommender(3, max_iter=10, seed=0).fit(ratings)
+    model = MixtureRecommender(3, max_iter=10, random_state=0).fit(ratings)
     model.save(tmp_path / "mix.npz")
     np.testing.assert_array_equal(load_model(tmp_path / "mix.npz").scores([0, 1]),
                                   model.scores([0, 1]))
@@ -46,10 +46,10 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_explanation_points_at_the_users_own_block():
     ratings, group, block = planted()
-    model = MixtureRecommender(3, max_iter=100, seed=0).fit(ratings)
+    model = MixtureRecommender(3, max_iter=100, random_state=0).fit(ratings)
     user = 2
-    item = int(model.recommend(user, 1)[0])
-    reasons = model.explain(user, item, n=3)
+    item = int(model.recommend_codes(user, 1)[0])
+    reasons = model.explain_codes(user, item, n=3)
     assert sum(v for _, v in reasons["factors"]) == pytest.approx(reasons["score"], rel=1e-10)
     assert all(j // block == group[user] for j, _ in reasons["items"])
     assert all(value > 0 for _, value in reasons["items"])
