@@ -32,7 +32,7 @@ def test_fit_select_save_predict(tmp_path, capsys):
     assert status == 0, err
     assert "chosen: K=" in out and "BIC" in out and len(out.splitlines()) > 7
     meta = json.loads(record.read_text())
-    assert meta["seed"] == 3 and len(meta["selection"]) == 6 and meta["loglik_trace"]
+    assert meta["seed"] == 3 and len(meta["selection"]) == 6 and meta["trace"]
     status, out, err = run_cli(capsys, "mixture", "predict", str(model), FAITHFUL)
     assert status == 0, err
     lines = out.splitlines()

@@ -216,7 +216,7 @@ def test_fit_predict_and_run_record(faithful):
     np.testing.assert_array_equal(labels, model.predict(faithful))
     record = model.run_record()
     assert record["settings"]["n_components"] == 2 and record["seed"] == 4
-    assert len(record["loglik_trace"]) == model.n_iter_
+    assert len(record["trace"]) == model.n_iter_
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])

@@ -117,7 +117,8 @@ def test_k_above_the_number_of_colours_is_reduced_with_a_warning():
     image = np.zeros((6, 6, 3))
     image[:, 3:] = 1.0
     with pytest.warns(UserWarning, match="only 2 distinct pixel values"):
-        labels = ImageSegmenter(5, random_state=0).fit_predict(image)
+        labels = ImageSegmenter(5, features="lab", spatial="none",
+                                random_state=0).fit_predict(image)
     np.testing.assert_array_equal(labels, np.repeat([[0, 1]], 3, axis=1).repeat(6, axis=0))
 
 
@@ -156,7 +157,8 @@ def test_scikit_learn_agrees_the_fit_is_converged_on_a_real_image(demo_images):
     from emapps.segment.io import load_image
 
     image = load_image(demo_images / "chelsea.png")[::2, ::2]
-    ours = ImageSegmenter(4, features="lab", tol=1e-6, random_state=0).fit(image)
+    ours = ImageSegmenter(4, features="lab", spatial="none", tol=1e-6,
+                          random_state=0).fit(image)
     X = ours.image_features(image)
     mixture = ours.mixture_
     theirs = sklearn_mixture.GaussianMixture(
