@@ -18,8 +18,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from statistics import fmean
 from pathlib import Path
+from statistics import fmean
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EMAPPS_SHARED", ROOT.parent / "shared"))

@@ -48,7 +48,7 @@ def worker(case):
     warnings.simplefilter("ignore")
     if case["impl"] == "emapps":
         from emapps import GaussianMixture
-        from emapps.kernels.parallel import set_threads
+        from emapps.core.runtime import set_threads
         set_threads(case["threads"])
     else:
         from sklearn.mixture import GaussianMixture

@@ -356,7 +356,7 @@ def main():
     args = parser.parse_args()
     if not SPLITS.is_dir():
         sys.exit(f"{SPLITS} not found: the benchmark reads MovieLens from ../shared")
-    from emapps.kernels.parallel import set_threads
+    from emapps.core.runtime import set_threads
     set_threads(1)
     sections = args.only.split(",")
     k, reg = protocol_a() if "A" in sections else (10, 200.0)

@@ -266,7 +266,7 @@ def main():
     warnings.simplefilter("ignore")
     from threadpoolctl import threadpool_limits
 
-    from emapps.kernels.parallel import set_threads
+    from emapps.core.runtime import set_threads
     set_threads(1)
     threadpool_limits(1)
     images = load_bsds(args.images)

@@ -36,7 +36,7 @@ def airquality():
 @pytest.fixture
 def threads():
     """Call threads(n) to run kernels on n threads; restored afterwards."""
-    from emapps.kernels.parallel import get_threads, set_threads
+    from emapps.core.runtime import get_threads, set_threads
     before = get_threads()
     yield set_threads
     set_threads(before)

@@ -12,8 +12,8 @@ import click
 @click.option("--outdir", default="demo-out", show_default=True)
 def demo(data_dir, outdir):
     """Run the demo of every module on the bundled data."""
-    from . import main
     from ..errors import UserInputError
+    from . import main
 
     data, out = Path(data_dir), Path(outdir)
     faithful = data / "tabular" / "old_faithful.csv"

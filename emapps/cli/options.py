@@ -40,9 +40,11 @@ def set_threads(threads: int | None) -> None:
 
     if threads is None:
         return
-    if not 1 <= threads <= MAX_THREADS:
-        raise UserInputError(f"--threads must be between 1 and {MAX_THREADS}; got {threads}")
-    set_process_threads(threads)
+    try:
+        set_process_threads(threads)
+    except ValueError:
+        raise UserInputError(f"--threads must be between 1 and {MAX_THREADS}; "
+                             f"got {threads}") from None
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -55,7 +57,7 @@ def resolve_seed(seed: int | None) -> int:
 
 threads_option = click.option("--threads", "-@", type=int, default=None,
                               help="Worker threads (default: all cores).")
-seed_option = click.option("--seed", type=int, default=None,
+seed_option = click.option("--seed", type=click.IntRange(min=0), default=None,
                            help="Random seed; the seed used is always recorded.")
 
 

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import NotFittedError
+from ..errors import NotFittedError, UserInputError
 
 #: old keyword -> its name now; the old spelling still works, with a FutureWarning
 RENAMED_KEYWORDS = {"seed": "random_state", "n_starts": "n_init"}
@@ -37,7 +37,6 @@ def seed_sequence(random_state) -> np.random.SeedSequence:
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) \
             and random_state >= 0:
         return np.random.SeedSequence(int(random_state))
-    from ..errors import UserInputError
     raise UserInputError(f"random_state must be None, a non-negative integer, a "
                          f"SeedSequence or a Generator; got {random_state!r}")
 
@@ -75,6 +74,13 @@ class Estimator:
                 if name != "self" and parameter.kind not in (parameter.VAR_KEYWORD,
                                                               parameter.VAR_POSITIONAL)]
 
+    @classmethod
+    def default_params(cls) -> dict:
+        """Every parameter's default, from the signature: the one place defaults are
+        written (the command line reads them here)."""
+        signature = inspect.signature(cls.__init__)
+        return {name: signature.parameters[name].default for name in cls._get_param_names()}
+
     def get_params(self, deep=True) -> dict:
         """The estimator's parameters (with ``deep``, nested ones as ``name__key``)."""
         params = {}
@@ -104,13 +110,9 @@ class Estimator:
         return self
 
     def __repr__(self) -> str:
-        signature = inspect.signature(type(self).__init__)
-        changed = []
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            default = signature.parameters[name].default
-            if not _same(value, default):
-                changed.append(f"{name}={value!r}")
+        changed = [f"{name}={getattr(self, name)!r}"
+                   for name, default in self.default_params().items()
+                   if not _same(getattr(self, name), default)]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     # -- scikit-learn's hooks ----------------------------------------------------------

@@ -63,13 +63,12 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
 
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
     (header; two columns per locus named <locus>.a1/<locus>.a2)."""
-    from ..io.outputs import check_writable, write_json, write_text
+    from ..io.outputs import check_outputs, write_json, write_text
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
     from .model import HaplotypeEM
 
     paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}
-    for path in paths.values():
-        check_writable(path)
+    check_outputs(paths.values(), inputs=[input_path, samples_file])
     set_threads(threads)
     seed = resolve_seed(seed)
     model = HaplotypeEM(starts, random_state=seed, min_posterior=min_posterior, tol=tol,

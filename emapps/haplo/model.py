@@ -13,10 +13,10 @@ import numpy as np
 
 from ..core.estimator import Estimator, take_renamed_keywords
 from ..core.record import run_record
+from ..core.validation import check_positive_int
 from ..em import iterated_search
 from ..errors import UserInputError
 from ..kernels.pairs import pair_posteriors
-from ..core.validation import check_positive_int
 from .estimate import (FrequencyModel, Settings, all_pairs, final_stage, locus_loglik,
                        perturbed_start, rephase_subjects, run_start)
 from .io import Genotypes

@@ -8,9 +8,21 @@ import time
 
 import click
 
-from ..core.runtime import command_line
 from ..cli.options import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
+from ..core.runtime import command_line
 from ..errors import UserInputError
+
+
+def _index_paths(output, no_index: bool) -> list[str]:
+    """The index files an indexed output may get (.tbi or .csi)."""
+    if no_index or output in (None, "-"):
+        return []
+    return [f"{output}.tbi", f"{output}.csi"]
+
+
+def _command() -> str:
+    """The command line being run, for the output's header."""
+    return shlex.join(command_line() or ["emapps", *sys.argv[1:]])
 
 
 @click.group(cls=DefaultRunGroup)
@@ -91,15 +103,14 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     TARGET's biallelic sites, its calls kept (phased by the copying model) and the
     missing ones filled."""
     from .._version import __version__
-    from ..io.outputs import check_writable, write_json
     from ..core.record import run_record
+    from ..io.outputs import check_outputs, write_json
     from .io import output_type as resolve_type
     from .io import read_calls, read_plink_map, read_samples_option, write_imputed
 
     mode = resolve_type(output, output_type)
-    for path in (output, record_path):
-        if path not in (None, "-"):
-            check_writable(path)
+    check_outputs([output, record_path, *_index_paths(output, no_index)],
+                  inputs=[target, panel_path, map_path])
     set_threads(threads)
     seed = resolve_seed(seed)
     n_threads = threads or 1
@@ -144,7 +155,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
                    f"log-likelihood {imputer.loglik_:.2f}")
         dropped = {**result.record["dropped_target_sites"], **target_calls.skipped}
     timings["fit_and_impute"] = time.perf_counter() - started - sum(timings.values())
-    command = shlex.join(command_line() or ["emapps", *sys.argv[1:]])
+    command = _command()
     write_imputed(output, result, target_calls, mode=mode, command=command,
                   version=__version__, threads=n_threads, index=not no_index)
     timings["write"] = time.perf_counter() - started - sum(timings.values())
@@ -167,10 +178,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
             target=target_calls.source, panel=panel_path, output=output,
             samples=len(result.samples), **own))
     if not quiet:
-        dropped_text = ", ".join(f"{value} {key.replace('_', ' ')}"
-                                 for key, value in dropped.items())
-        click.echo(f"emapps impute: {summary}; seed {seed}"
-                   + (f"; target sites dropped: {dropped_text}" if dropped_text else "")
+        click.echo(f"emapps impute: {summary}" + ("" if panel_path else f"; seed {seed}")
+                   + (f"; target sites dropped: {', '.join(warnings)}" if warnings else "")
                    + (f"; wrote {output}" if output != "-" else ""), err=True)
     return 0
 
@@ -191,13 +200,13 @@ def mask(input_path, output, output_type, design, every, offset, rate, region, s
     """Mask genotypes of INPUT for an imputation experiment: the output holds unphased GT
     only; INPUT itself is the truth for `emapps impute score`."""
     from .._version import __version__
-    from ..io.outputs import check_writable
+    from ..io.outputs import check_outputs
     from .evaluate import mask_array, mask_random, unphased_vcf
     from .io import output_type as resolve_type
     from .io import read_calls, read_samples_option, write_vcf_text
 
     mode = resolve_type(output, output_type)
-    check_writable(output)
+    check_outputs([output, *_index_paths(output, False)], inputs=[input_path])
     calls = read_calls(input_path, region=region, samples=read_samples_option(samples))
     if design == "array":
         masked = mask_array(calls, every, offset)
@@ -206,7 +215,7 @@ def mask(input_path, output, output_type, design, every, offset, rate, region, s
         seed = resolve_seed(seed)
         masked, hidden = mask_random(calls, rate, seed)
         summary = f"hid {hidden} calls (rate {rate:g}, seed {seed})"
-    command = shlex.join(command_line() or ["emapps", *sys.argv[1:]])
+    command = _command()
     header, lines = unphased_vcf(masked, command, __version__)
     write_vcf_text(output, header, lines, mode=mode)
     click.echo(f"emapps impute mask: {summary}; {len(calls.samples)} samples", err=True)
@@ -224,15 +233,15 @@ def ligate(chunks, output, output_type, no_index, threads, quiet):
     """Join overlapping imputed CHUNKS of one chromosome into one file: at each overlap the
     later chunk's haplotypes are swapped per sample to agree with the earlier chunk's
     phase, and the records switch chunk in the middle of the overlap."""
-    from ..io.outputs import check_writable
+    from ..io.outputs import check_outputs
     from .io import output_type as resolve_type
     from .ligate import ligate as join_chunks
 
     if "-" in chunks:
         raise UserInputError("ligate reads each chunk twice: give files, not '-'")
     mode = resolve_type(output, output_type)
-    check_writable(output)
-    command = shlex.join(command_line() or ["emapps", *sys.argv[1:]])
+    check_outputs([output, *_index_paths(output, no_index)], inputs=chunks)
+    command = _command()
     set_threads(threads)
     summary = join_chunks(list(chunks), output, mode=mode, threads=threads or 1,
                           index=not no_index, command=command)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.outputs import atomic_path
 from ..errors import UserInputError
+from ..io.outputs import atomic_path
 from ..io.vcf import diploid_calls, display_name, open_vcf, record_lines
 
 #: 1 cM per Mb when no genetic map is given

@@ -24,12 +24,12 @@ import numpy as np
 from scipy.special import xlogy
 
 from ..core.estimator import Estimator, take_renamed_keywords
+from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
                                pack_bits, phase_samples, reduced_impute, reduced_statistics,
                                refine_cohort)
-from ..core.validation import check_positive_int
 from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
 
 #: typed markers per window of phasing candidates (one bit-packed word, <= 64)

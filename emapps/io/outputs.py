@@ -1,4 +1,5 @@
-"""Atomic output: write to a temporary file in the target folder, then rename."""
+"""Output safety: a run's outputs checked against its inputs and each other before any
+work, and atomic writes (a temporary file in the target folder, then a rename)."""
 
 import json
 import os
@@ -9,6 +10,36 @@ from pathlib import Path
 from ..core.runtime import UMASK
 from ..errors import UserInputError
 
+
+def _identity(path: str):
+    """What makes two paths one file: device and inode when it exists (so hard links
+    and symlinks match), else the resolved path."""
+    try:
+        status = os.stat(path)
+        return status.st_dev, status.st_ino
+    except OSError:
+        return os.path.realpath(path)
+
+
+def check_outputs(outputs, inputs=()) -> None:
+    """Refuse, before any work, an output that is one of the run's inputs or another of
+    its outputs (under any name), or that cannot be written; None and '-' (stdout) are
+    skipped."""
+    sources = {_identity(str(path)): str(path) for path in inputs
+               if path not in (None, "-") and os.path.exists(str(path))}
+    seen = {}
+    for path in outputs:
+        if path in (None, "-"):
+            continue
+        identity = _identity(str(path))
+        if identity in sources:
+            raise UserInputError(f"the output {path} is the input {sources[identity]}; "
+                                 f"choose another output path")
+        if identity in seen:
+            raise UserInputError(f"{seen[identity]} and {path} are the same file; give "
+                                 f"each output its own path")
+        seen[identity] = str(path)
+        check_writable(path)
 
 
 def check_writable(path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .outputs import atomic_path
 from ..errors import UserInputError
+from .outputs import atomic_path
 
 MISSING = {"", "na", "nan", "n/a", "null", "."}
 

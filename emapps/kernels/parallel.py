@@ -11,11 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..core import runtime
-from ..core.runtime import get_threads, set_threads
-
-__all__ = ["CHUNK_ROWS", "get_threads", "set_threads", "stop_pool", "chunk_ranges",
-           "map_chunks", "add_in_order", "map_add"]
+from ..core.runtime import get_threads, on_threads_changed
 
 CHUNK_ROWS = 16384
 
@@ -42,7 +38,7 @@ def _resize_pool(n_threads: int) -> None:
             _state["pool"] = None
 
 
-runtime.on_threads_changed(_resize_pool)
+on_threads_changed(_resize_pool)
 
 
 def stop_pool() -> None:

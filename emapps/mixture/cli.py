@@ -3,7 +3,7 @@
 import click
 
 from ..cli.options import (parse_choices, parse_int_range, resolve_seed, seed_option, set_threads,
-                        threads_option)
+                           threads_option)
 
 COVARIANCES = ("full", "tied", "diag", "spherical")
 
@@ -53,13 +53,13 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
     """Fit mixtures for every K and covariance type; print the table and the chosen model."""
     from contextlib import nullcontext
 
-    from ..io.outputs import check_writable
     from ..errors import UserInputError
+    from ..io.outputs import check_outputs
 
     ks = parse_int_range(components, "-k")
     covariances = parse_choices(covariance, "--covariance", COVARIANCES)
-    for path in (output, record, plot and f"{plot}/criterion.png"):
-        check_writable(path)
+    check_outputs([output, record, plot and f"{plot}/criterion.png",
+                   plot and f"{plot}/trace.png"], inputs=[data])
     if scheduler is not None and n_boot:
         raise UserInputError("--bootstrap needs the data in memory; drop --dask")
     if chunk_rows < 1:
@@ -120,11 +120,11 @@ def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter
 @threads_option
 def predict(model, data, output, threads):
     """Labels, posterior probabilities and log-density (anomaly score) per row."""
-    from ..io.outputs import check_writable
+    from ..io.outputs import check_outputs
     from ..io.tables import write_table
     from .io import load_model
 
-    check_writable(output)
+    check_outputs([output], inputs=[model, data])
     set_threads(threads)
     gm, meta = load_model(model)
     X, _ = _load(data, ",".join(meta["columns"]))
@@ -158,11 +158,10 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
     """Fill missing entries (empty, NA, NaN) with conditional means E[x_miss | x_obs]."""
     import numpy as np
 
-    from ..io.outputs import check_writable, write_json
+    from ..io.outputs import check_outputs, write_json
     from ..io.tables import read_table, write_table
 
-    for path in (output, record):
-        check_writable(path)
+    check_outputs([output, record], inputs=[data, model])
     set_threads(threads)
     table, all_names = read_table(data)
     if model:

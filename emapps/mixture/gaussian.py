@@ -3,10 +3,10 @@
 import numpy as np
 
 from ..core.estimator import Estimator, seed_sequence
+from ..core.validation import (check_choice, check_matrix, check_positive_int,
+                               check_sample_weight)
 from ..em import fit_em
 from ..errors import UserInputError
-from ..core.validation import (check_choice, check_matrix, check_positive_int,
-                          check_sample_weight)
 from .covariance import (COVARIANCE_TYPES, MOMENT_ROWS, n_covariance_parameters,
                          responsibility_moments)
 from .init import INIT_METHODS, initial_responsibilities

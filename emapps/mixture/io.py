@@ -5,8 +5,8 @@ import json
 import numpy as np
 
 from .._version import __version__
-from ..io.outputs import atomic_path
 from ..errors import UserInputError
+from ..io.outputs import atomic_path
 from .params import GaussianParams
 
 FORMAT = "emapps.GaussianMixture/1"

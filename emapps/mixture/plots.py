@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from ..io.outputs import atomic_path
 from ..errors import UserInputError
+from ..io.outputs import atomic_path
 
 
 def _pyplot():

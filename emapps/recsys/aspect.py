@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.estimator import take_renamed_keywords
+from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
-from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from ..core.estimator import take_renamed_keywords
 from .recommender import Recommender
 
 #: added to every expected count in the M-step so no probability becomes exactly 0
@@ -122,6 +122,10 @@ class AspectRecommender(Recommender):
     def folded_scores(self, items, counts=None) -> np.ndarray:
         """P(i | u) of every item for a new user folded in from their feedback."""
         return self.phi_ @ self.fold_in(items, counts)
+
+    def _latent_vectors(self) -> tuple:
+        """(item vectors, user vectors) for similarity: P(item | topic) and P(topic | user)."""
+        return self.phi_, self.theta_
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""

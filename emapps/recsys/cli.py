@@ -18,18 +18,17 @@ def _given(value, default):
 def _default(kind: str, name: str):
     """The default of parameter ``name`` of the recommender ``kind``: the option
     defaults below are read from the classes, never written twice."""
-    import inspect
-
-    return inspect.signature(MODELS[kind][0].__init__).parameters[name].default
+    return MODELS[kind][0].default_params()[name]
 
 
 def _defaults_by_kind(name: str) -> str:
     """'10 factor, 32 implicit, ...': each kind's default of its size or of ``name``."""
     parts = {}
-    for kind, (_, size_name) in MODELS.items():
+    for kind, (cls, size_name) in MODELS.items():
+        defaults = cls.default_params()
         parameter = size_name if name == "size" else name
-        if parameter in MODELS[kind][0]._get_param_names():
-            parts.setdefault(_default(kind, parameter), []).append(kind)
+        if parameter in defaults:
+            parts.setdefault(defaults[parameter], []).append(kind)
     return ", ".join(f"{value} {' and '.join(kinds)}" for value, kinds in parts.items())
 
 
@@ -85,11 +84,10 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
         implicit_threshold, max_iter, tol, rating_range, seed, threads, output, record_path,
         quiet, verbose):
     """Fit a model to RATINGS and save it."""
-    from ..io.outputs import check_writable, write_json
+    from ..io.outputs import check_outputs, write_json
     from .io import read_ratings
 
-    check_writable(output)
-    check_writable(record_path)
+    check_outputs([output, f"{output}.json", record_path], inputs=[ratings])
     set_threads(threads)
     seed = resolve_seed(seed)
     data = read_ratings(ratings, rating_range=_range(rating_range))
@@ -125,9 +123,11 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
 def predict(model_path, pairs, unknown, output):
     """Predicted ratings for the user/item rows of PAIRS (a third column is ignored)."""
     from ..errors import UserInputError
+    from ..io.outputs import check_outputs
     from .io import read_pairs
     from .models import load_model
 
+    check_outputs([output], inputs=[model_path, f"{model_path}.json", pairs])
     recommender = load_model(model_path)
     if not hasattr(recommender, "predict"):
         raise UserInputError(f"{model_path}: a top-N model ranks items but predicts no "
@@ -155,9 +155,11 @@ def predict(model_path, pairs, unknown, output):
 def recommend(model_path, users, n, seen, keep_seen, unknown, output):
     """Top-N items per user, best first: user, rank, item, predicted score, known."""
     from ..errors import UserInputError
+    from ..io.outputs import check_outputs
     from .io import read_ratings
     from .models import load_model
 
+    check_outputs([output], inputs=[model_path, f"{model_path}.json", seen])
     if n < 1:
         raise UserInputError(f"-n must be >= 1; got {n}")
     recommender = load_model(model_path)
@@ -183,12 +185,12 @@ def recommend(model_path, users, n, seen, keep_seen, unknown, output):
 def foldin(model_path, ratings, n, output):
     """Top-N for new users: each user of RATINGS is folded in from their own rows (one
     E-step for the rating and weighted-MF models, EM on P(z|u) for pLSA), items fixed."""
-    import numpy as np
-
     from ..errors import UserInputError
+    from ..io.outputs import check_outputs
     from .io import read_ratings
     from .models import load_model
 
+    check_outputs([output], inputs=[model_path, f"{model_path}.json", ratings])
     recommender = load_model(model_path)
     if not hasattr(recommender, "folded_scores"):
         raise UserInputError(f"{model_path}: this model kind has no fold-in")
@@ -222,7 +224,9 @@ def explain(model_path, user, item, n, why, seen):
     from .models import load_model
 
     recommender = load_model(model_path)
+    recommender.user_codes([user])   # an unknown id fails here, before any output
     if item is not None:
+        recommender.item_codes([item])
         targets = [item]
     else:
         history = read_ratings(seen) if seen else None

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.estimator import take_renamed_keywords
+from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.factor import factor_estep, factor_user_posteriors
-from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from ..core.estimator import take_renamed_keywords
 from .recommender import RatingRecommender
 
 
@@ -284,6 +284,10 @@ class FactorRecommender(RatingRecommender):
                                                                      factors.shape[0])),
                                            items[known])
         return self._finish(prediction)
+
+    def _latent_vectors(self) -> tuple:
+        """(item vectors, user vectors) for similarity: loadings and user factors (biases left out)."""
+        return self.params_.means[:, 1:], self.user_factors_[:, 1:]
 
     # ---------------------------------------------------------------- persistence
     def save(self, path) -> None:

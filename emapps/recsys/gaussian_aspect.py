@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
+from ..core.estimator import take_renamed_keywords
+from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.aspect import gaussian_aspect_estep
-from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from ..core.estimator import take_renamed_keywords
 from .recommender import RatingRecommender
 
 #: added to every expected count in the M-step so no P(z | u) becomes exactly 0
@@ -229,6 +229,10 @@ class GaussianAspectRecommender(RatingRecommender):
         """Predicted ratings of every item for a new user folded in from their ratings."""
         return self.predict_folded(self.fold_in(items, values),
                                    np.arange(self.means_.shape[0]))
+
+    def _latent_vectors(self) -> tuple:
+        """(item vectors, user vectors) for similarity: each item's mean rating per class, each user's class shares."""
+        return self.means_, self.theta_
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.estimator import take_renamed_keywords
+from ..core.validation import check_positive_int
 from ..errors import UserInputError
 from ..kernels.implicit import implicit_estep, implicit_user_means
 from ..kernels.linalg import solve_packed
-from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from ..core.estimator import take_renamed_keywords
 from .recommender import Recommender
 
 
@@ -146,6 +146,10 @@ class ImplicitFactorRecommender(Recommender):
     def folded_scores(self, items, counts=None) -> np.ndarray:
         """Scores of every item for a new user folded in from their feedback."""
         return self.item_factors_ @ self.fold_in(items, counts)
+
+    def _latent_vectors(self) -> tuple:
+        """(item vectors, user vectors) for similarity: item and user factors."""
+        return self.item_factors_, self.user_factors_
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""

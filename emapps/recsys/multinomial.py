@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.estimator import take_renamed_keywords
+from ..core.validation import check_positive_int
 from ..errors import UserInputError
 from ..kernels.discrete import multinomial_mixture_pass, multinomial_responsibilities
-from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from ..core.estimator import take_renamed_keywords
 from .recommender import Recommender
 
 
@@ -112,6 +112,10 @@ class MixtureRecommender(Recommender):
     def folded_scores(self, items, counts=None) -> np.ndarray:
         """Scores of every item for a new user, from their class posterior."""
         return self._classes(UserRows.single(items, counts))[0] @ self.probs_
+
+    def _latent_vectors(self) -> tuple:
+        """(item vectors, user vectors) for similarity: P(item | class) and P(class | user)."""
+        return self.probs_.T, self.user_classes_
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""

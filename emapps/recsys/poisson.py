@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.estimator import take_renamed_keywords
+from ..core.validation import check_positive_int
 from ..errors import UserInputError
 from ..kernels.aspect import aspect_estep
-from ..core.validation import check_positive_int
 from .io import Ratings, UserRows
-from ..core.estimator import take_renamed_keywords
 from .recommender import Recommender
 
 
@@ -115,6 +115,10 @@ class PoissonRecommender(Recommender):
         return {"score": float(factor_terms.sum()),
                 "items": [(int(mine[k]), float(support[k])) for k in top_items],
                 "factors": [(int(k), float(factor_terms[k])) for k in top_factors]}
+
+    def _latent_vectors(self) -> tuple:
+        """(item vectors, user vectors) for similarity: item and user rates per factor."""
+        return self.beta_, self.theta_
 
     def save(self, path) -> None:
         """``path`` (.npz arrays) and ``path`` + '.json' (settings and ids); no pickle."""

@@ -145,24 +145,17 @@ class Recommender(Estimator):
         popular training items under ``unknown='fallback'``."""
         single = np.ndim(users) == 0
         codes = self.user_codes(users, unknown)
-        seen_matrix = self._seen_matrix(seen)
-        top = np.empty((codes.shape[0], 0), dtype=np.int64)
-        scores = np.empty((codes.shape[0], 0))
+        n = min(n, len(self.item_ids_))
+        top = np.empty((codes.shape[0], n), dtype=np.int64)
+        scores = np.empty(top.shape)
         known = codes >= 0
-        n_items = len(self.item_ids_)
         if known.any():
-            top_known, score_known = self._top(codes[known], n, filter_seen, seen_matrix)
-            top = np.zeros((codes.shape[0], top_known.shape[1]), dtype=np.int64)
-            scores = np.full(top.shape, np.nan)
-            top[known], scores[known] = top_known, score_known
-        if not known.all():
-            popularity = np.bincount(self.feedback_.items, minlength=n_items).astype(float)
-            popular = np.argsort(-popularity, kind="stable")[:min(n, n_items)]
-            if top.shape[1] == 0:
-                top = np.zeros((codes.shape[0], popular.shape[0]), dtype=np.int64)
-                scores = np.full(top.shape, np.nan)
-            top[~known] = popular[:top.shape[1]]
-            scores[~known] = popularity[popular[:top.shape[1]]] / popularity.sum()
+            top[known], scores[known] = self._top(codes[known], n, filter_seen,
+                                                  self._seen_matrix(seen))
+        if not known.all():   # the most popular training items, scored by their share
+            popularity = np.bincount(self.feedback_.items, minlength=len(self.item_ids_))
+            top[~known] = np.argsort(-popularity, kind="stable")[:n]
+            scores[~known] = popularity[top[~known][0]] / popularity.sum()
         ids = self.item_ids_[top]
         return (ids[0], scores[0]) if single else (ids, scores)
 
@@ -172,7 +165,6 @@ class Recommender(Estimator):
             scores[self._trained_matrix(scores.shape[1])[codes].nonzero()] = -np.inf
         if seen_matrix is not None:
             scores[seen_matrix[codes].nonzero()] = -np.inf
-        n = min(n, scores.shape[1])
         top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
         order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
@@ -189,31 +181,20 @@ class Recommender(Estimator):
         ``seen`` (a users x items CSR matrix, e.g. all their ratings) leaves those out too."""
         single = np.ndim(users) == 0
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
-        top, _ = self._top(users, n, filter_seen, seen)
+        top, _ = self._top(users, min(n, len(self.item_ids_)), filter_seen, seen)
         return top[0] if single else top
 
     def similar_items(self, item, n=10):
-        """(item ids, cosine similarities), most similar first, the item itself left out:
-        items whose predicted scores over all users rise and fall together."""
+        """(item ids, cosine similarities), most similar first, the item itself left out,
+        by the items' latent vectors (loadings, topic or class profiles)."""
         code = int(self.item_codes([item])[0])
-        profiles = self.scores(np.arange(len(self.user_ids_))).T
-        return self._nearest(profiles, code, n, self.item_ids_)
+        return _nearest(self._latent_vectors()[0], code, n, self.item_ids_)
 
     def similar_users(self, user, n=10):
-        """(user ids, cosine similarities), most similar first, the user left out: users
-        whose predicted scores over all items rise and fall together."""
+        """(user ids, cosine similarities), most similar first, the user left out, by
+        the users' latent vectors (factors, topic or class shares)."""
         code = int(self.user_codes([user])[0])
-        profiles = self.scores(np.arange(len(self.user_ids_)))
-        return self._nearest(profiles, code, n, self.user_ids_)
-
-    @staticmethod
-    def _nearest(profiles: np.ndarray, code: int, n: int, ids: np.ndarray):
-        centred = profiles - profiles.mean(axis=1, keepdims=True)
-        norms = np.linalg.norm(centred, axis=1)
-        similarity = centred @ centred[code] / np.maximum(norms * norms[code], 1e-300)
-        similarity[code] = -np.inf
-        order = np.argsort(-similarity, kind="stable")[:min(n, len(ids) - 1)]
-        return ids[order], similarity[order]
+        return _nearest(self._latent_vectors()[1], code, n, self.user_ids_)
 
     def explain(self, user, item, n=5) -> dict:
         """Why ``item`` gets its score for ``user`` (ids): ``score``, ``factors`` (latent
@@ -223,6 +204,16 @@ class Recommender(Estimator):
                                      int(self.item_codes([item])[0]), n)
         return {**reasons, "items": [(str(self.item_ids_[code]), value)
                                      for code, value in reasons["items"]]}
+
+
+def _nearest(vectors: np.ndarray, code: int, n: int, ids: np.ndarray):
+    """The ``n`` rows of ``vectors`` with the highest cosine to row ``code`` (itself left
+    out): (their ids, the cosines)."""
+    norms = np.linalg.norm(vectors, axis=1)
+    similarity = vectors @ vectors[code] / np.maximum(norms * norms[code], 1e-300)
+    similarity[code] = -np.inf
+    order = np.argsort(-similarity, kind="stable")[:min(n, len(ids) - 1)]
+    return ids[order], similarity[order]
 
 
 class RatingRecommender(Recommender):

@@ -1,18 +1,16 @@
 """``emapps segment``: segment images and folders; ``emapps segment score``: evaluate."""
 
-import inspect
 import sys
 
 import click
 
 from ..cli.options import (DefaultRunGroup, parse_int_range, resolve_seed, seed_option,
-                        threads_option)
+                           threads_option)
 from ..cli.options import set_threads as set_kernel_threads
 from .model import ImageSegmenter
 
 #: the command's defaults are the estimator's
-DEFAULTS = {name: parameter.default for name, parameter
-            in inspect.signature(ImageSegmenter.__init__).parameters.items()}
+DEFAULTS = ImageSegmenter.default_params()
 
 
 def parse_batch(text):
@@ -113,8 +111,8 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     (connected regions), <stem>.overlay.png and a line per image in manifest.jsonl.
     Images already done with the same settings are skipped (--overwrite redoes them).
     """
-    from ..errors import UserInputError
     from ..core.runtime import set_max_image_pixels
+    from ..errors import UserInputError
     from .io import MANIFEST
     from .runner import segment_folder
 

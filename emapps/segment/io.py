@@ -9,8 +9,8 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
-from ..io.outputs import atomic_path
 from ..errors import UserInputError
+from ..io.outputs import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp",
                   ".ppm", ".pgm", ".pnm")

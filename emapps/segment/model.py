@@ -12,11 +12,11 @@ import warnings
 import numpy as np
 
 from ..core.estimator import Estimator, seed_sequence
+from ..core.validation import check_choice, check_positive_int
 from ..errors import UserInputError
 from ..mixture import GaussianMixture
 from ..mixture.params import GaussianParams
 from ..mixture.selection import CRITERIA, select_model
-from ..core.validation import check_choice, check_positive_int
 from .features import FEATURES, pixel_features
 from .hmrf import fit_hmrf
 

@@ -108,7 +108,7 @@ def _worker(task) -> tuple[str, dict | str, list[str]]:
 
 
 def _init_worker():
-    from ..kernels.parallel import set_threads
+    from ..core.runtime import set_threads
     set_threads(1)
 
 

@@ -113,13 +113,11 @@ def test_random_state_takes_an_int_a_seed_sequence_or_a_generator():
 def test_class_defaults_are_the_command_lines():
     """The command line reads its defaults from the classes (segment and recsys once
     disagreed with them)."""
-    import inspect
-
     from emapps.recsys.cli import fit as recsys_fit
     from emapps.segment.cli import run as segment_run
 
     def default(cls, name):
-        return inspect.signature(cls.__init__).parameters[name].default
+        return cls.default_params()[name]
 
     options = {param.name: param.default for param in segment_run.params}
     assert options["components"] == str(default(ImageSegmenter, "n_components"))

@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from emapps.em import ConvergenceMonitor, add_stats, e_step, fit_em
 from emapps.core.record import RECORD_KEYS
+from emapps.em import ConvergenceMonitor, add_stats, e_step, fit_em
 from emapps.em.record import fit_record
 from emapps.errors import ConvergenceWarning
 from emapps.mixture.gaussian import GaussianMixture

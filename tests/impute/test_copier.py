@@ -28,7 +28,8 @@ def test_cohort_copying_chooses_theta_by_held_out_calls_and_phases_rare_heterozy
     outputs = []
     for n_threads in (1, 2):
         threads(n_threads)
-        model = CohortCopier(rounds=2, refine_rounds=1, refine_states=32, random_state=4).fit(masked)
+        model = CohortCopier(rounds=2, refine_rounds=1, refine_states=32,
+                             random_state=4).fit(masked)
         outputs.append((model.haplotypes_, np.concatenate(model.predict().haplotype_probs)))
     assert all(np.array_equal(one, two) for one, two in zip(*outputs))  # 1 = 2 threads
     grid = model.theta * THETA_STEPS

@@ -83,7 +83,8 @@ def test_same_seed_same_output_at_one_and_two_threads(inputs, threads, states):
     outputs = []
     for n_threads in (1, 2):
         threads(n_threads)
-        result = ReferenceImputer(random_state=3, max_iter=3, **states).fit(target, panel).predict()
+        result = ReferenceImputer(random_state=3, max_iter=3, **states).fit(target,
+                                                                            panel).predict()
         outputs.append(np.concatenate(result.haplotype_probs))
     assert np.array_equal(*outputs)
 

@@ -55,7 +55,8 @@ def test_aspect_estep_matches_dense_posteriors(beta, threads):
 
 def test_tempered_em_never_decreases_and_finds_the_planted_blocks():
     ratings, group, block = planted()
-    model = AspectRecommender(3, temperature=0.9, max_iter=200, tol=1e-9, random_state=0).fit(ratings)
+    model = AspectRecommender(3, temperature=0.9, max_iter=200, tol=1e-9,
+                              random_state=0).fit(ratings)
     assert np.all(np.diff(model.trace_) >= -1e-9 * np.abs(np.array(model.trace_[1:])))
     top = model.recommend_codes(np.arange(ratings.n_users), 5, seen=ratings.matrix())
     assert np.mean(top // block == group[:, None]) > 0.98  # recommendations stay in-block

@@ -38,7 +38,8 @@ def test_cold_start_split_needs_timestamps(ratings):
 
 
 def test_temperature_is_chosen_on_the_training_rows_only(ratings):
-    best, errors = choose_foldin_temperature(ratings, FactorRecommender(2, max_iter=10, random_state=0))
+    best, errors = choose_foldin_temperature(ratings,
+                                             FactorRecommender(2, max_iter=10, random_state=0))
     assert best == min(errors, key=errors.get)
     assert all(0.3 < value < 1.5 for value in errors.values())
 
@@ -56,7 +57,8 @@ def split_files(ratings, folder):
 
 
 def test_foldin_protocol_end_to_end(ratings, tmp_path):
-    metrics = foldin(*split_files(ratings, tmp_path), FactorRecommender(2, max_iter=10, random_state=0))
+    metrics = foldin(*split_files(ratings, tmp_path),
+                     FactorRecommender(2, max_iter=10, random_state=0))
     assert metrics["users"] == round(0.2 * ratings.n_users)
     assert metrics["temperature"] == 1.0  # the synthetic ratings follow the model: no tempering
     # ten ratings tell a lot about a user of a low-rank model

@@ -61,7 +61,8 @@ def test_save_and_load_round_trip_without_pickle(continuous, tmp_path):
     model.save(tmp_path / "model.npz")
     loaded = load_model(tmp_path / "model.npz")
     users, items = ratings.users[:50], ratings.items[:50]
-    np.testing.assert_array_equal(loaded.predict_codes(users, items), model.predict_codes(users, items))
+    np.testing.assert_array_equal(loaded.predict_codes(users, items),
+                                  model.predict_codes(users, items))
 
 
 def test_partial_fit_adds_users_and_items_and_keeps_improving(continuous):

@@ -66,7 +66,8 @@ def test_em_never_decreases_and_predicts_the_communities_tastes():
 
 def test_explanation_terms_add_up_to_the_prediction():
     train, _, _ = communities()
-    model = GaussianAspectRecommender(2, max_iter=300, tol=1e-12, random_state=0, clip=False).fit(train)
+    model = GaussianAspectRecommender(2, max_iter=300, tol=1e-12, random_state=0,
+                                      clip=False).fit(train)
     user, item = 3, 7
     reasons = model.explain_codes(user, item, n=100)
     deviation = reasons["score"] - model.user_mean_[user]

@@ -81,3 +81,19 @@ def test_explain_names_items_by_id(tmp_path):
     items, _ = model.recommend("u3", 2)
     reasons = model.explain("u3", items[0], n=3)
     assert all(item.startswith("i") for item, _ in reasons["items"])
+
+
+@pytest.mark.parametrize("kind", ["aspect", "implicit", "poisson", "multinomial"])
+def test_similar_items_and_users_share_the_planted_block(kind):
+    from emapps.recsys import make_model
+
+    from .test_aspect import planted
+
+    ratings, group, block = planted()
+    model = make_model(kind, 3, random_state=0).fit(ratings)
+    for item in (0, block, 2 * block):
+        similar, _ = model.similar_items(str(item), 5)
+        assert all(int(other) // block == item // block for other in similar), kind
+    user = int(np.flatnonzero(group == 1)[0])
+    similar, _ = model.similar_users(str(user), 5)
+    assert np.mean(group[similar.astype(int)] == 1) >= 0.8, kind

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from emapps.core.runtime import set_max_image_pixels
 from emapps.errors import UserInputError
 from emapps.segment import io
-from emapps.core.runtime import set_max_image_pixels
 
 
 def save(path, array, mode=None, **kwargs):
