@@ -20,7 +20,7 @@ from ..core.estimator import Estimator, take_renamed_keywords
 from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
-from ..kernels.copying import cluster_genotype_probs, cluster_statistics
+from ..kernels.haplotype_clusters import cluster_genotype_probs, cluster_statistics
 from .io import Calls, check_one_chromosome
 from .model import ImputedSites, variance_ratio
 

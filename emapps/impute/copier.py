@@ -8,7 +8,9 @@ import numpy as np
 from ..core.estimator import Estimator, take_renamed_keywords
 from ..core.validation import check_positive_int
 from ..errors import UserInputError
-from ..kernels.copying import impute_leave_out, phase_samples, refine_cohort
+from ..kernels.copying.composite import refine_cohort
+from ..kernels.copying.diploid import phase_samples
+from ..kernels.copying.haploid import impute_leave_out
 from .io import Calls, check_one_chromosome, genetic_positions
 from .model import (INITIAL_MISMATCH, Imputed, carriers_of, genotype_probs, interpolation,
                     variance_ratio, window_candidates)

@@ -27,9 +27,10 @@ from ..core.estimator import Estimator, take_renamed_keywords
 from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
-from ..kernels.copying import (haploid_statistics, impute_haplotypes, nearest_haplotypes,
-                               pack_bits, phase_samples, reduced_impute, reduced_statistics,
-                               refine_cohort)
+from ..kernels.copying.composite import reduced_impute, reduced_statistics, refine_cohort
+from ..kernels.copying.diploid import phase_samples
+from ..kernels.copying.haploid import haploid_statistics, impute_haplotypes
+from ..kernels.copying.matching import nearest_haplotypes, pack_bits
 from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
 
 #: typed markers per window of phasing candidates (one bit-packed word, <= 64)

@@ -50,7 +50,7 @@ def _cache_enabled() -> bool:
 def _sources_hash() -> str:
     """Digest of every kernel module's source (and numba's version)."""
     digest = hashlib.sha1(numba.__version__.encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

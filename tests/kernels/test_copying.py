@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from emapps.impute.model import carriers_of
-from emapps.kernels.copying import (diploid_phase, haploid_posterior, haploid_statistics,
-                                    impute_haplotypes, refine_phase)
+from emapps.kernels.copying.diploid import diploid_phase
+from emapps.kernels.copying.haploid import (haploid_posterior, haploid_statistics,
+                                            impute_haplotypes, refine_phase)
 
 
 def dense_forward_backward(panel, observed, switch, mismatch):
@@ -162,7 +163,7 @@ def test_refinement_repairs_a_switch_error_and_never_lowers_the_likelihood():
 
 
 def test_bit_packing_and_nearest_haplotypes_by_window():
-    from emapps.kernels.copying import nearest_haplotypes, pack_bits
+    from emapps.kernels.copying.matching import nearest_haplotypes, pack_bits
     rng = np.random.default_rng(8)
     panel = rng.random((12, 150)) < 0.4                     # 12 haplotypes x 150 markers
     packed = pack_bits(panel, 64)
@@ -187,7 +188,7 @@ def test_bit_packing_and_nearest_haplotypes_by_window():
 
 
 def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
-    from emapps.kernels.copying import impute_leave_out
+    from emapps.kernels.copying.haploid import impute_leave_out
     rng = np.random.default_rng(9)
     panel = (rng.random((40, 10)) < 0.4).astype(np.uint8)   # 5 samples: columns k, 5 + k
     panel[20] = 0
@@ -212,7 +213,7 @@ def test_leave_one_out_imputation_ignores_the_samples_own_haplotypes():
 
 
 def test_composite_panel_keeps_a_continuing_donor_in_its_column():
-    from emapps.kernels.copying import composite_panel
+    from emapps.kernels.copying.composite import composite_panel
     rng = np.random.default_rng(10)
     panel = (rng.random((192, 30)) < 0.5).astype(np.uint8)   # columns differ per window
     bounds = np.array([0, 64, 128, 192])
@@ -268,7 +269,7 @@ def longest_free_run_overlapping(free, lo, hi):
 
 
 def test_candidates_by_match_run_rank_the_longest_conflict_free_runs():
-    from emapps.kernels.copying import nearest_haplotypes, pack_bits
+    from emapps.kernels.copying.matching import nearest_haplotypes, pack_bits
     rng = np.random.default_rng(12)
     query = rng.random(150) < 0.5
     panel = np.tile(query, (20, 1))
@@ -288,7 +289,7 @@ def test_candidates_by_match_run_rank_the_longest_conflict_free_runs():
 
 
 def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_imputation():
-    from emapps.kernels.copying import reduced_impute, reduced_statistics
+    from emapps.kernels.copying.composite import reduced_impute, reduced_statistics
     rng = np.random.default_rng(13)
     panel = (rng.random((30, 9)) < 0.4).astype(np.uint8)   # typed markers
     sites = (rng.random((45, 9)) < 0.3).astype(np.uint8)   # every site
@@ -319,7 +320,7 @@ def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_i
 def test_reduced_imputation_with_repeated_donors_matches_a_dense_twin():
     """Lists shorter than the composite repeat donors in several columns; each column's
     posterior mass counts once, as a dense pass over the composite panel gives it."""
-    from emapps.kernels.copying import composite_panel, reduced_impute
+    from emapps.kernels.copying.composite import composite_panel, reduced_impute
     rng = np.random.default_rng(14)
     panel = (rng.random((30, 9)) < 0.4).astype(np.uint8)
     sites = (rng.random((60, 9)) < 0.3).astype(np.uint8)
