@@ -77,7 +77,7 @@ def array_experiment(work, threads):
     emapps = [sys.executable, "-m", "emapps", "impute", target, "--ref", panel,
               "--threads", str(threads), "--seed", "1", "-q"]
     runs = {
-        "emapps impute": (emapps + ["-o", str(work / "emapps.io.vcf.gz")], "emapps.io.vcf.gz"),
+        "emapps impute": (emapps + ["-o", str(work / "emapps.vcf.gz")], "emapps.vcf.gz"),
         "emapps impute + genetic map": (emapps + ["--map", str(PLINK_MAP), "-o",
                                                   str(work / "emapps_map.vcf.gz")],
                                         "emapps_map.vcf.gz"),

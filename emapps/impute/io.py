@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import UserInputError
 from ..io.outputs import atomic_path
-from ..io.vcf import diploid_calls, display_name, open_vcf, record_lines
+from ..io.vcf import diploid_calls, display_name, genotype_records, open_vcf, record_lines
 
 #: 1 cM per Mb when no genetic map is given
 CM_PER_BP = 1e-6
@@ -414,9 +414,8 @@ def _header_text(target: Calls, result, command, version) -> str:
 
 def _body_lines(result):
     """Record lines (one string), two decimals as Beagle writes them; the sample cells
-    are spelt by a kernel from tables of the hundredths."""
-    from ..kernels.vcftext import genotype_records
-
+    are spelt from tables of the hundredths (codes within them: probabilities are in
+    [0, 1], dosages in [0, 2])."""
     hundredths = _format_table(np.arange(201) / 100.0, 2)
     af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)
                                                         .astype(np.int64)]
@@ -425,17 +424,8 @@ def _body_lines(result):
                 f"{result.alt[s]}\t.\tPASS\tAF={af[s]};DR2={dr2[s]}"
                 f"{';IMP' if result.imputed[s] else ''}\tGT:DS:GP\t".encode()
                 for s in range(result.n_sites)]
-    prefix_ends = np.cumsum([len(prefix) for prefix in prefixes])
     gp = [np.rint(probs * 100).astype(np.int64) for probs in result.genotype_probs()]
-    text = genotype_records(
-        np.frombuffer(b"".join(prefixes), dtype=np.uint8), prefix_ends,
-        result.genotype_codes().astype(np.int64), np.rint(result.dosage * 100).astype(np.int64),
-        *gp, _byte_table(GT_TEXT), _byte_table(hundredths),
-        np.array([len(number) for number in hundredths], dtype=np.int64))
-    return [text.tobytes().decode("ascii")]
-
-
-def _byte_table(texts) -> np.ndarray:
-    """(len(texts), longest) uint8 rows of ASCII text, zero-padded."""
-    width = max(len(text) for text in texts)
-    return np.array([list(text.encode().ljust(width, b"\0")) for text in texts], dtype=np.uint8)
+    text = genotype_records(prefixes, result.genotype_codes().astype(np.int64),
+                            np.rint(result.dosage * 100).astype(np.int64), *gp, GT_TEXT,
+                            list(hundredths))
+    return [text.decode("ascii")]

@@ -122,3 +122,58 @@ def _calls_one_by_one(fields, samples, where, name):
                                      f"{part!r} of a biallelic record")
             alleles[copy, column] = int(part)
     return alleles, phased
+
+
+#: bytes of record text spelt per block of sites (bounds the memory of the writer)
+RECORD_BLOCK_BYTES = 1 << 24
+
+
+def _padded(texts: list[bytes]) -> np.ndarray:
+    """(len(texts), longest) uint8 rows of the texts, padded with NUL bytes."""
+    width = max(len(text) for text in texts)
+    return np.frombuffer(b"".join(text.ljust(width, b"\0") for text in texts),
+                         dtype=np.uint8).reshape(len(texts), width)
+
+
+def _fields(texts: list[str]) -> np.ndarray:
+    """The texts as one NUL-padded fixed-width byte string each (a 1-D void array)."""
+    table = _padded([text.encode() for text in texts])
+    return table.view(f"V{table.shape[1]}").ravel()
+
+
+def genotype_records(prefixes: list[bytes], gt, dose, gp0, gp1, gp2, gt_text,
+                     number_text) -> bytes:
+    """Record lines of ``GT:DS:GP`` cells: prefixes[s] then, per sample n,
+    gt_text[gt[n, s]] ':' number_text[dose[n, s]] ':' number_text[gp0[n, s]] ','
+    number_text[gp1[n, s]] ',' number_text[gp2[n, s]], tab-separated and ended by a
+    newline.
+
+    The (N, S) integer arrays index text tables, so no number is formatted cell by cell:
+    a block of sites is laid out as NUL-padded rows (the prefix, then fixed-width cells
+    gathered from three tables of field pairs), and one pass drops the padding."""
+    n_numbers = len(number_text)
+    genotype_dose = _fields([f"{g}:{d}:" for g in gt_text for d in number_text])
+    first_gp = _fields([f"{p}," for p in number_text])
+    last_gps = _fields([f"{p},{q}" for p in number_text for q in number_text])
+    cell = np.dtype([("genotype_dose", genotype_dose.dtype), ("first_gp", first_gp.dtype),
+                     ("last_gps", last_gps.dtype), ("separator", np.uint8)])
+    prefix_table = _padded(prefixes)
+    width = prefix_table.shape[1]
+    n_samples, n_sites = gt.shape
+    block = max(1, RECORD_BLOCK_BYTES // (width + n_samples * cell.itemsize))
+    parts = []
+    for start in range(0, n_sites, block):
+        sites = slice(start, min(n_sites, start + block))
+        rows = np.zeros((sites.stop - sites.start, width + n_samples * cell.itemsize),
+                        dtype=np.uint8)
+        rows[:, :width] = prefix_table[sites]
+        cells = rows[:, width:].view(cell)
+        for name, table, codes in (
+                ("genotype_dose", genotype_dose, gt[:, sites] * n_numbers + dose[:, sites]),
+                ("first_gp", first_gp, gp0[:, sites]),
+                ("last_gps", last_gps, gp1[:, sites] * n_numbers + gp2[:, sites])):
+            np.take(table, codes.T, out=cells[name], mode="clip")
+        cells["separator"] = ord("\t")
+        cells["separator"][:, -1] = ord("\n")
+        parts.append(rows.tobytes().translate(None, b"\0"))
+    return b"".join(parts)

@@ -1,7 +1,12 @@
-import numpy as np
+"""Imputed VCF records spelt from text tables agree with Python formatting, in one block
+or many."""
 
-from emapps.impute.io import GT_TEXT, _byte_table, _format_table
-from emapps.kernels.vcftext import genotype_records
+import numpy as np
+import pytest
+
+from emapps.impute.io import GT_TEXT, _format_table
+from emapps.io import vcf
+from emapps.io.vcf import genotype_records
 
 
 def python_records(prefixes, gt, dose, gp, hundredths):
@@ -15,7 +20,9 @@ def python_records(prefixes, gt, dose, gp, hundredths):
     return "".join(lines)
 
 
-def test_genotype_records_spell_every_cell_like_python_formatting():
+@pytest.mark.parametrize("block_bytes", [1 << 24, 1])   # one block, or one site per block
+def test_genotype_records_spell_every_cell_like_python_formatting(block_bytes, monkeypatch):
+    monkeypatch.setattr(vcf, "RECORD_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(3)
     n_samples, n_sites = 7, 40
     hundredths = _format_table(np.arange(201) / 100.0, 2)
@@ -25,9 +32,6 @@ def test_genotype_records_spell_every_cell_like_python_formatting():
     gp = [rng.integers(0, 101, size=(n_samples, n_sites)) for _ in range(3)]
     prefixes = [f"20\t{1000 + s}\trs{s}\tA\tG\t.\tPASS\tAF=0.{s}\tGT:DS:GP\t"
                 for s in range(n_sites)]
-    text = genotype_records(
-        np.frombuffer("".join(prefixes).encode(), dtype=np.uint8),
-        np.cumsum([len(prefix) for prefix in prefixes]), gt, dose, *gp,
-        _byte_table(GT_TEXT), _byte_table(hundredths),
-        np.array([len(number) for number in hundredths]))
-    assert text.tobytes().decode() == python_records(prefixes, gt, dose, gp, hundredths)
+    text = genotype_records([prefix.encode() for prefix in prefixes], gt, dose, *gp, GT_TEXT,
+                            list(hundredths))
+    assert text.decode() == python_records(prefixes, gt, dose, gp, hundredths)
