@@ -1,6 +1,11 @@
 """Genotype imputation and phasing fitted by EM (``emapps impute``)."""
 
+from .cohort_clusters import CohortImputer
+from .cohort_copier import CohortCopier
+from .imputation import impute
+from .imputed import Imputed
 from .io import read_calls, read_plink_map
-from .model import Imputed, ReferenceImputer
+from .reference import ReferenceImputer
 
-__all__ = ["Imputed", "ReferenceImputer", "read_calls", "read_plink_map"]
+__all__ = ["CohortCopier", "CohortImputer", "Imputed", "ReferenceImputer", "impute",
+           "read_calls", "read_plink_map"]

@@ -11,6 +11,16 @@ import click
 from ..cli.options import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
 from ..core.runtime import command_line
 from ..errors import UserInputError
+from .imputation import COHORT_MODELS
+from .reference import ReferenceImputer
+
+PANEL = ReferenceImputer.default_params()
+COPYING = COHORT_MODELS["copying"].default_params()
+CLUSTERS = COHORT_MODELS["clusters"].default_params()
+#: the option that sets each estimator parameter
+FLAGS = {"per_window": "--states", "phase_states": "--phase-states",
+         "impute_states": "--impute-states", "rounds": "--rounds", "phasings": "--phasings",
+         "n_clusters": "-k/--clusters", "n_init": "--starts", "max_iter": "--max-iter"}
 
 
 def _index_paths(output, no_index: bool) -> list[str]:
@@ -59,41 +69,44 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @samples_option
 @click.option("--map", "map_path", default=None,
               help="Genetic map in PLINK format (chrom id cM bp); default 1 cM/Mb.")
-@click.option("--states", default=16, show_default=True,
-              help="Haplotypes kept per window of 64 markers and haplotype for phasing.")
+@click.option("--states", "per_window", type=int, default=None,
+              help=f"Haplotypes kept per window of markers and haplotype for phasing "
+                   f"(default {PANEL['per_window']}).")
 @click.option("--phase-states", type=int, default=None,
-              help="Panel mode: phase moves run over this many composite haplotypes "
-                   "per sample, drawn from the panel and the other targets; a larger "
-                   "panel is reduced to this many for fitting too (default 480).")
+              help=f"Panel mode: phase moves run over this many composite haplotypes per "
+                   f"sample, drawn from the panel and the other targets; a larger panel is "
+                   f"reduced to this many for fitting too (default {PANEL['phase_states']}).")
 @click.option("--impute-states", type=int, default=None,
-              help="Panel mode: the same for imputing (default 1600).")
-@click.option("--cohort-model", type=click.Choice(["copying", "clusters"]), default="copying",
+              help=f"Panel mode: the same for imputing (default {PANEL['impute_states']}).")
+@click.option("--cohort-model", type=click.Choice(list(COHORT_MODELS)), default="copying",
               show_default=True,
               help="Cohort mode: copying (the other samples' haplotypes as the panel) or "
                    "clusters (fastPHASE haplotype clusters by EM).")
-@click.option("--rounds", default=6, show_default=True,
-              help="Cohort mode, copying: Viterbi phasing rounds over the cohort (3 "
-                   "refinement rounds follow).")
-@click.option("--phasings", default=3, show_default=True,
-              help="Cohort mode, copying: independent phasings whose genotype "
-                   "probabilities are averaged (each adds about 75% of a one-phasing "
-                   "run's time; on the missingness benchmark 3 fixed 11% of the wrong "
-                   "calls of 1).")
-@click.option("-k", "--clusters", default=10, show_default=True,
-              help="Cohort mode, clusters: haplotype clusters.")
-@click.option("--starts", default=4, show_default=True,
-              help="Cohort mode, clusters: seeded EM fits whose imputations are averaged.")
-@click.option("--max-iter", default=None, type=int,
-              help="EM iterations (panel mode: in the first round, one fewer after it; "
-                   "default 3 panel, 25 cohort).")
+@click.option("--rounds", type=int, default=None,
+              help=f"Cohort mode, copying: Viterbi phasing rounds over the cohort (default "
+                   f"{COPYING['rounds']}; {COPYING['refine_rounds']} refinement rounds "
+                   f"follow).")
+@click.option("--phasings", type=int, default=None,
+              help=f"Cohort mode, copying: independent phasings whose genotype "
+                   f"probabilities are averaged (default {COPYING['phasings']}; each adds "
+                   f"about 75% of a one-phasing run's time).")
+@click.option("-k", "--clusters", "n_clusters", type=int, default=None,
+              help=f"Cohort mode, clusters: haplotype clusters (default "
+                   f"{CLUSTERS['n_clusters']}).")
+@click.option("--starts", "n_init", type=int, default=None,
+              help=f"Cohort mode, clusters: seeded EM fits whose imputations are averaged "
+                   f"(default {CLUSTERS['n_init']}).")
+@click.option("--max-iter", type=int, default=None,
+              help=f"EM iterations (panel mode: in the first round, one fewer after it; "
+                   f"default {PANEL['max_iter']} panel, {CLUSTERS['max_iter']} clusters).")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")
 @click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
 @seed_option
 @threads_option
 @click.option("-q", "--quiet", is_flag=True)
-def run(target, panel_path, output, output_type, region, samples, map_path, states,
-        phase_states, impute_states, cohort_model, rounds, phasings, clusters, starts, max_iter,
-        record_path, no_index, seed, threads, quiet):
+def run(target, panel_path, output, output_type, region, samples, map_path, per_window,
+        phase_states, impute_states, cohort_model, rounds, phasings, n_clusters, n_init,
+        max_iter, record_path, no_index, seed, threads, quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
     the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
 
@@ -101,16 +114,23 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     Panel mode writes every panel site of the region; target sites the panel lacks, or
     with other REF/ALT alleles, are dropped and counted on stderr.  Cohort mode writes
     TARGET's biallelic sites, its calls kept (phased by the copying model) and the
-    missing ones filled."""
+    missing ones filled.  Settings that do not apply to the mode are refused."""
     from .._version import __version__
     from ..core.record import run_record
     from ..io.outputs import check_outputs, write_json
+    from .imputation import NotASettingError
+    from .imputation import impute as impute_calls
     from .io import output_type as resolve_type
     from .io import read_calls, read_plink_map, read_samples_option, write_imputed
 
     mode = resolve_type(output, output_type)
     check_outputs([output, record_path, *_index_paths(output, no_index)],
                   inputs=[target, panel_path, map_path])
+    given = {name: value for name, value in (
+        ("per_window", per_window), ("phase_states", phase_states),
+        ("impute_states", impute_states), ("rounds", rounds), ("phasings", phasings),
+        ("n_clusters", n_clusters), ("n_init", n_init), ("max_iter", max_iter))
+        if value is not None}
     set_threads(threads)
     seed = resolve_seed(seed)
     n_threads = threads or 1
@@ -118,67 +138,38 @@ def run(target, panel_path, output, output_type, region, samples, map_path, stat
     target_calls = read_calls(target, region=region, samples=read_samples_option(samples),
                               threads=n_threads)
     genetic_map = read_plink_map(map_path) if map_path else None
-    timings = {"read_target": time.perf_counter() - started}
-    if panel_path is None and cohort_model == "clusters":
-        from .cohort import CohortImputer
-        imputer = CohortImputer(clusters, n_init=starts, max_iter=max_iter or 25,
-                                random_state=seed).fit(target_calls)
-        result = imputer.predict()
-        summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
-                   f"{result.record['missing_calls']} missing calls filled; {clusters} "
-                   f"clusters, {starts} starts, log-likelihoods "
-                   + ", ".join(f"{value:.1f}" for value in imputer.logliks_))
-        dropped = target_calls.skipped
-    elif panel_path is None:
-        from .copier import CohortCopier
-        result = CohortCopier(per_window=states, rounds=rounds, phasings=phasings,
-                              random_state=seed,
-                              genetic_map=genetic_map).fit(target_calls).predict()
-        summary = (f"{len(result.samples)} samples x {target_calls.n_sites} sites, "
-                   f"{result.record['missing_calls']} missing calls filled and phased; "
-                   f"{rounds} + {result.record['refine_rounds']} rounds over the cohort's "
-                   f"own haplotypes, theta {result.record['theta']:.3g}")
-        dropped = target_calls.skipped
-    else:
-        from .model import ReferenceImputer
-        panel = read_calls(panel_path, region=region, threads=n_threads)
-        reduction = {name: value for name, value in (("phase_states", phase_states),
-                                                      ("impute_states", impute_states))
-                     if value is not None}
-        imputer = ReferenceImputer(per_window=states, max_iter=max_iter or 3,
-                                   genetic_map=genetic_map, **reduction).fit(target_calls,
-                                                                             panel)
-        result = imputer.predict()
-        summary = (f"{len(result.samples)} samples, {len(imputer.match_.typed)} typed of "
-                   f"{panel.n_sites} panel sites ({2 * len(panel.samples)} haplotypes); "
-                   f"theta {imputer.params_.theta:.4g}, eps {imputer.params_.mismatch:.3g}, "
-                   f"log-likelihood {imputer.loglik_:.2f}")
-        dropped = {**result.record["dropped_target_sites"], **target_calls.skipped}
+    panel = read_calls(panel_path, region=region, threads=n_threads) if panel_path else None
+    timings = {"read": time.perf_counter() - started}
+    try:
+        done = impute_calls(target_calls, panel, cohort_model=cohort_model,
+                            genetic_map=genetic_map, random_state=seed, **given)
+    except NotASettingError as error:
+        flags = ", ".join(FLAGS[name] for name in error.names)
+        raise UserInputError(f"{flags}: not used in {error.mode} "
+                             f"{'mode' if error.mode == 'panel' else 'cohort mode'}") from None
+    result = done.result
     timings["fit_and_impute"] = time.perf_counter() - started - sum(timings.values())
-    command = _command()
-    write_imputed(output, result, target_calls, mode=mode, command=command,
+    write_imputed(output, result, target_calls, mode=mode, command=_command(),
                   version=__version__, threads=n_threads, index=not no_index)
     timings["write"] = time.perf_counter() - started - sum(timings.values())
     timings["total"] = time.perf_counter() - started
-    settings = {"mode": "panel" if panel_path else "cohort", "cohort_model": cohort_model,
-                "states": states, "phase_states": phase_states, "impute_states": impute_states,
-                "rounds": rounds, "phasings": phasings, "clusters": clusters, "starts": starts,
-                "max_iter": max_iter, "map": map_path, "region": region, "samples": samples,
-                "threads": n_threads}
-    warnings = [f"{value} {key.replace('_', ' ')}" for key, value in dropped.items()]
+    warnings = [f"{value} {key.replace('_', ' ')}" for key, value in done.dropped.items()]
     if record_path:
         own = dict(result.record)
         timings = {**own.pop("timings", {}), **timings}
         trace = own.pop("trace", [])
-        log_likelihood = own.pop("log_likelihood", None)
         write_json(record_path, run_record(
-            settings=settings, seed=None if panel_path else seed, log_likelihood=log_likelihood,
-            trace=trace, n_iter=own.pop("n_iter", len(trace)) if panel_path else None,
+            settings={**{name: value for name, value in done.estimator._settings().items()
+                         if name != "genetic_map"},   # the map's path is recorded instead
+                      "mode": done.mode, "map": map_path,
+                      "region": region, "samples": samples, "threads": n_threads},
+            seed=None if panel else seed, log_likelihood=own.pop("log_likelihood", None),
+            trace=trace, n_iter=own.pop("n_iter", len(trace)) if panel else None,
             converged=own.pop("converged", None), timings=timings, warnings=warnings,
             target=target_calls.source, panel=panel_path, output=output,
             samples=len(result.samples), **own))
     if not quiet:
-        click.echo(f"emapps impute: {summary}" + ("" if panel_path else f"; seed {seed}")
+        click.echo(f"emapps impute: {done.summary()}" + ("" if panel else f"; seed {seed}")
                    + (f"; target sites dropped: {', '.join(warnings)}" if warnings else "")
                    + (f"; wrote {output}" if output != "-" else ""), err=True)
     return 0

@@ -16,9 +16,9 @@ from sklearn.utils.validation import check_is_fitted
 from emapps import GaussianMixture
 from emapps.errors import NotFittedError
 from emapps.haplo import HaplotypeEM
-from emapps.impute.cohort import CohortImputer
-from emapps.impute.copier import CohortCopier
-from emapps.impute.model import ReferenceImputer
+from emapps.impute.cohort_clusters import CohortImputer
+from emapps.impute.cohort_copier import CohortCopier
+from emapps.impute.reference import ReferenceImputer
 from emapps.recsys import MODELS
 from emapps.segment import ImageSegmenter
 

@@ -30,7 +30,7 @@ def test_mask_impute_and_score_round_trip(tmp_path, capsys):
     assert record["typed_sites"] > 1000 and record["trace"]
     assert (record["phase_states"], record["impute_states"]) == (200, 300)  # of 480
     timings = record["timings"]
-    assert {"read_target", "fit_and_impute", "write", "total"} <= set(timings)
+    assert {"read", "fit_and_impute", "write", "total"} <= set(timings)
     assert 0 < timings["fit_and_impute"] < timings["total"]
     status, out, err = run_cli(capsys, "impute", "score", imputed, "--truth",
                            SLICE / "truth.vcf.gz", "--masked", masked, "--json")
@@ -85,7 +85,13 @@ def test_cohort_mode_fills_missing_calls_without_a_panel(tmp_path, capsys):
         "--rate", "0.05", "--seed", "2", "-r", "20:1000000-1060000")
     out = tmp_path / "filled.vcf.gz"
     status, _, err = run_cli(capsys, "impute", masked, "-o", out, "-k", "4", "--starts", "2",
-                         "--max-iter", "8", "--seed", "0")
+                             "--max-iter", "8", "--seed", "0")   # settings of 'clusters'
+    assert status == 2 and not out.exists()
+    assert err.strip().splitlines() == [
+        "emapps: error: --max-iter, -k/--clusters, --starts: not used in copying cohort mode"]
+    status, _, err = run_cli(capsys, "impute", masked, "-o", out, "--cohort-model",
+                             "clusters", "-k", "4", "--starts", "2", "--max-iter", "8",
+                             "--seed", "0")
     assert status == 0 and "missing calls filled" in err
     status, stdout, err = run_cli(capsys, "impute", "score", out, "--truth",
                               SLICE / "truth.vcf.gz", "--masked", masked, "-r",

@@ -3,7 +3,7 @@ filled on the bundled 1000 Genomes slice (the kernel's twin is in tests/kernels)
 
 import numpy as np
 
-from emapps.impute.cohort import ClusterEM, CohortImputer
+from emapps.impute.cohort_clusters import ClusterEM, CohortImputer
 
 
 def test_map_em_never_decreases(cohort):

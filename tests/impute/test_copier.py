@@ -4,7 +4,7 @@ phased, the same at 1 and 2 threads."""
 
 import numpy as np
 
-from emapps.impute.copier import THETA_STEPS, CohortCopier
+from emapps.impute.cohort_copier import THETA_STEPS, CohortCopier
 
 
 def test_the_cohort_as_its_own_panel_fills_and_phases(cohort):
@@ -48,7 +48,7 @@ def test_averaging_phasings_keeps_the_calls_and_averages_the_genotype_probabilit
     """Two phasings: the observed calls as given (phased as the first phasing), the
     missing ones the argmax of the mean genotype probabilities, which sum to 1."""
     truth, masked, _ = cohort
-    settings = {"rounds": 2, "refine_rounds": 1, "refine_states": 32, "seed": 2}
+    settings = {"rounds": 2, "refine_rounds": 1, "refine_states": 32, "random_state": 2}
     one = CohortCopier(phasings=1, **settings).fit(masked)
     two = CohortCopier(phasings=2, **settings).fit(masked)
     np.testing.assert_array_equal(one.haplotypes_, two.haplotypes_)  # the first phasing

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from emapps.impute.io import read_calls, read_plink_map
-from emapps.impute.model import CopyingEM, CopyingParams, ReferenceImputer
+from emapps.impute.copying_em import CopyingEM, CopyingParams
+from emapps.impute.reference import ReferenceImputer
 
 from ..conftest import DATA
 

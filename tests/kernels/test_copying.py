@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from emapps.impute.model import carriers_of
+from emapps.impute.candidates import carriers_of
 from emapps.kernels.copying.diploid import diploid_phase
 from emapps.kernels.copying.haploid import (haploid_posterior, haploid_statistics,
                                             impute_haplotypes, refine_phase)
@@ -77,7 +77,7 @@ def test_statistics_add_over_haplotypes_alike_at_one_and_two_threads(small, thre
 
 
 def test_imputation_interpolates_the_posteriors_of_flanking_markers(small):
-    from emapps.impute.model import carriers_of
+    from emapps.impute.candidates import carriers_of
     panel, observed, switch, mismatch = small
     rng = np.random.default_rng(5)
     full = (rng.random((30, 7)) < 0.4).astype(np.uint8)   # S = 30 panel sites

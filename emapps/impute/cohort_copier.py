@@ -12,8 +12,9 @@ from ..kernels.copying.composite import refine_cohort
 from ..kernels.copying.diploid import phase_samples
 from ..kernels.copying.haploid import impute_leave_out
 from .io import Calls, check_one_chromosome, genetic_positions
-from .model import (INITIAL_MISMATCH, Imputed, carriers_of, genotype_probs, interpolation,
-                    variance_ratio, window_candidates)
+from .candidates import carriers_of, interpolation, window_candidates
+from .copying_em import INITIAL_MISMATCH
+from .imputed import Imputed, genotype_probs, variance_ratio
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5

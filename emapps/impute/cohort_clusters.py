@@ -22,7 +22,7 @@ from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.haplotype_clusters import cluster_genotype_probs, cluster_statistics
 from .io import Calls, check_one_chromosome
-from .model import ImputedSites, variance_ratio
+from .imputed import ImputedSites, variance_ratio
 
 #: Beta(c + 1, c + 1) prior on every theta_mk
 THETA_PRIOR = 0.01
