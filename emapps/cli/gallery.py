@@ -84,7 +84,7 @@ def _imputation_r2(plt, impute_out: Path, data: Path, folder: Path) -> tuple[str
 
 
 def _explanation(plt, model_path: Path, folder: Path) -> tuple[str, str]:
-    from ..recsys.models import load_model
+    from ..recsys.registry import load_model
 
     model = load_model(str(model_path))
     user = model.user_ids_[0]

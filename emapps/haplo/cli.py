@@ -64,8 +64,8 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
     (header; two columns per locus named <locus>.a1/<locus>.a2)."""
     from ..io.outputs import check_outputs, write_json, write_text
+    from .haplotype_em import HaplotypeEM
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
-    from .model import HaplotypeEM
 
     paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}
     check_outputs(paths.values(), inputs=[input_path, samples_file])

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..em import fit_em
-from .model import MixtureData
+from .gaussian_em import MixtureData
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from ..em import fit_em
 from ..errors import UserInputError
 from .covariance import (COVARIANCE_TYPES, MOMENT_ROWS, n_covariance_parameters,
                          responsibility_moments)
+from .gaussian_em import GaussianMixtureEM, MixtureData
 from .init import INIT_METHODS, initial_responsibilities
 from .missing import conditional_means, full_covariances, marginal, pattern_log_joint, split_patterns
-from .model import GaussianMixtureEM, MixtureData
 from .params import GaussianParams
 
 #: rows sampled (seeded) to initialise a fit of a Dask array

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .covariance import recentre_stats
-from .model import GaussianMixtureEM, MixtureData
+from .gaussian_em import GaussianMixtureEM, MixtureData
 from .params import GaussianParams
 
 STAT_KEYS = ("nk", "sx", "sxx")

@@ -5,10 +5,10 @@ from .factor import FactorRecommender
 from .gaussian_aspect import GaussianAspectRecommender
 from .implicit import ImplicitFactorRecommender
 from .io import Ratings, read_ratings
-from .models import MODELS, load_model, make_model
 from .multinomial import MixtureRecommender
 from .poisson import PoissonRecommender
 from .recommender import UnknownIdError
+from .registry import MODELS, load_model, make_model
 
 __all__ = ["AspectRecommender", "FactorRecommender", "GaussianAspectRecommender",
            "ImplicitFactorRecommender", "MixtureRecommender", "PoissonRecommender",

@@ -6,7 +6,7 @@ import click
 import numpy as np
 
 from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
-from .models import MODELS, RATING_MODELS, TOPN_MODELS, make_model
+from .registry import MODELS, RATING_MODELS, TOPN_MODELS, make_model
 
 
 def _given(value, default):
@@ -125,7 +125,7 @@ def predict(model_path, pairs, unknown, output):
     from ..errors import UserInputError
     from ..io.outputs import check_outputs
     from .io import read_pairs
-    from .models import load_model
+    from .registry import load_model
 
     check_outputs([output], inputs=[model_path, f"{model_path}.json", pairs])
     recommender = load_model(model_path)
@@ -157,7 +157,7 @@ def recommend(model_path, users, n, seen, keep_seen, unknown, output):
     from ..errors import UserInputError
     from ..io.outputs import check_outputs
     from .io import read_ratings
-    from .models import load_model
+    from .registry import load_model
 
     check_outputs([output], inputs=[model_path, f"{model_path}.json", seen])
     if n < 1:
@@ -188,7 +188,7 @@ def foldin(model_path, ratings, n, output):
     from ..errors import UserInputError
     from ..io.outputs import check_outputs
     from .io import read_ratings
-    from .models import load_model
+    from .registry import load_model
 
     check_outputs([output], inputs=[model_path, f"{model_path}.json", ratings])
     recommender = load_model(model_path)
@@ -221,7 +221,7 @@ def explain(model_path, user, item, n, why, seen):
     """For each recommendation: its score, the latent classes behind it and the user's
     training items that support it (TSV on stdout)."""
     from .io import read_ratings
-    from .models import load_model
+    from .registry import load_model
 
     recommender = load_model(model_path)
     recommender.user_codes([user])   # an unknown id fails here, before any output

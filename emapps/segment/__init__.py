@@ -3,7 +3,7 @@
 from .features import pixel_features
 from .io import load_image
 from .metrics import compare, score_against_annotators
-from .model import ImageSegmenter
+from .segmenter import ImageSegmenter
 
 __all__ = ["ImageSegmenter", "compare", "load_image", "pixel_features",
            "score_against_annotators"]

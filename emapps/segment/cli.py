@@ -7,7 +7,7 @@ import click
 from ..cli.options import (DefaultRunGroup, parse_int_range, resolve_seed, seed_option,
                            threads_option)
 from ..cli.options import set_threads as set_kernel_threads
-from .model import ImageSegmenter
+from .segmenter import ImageSegmenter
 
 #: the command's defaults are the estimator's
 DEFAULTS = ImageSegmenter.default_params()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..em import fit_em
-from ..mixture.model import GaussianMixtureEM
+from ..mixture.gaussian_em import GaussianMixtureEM
 from ..mixture.params import GaussianParams
 
 #: beta is searched in [0, BETA_MAX]; beyond it every pixel copies its neighbours.

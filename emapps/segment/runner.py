@@ -24,8 +24,8 @@ from .._version import __version__
 from ..errors import DegenerateModelError, UserInputError
 from . import io
 from .features import n_colour_channels
-from .model import ImageSegmenter
 from .regions import check_region_settings, image_regions
+from .segmenter import ImageSegmenter
 
 
 @dataclass

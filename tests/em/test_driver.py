@@ -10,7 +10,7 @@ from emapps.em import ConvergenceMonitor, add_stats, e_step, fit_em
 from emapps.em.record import fit_record
 from emapps.errors import ConvergenceWarning
 from emapps.mixture.gaussian import GaussianMixture
-from emapps.mixture.model import GaussianMixtureEM, MixtureData
+from emapps.mixture.gaussian_em import GaussianMixtureEM, MixtureData
 
 
 def overlapping(seed, n_rows=3000, n_features=2, n_components=3):

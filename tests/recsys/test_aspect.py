@@ -8,8 +8,8 @@ from scipy.special import logsumexp
 from emapps.kernels.aspect import aspect_estep
 from emapps.recsys.aspect import AspectRecommender
 from emapps.recsys.io import Ratings
-from emapps.recsys.models import load_model
 from emapps.recsys.recommender import ranking_metrics
+from emapps.recsys.registry import load_model
 
 
 def planted(n_users=120, n_items=60, n_topics=3, per_user=12, seed=0):

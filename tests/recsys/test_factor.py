@@ -5,7 +5,7 @@ import pytest
 
 from emapps.recsys.factor import FactorRecommender
 from emapps.recsys.io import Ratings
-from emapps.recsys.models import load_model
+from emapps.recsys.registry import load_model
 from emapps.recsys.synthetic import synthetic_ratings
 
 

@@ -10,7 +10,7 @@ from scipy.stats import norm
 from emapps.kernels.aspect import gaussian_aspect_estep
 from emapps.recsys.gaussian_aspect import GaussianAspectRecommender
 from emapps.recsys.io import Ratings
-from emapps.recsys.models import load_model
+from emapps.recsys.registry import load_model
 
 
 @pytest.mark.parametrize("beta", [1.0, 0.8])

@@ -9,7 +9,7 @@ from emapps.kernels.implicit import implicit_estep
 from emapps.kernels.linalg import unpack_lower
 from emapps.recsys.implicit import ImplicitFactorRecommender
 from emapps.recsys.io import Ratings
-from emapps.recsys.models import load_model
+from emapps.recsys.registry import load_model
 
 from .test_aspect import planted
 

@@ -6,8 +6,8 @@ import pytest
 from scipy.special import softmax
 
 from emapps.kernels.discrete import multinomial_responsibilities
-from emapps.recsys.models import load_model
 from emapps.recsys.multinomial import MixtureRecommender
+from emapps.recsys.registry import load_model
 
 from .test_aspect import planted
 

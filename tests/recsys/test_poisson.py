@@ -5,8 +5,8 @@ import pytest
 from scipy.stats import poisson
 
 from emapps.recsys.io import UserRows
-from emapps.recsys.models import load_model
 from emapps.recsys.poisson import PoissonEM, PoissonParams, PoissonRecommender
+from emapps.recsys.registry import load_model
 
 from .test_aspect import planted
 

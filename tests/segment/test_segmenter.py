@@ -5,7 +5,7 @@ import pytest
 
 from emapps.errors import UserInputError
 from emapps.segment.hmrf import PottsGaussianEM, PottsParams, estimate_beta, fit_hmrf
-from emapps.segment.model import ImageSegmenter
+from emapps.segment.segmenter import ImageSegmenter
 
 from .conftest import blocks_image
 

@@ -4,8 +4,8 @@ truth, phasing consistent with the genotypes, determinism at any thread count.""
 import numpy as np
 import pytest
 
-from emapps.impute.io import read_calls, read_plink_map
 from emapps.impute.copying_em import CopyingEM, CopyingParams
+from emapps.impute.io import read_calls, read_plink_map
 from emapps.impute.reference import ReferenceImputer
 
 from ..conftest import DATA
