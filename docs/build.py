@@ -59,6 +59,14 @@ Generated from the click commands.
 """
 
 
+#: mkdocs-click prints click's "no default" sentinel (click >= 8.3) as a default: the
+#: CLI reference shows "none" there instead
+HOOKS = """
+def on_page_content(html, **_):
+    return html.replace("<code>Sentinel.UNSET</code>", "none")
+"""
+
+
 def config(source: Path, site: Path) -> str:
     nav = "\n".join(f"  - {title}: {page}" for page, (_, title) in PAGES.items())
     return f"""site_name: emapps
@@ -76,6 +84,8 @@ plugins:
             members_order: source
 markdown_extensions:
   - mkdocs-click
+hooks:
+  - {source.parent / "hooks.py"}
 nav:
 {nav}
   - Gallery: gallery.md
@@ -112,6 +122,7 @@ def build(site: Path, demo_out: Path | None = None) -> int:
                                        + "\n".join(f"## {heading}\n\n" + "\n\n".join(
                                            f"::: {name}" for name in names) + "\n"
                                            for heading, names in API.items()))
+        (Path(scratch) / "hooks.py").write_text(HOOKS)
         (Path(scratch) / "mkdocs.yml").write_text(config(source, site.resolve()))
         return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "-f",
                                str(Path(scratch) / "mkdocs.yml")]).returncode

@@ -19,6 +19,7 @@ def test_the_site_builds_without_warnings(tmp_path):
     assert finished.returncode == 0, finished.stderr[-3000:]
     cli = (tmp_path / "site" / "cli" / "index.html").read_text()
     assert "emapps impute ligate" in cli and "--dask" in cli    # every subcommand
+    assert "Sentinel" not in cli and "<code>200</code>" in cli    # defaults as users read them
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "CohortCopier" in api and "DaskMap" in api and "ImageSegmenter" in api
     for page in ("mixture", "impute", "haplo", "segment", "recsys", "workflows"):

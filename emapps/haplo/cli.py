@@ -28,14 +28,15 @@ def _samples(samples, samples_file):
 
 @click.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", "prefix", required=True,
+@click.option("-o", "--output", "prefix", required=True, default=None,
               help="Output prefix: PREFIX.freqs.tsv, .pairs.tsv, .ld.tsv and .json.")
 @click.option("--loci", default=None, help="Comma-separated locus names (table columns or "
               "VCF IDs), in the order to use.")
 @click.option("--region", default=None, help="VCF/BCF region chr:start-end (needs an index).")
 @click.option("--samples", default=None, help="Comma-separated subjects to use.")
 @click.option("--samples-file", default=None, help="File with one subject per line.")
-@click.option("--use-phase", is_flag=True, help="Trust phased VCF calls (a|b): one phase "
+@click.option("--use-phase", is_flag=True, default=False,
+              help="Trust phased VCF calls (a|b): one phase "
               "block per sample.")
 @click.option("--starts", default=10, show_default=True,
               help="Starts of the search: the first, then perturbations of the best.")
@@ -52,10 +53,11 @@ def _samples(samples, samples_file):
 @click.option("--first-allele-column", type=int, default=None,
               help="Tables: every column from this one (1-based) on is an allele, two per "
                    "locus.")
-@click.option("--no-se", is_flag=True, help="Skip standard errors (large haplotype sets).")
+@click.option("--no-se", is_flag=True, default=False,
+              help="Skip standard errors (large haplotype sets).")
 @seed_option
 @threads_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
 def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, starts,
           min_posterior, tol, max_iter, min_freq, missing, id_column, first_allele_column,
           no_se, seed, threads, quiet):

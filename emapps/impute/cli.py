@@ -63,7 +63,8 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("--ref", "panel_path", default=None,
               help="Phased reference panel (VCF/BCF, no missing alleles); without one, "
                    "cohort mode fills the target's missing calls.")
-@click.option("-o", "--output", required=True, help="Output VCF/BCF; '-' for stdout.")
+@click.option("-o", "--output", required=True, default=None,
+              help="Output VCF/BCF; '-' for stdout.")
 @output_type_option
 @region_option
 @samples_option
@@ -100,10 +101,10 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
               help=f"EM iterations (panel mode: in the first round, one fewer after it; "
                    f"default {PANEL['max_iter']} panel, {CLUSTERS['max_iter']} clusters).")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")
-@click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
+@click.option("--no-index", is_flag=True, default=False, help="Do not index bgzipped output.")
 @seed_option
 @threads_option
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, default=False)
 def run(target, panel_path, output, output_type, region, samples, map_path, per_window,
         phase_states, impute_states, cohort_model, rounds, phasings, n_clusters, n_init,
         max_iter, record_path, no_index, seed, threads, quiet):
@@ -177,9 +178,10 @@ def run(target, panel_path, output, output_type, region, samples, map_path, per_
 
 @impute.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", required=True, help="Masked VCF/BCF ('-' for stdout).")
+@click.option("-o", "--output", required=True, default=None,
+              help="Masked VCF/BCF ('-' for stdout).")
 @output_type_option
-@click.option("--design", type=click.Choice(["array", "random"]), required=True,
+@click.option("--design", type=click.Choice(["array", "random"]), required=True, default=None,
               help="array: keep every --every-th site; random: hide calls at --rate.")
 @click.option("--every", default=10, show_default=True, help="array: keep 1 site in this many.")
 @click.option("--offset", default=0, show_default=True, help="array: which one (0-based).")
@@ -215,11 +217,12 @@ def mask(input_path, output, output_type, design, every, offset, rate, region, s
 
 @impute.command()
 @click.argument("chunks", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, help="Ligated VCF/BCF ('-' for stdout).")
+@click.option("-o", "--output", required=True, default=None,
+              help="Ligated VCF/BCF ('-' for stdout).")
 @output_type_option
-@click.option("--no-index", is_flag=True, help="Do not index bgzipped output.")
+@click.option("--no-index", is_flag=True, default=False, help="Do not index bgzipped output.")
 @threads_option
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, default=False)
 def ligate(chunks, output, output_type, no_index, threads, quiet):
     """Join overlapping imputed CHUNKS of one chromosome into one file: at each overlap the
     later chunk's haplotypes are swapped per sample to agree with the earlier chunk's
@@ -246,12 +249,14 @@ def ligate(chunks, output, output_type, no_index, threads, quiet):
 
 @impute.command()
 @click.argument("imputed")
-@click.option("--truth", required=True, help="The unmasked calls (VCF/BCF).")
-@click.option("--masked", required=True, help="The masked input given to the imputation.")
+@click.option("--truth", required=True, default=None, help="The unmasked calls (VCF/BCF).")
+@click.option("--masked", required=True, default=None,
+              help="The masked input given to the imputation.")
 @click.option("--ref", "panel_path", default=None,
               help="Reference panel: MAF bins from it (else from the truth).")
 @region_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="Print JSON instead of a table.")
 def score(imputed, truth, masked, panel_path, region, as_json):
     """Score IMPUTED on the entries hidden in MASKED: coverage, concordance, non-reference
     concordance, mean per-site and pooled dosage r2 by MAF bin, and the correlation of

@@ -37,10 +37,11 @@ def mixture():
 @click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")
 @click.option("--json", "--record", "record", default=None,
               help="Write the run record (JSON) here.")
-@click.option("--plot", default=None, help="Folder for trace and criterion PNGs (needs matplotlib).")
+@click.option("--plot", default=None,
+              help="Folder for trace and criterion PNGs (needs matplotlib).")
 @click.option("--bootstrap", "n_boot", default=0, show_default=True,
               help="Bootstrap replicates for standard errors of the chosen model (0 = none).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
 @click.option("--dask", "scheduler", default=None, metavar="ADDRESS|local",
               help="Run the E-steps on a Dask cluster: a scheduler address, or 'local' for "
                    "a LocalCluster of --threads workers. DATA may then be a Zarr store or a "

@@ -57,7 +57,8 @@ def recsys():
               help="factor: starting prior precision of the loadings (then estimated).")
 @click.option("--reg-bias", default=_default("factor", "reg_bias"), show_default=True,
               help="factor: starting prior precision of the item biases (then estimated).")
-@click.option("--fixed-prior", is_flag=True, help="factor: keep the prior precisions.")
+@click.option("--fixed-prior", is_flag=True, default=False,
+              help="factor: keep the prior precisions.")
 @click.option("--temperature", default=None, type=float,
               help=f"aspect, gaussian-aspect: tempered-EM exponent in (0, 1] (default "
                    f"{_defaults_by_kind('temperature')}).")
@@ -75,10 +76,11 @@ def recsys():
               help="Reject ratings outside this range (e.g. 1,5), naming the line.")
 @seed_option
 @threads_option
-@click.option("-o", "--output", required=True, help="Model file (.npz, with a .npz.json).")
+@click.option("-o", "--output", required=True, default=None,
+              help="Model file (.npz, with a .npz.json).")
 @click.option("--json", "record_path", default=None, help="Write the run record (JSON) here.")
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-v", "--verbose", is_flag=True,
+@click.option("-q", "--quiet", is_flag=True, default=False)
+@click.option("-v", "--verbose", is_flag=True, default=False,
               help="The objective at every EM iteration, on stderr.")
 def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature, alpha,
         implicit_threshold, max_iter, tol, rating_range, seed, threads, output, record_path,
@@ -148,7 +150,8 @@ def predict(model_path, pairs, unknown, output):
 @click.option("-n", default=10, show_default=True)
 @click.option("--seen", default=None, help="A further ratings file whose items are not "
               "recommended (the model's own training items never are, unless --keep-seen).")
-@click.option("--keep-seen", is_flag=True, help="Also rank the user's training items.")
+@click.option("--keep-seen", is_flag=True, default=False,
+              help="Also rank the user's training items.")
 @click.option("--unknown", type=click.Choice(["error", "fallback"]), default="error",
               show_default=True, help=UNKNOWN_HELP)
 @click.option("-o", "--output", default="-", show_default=True, help="TSV, '-' for stdout.")
@@ -211,7 +214,7 @@ def foldin(model_path, ratings, n, output):
 
 @recsys.command()
 @click.argument("model_path", metavar="MODEL")
-@click.option("--user", required=True, help="The user id to explain.")
+@click.option("--user", required=True, default=None, help="The user id to explain.")
 @click.option("--item", default=None, help="An item id (default: the user's top -n items).")
 @click.option("-n", default=3, show_default=True, help="Recommendations to explain.")
 @click.option("--why", default=3, show_default=True,
@@ -244,8 +247,9 @@ def explain(model_path, user, item, n, why, seen):
 
 
 @recsys.command()
-@click.option("--protocol", type=click.Choice(["rating-cv", "topn", "foldin"]), required=True)
-@click.option("--data", "data_path", required=True,
+@click.option("--protocol", type=click.Choice(["rating-cv", "topn", "foldin"]),
+              required=True, default=None)
+@click.option("--data", "data_path", required=True, default=None,
               help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "
                    "file); topn, foldin: the training ratings.")
 @click.option("--test", "test_path", default=None, help="topn, foldin: the test ratings.")

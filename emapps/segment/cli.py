@@ -44,7 +44,8 @@ def segment():
 
 @segment.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--outdir", required=True, help="Output folder (mirrors the inputs).")
+@click.option("-o", "--outdir", required=True, default=None,
+              help="Output folder (mirrors the inputs).")
 @click.option("-k", "--components", default=str(DEFAULTS["n_components"]), show_default=True,
               help="Classes: one number, or a range 2..8 / list 2,4,8 chosen per image by "
                    "--criterion.")
@@ -52,7 +53,8 @@ def segment():
               default=DEFAULTS["features"], show_default=True, help="Pixel features.")
 @click.option("--xy-scale", default=DEFAULTS["xy_scale"], show_default=True,
               help="Weight of position in labxy: [x, y] * scale * 100 / max(H, W).")
-@click.option("--texture", is_flag=True, help="Add local mean and std of lightness.")
+@click.option("--texture", is_flag=True, default=False,
+              help="Add local mean and std of lightness.")
 @click.option("--spatial", type=click.Choice(["none", "mrf"]), default=DEFAULTS["spatial"],
               show_default=True, help="mrf: Potts prior over 4-neighbours (HMRF-EM).")
 @click.option("--beta", default=DEFAULTS["beta"], show_default=True,
@@ -67,21 +69,22 @@ def segment():
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]),
               default=DEFAULTS["criterion"],
               show_default=True, help="How K is chosen when -k is a range.")
-@click.option("--shared-model", is_flag=True,
+@click.option("--shared-model", is_flag=True, default=False,
               help="Fit one model on pixels sampled from all images, then label each.")
 @click.option("--shared-pixels", default=200_000, show_default=True,
               help="Pixels sampled over all images for --shared-model.")
 @click.option("--fit-pixels", default=DEFAULTS["sample_pixels"], show_default=True,
               help="Larger images are fitted on a sample of this many pixels first, then "
                    "EM continues on all of them (0: all pixels from the start).")
-@click.option("--posteriors", is_flag=True, help="Also write <stem>.npz with posteriors.")
+@click.option("--posteriors", is_flag=True, default=False,
+              help="Also write <stem>.npz with posteriors.")
 @click.option("--min-region", default=0.005, show_default=True,
               help="Regions map <stem>.regions.png: connected regions of the labels, those "
                    "below this fraction of the image merged into the nearest one.")
 @click.option("--merge-colour", default=10.0, show_default=True,
               help="Then merge adjacent regions whose mean colours differ by less "
                    "(delta E for Lab; 0 = never).")
-@click.option("--no-regions", is_flag=True, help="Write the class label map only.")
+@click.option("--no-regions", is_flag=True, default=False, help="Write the class label map only.")
 @click.option("--max-iter", default=DEFAULTS["max_iter"], show_default=True)
 @click.option("--tol", default=DEFAULTS["tol"], show_default=True,
               help="Stop when the mean log-likelihood per pixel gains less.")
@@ -96,9 +99,10 @@ def segment():
 @click.option("--batch", default=None, metavar="K/N",
               help="Only the K-th of N consecutive blocks of the images (a workflow's "
                    "job); outputs and seeds are the whole run's.")
-@click.option("--overwrite", is_flag=True, help="Redo images already done.")
-@click.option("--fail-fast", is_flag=True, help="Stop at the first image that fails.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("--overwrite", is_flag=True, default=False, help="Redo images already done.")
+@click.option("--fail-fast", is_flag=True, default=False,
+              help="Stop at the first image that fails.")
+@click.option("-q", "--quiet", is_flag=True, default=False, help="No progress bar or summary.")
 def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, estimate_beta,
         update, connectivity, criterion, shared_model, shared_pixels, fit_pixels, posteriors,
         min_region, merge_colour,
@@ -158,7 +162,8 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
 @click.option("--labels", "which", type=click.Choice(["auto", "regions", "classes"]),
               default="auto", show_default=True,
               help="Score <stem>.regions.png, <stem>.png, or regions where written.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="Print JSON instead of a table.")
 def score(pred_dir, gt_dir, which, as_json):
     """Score label maps in PRED_DIR against annotations in GT_DIR.
 
