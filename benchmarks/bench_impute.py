@@ -40,11 +40,11 @@ def measured(command) -> dict:
 
 def score(imputed, truth, masked, reference=None) -> dict:
     command = [sys.executable, "-m", "emapps", "impute", "score", str(imputed), "--truth",
-               str(truth), "--masked", str(masked), "--json"]
+               str(truth), "--masked", str(masked), "--json", "-"]
     if reference is not None:
         command += ["--ref", str(reference)]
     return json.loads(subprocess.run(command, check=True, capture_output=True,
-                                     text=True).stdout)
+                                     text=True).stdout)["scores"]
 
 
 def table(title, rows):

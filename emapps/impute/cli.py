@@ -1,7 +1,6 @@
 """``emapps impute``: impute and phase from a reference panel; ``mask`` and ``score`` run
 imputation experiments."""
 
-import json
 import shlex
 import sys
 import time
@@ -255,22 +254,32 @@ def ligate(chunks, output, output_type, no_index, threads, quiet):
 @click.option("--ref", "panel_path", default=None,
               help="Reference panel: MAF bins from it (else from the truth).")
 @region_option
-@click.option("--json", "as_json", is_flag=True, default=False,
-              help="Print JSON instead of a table.")
-def score(imputed, truth, masked, panel_path, region, as_json):
+@click.option("--json", "record_path", default=None,
+              help="Write the run record, scores included, here ('-': on stdout instead "
+                   "of the table).")
+def score(imputed, truth, masked, panel_path, region, record_path):
     """Score IMPUTED on the entries hidden in MASKED: coverage, concordance, non-reference
     concordance, mean per-site and pooled dosage r2 by MAF bin, and the correlation of
     DR2 with the true per-site r2."""
+    from ..core.record import run_record
+    from ..io.outputs import check_outputs, write_json
     from .evaluate import score as score_imputation
     from .io import read_calls
 
+    check_outputs([record_path], inputs=[imputed, truth, masked, panel_path])
+    started = time.perf_counter()
     truth_calls = read_calls(truth, region=region)
     masked_calls = read_calls(masked, region=region)
     reference = read_calls(panel_path, region=region) if panel_path else None
     table = score_imputation(imputed, truth_calls, masked_calls, reference)
-    if as_json:
-        click.echo(json.dumps(table, indent=2))
-        return 0
+    if record_path:
+        write_json(record_path, run_record(
+            settings={"region": region, "maf_from": "panel" if panel_path else "truth"},
+            seed=None, log_likelihood=None, trace=[], n_iter=None, converged=None,
+            timings={"total": time.perf_counter() - started}, imputed=imputed, truth=truth,
+            masked=masked, panel=panel_path, scores=table))
+        if record_path == "-":
+            return 0
     names = ["sites", "entries", "coverage", "concordance", "nonref_concordance", "r2_mean",
              "r2_sites", "r2_pooled"]
     click.echo("maf_bin\t" + "\t".join(names))

@@ -3,6 +3,7 @@ work, and atomic writes (a temporary file in the target folder, then a rename)."
 
 import json
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,7 +84,12 @@ def write_text(path, text: str) -> None:
 
 
 def write_json(path, obj) -> None:
-    write_text(path, json.dumps(obj, indent=2, default=_plain) + "\n")
+    """``obj`` as indented JSON, written atomically; '-' writes it to stdout."""
+    text = json.dumps(obj, indent=2, default=_plain) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+    else:
+        write_text(path, text)
 
 
 def _plain(value):

@@ -1,6 +1,7 @@
 """``emapps segment``: segment images and folders; ``emapps segment score``: evaluate."""
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -102,19 +103,24 @@ def segment():
 @click.option("--overwrite", is_flag=True, default=False, help="Redo images already done.")
 @click.option("--fail-fast", is_flag=True, default=False,
               help="Stop at the first image that fails.")
+@click.option("--json", "record_path", default=None,
+              help="Write the run record here (settings, seed, and every image's K, "
+                   "log-likelihood, iterations and convergence from the manifest).")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress bar or summary.")
 def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, estimate_beta,
         update, connectivity, criterion, shared_model, shared_pixels, fit_pixels, posteriors,
         min_region, merge_colour,
         no_regions,
         max_iter, tol, max_pixels, seed, jobs, threads, scheduler, batch, overwrite, fail_fast,
-        quiet):
+        record_path, quiet):
     """Segment image files, folders (recursive) or quoted globs into OUTDIR.
 
     Writes <stem>.png (class labels 0..K-1 ordered by lightness), <stem>.regions.png
     (connected regions), <stem>.overlay.png and a line per image in manifest.jsonl.
     Images already done with the same settings are skipped (--overwrite redoes them).
     """
+    import time
+
     from ..core.runtime import set_max_image_pixels
     from ..errors import UserInputError
     from .io import MANIFEST
@@ -129,9 +135,14 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
         raise UserInputError(f"--jobs must be >= 1; got {jobs}")
     if fit_pixels < 0:
         raise UserInputError(f"--fit-pixels must be >= 0; got {fit_pixels}")
+    if record_path not in (None, "-") and Path(record_path).resolve().is_relative_to(
+            Path(outdir).resolve()):
+        raise UserInputError(f"--json {record_path} is inside the output folder {outdir}; "
+                             f"write the run record elsewhere")
     set_kernel_threads(threads)
     set_max_image_pixels(max_pixels)
     seed = resolve_seed(seed)
+    started = time.perf_counter()
     params = {"n_components": ks[0] if len(ks) == 1 else ks, "features": features,
               "xy_scale": xy_scale, "texture": texture, "spatial": spatial, "beta": beta,
               "estimate_beta": estimate_beta, "update": update,
@@ -149,11 +160,32 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
                           batch=batch, dask=scheduler, fail_fast=fail_fast,
                           progress=not quiet,
                           log=log)
+    if record_path:
+        _write_run_record(record_path, params, seed, outdir, run_,
+                          time.perf_counter() - started)
     if not quiet:
         log(f"emapps segment: {run_.done} segmented, {run_.skipped} already done, "
             f"{len(run_.failures)} failed (seed {seed}; {outdir}/{MANIFEST})")
     if run_.failures:
         raise click.exceptions.Exit(1)
+
+
+def _write_run_record(path, params, seed, outdir, run_, seconds) -> None:
+    """The folder run's record: the shared keys, then every image of the manifest."""
+    from ..core.record import run_record
+    from ..io.outputs import write_json
+    from .io import read_manifest
+
+    images = {image: {key: record.get(key) for key in ("k", "loglik", "n_iter", "converged")}
+              for image, record in read_manifest(outdir).items()}
+    unconverged = sorted(image for image, record in images.items() if not record["converged"])
+    warnings = [f"{image}: {message}" for image, message in run_.failures]
+    warnings += [f"{image}: EM did not converge" for image in unconverged]
+    write_json(path, run_record(
+        settings=params, seed=seed, log_likelihood=None, trace=[], n_iter=None,
+        converged=not unconverged, timings={"total": seconds}, warnings=warnings,
+        outdir=str(outdir), segmented=run_.done, already_done=run_.skipped,
+        failed=len(run_.failures), images=images))
 
 
 @segment.command()
@@ -162,23 +194,32 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
 @click.option("--labels", "which", type=click.Choice(["auto", "regions", "classes"]),
               default="auto", show_default=True,
               help="Score <stem>.regions.png, <stem>.png, or regions where written.")
-@click.option("--json", "as_json", is_flag=True, default=False,
-              help="Print JSON instead of a table.")
-def score(pred_dir, gt_dir, which, as_json):
+@click.option("--json", "record_path", default=None,
+              help="Write the run record, scores included, here ('-': on stdout instead "
+                   "of the table).")
+def score(pred_dir, gt_dir, which, record_path):
     """Score label maps in PRED_DIR against annotations in GT_DIR.
 
     GT_DIR holds <stem>/<annotator>.png (BSDS layout) or <stem>.png per image.  Prints
     variation of information (total, split, merge; bits), adapted Rand error and
     probabilistic Rand index per image, averaged over annotators, and the mean row.
     """
-    import json
+    import time
 
+    from ..core.record import run_record
+    from ..io.outputs import check_outputs, write_json
     from .metrics import score_folder
 
+    check_outputs([record_path], inputs=[pred_dir, gt_dir])
+    started = time.perf_counter()
     rows = score_folder(pred_dir, gt_dir, which)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
+    if record_path:
+        write_json(record_path, run_record(
+            settings={"labels": which}, seed=None, log_likelihood=None, trace=[], n_iter=None,
+            converged=None, timings={"total": time.perf_counter() - started},
+            predictions=pred_dir, annotations=gt_dir, scores=rows))
+        if record_path == "-":
+            return
     columns = ("image", "annotators", "voi", "voi_split", "voi_merge", "are", "pri")
     lines = ["\t".join(columns)]
     for row in rows:

@@ -33,9 +33,11 @@ def test_mask_impute_and_score_round_trip(tmp_path, capsys):
     assert {"read", "fit_and_impute", "write", "total"} <= set(timings)
     assert 0 < timings["fit_and_impute"] < timings["total"]
     status, out, err = run_cli(capsys, "impute", "score", imputed, "--truth",
-                           SLICE / "truth.vcf.gz", "--masked", masked, "--json")
+                           SLICE / "truth.vcf.gz", "--masked", masked, "--json", "-")
     assert status == 0, err
-    table = json.loads(out)
+    record = json.loads(out)
+    assert set(RECORD_KEYS) <= set(record) and record["seed"] is None
+    table = record["scores"]
     assert table["all"]["coverage"] == 1.0
     assert table["all"]["concordance"] > 0.97 and table[">=5%"]["r2_mean"] > 0.8
 
@@ -95,7 +97,7 @@ def test_cohort_mode_fills_missing_calls_without_a_panel(tmp_path, capsys):
     assert status == 0 and "missing calls filled" in err
     status, stdout, err = run_cli(capsys, "impute", "score", out, "--truth",
                               SLICE / "truth.vcf.gz", "--masked", masked, "-r",
-                              "20:1000000-1060000", "--json")
-    table = json.loads(stdout)
+                              "20:1000000-1060000", "--json", "-")
+    table = json.loads(stdout)["scores"]
     assert status == 0 and table["all"]["coverage"] == 1.0
     assert table["all"]["concordance"] > 0.9

@@ -128,8 +128,8 @@ def test_score_prints_metrics_per_image_and_the_mean(tmp_path, capsys):
     assert lines[0].split("\t") == ["image", "annotators", "voi", "voi_split", "voi_merge",
                                     "are", "pri"]
     assert [line.split("\t")[0] for line in lines[1:]] == ["img1", "img2", "sub/img3", "mean"]
-    status, out, _ = run_cli(capsys, "segment", "score", outdir, truth_dir, "--json")
-    rows = json.loads(out)
+    status, out, _ = run_cli(capsys, "segment", "score", outdir, truth_dir, "--json", "-")
+    rows = json.loads(out)["scores"]
     # perfect against annotator 0, pure split error against the one-region annotator 1
     assert rows[0]["voi_merge"] == pytest.approx(0.0, abs=1e-12)
     assert rows[0]["voi_split"] > 0.5

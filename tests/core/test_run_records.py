@@ -1,0 +1,50 @@
+"""Every command's --json run record has the same keys (emapps.core.record), the command
+line it was run with, and its own results after them."""
+
+import json
+
+import pytest
+
+from emapps.core.record import RECORD_KEYS
+
+from ..conftest import DATA, run_cli
+
+IMPUTE = DATA / "impute"
+COMMANDS = {
+    "mixture fit": ["mixture", "fit", DATA / "tabular" / "old_faithful.csv", "-k", "1..2",
+                    "--seed", "1", "-q"],
+    "mixture impute": ["mixture", "impute", DATA / "tabular" / "airquality.csv", "-k", "1",
+                       "--seed", "1", "-o", "{out}/filled.csv"],
+    "impute (panel)": ["impute", IMPUTE / "target.vcf.gz", "--ref", IMPUTE / "ref.vcf.gz",
+                       "-r", "20:1000000-1040000", "-o", "{out}/i.vcf.gz", "-q"],
+    "impute score": ["impute", "score", IMPUTE / "target.vcf.gz", "--truth",
+                     IMPUTE / "truth.vcf.gz", "--masked", IMPUTE / "target.vcf.gz"],
+    "recsys fit": ["recsys", "fit", DATA / "recsys" / "synthetic_u.data", "-k", "2",
+                   "--max-iter", "3", "--seed", "0", "-o", "{out}/r.npz", "-q"],
+    "segment": ["segment", DATA / "images" / "coffee.png", "-o", "{out}/s", "-k", "2",
+                "--spatial", "none", "--fit-pixels", "5000", "--seed", "0", "-q"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=list(COMMANDS))
+def test_the_run_record_has_the_shared_keys(command, tmp_path, capsys):
+    argv = [str(part).replace("{out}", str(tmp_path)) for part in COMMANDS[command]]
+    record_path = tmp_path / "run.json"
+    status, _, err = run_cli(capsys, *argv, "--json", record_path)
+    assert status == 0, err
+    record = json.loads(record_path.read_text())
+    assert list(record)[:len(RECORD_KEYS)] == list(RECORD_KEYS)
+    assert record["command"] == ["emapps", *argv, "--json", str(record_path)]
+    assert isinstance(record["settings"], dict) and isinstance(record["warnings"], list)
+    assert record["timings"]
+
+
+def test_a_segment_record_lists_every_image_of_the_manifest(tmp_path, capsys):
+    argv = [str(part).replace("{out}", str(tmp_path)) for part in COMMANDS["segment"]]
+    run_cli(capsys, *argv, "--json", tmp_path / "run.json")
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["seed"] == 0 and record["segmented"] == 1 and record["converged"] is True
+    assert set(record["images"]) == {"coffee.png"}
+    assert record["images"]["coffee.png"]["k"] == 2
+    status, _, err = run_cli(capsys, *argv, "--json", tmp_path / "s" / "run.json")
+    assert status == 2 and "inside the output folder" in err
