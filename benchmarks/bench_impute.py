@@ -108,10 +108,10 @@ def mosaic_panel(output, n_haplotypes, seed=5):
     import numpy as np
     import pysam
 
-    from emapps.impute.io import genetic_positions, read_calls, read_plink_map
+    from emapps.impute.io import genetic_positions, read_calls, read_genetic_map
     source = read_calls(str(ARRAY / "ref.vcf.gz"))
     real = np.concatenate([source.alleles[0], source.alleles[1]])       # (480, S)
-    cm = genetic_positions(source.chrom, source.pos, read_plink_map(str(PLINK_MAP)))
+    cm = genetic_positions(source.chrom, source.pos, read_genetic_map(str(PLINK_MAP)))
     rng = np.random.default_rng(seed)
     mosaics = np.empty((n_haplotypes, real.shape[1]), dtype=np.uint8)
     for h in range(n_haplotypes):

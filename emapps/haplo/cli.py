@@ -4,6 +4,7 @@ import sys
 
 import click
 
+from ..cli.genetics import regions_options, samples_options, selections
 from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
 
 OUTPUTS = ("freqs.tsv", "pairs.tsv", "ld.tsv", "json")
@@ -13,28 +14,14 @@ def _names(text):
     return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
-def _samples(samples, samples_file):
-    from ..errors import UserInputError
-    if samples and samples_file:
-        raise UserInputError("give --samples or --samples-file, not both")
-    if samples_file:
-        try:
-            with open(samples_file, encoding="utf-8") as handle:
-                return [line.strip() for line in handle if line.strip()]
-        except OSError as error:
-            raise UserInputError(f"{samples_file}: {error.strerror or error}") from None
-    return _names(samples)
-
-
 @click.command()
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", "prefix", required=True, default=None,
               help="Output prefix: PREFIX.freqs.tsv, .pairs.tsv, .ld.tsv and .json.")
 @click.option("--loci", default=None, help="Comma-separated locus names (table columns or "
               "VCF IDs), in the order to use.")
-@click.option("--region", default=None, help="VCF/BCF region chr:start-end (needs an index).")
-@click.option("--samples", default=None, help="Comma-separated subjects to use.")
-@click.option("--samples-file", default=None, help="File with one subject per line.")
+@regions_options
+@samples_options
 @click.option("--use-phase", is_flag=True, default=False,
               help="Trust phased VCF calls (a|b): one phase "
               "block per sample.")
@@ -58,9 +45,9 @@ def _samples(samples, samples_file):
 @seed_option
 @threads_option
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
-def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, starts,
-          min_posterior, tol, max_iter, min_freq, missing, id_column, first_allele_column,
-          no_se, seed, threads, quiet):
+def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file, use_phase,
+          starts, min_posterior, tol, max_iter, min_freq, missing, id_column,
+          first_allele_column, no_se, seed, threads, quiet):
     """Estimate haplotype frequencies by EM from unphased genotypes.
 
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
@@ -70,14 +57,15 @@ def haplo(input_path, prefix, loci, region, samples, samples_file, use_phase, st
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
 
     paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}
-    check_outputs(paths.values(), inputs=[input_path, samples_file])
+    check_outputs(paths.values(), inputs=[input_path, regions_file, samples_file])
+    region, sample_selection = selections(regions, regions_file, samples, samples_file)
     set_threads(threads)
     seed = resolve_seed(seed)
     model = HaplotypeEM(starts, random_state=seed, min_posterior=min_posterior, tol=tol,
                         max_iter=max_iter, standard_errors=not no_se)
     model.check_settings()
     genotypes = read_genotypes(input_path, loci=_names(loci), region=region,
-                               samples=_samples(samples, samples_file), use_phase=use_phase,
+                               samples=sample_selection, use_phase=use_phase,
                                missing=tuple(missing.split(",")), id_column=id_column,
                                first_allele_column=first_allele_column)
     if not quiet:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from ..io.selection import as_regions, as_selection
 from ..io.vcf import display_name, fetch, open_vcf
 
 MISSING_VALUES = ("0", "NA", "", ".")
@@ -131,12 +132,9 @@ def read_genotypes(path: str, *, loci=None, region=None, samples=None, use_phase
 
 
 def _select_subjects(genotypes: Genotypes, samples) -> Genotypes:
-    index = {name: row for row, name in enumerate(genotypes.subjects)}
-    unknown = [name for name in samples if name not in index]
-    if unknown:
-        raise UserInputError(f"{genotypes.source}: unknown subject(s) {_shorten(unknown)}")
-    rows = [index[name] for name in samples]
-    return Genotypes(genotypes.alleles[rows], list(samples), genotypes.loci,
+    rows = as_selection(samples).columns(genotypes.subjects, genotypes.source)
+    return Genotypes(genotypes.alleles[rows], [genotypes.subjects[row] for row in rows],
+                     genotypes.loci,
                      genotypes.allele_names, genotypes.phased[rows], genotypes.source,
                      genotypes.dropped)
 
@@ -148,15 +146,13 @@ def read_vcf(path: str, *, region=None, samples=None, use_phase=False) -> Genoty
     name = display_name(path)
     with open_vcf(path) as vcf:
         header_samples = list(vcf.header.samples)
-        if samples is not None:
-            unknown = [s for s in samples if s not in set(header_samples)]
-            if unknown:
-                raise UserInputError(f"{name}: sample(s) not in the file: {_shorten(unknown)}")
-            vcf.subset_samples(samples)
-            header_samples = list(samples)
+        if samples is not None:   # records list the kept samples in file order
+            kept = sorted(as_selection(samples).columns(header_samples, name))
+            header_samples = [header_samples[column] for column in kept]
+            vcf.subset_samples(header_samples)
         if not header_samples:
             raise UserInputError(f"{name}: the file has no samples")
-        records = fetch(vcf, name, region)
+        records = fetch(vcf, name, as_regions(region))
         columns, phased_columns, loci, allele_names = [], [], [], []
         monomorphic_missing = 0
         seen = set()

@@ -4,8 +4,8 @@ from .cohort_clusters import CohortImputer
 from .cohort_copier import CohortCopier
 from .imputation import impute
 from .imputed import Imputed
-from .io import read_calls, read_plink_map
+from .io import read_calls, read_genetic_map
 from .reference import ReferenceImputer
 
 __all__ = ["CohortCopier", "CohortImputer", "Imputed", "ReferenceImputer", "impute",
-           "read_calls", "read_plink_map"]
+           "read_calls", "read_genetic_map"]

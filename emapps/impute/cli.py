@@ -7,6 +7,8 @@ import time
 
 import click
 
+from ..cli.genetics import (output_type_option, regions_options, samples_options,
+                            selections, write_index)
 from ..cli.options import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
 from ..core.runtime import command_line
 from ..errors import UserInputError
@@ -20,13 +22,6 @@ CLUSTERS = COHORT_MODELS["clusters"].default_params()
 FLAGS = {"per_window": "--states", "phase_states": "--phase-states",
          "impute_states": "--impute-states", "rounds": "--rounds", "phasings": "--phasings",
          "n_clusters": "-k/--clusters", "n_init": "--starts", "max_iter": "--max-iter"}
-
-
-def _index_paths(output, no_index: bool) -> list[str]:
-    """The index files an indexed output may get (.tbi or .csi)."""
-    if no_index or output in (None, "-"):
-        return []
-    return [f"{output}.tbi", f"{output}.csi"]
 
 
 def _command() -> str:
@@ -47,16 +42,6 @@ def impute():
     """
 
 
-region_option = click.option("-r", "--region", default=None,
-                             help="chr:start-end (needs an index beside the files).")
-samples_option = click.option("-s", "--samples", default=None,
-                              help="Comma-separated samples, or @FILE with one per line.")
-output_type_option = click.option("-O", "--output-type", "output_type", default=None,
-                                  type=click.Choice(["v", "z", "b", "u"]),
-                                  help="v VCF, z bgzipped VCF, b BCF, u uncompressed BCF "
-                                       "(default: from the file name).")
-
-
 @impute.command()
 @click.argument("target")
 @click.option("--ref", "panel_path", default=None,
@@ -65,10 +50,11 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
 @click.option("-o", "--output", required=True, default=None,
               help="Output VCF/BCF; '-' for stdout.")
 @output_type_option
-@region_option
-@samples_option
+@regions_options
+@samples_options
 @click.option("--map", "map_path", default=None,
-              help="Genetic map in PLINK format (chrom id cM bp); default 1 cM/Mb.")
+              help="Genetic map: PLINK (chrom id cM bp, as Beagle reads) or SHAPEIT (pos chr "
+                   "cM); default 1 cM/Mb.")
 @click.option("--states", "per_window", type=int, default=None,
               help=f"Haplotypes kept per window of markers and haplotype for phasing "
                    f"(default {PANEL['per_window']}).")
@@ -100,13 +86,13 @@ output_type_option = click.option("-O", "--output-type", "output_type", default=
               help=f"EM iterations (panel mode: in the first round, one fewer after it; "
                    f"default {PANEL['max_iter']} panel, {CLUSTERS['max_iter']} clusters).")
 @click.option("--json", "record_path", default=None, help="Write the run record here.")
-@click.option("--no-index", is_flag=True, default=False, help="Do not index bgzipped output.")
+@write_index
 @seed_option
 @threads_option
 @click.option("-q", "--quiet", is_flag=True, default=False)
-def run(target, panel_path, output, output_type, region, samples, map_path, per_window,
-        phase_states, impute_states, cohort_model, rounds, phasings, n_clusters, n_init,
-        max_iter, record_path, no_index, seed, threads, quiet):
+def run(target, panel_path, output, output_type, regions, regions_file, samples, samples_file,
+        map_path, per_window, phase_states, impute_states, cohort_model, rounds, phasings,
+        n_clusters, n_init, max_iter, record_path, index, seed, threads, quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
     the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
 
@@ -121,11 +107,13 @@ def run(target, panel_path, output, output_type, region, samples, map_path, per_
     from .imputation import NotASettingError
     from .imputation import impute as impute_calls
     from .io import output_type as resolve_type
-    from .io import read_calls, read_plink_map, read_samples_option, write_imputed
+    from .io import index_kind, index_paths, read_calls, read_genetic_map, write_imputed
 
     mode = resolve_type(output, output_type)
-    check_outputs([output, record_path, *_index_paths(output, no_index)],
-                  inputs=[target, panel_path, map_path])
+    index_kind(index, output, mode)
+    check_outputs([output, record_path, *index_paths(output)],
+                  inputs=[target, panel_path, map_path, regions_file, samples_file])
+    region, sample_selection = selections(regions, regions_file, samples, samples_file)
     given = {name: value for name, value in (
         ("per_window", per_window), ("phase_states", phase_states),
         ("impute_states", impute_states), ("rounds", rounds), ("phasings", phasings),
@@ -135,9 +123,9 @@ def run(target, panel_path, output, output_type, region, samples, map_path, per_
     seed = resolve_seed(seed)
     n_threads = threads or 1
     started = time.perf_counter()
-    target_calls = read_calls(target, region=region, samples=read_samples_option(samples),
+    target_calls = read_calls(target, region=region, samples=sample_selection,
                               threads=n_threads)
-    genetic_map = read_plink_map(map_path) if map_path else None
+    genetic_map = read_genetic_map(map_path) if map_path else None
     panel = read_calls(panel_path, region=region, threads=n_threads) if panel_path else None
     timings = {"read": time.perf_counter() - started}
     try:
@@ -150,7 +138,7 @@ def run(target, panel_path, output, output_type, region, samples, map_path, per_
     result = done.result
     timings["fit_and_impute"] = time.perf_counter() - started - sum(timings.values())
     write_imputed(output, result, target_calls, mode=mode, command=_command(),
-                  version=__version__, threads=n_threads, index=not no_index)
+                  version=__version__, threads=n_threads, index=index)
     timings["write"] = time.perf_counter() - started - sum(timings.values())
     timings["total"] = time.perf_counter() - started
     warnings = [f"{value} {key.replace('_', ' ')}" for key, value in done.dropped.items()]
@@ -161,8 +149,8 @@ def run(target, panel_path, output, output_type, region, samples, map_path, per_
         write_json(record_path, run_record(
             settings={**{name: value for name, value in done.estimator._settings().items()
                          if name != "genetic_map"},   # the map's path is recorded instead
-                      "mode": done.mode, "map": map_path,
-                      "region": region, "samples": samples, "threads": n_threads},
+                      "mode": done.mode, "map": map_path, "regions": region,
+                      "samples": samples or samples_file, "threads": n_threads},
             seed=None if panel else seed, log_likelihood=own.pop("log_likelihood", None),
             trace=trace, n_iter=own.pop("n_iter", len(trace)) if panel else None,
             converged=own.pop("converged", None), timings=timings, warnings=warnings,
@@ -185,21 +173,27 @@ def run(target, panel_path, output, output_type, region, samples, map_path, per_
 @click.option("--every", default=10, show_default=True, help="array: keep 1 site in this many.")
 @click.option("--offset", default=0, show_default=True, help="array: which one (0-based).")
 @click.option("--rate", default=0.05, show_default=True, help="random: share of calls hidden.")
-@region_option
-@samples_option
+@regions_options
+@samples_options
+@write_index
 @seed_option
-def mask(input_path, output, output_type, design, every, offset, rate, region, samples, seed):
+@click.option("-q", "--quiet", is_flag=True, default=False)
+def mask(input_path, output, output_type, design, every, offset, rate, regions, regions_file,
+         samples, samples_file, index, seed, quiet):
     """Mask genotypes of INPUT for an imputation experiment: the output holds unphased GT
     only; INPUT itself is the truth for `emapps impute score`."""
     from .._version import __version__
     from ..io.outputs import check_outputs
     from .evaluate import mask_array, mask_random, unphased_vcf
     from .io import output_type as resolve_type
-    from .io import read_calls, read_samples_option, write_vcf_text
+    from .io import index_kind, index_paths, read_calls, write_vcf_text
 
     mode = resolve_type(output, output_type)
-    check_outputs([output, *_index_paths(output, False)], inputs=[input_path])
-    calls = read_calls(input_path, region=region, samples=read_samples_option(samples))
+    index_kind(index, output, mode)
+    check_outputs([output, *index_paths(output)],
+                  inputs=[input_path, regions_file, samples_file])
+    region, sample_selection = selections(regions, regions_file, samples, samples_file)
+    calls = read_calls(input_path, region=region, samples=sample_selection)
     if design == "array":
         masked = mask_array(calls, every, offset)
         summary = f"kept {masked.n_sites} of {calls.n_sites} sites (1 in {every})"
@@ -209,8 +203,9 @@ def mask(input_path, output, output_type, design, every, offset, rate, region, s
         summary = f"hid {hidden} calls (rate {rate:g}, seed {seed})"
     command = _command()
     header, lines = unphased_vcf(masked, command, __version__)
-    write_vcf_text(output, header, lines, mode=mode)
-    click.echo(f"emapps impute mask: {summary}; {len(calls.samples)} samples", err=True)
+    write_vcf_text(output, header, lines, mode=mode, index=index)
+    if not quiet:
+        click.echo(f"emapps impute mask: {summary}; {len(calls.samples)} samples", err=True)
     return 0
 
 
@@ -219,25 +214,27 @@ def mask(input_path, output, output_type, design, every, offset, rate, region, s
 @click.option("-o", "--output", required=True, default=None,
               help="Ligated VCF/BCF ('-' for stdout).")
 @output_type_option
-@click.option("--no-index", is_flag=True, default=False, help="Do not index bgzipped output.")
+@write_index
 @threads_option
 @click.option("-q", "--quiet", is_flag=True, default=False)
-def ligate(chunks, output, output_type, no_index, threads, quiet):
+def ligate(chunks, output, output_type, index, threads, quiet):
     """Join overlapping imputed CHUNKS of one chromosome into one file: at each overlap the
     later chunk's haplotypes are swapped per sample to agree with the earlier chunk's
     phase, and the records switch chunk in the middle of the overlap."""
     from ..io.outputs import check_outputs
+    from .io import index_kind, index_paths
     from .io import output_type as resolve_type
     from .ligate import ligate as join_chunks
 
     if "-" in chunks:
         raise UserInputError("ligate reads each chunk twice: give files, not '-'")
     mode = resolve_type(output, output_type)
-    check_outputs([output, *_index_paths(output, no_index)], inputs=chunks)
+    index_kind(index, output, mode)
+    check_outputs([output, *index_paths(output)], inputs=chunks)
     command = _command()
     set_threads(threads)
     summary = join_chunks(list(chunks), output, mode=mode, threads=threads or 1,
-                          index=not no_index, command=command)
+                          index=index, command=command)
     if not quiet:
         for junction in summary["junctions"]:
             click.echo(f"emapps impute ligate: {junction['after']} | {junction['before']}: "
@@ -253,11 +250,13 @@ def ligate(chunks, output, output_type, no_index, threads, quiet):
               help="The masked input given to the imputation.")
 @click.option("--ref", "panel_path", default=None,
               help="Reference panel: MAF bins from it (else from the truth).")
-@region_option
+@regions_options
+@samples_options
 @click.option("--json", "record_path", default=None,
               help="Write the run record, scores included, here ('-': on stdout instead "
                    "of the table).")
-def score(imputed, truth, masked, panel_path, region, record_path):
+def score(imputed, truth, masked, panel_path, regions, regions_file, samples, samples_file,
+          record_path):
     """Score IMPUTED on the entries hidden in MASKED: coverage, concordance, non-reference
     concordance, mean per-site and pooled dosage r2 by MAF bin, and the correlation of
     DR2 with the true per-site r2."""
@@ -266,15 +265,18 @@ def score(imputed, truth, masked, panel_path, region, record_path):
     from .evaluate import score as score_imputation
     from .io import read_calls
 
-    check_outputs([record_path], inputs=[imputed, truth, masked, panel_path])
+    check_outputs([record_path], inputs=[imputed, truth, masked, panel_path, regions_file,
+                                         samples_file])
+    region, sample_selection = selections(regions, regions_file, samples, samples_file)
     started = time.perf_counter()
-    truth_calls = read_calls(truth, region=region)
+    truth_calls = read_calls(truth, region=region, samples=sample_selection)
     masked_calls = read_calls(masked, region=region)
     reference = read_calls(panel_path, region=region) if panel_path else None
     table = score_imputation(imputed, truth_calls, masked_calls, reference)
     if record_path:
         write_json(record_path, run_record(
-            settings={"region": region, "maf_from": "panel" if panel_path else "truth"},
+            settings={"regions": region, "samples": samples or samples_file,
+                      "maf_from": "panel" if panel_path else "truth"},
             seed=None, log_likelihood=None, trace=[], n_iter=None, converged=None,
             timings={"total": time.perf_counter() - started}, imputed=imputed, truth=truth,
             masked=masked, panel=panel_path, scores=table))

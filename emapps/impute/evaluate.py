@@ -63,7 +63,7 @@ def read_dosages(path, samples) -> tuple[dict, np.ndarray, np.ndarray]:
         missing = [sample for sample in samples if sample not in index]
         if missing:
             raise UserInputError(f"{name}: sample(s) {', '.join(missing[:5])} of the truth "
-                                 f"are not in it")
+                                 f"are not in it; score its samples only with -s/-S")
         columns = np.array([index[sample] for sample in samples])
         keys, dosages, calls, quality = {}, [], [], []
         for record in vcf:

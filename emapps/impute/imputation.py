@@ -61,7 +61,7 @@ def impute(target: Calls, panel: Calls | None = None, *, cohort_model: str = "co
     (:class:`CohortCopier`, or :class:`CohortImputer` for 'clusters').
 
     ``settings`` are that estimator's parameters (its defaults where not given);
-    ``genetic_map`` (from :func:`read_plink_map`) sets the copying models' switch rates.
+    ``genetic_map`` (from :func:`read_genetic_map`) sets the copying models' switch rates.
     """
     if panel is not None:
         kind, mode = ReferenceImputer, "panel"

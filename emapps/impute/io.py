@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import UserInputError
 from ..io.outputs import atomic_path
+from ..io.selection import as_regions, as_selection
 from ..io.vcf import diploid_calls, display_name, genotype_records, open_vcf, record_lines
 
 #: 1 cM per Mb when no genetic map is given
@@ -59,20 +60,26 @@ class Calls:
 
 def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
     """Biallelic records of a VCF/BCF ('-' for stdin), in file order; multi-allelic and
-    ALT-less records are skipped and counted.  Unsorted records are an error."""
+    ALT-less records are skipped and counted.  Unsorted records are an error.
+
+    ``region``: one region string or several (bcftools' -r spelling), None for all;
+    ``samples``: sample names, a :class:`~emapps.io.selection.SampleSelection` (which may
+    exclude), or None for all."""
     name = display_name(path)
+    regions, selection = as_regions(region), as_selection(samples)
     with open_vcf(path, threads=threads) as vcf:
         header_samples = list(vcf.header.samples)
         if not header_samples:
             raise UserInputError(f"{name}: the file has no samples")
-        columns = _sample_columns(header_samples, samples, name)
+        columns = (np.arange(len(header_samples)) if selection is None
+                   else np.array(selection.columns(header_samples, name), dtype=np.int64))
         chrom, pos, ids, ref, alt, blocks = [], [], [], [], [], []
         texts, sites = [], []  # the current block's sample-column text and (chrom, pos)
         skipped = {"multiallelic": 0, "no_alt": 0}
         finished, last = set(), None
         n_columns = 9 + len(header_samples)
         try:
-            for line in record_lines(vcf, path, name, region):
+            for line in record_lines(vcf, path, name, regions):
                 fields = line.split("\t", 9)
                 if len(fields) < 10:
                     raise ValueError(f"{len(fields)} columns, {n_columns} expected")
@@ -107,7 +114,7 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
         header = vcf.header.copy()
     if not pos:
         raise UserInputError(f"{name}: no biallelic records"
-                             + (f" in region {region}" if region else ""))
+                             + (f" in {', '.join(regions)}" if regions else ""))
     if texts:
         blocks.append(diploid_calls(texts, sites, header_samples, name))
     alleles = np.concatenate([block[0] for block in blocks], axis=1)
@@ -118,33 +125,6 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
                  np.ascontiguousarray(alleles[:, :, columns].transpose(0, 2, 1)),
                  np.ascontiguousarray(phased[:, columns].T), header, name,
                  {key: value for key, value in skipped.items() if value})
-
-
-def _sample_columns(header_samples, samples, name) -> np.ndarray:
-    if samples is None:
-        return np.arange(len(header_samples))
-    index = {sample: column for column, sample in enumerate(header_samples)}
-    unknown = [sample for sample in samples if sample not in index]
-    if unknown:
-        raise UserInputError(f"{name}: sample(s) not in the file: {', '.join(unknown[:8])}")
-    return np.array([index[sample] for sample in samples], dtype=np.int64)
-
-
-def read_samples_option(text) -> list | None:
-    """--samples: a comma-separated list, or '@FILE' / a file with one sample per line."""
-    if text is None:
-        return None
-    path = Path(text[1:] if text.startswith("@") else text)
-    if text.startswith("@") or path.is_file():
-        try:
-            names = path.read_text().split()
-        except OSError as error:
-            raise UserInputError(f"cannot read samples file {path}: {error.strerror}") from None
-    else:
-        names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise UserInputError("--samples names no sample")
-    return names
 
 
 def check_one_chromosome(calls: Calls) -> None:
@@ -210,28 +190,46 @@ def match_sites(target: Calls, panel: Calls) -> SiteMatch:
 
 # ----------------------------------------------------------------------- genetic map
 
-def read_plink_map(path) -> dict:
-    """PLINK map (chrom, id, cM, bp; whitespace separated, optionally gzipped) as
-    {chrom: (bp, cM)} with positions sorted."""
+#: column names of a map's header, as SHAPEIT, Eagle and Beagle users spell them
+MAP_COLUMNS = {"pos": "bp", "position": "bp", "bp": "bp", "chr": "chrom", "chrom": "chrom",
+               "cm": "cm", "genetic_map(cm)": "cm"}
+
+
+def read_genetic_map(path) -> dict:
+    """A genetic map (whitespace-separated, optionally gzipped) as {chrom: (bp, cM)}
+    with positions sorted: PLINK (chrom, id, cM, bp: Beagle's format), or ``pos chr cM``
+    (SHAPEIT 4/5), with or without its header (a header may order the columns)."""
     opener = gzip.open if str(path).endswith(".gz") else open
     columns: dict = {}
+    layout = None   # (chrom, cM, bp) field indices
     try:
         with opener(path, "rt") as handle:
             for number, line in enumerate(handle, start=1):
                 fields = line.split()
                 if not fields or fields[0].startswith("#"):
                     continue
-                if len(fields) != 4:
+                if layout is None:
+                    named = [MAP_COLUMNS.get(field.lower()) for field in fields]
+                    if len(fields) == 3 and sorted(filter(None, named)) == ["bp", "chrom", "cm"]:
+                        layout = (named.index("chrom"), named.index("cm"), named.index("bp"))
+                        continue
+                    layout = {4: (0, 2, 3), 3: (1, 2, 0)}.get(len(fields))
+                if layout is None or len(fields) != (4 if layout == (0, 2, 3) else 3):
                     raise UserInputError(f"{path}: line {number} has {len(fields)} fields; a "
-                                         f"PLINK map has chrom, id, cM, bp")
+                                         f"genetic map has chrom, id, cM, bp (PLINK) or pos, "
+                                         f"chr, cM (SHAPEIT)")
                 try:
-                    cm, bp = float(fields[2]), int(fields[3])
+                    cm, bp = float(fields[layout[1]]), int(fields[layout[2]])
                 except ValueError:
                     raise UserInputError(f"{path}: line {number}: cM and bp must be numbers")\
                         from None
-                columns.setdefault(fields[0], []).append((bp, cm))
+                if not np.isfinite(cm):
+                    raise UserInputError(f"{path}: line {number}: cM is {fields[layout[1]]}")
+                columns.setdefault(fields[layout[0]], []).append((bp, cm))
     except OSError as error:
         raise UserInputError(f"cannot read genetic map {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
+        raise UserInputError(f"{path}: not a text genetic map ({error})") from None
     if not columns:
         raise UserInputError(f"{path}: an empty genetic map")
     genetic_map = {}
@@ -295,29 +293,59 @@ def _format_table(values: np.ndarray, digits: int) -> np.ndarray:
 
 
 def write_imputed(path, result, target: Calls, *, mode="v", command="", version="",
-                  threads: int = 1, index: bool = True) -> None:
+                  threads: int = 1, index: str = "auto") -> None:
     """The imputed VCF/BCF: the target's samples and header lines plus ##source, INFO
     AF/DR2/IMP and FORMAT GT (phased)/DS/GP (see :func:`write_vcf_text`)."""
     write_vcf_text(path, _header_text(target, result, command, version), _body_lines(result),
                    mode=mode, threads=threads, index=index)
 
 
+#: index kinds of -W/--write-index; 'auto' is .tbi for bgzipped VCF, .csi for BCF
+INDEX_KINDS = ("auto", "tbi", "csi", "none")
+
+
+def index_kind(index: str, path, mode: str) -> str | None:
+    """The index an output gets ('tbi', 'csi' or None) for -W/--write-index ``index``."""
+    if index not in INDEX_KINDS:
+        raise UserInputError(f"--write-index must be one of {', '.join(INDEX_KINDS)}; got "
+                             f"{index!r}")
+    indexable = path != "-" and mode in ("z", "b")
+    if index == "none" or (index == "auto" and not indexable):
+        return None
+    if not indexable:
+        raise UserInputError(f"--write-index {index}: only a bgzipped VCF or a BCF file can "
+                             f"be indexed (use -O z or -O b)")
+    if index == "tbi" and mode == "b":
+        raise UserInputError("--write-index tbi: a BCF file is indexed as .csi")
+    return {"auto": "tbi" if mode == "z" else "csi"}.get(index, index)
+
+
+def index_paths(path) -> list[str]:
+    """The index files an output may have beside it."""
+    return [] if path in (None, "-") else [f"{path}.tbi", f"{path}.csi"]
+
+
 def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
-                   index: bool = True) -> None:
+                   index: str = "auto") -> None:
     """VCF text (header, record lines) written as VCF, bgzipped VCF (pysam's BGZF writer)
     or, through pysam's records, BCF (``mode`` v/z/b/u): to a temporary file renamed
-    into place, with an index beside bgzipped output; '-' writes to stdout."""
+    into place, with an index as ``index`` asks (see :func:`index_kind`); an index left
+    from an earlier file at the same path is removed.  '-' writes to stdout."""
     import pysam
 
+    kind = index_kind(index, path, mode)
     header_text = _with_pass_filter(header_text)
+    for stale in index_paths(path):   # it would describe the file being replaced
+        if not stale.endswith(f".{kind}"):
+            Path(stale).unlink(missing_ok=True)
     if path != "-" and mode in ("v", "z"):
         with atomic_path(path) as temporary:
             with (open(temporary, "w") if mode == "v"
                   else _BgzfText(pysam.BGZFile(str(temporary), "wb"))) as handle:
                 handle.write(header_text)
                 handle.writelines(lines)
-            if index and mode == "z":
-                _index(pysam, temporary, path, csi=False)
+            if kind:
+                _index(pysam, temporary, path, csi=kind == "csi")
         return
     with tempfile.TemporaryDirectory() as scratch:
         text_path = Path(scratch) / "records.vcf"
@@ -338,7 +366,7 @@ def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
                                            header=source.header, threads=threads) as out:
                         for record in source:
                             out.write(record)
-                    if index and mode == "b":
+                    if kind:
                         _index(pysam, temporary, path, csi=True)
         finally:
             pysam.set_verbosity(previous)

@@ -18,7 +18,7 @@ from .io import Calls, read_calls, write_vcf_text
 VOTERS = 20
 
 
-def ligate(paths, output, *, mode="z", threads: int = 1, index: bool = True,
+def ligate(paths, output, *, mode="z", threads: int = 1, index: str = "auto",
            command: str = "") -> dict:
     """Write the chunks' records (VCF/BCF paths, overlapping, one chromosome) as one
     file; returns a summary with each junction's overlap and swapped samples."""

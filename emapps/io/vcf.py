@@ -36,30 +36,36 @@ def display_name(path) -> str:
     return "<stdin>" if path == "-" else str(path)
 
 
-def fetch(vcf, name, region):
-    """The records of ``region`` ('chr:start-end'), or all of them when None."""
-    if region is None:
+def fetch(vcf, name, regions):
+    """The records of ``regions`` (htslib region strings, in order; see
+    :func:`emapps.io.selection.parse_regions`), or all of them when None."""
+    if regions is None:
         return vcf
+    return (record for region in regions for record in _fetch_one(vcf, name, region))
+
+
+def _fetch_one(vcf, name, region):
     try:
         return vcf.fetch(region=region)
     except ValueError as error:
         if "index" in str(error).lower() or "without" in str(error).lower():
-            raise UserInputError(f"{name}: --region needs an index (.tbi or .csi) beside a "
+            raise UserInputError(f"{name}: -r/-R needs an index (.tbi or .csi) beside a "
                                  f"bgzipped file; make one with 'bcftools index'") from None
-        raise UserInputError(f"{name}: bad region {region!r} ({error})") from None
+        raise UserInputError(f"{name}: region {region!r} is not in the file ({error})") \
+            from None
 
 
-def record_lines(vcf, path, name, region):
-    """The text lines of the records of ``region`` (all when None).  A whole VCF file
+def record_lines(vcf, path, name, regions):
+    """The text lines of the records of ``regions`` (all when None).  A whole VCF file
     (plain or bgzipped) is read as lines through pysam's BGZF reader, seven times faster
     than decoding every record with htslib and spelling it again; BCF, stdin and regions
     go through the records."""
     import pysam
 
-    if region is None and path != "-" and vcf.format == "VCF" and vcf.compression in (
+    if regions is None and path != "-" and vcf.format == "VCF" and vcf.compression in (
             "BGZF", "NONE"):
         return _text_records(pysam.BGZFile(str(path), "rb"))
-    return (str(record) for record in fetch(vcf, name, region))
+    return (str(record) for record in fetch(vcf, name, regions))
 
 
 def _text_records(handle):

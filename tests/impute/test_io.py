@@ -9,7 +9,7 @@ import pytest
 
 from emapps.errors import UserInputError
 from emapps.impute.io import (check_panel, genetic_positions, match_sites, output_type,
-                              read_calls, read_plink_map, write_vcf_text)
+                              read_calls, read_genetic_map, write_vcf_text)
 
 HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=20>\n"
           '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
@@ -122,12 +122,12 @@ def test_genetic_map_interpolates_and_extrapolates(tmp_path):
     path = tmp_path / "m.map.gz"
     with gzip.open(path, "wt") as handle:
         handle.write("20 . 1.0 1000\n20 . 2.0 2000\n20 . 4.0 3000\n")
-    genetic_map = read_plink_map(path)
+    genetic_map = read_genetic_map(path)
     cm = genetic_positions(np.array(["20"] * 4), np.array([500, 1500, 2500, 4000]), genetic_map)
     np.testing.assert_allclose(cm, [0.5, 1.5, 3.0, 6.0])
     (tmp_path / "bad.map").write_text("20 . x 1000\n")
     with pytest.raises(UserInputError, match="line 1: cM and bp must be numbers"):
-        read_plink_map(tmp_path / "bad.map")
+        read_genetic_map(tmp_path / "bad.map")
 
 
 def test_output_type_follows_the_flag_then_the_name():
@@ -154,3 +154,27 @@ def test_imputed_vcf_has_beagle_fields(tmp_path):
     sample = imputed[0].samples[0]
     assert sample.phased and len(sample["GP"]) == 3
     assert sample["DS"][0] == pytest.approx(sample["GP"][1] + 2 * sample["GP"][2], abs=0.011)
+
+
+def test_genetic_maps_in_plink_and_shapeit_layouts_agree(tmp_path):
+    from emapps.impute.io import read_genetic_map
+
+    from ..conftest import DATA
+
+    plink = read_genetic_map(DATA / "impute" / "chr20.slice.plink.map.gz")
+    bp, cm = plink["20"]
+    rows = "".join(f"{int(b)}\t20\t{c!r}\n" for b, c in zip(bp.tolist(), cm.tolist()))
+    (tmp_path / "with_header.gmap").write_text("pos\tchr\tcM\n" + rows)
+    (tmp_path / "bare.gmap").write_text(rows)
+    (tmp_path / "reordered.gmap").write_text("chr cM pos\n" + "".join(
+        f"20 {c!r} {int(b)}\n" for b, c in zip(bp.tolist(), cm.tolist())))
+    for name in ("with_header.gmap", "bare.gmap", "reordered.gmap"):
+        other = read_genetic_map(tmp_path / name)["20"]
+        np.testing.assert_array_equal(other[0], bp)
+        np.testing.assert_array_equal(other[1], cm)
+    (tmp_path / "nan.gmap").write_text("pos\tchr\tcM\n100\t20\tnan\n")
+    with pytest.raises(UserInputError, match="line 2: cM is nan"):
+        read_genetic_map(tmp_path / "nan.gmap")
+    (tmp_path / "five.map").write_text("20 . 1.0 100 x\n")
+    with pytest.raises(UserInputError, match="line 1 has 5 fields"):
+        read_genetic_map(tmp_path / "five.map")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from emapps.impute.copying_em import CopyingEM, CopyingParams
-from emapps.impute.io import read_calls, read_plink_map
+from emapps.impute.io import read_calls, read_genetic_map
 from emapps.impute.reference import ReferenceImputer
 
 from ..conftest import DATA
@@ -21,7 +21,7 @@ def inputs():
 @pytest.fixture(scope="module")
 def fitted(inputs):
     target, panel = inputs
-    model = ReferenceImputer(random_state=0, genetic_map=read_plink_map(
+    model = ReferenceImputer(random_state=0, genetic_map=read_genetic_map(
         SLICE / "chr20.slice.plink.map.gz")).fit(target, panel)
     return model, model.predict()
 
@@ -67,7 +67,7 @@ def test_composite_panels_impute_nearly_as_well_as_the_whole_panel(fitted, input
     """A quarter of the 480 haplotypes per sample for phasing, half for imputing."""
     target, panel = inputs
     reduced = ReferenceImputer(random_state=0, phase_states=120, impute_states=240,
-                               genetic_map=read_plink_map(
+                               genetic_map=read_genetic_map(
                                    SLICE / "chr20.slice.plink.map.gz")).fit(target, panel)
     result = reduced.predict()
     assert result.record["phase_states"] == 120 and result.record["impute_states"] == 240
