@@ -19,6 +19,11 @@ def _delimiter(path: str, first_line: str) -> str:
     return ","
 
 
+def array_column_names(n_columns: int) -> list[str]:
+    """The names of an array's columns, which have none of their own: x0, x1, ..."""
+    return [f"x{j}" for j in range(n_columns)]
+
+
 def read_table(path: str) -> tuple[np.ndarray, list[str]]:
     """(values with NaN for missing fields, column names); '-' reads stdin."""
     if path.endswith(".npy"):
@@ -28,7 +33,7 @@ def read_table(path: str) -> tuple[np.ndarray, list[str]]:
             raise UserInputError(f"{path}: cannot read as .npy ({error})") from None
         if values.ndim != 2:
             raise UserInputError(f"{path}: expected a 2-D array, got shape {values.shape}")
-        return values, [f"x{j}" for j in range(values.shape[1])]
+        return values, array_column_names(values.shape[1])
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except (OSError, UnicodeDecodeError) as error:

@@ -197,12 +197,14 @@ def _load(path, columns):
 
 def _load_blocks(path, columns, chunk_rows):
     """DATA as a Dask array of ``chunk_rows``-row blocks: a Zarr store or a .npy file,
-    read block by block, or a table read into memory; columns x1, x2, ... unless named."""
+    read block by block, or a table read into memory; columns x0, x1, ... unless named
+    (as in memory)."""
     from pathlib import Path
 
     import numpy as np
 
     from ..errors import UserInputError
+    from ..io.tables import array_column_names
 
     try:
         import dask.array as da
@@ -223,8 +225,7 @@ def _load_blocks(path, columns, chunk_rows):
     if array.ndim != 2 or array.dtype.kind not in "fiu":
         raise UserInputError(f"{path}: a numeric rows x columns array is needed; got "
                              f"{array.ndim} dimensions of {array.dtype}")
-    array, names = _select_columns(array, [f"x{j + 1}" for j in range(array.shape[1])],
-                                   columns, path)
+    array, names = _select_columns(array, array_column_names(array.shape[1]), columns, path)
     return array.rechunk((chunk_rows, -1)), names
 
 

@@ -44,7 +44,7 @@ def test_cli_fits_a_zarr_store_on_a_local_cluster_as_it_fits_the_table(data, tmp
                       dtype="f8")
     store[:] = data
     table = tmp_path / "x.csv"
-    np.savetxt(table, data, delimiter=",", header="x1,x2,x3", comments="")
+    np.savetxt(table, data, delimiter=",", header="x0,x1,x2", comments="")
     status, distributed, _ = run_cli(capsys, "mixture", "fit", tmp_path / "x.zarr", "-k",
                                      "2..3", "--dask", "local", "--threads", "2",
                                      "--chunk-rows", "5000", "--seed", "4", "-q")
@@ -62,3 +62,17 @@ def test_dask_options_are_checked(data, tmp_path, capsys):
     status, _, err = run_cli(capsys, "mixture", "fit", tmp_path / "x.npy", "--dask", "local",
                              "--columns", "x9")
     assert status == 2 and "no column(s) x9" in err
+
+
+def test_an_npy_array_has_the_same_column_names_in_memory_and_on_dask(data, tmp_path, capsys):
+    import json
+
+    np.save(tmp_path / "x.npy", data)
+    columns = {}
+    for name, extra in (("memory", []), ("dask", ["--dask", "local", "--threads", "1"])):
+        status, _, err = run_cli(capsys, "mixture", "fit", tmp_path / "x.npy", "-k", "2",
+                                 "--columns", "x0,x2", "--seed", "1", "-q", *extra,
+                                 "--json", tmp_path / f"{name}.json")
+        assert status == 0, err
+        columns[name] = json.loads((tmp_path / f"{name}.json").read_text())["columns"]
+    assert columns["memory"] == columns["dask"] == ["x0", "x2"]
