@@ -212,12 +212,17 @@ def score(pred_dir, gt_dir, which, record_path):
 
     check_outputs([record_path], inputs=[pred_dir, gt_dir])
     started = time.perf_counter()
-    rows = score_folder(pred_dir, gt_dir, which)
+    rows, unannotated = score_folder(pred_dir, gt_dir, which)
+    if unannotated:
+        click.echo(f"emapps segment score: {len(unannotated)} label map(s) without "
+                   f"annotations, not scored: {', '.join(unannotated[:5])}"
+                   + (" ..." if len(unannotated) > 5 else ""), err=True)
     if record_path:
         write_json(record_path, run_record(
             settings={"labels": which}, seed=None, log_likelihood=None, trace=[], n_iter=None,
             converged=None, timings={"total": time.perf_counter() - started},
-            predictions=pred_dir, annotations=gt_dir, scores=rows))
+            predictions=pred_dir, annotations=gt_dir, scores=rows,
+            unannotated=unannotated))
         if record_path == "-":
             return
     columns = ("image", "annotators", "voi", "voi_split", "voi_merge", "are", "pri")

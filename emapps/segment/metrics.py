@@ -68,19 +68,40 @@ def score_against_annotators(segmentation: np.ndarray, annotations) -> dict[str,
 
 
 def annotation_files(gt_dir: Path, stem: PurePath) -> list[Path]:
-    """Annotator label maps of one image: <stem>/*.png (BSDS layout) or <stem>.png."""
-    folder = gt_dir / stem
-    if folder.is_dir():
-        return sorted(folder.glob("*.png"), key=lambda p: io.natural_key(p.name))
-    single = gt_dir / stem.with_name(stem.name + ".png")
-    return [single] if single.is_file() else []
+    """Annotator label maps of one image: <stem>/*.png (BSDS layout) or <stem>.png, at the
+    image's relative path or, failing that, by its name alone (flat annotations for
+    images segmented from subfolders)."""
+    for key in dict.fromkeys([stem, PurePath(stem.name)]):
+        folder = gt_dir / key
+        if folder.is_dir():
+            return sorted(folder.glob("*.png"), key=lambda p: io.natural_key(p.name))
+        single = gt_dir / key.with_name(key.name + ".png")
+        if single.is_file():
+            return [single]
+    return []
+
+
+def _image_stem(path: Path, pred_dir: Path) -> PurePath:
+    """The image a label map belongs to: its path without the suffix, relative to the
+    nearest folder holding a manifest (a run's output folder, e.g. a workflow's batchK/),
+    or to ``pred_dir``."""
+    folder = next(folder for folder in path.parents
+                  if folder == pred_dir or (folder / io.MANIFEST).is_file())
+    return path.relative_to(folder).with_suffix("")
 
 
 def label_maps(pred_dir: Path, which: str = "auto") -> list[tuple[PurePath, Path]]:
     """[(image stem, label map)] of a segment run: class maps, region maps, or region maps
     where written ('auto')."""
-    classes = {p.relative_to(pred_dir).with_suffix(""): p
-               for p in pred_dir.rglob(f"*{io.LABELS_SUFFIX}") if not io.is_output_name(p.name)}
+    classes = {}
+    for path in pred_dir.rglob(f"*{io.LABELS_SUFFIX}"):
+        if io.is_output_name(path.name):
+            continue
+        stem = _image_stem(path, pred_dir)
+        if stem in classes:
+            raise UserInputError(f"{pred_dir}: two label maps for the image {stem}: "
+                                 f"{classes[stem]} and {path}")
+        classes[stem] = path
     chosen = {}
     for stem, path in classes.items():
         regions = path.with_name(stem.name + io.REGIONS_SUFFIX)
@@ -90,16 +111,18 @@ def label_maps(pred_dir: Path, which: str = "auto") -> list[tuple[PurePath, Path
     return sorted(chosen.items(), key=lambda item: io.natural_key(str(item[0])))
 
 
-def score_folder(pred_dir, gt_dir, which: str = "auto") -> list[dict]:
-    """One row per label map that has annotations, then a 'mean' row."""
+def score_folder(pred_dir, gt_dir, which: str = "auto") -> tuple[list[dict], list[str]]:
+    """(one row per label map that has annotations, then a 'mean' row; the images whose
+    label maps have none)."""
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     for folder in (pred_dir, gt_dir):
         if not folder.is_dir():
             raise UserInputError(f"{folder}: no such folder")
-    rows = []
+    rows, unannotated = [], []
     for stem, path in label_maps(pred_dir, which):
         files = annotation_files(gt_dir, stem)
         if not files:
+            unannotated.append(str(stem))
             continue
         try:
             scores = score_against_annotators(io.read_labels(path),
@@ -115,4 +138,4 @@ def score_folder(pred_dir, gt_dir, which: str = "auto") -> list[dict]:
     mean = {key: float(np.mean([row[key] for row in rows]))
             for key in rows[0] if key not in ("image", "annotators")}
     rows.append({"image": "mean", "annotators": sum(r["annotators"] for r in rows), **mean})
-    return rows
+    return rows, unannotated

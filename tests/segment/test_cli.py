@@ -207,3 +207,21 @@ def test_the_shared_fit_on_dask_labels_as_in_memory(tmp_path, capsys):
         np.testing.assert_array_equal(memory, distributed)
     status, _, err = run_cli(capsys, "segment", inputs, "-o", tmp_path / "x", "--dask", "local")
     assert status == 2 and "add --shared-model" in err
+
+
+def test_score_finds_flat_annotations_and_batch_folders_and_names_what_it_skips(
+        tmp_path, capsys):
+    inputs, truth_dir = write_folder(tmp_path / "in"), tmp_path / "gt"
+    for k in (1, 2):   # the segment workflow's layout: one run per batch folder
+        assert run_cli(capsys, "segment", inputs, "-o", tmp_path / "out" / f"batch{k}", *FAST,
+                       "--batch", f"{k}/2")[0] == 0
+    truth_dir.mkdir()
+    for index, stem in enumerate(("img1", "img3")):   # flat annotations; img2 has none
+        _, truth = blocks_image(seed=2 * index, size=(24 + 8 * index, 32))
+        Image.fromarray((truth + 1).astype(np.uint16)).save(truth_dir / f"{stem}.png")
+    status, out, err = run_cli(capsys, "segment", "score", tmp_path / "out", truth_dir,
+                               "--labels", "classes")
+    assert status == 0, err
+    scored = [line.split("\t")[0] for line in out.splitlines()[1:]]
+    assert scored == ["img1", "sub/img3", "mean"]
+    assert "1 label map(s) without annotations, not scored: img2" in err
