@@ -1,11 +1,10 @@
 """``emapps haplo``: haplotype frequencies from a VCF/BCF or a genotype table."""
 
-import sys
-
 import click
 
 from ..cli.genetics import regions_options, samples_options, selections
 from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
+from ..core.progress import progress_bar, step
 
 OUTPUTS = ("freqs.tsv", "pairs.tsv", "ld.tsv", "json")
 
@@ -71,8 +70,8 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
     if not quiet:
         click.echo(f"emapps haplo: {genotypes.n_subjects} subjects x {genotypes.n_loci} loci "
                    f"from {genotypes.source}, {starts} starts, seed {seed}", err=True)
-    with _progress(starts, quiet) as bar:
-        model.fit(genotypes, progress=bar.update)
+    with progress_bar("start", total=starts, quiet=quiet) as bar:
+        model.fit(genotypes, progress=step(bar))
     write_text(paths["freqs.tsv"], frequency_table(model, min_freq))
     write_text(paths["pairs.tsv"], pairs_table(model))
     write_text(paths["ld.tsv"], ld_table(model))
@@ -85,8 +84,3 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
                    f"{model.frequencies_.shape[0]} haplotypes, no-LD test "
                    f"chi2 {lrt['statistic']:.2f} on {lrt['df']} df; wrote {prefix}.*", err=True)
     return 0
-
-
-def _progress(total, quiet):
-    from tqdm import tqdm
-    return tqdm(total=total, unit="start", file=sys.stderr, disable=quiet, leave=False)

@@ -10,6 +10,7 @@ import click
 from ..cli.genetics import (output_type_option, regions_options, samples_options,
                             selections, write_index)
 from ..cli.options import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
+from ..core.progress import progress_bar, step
 from ..core.runtime import command_line
 from ..errors import UserInputError
 from .imputation import COHORT_MODELS
@@ -129,8 +130,10 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     panel = read_calls(panel_path, region=region, threads=n_threads) if panel_path else None
     timings = {"read": time.perf_counter() - started}
     try:
-        done = impute_calls(target_calls, panel, cohort_model=cohort_model,
-                            genetic_map=genetic_map, random_state=seed, **given)
+        with progress_bar("step", quiet=quiet) as bar:
+            done = impute_calls(target_calls, panel, cohort_model=cohort_model,
+                                genetic_map=genetic_map, random_state=seed,
+                                progress=step(bar), **given)
     except NotASettingError as error:
         flags = ", ".join(FLAGS[name] for name in error.names)
         raise UserInputError(f"{flags}: not used in {error.mode} "

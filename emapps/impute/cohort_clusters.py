@@ -128,7 +128,8 @@ class CohortImputer(Estimator):
         self.random_state = random_state
         take_renamed_keywords(self, renamed)
 
-    def fit(self, calls: Calls) -> "CohortImputer":
+    def fit(self, calls: Calls, progress=None) -> "CohortImputer":
+        """Fit ``n_init`` EM starts; ``progress()``, when given, is called after each."""
         check_positive_int(self.n_clusters, "n_clusters")
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
@@ -147,6 +148,8 @@ class CohortImputer(Estimator):
             self.logliks_.append(result.loglik)
             self.traces_.append(list(result.trace))
             self.n_iter_.append(result.n_iter)
+            if progress:
+                progress()
         self._calls, self._genotypes = calls, genotypes
         return self
 

@@ -143,7 +143,9 @@ class CohortCopier(Estimator):
         self.genetic_map = genetic_map
         take_renamed_keywords(self, renamed)
 
-    def fit(self, calls: Calls) -> "CohortCopier":
+    def fit(self, calls: Calls, progress=None) -> "CohortCopier":
+        """Phase and fill ``calls``; ``progress()``, when given, is called after each
+        phasing round."""
         check_positive_int(self.per_window, "per_window")
         check_positive_int(self.rounds, "rounds")
         check_positive_int(self.refine_states, "refine_states")
@@ -171,7 +173,7 @@ class CohortCopier(Estimator):
 
         def stage_one():
             return self._phase_common(genotypes[:, common], frequency[common] > 0.5,
-                                      stage_switch, owners, rng)
+                                      stage_switch, owners, rng, progress)
         scaffold = stage_one()
         panel = np.ascontiguousarray(scaffold.reshape(2 * n_samples, -1).T, dtype=np.uint8)
         self.theta_, self.theta_scores_ = held_out_theta(
@@ -205,7 +207,8 @@ class CohortCopier(Estimator):
         haplotypes[:, halves] = 1
         return haplotypes
 
-    def _phase_common(self, genotypes, commoner, switch, owners, rng) -> np.ndarray:
+    def _phase_common(self, genotypes, commoner, switch, owners, rng, progress=None
+                      ) -> np.ndarray:
         """Stage 1: (2, N, M) phased alleles at the common markers, missing calls filled."""
         n_samples = genotypes.shape[0]
         first = np.where(genotypes == 2, 1, 0)
@@ -232,6 +235,8 @@ class CohortCopier(Estimator):
                 haplotypes = refine_cohort(panel, haplotypes, genotypes, bounds, offsets,
                                            candidates, switch, INITIAL_MISMATCH, 1,
                                            self.refine_states, np.float32)
+            if progress:
+                progress()
         return haplotypes
 
     def _leave_out(self, haplotypes, halves=None) -> np.ndarray:

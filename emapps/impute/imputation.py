@@ -55,13 +55,14 @@ class Imputation:
 
 
 def impute(target: Calls, panel: Calls | None = None, *, cohort_model: str = "copying",
-           genetic_map=None, random_state=None, **settings) -> Imputation:
+           genetic_map=None, random_state=None, progress=None, **settings) -> Imputation:
     """Impute (and phase) ``target``: from ``panel`` with :class:`ReferenceImputer`, or,
     without one, its missing calls from the cohort itself with the ``cohort_model``
     (:class:`CohortCopier`, or :class:`CohortImputer` for 'clusters').
 
     ``settings`` are that estimator's parameters (its defaults where not given);
-    ``genetic_map`` (from :func:`read_genetic_map`) sets the copying models' switch rates.
+    ``genetic_map`` (from :func:`read_genetic_map`) sets the copying models' switch rates;
+    ``progress()``, when given, is called after each phasing round or EM run.
     """
     if panel is not None:
         kind, mode = ReferenceImputer, "panel"
@@ -78,10 +79,10 @@ def impute(target: Calls, panel: Calls | None = None, *, cohort_model: str = "co
         settings["genetic_map"] = genetic_map
     estimator = kind(random_state=random_state, **settings)
     if panel is None:
-        estimator.fit(target)
+        estimator.fit(target, progress=progress)
         dropped = dict(target.skipped)
     else:
-        estimator.fit(target, panel)
+        estimator.fit(target, panel, progress=progress)
     result = estimator.predict()
     if panel is not None:
         dropped = {**result.record["dropped_target_sites"], **target.skipped}

@@ -4,6 +4,7 @@ import click
 
 from ..cli.options import (parse_choices, parse_int_range, resolve_seed, seed_option, set_threads,
                            threads_option)
+from ..core.progress import progress_bar, step
 
 COVARIANCES = ("full", "tied", "diag", "spherical")
 
@@ -89,9 +90,13 @@ def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter
     if not quiet:
         click.echo(f"emapps mixture: {X.shape[0]} rows x {X.shape[1]} columns, "
                    f"K in {ks}, covariance {covariances}, seed {seed}", err=True)
-    selection = select_model(X, ks, covariances, criterion, n_init=n_init, max_iter=max_iter,
-                             tol=tol, reg_covar=reg_covar, init_params=init_params,
-                             random_state=seed, accelerate="squarem" if accelerate else None)
+    with progress_bar("model", total=len(ks) * len(covariances), quiet=quiet) as bar:
+        selection = select_model(X, ks, covariances, criterion, n_init=n_init,
+                                 max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+                                 init_params=init_params, random_state=seed,
+                                 accelerate="squarem" if accelerate else None,
+                                 progress=step(bar))
+    _warn_unconverged(selection, max_iter)
     click.echo(_format_table(selection))
     best = selection.best
     click.echo(f"chosen: K={best.n_components} covariance={best.covariance_type} "
@@ -173,10 +178,13 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
     if not model:
         from .selection import select_model
         seed = resolve_seed(seed)
-        selection = select_model(X, parse_int_range(components, "-k"),
-                                 parse_choices(covariance, "--covariance", COVARIANCES),
-                                 criterion, random_state=seed, tol=1e-6, max_iter=1000,
-                                 accelerate="squarem")
+        ks = parse_int_range(components, "-k")
+        covariances = parse_choices(covariance, "--covariance", COVARIANCES)
+        with progress_bar("model", total=len(ks) * len(covariances)) as bar:
+            selection = select_model(X, ks, covariances, criterion, random_state=seed,
+                                     tol=1e-6, max_iter=1000, accelerate="squarem",
+                                     progress=step(bar))
+        _warn_unconverged(selection, 1000)
         gm = selection.best
         click.echo(f"emapps mixture impute: fitted K={gm.n_components} "
                    f"{gm.covariance_type} on {X.shape[0]} rows, seed {seed}", err=True)
@@ -245,6 +253,15 @@ def _select_columns(X, names, columns, path):
         X = X[:, [names.index(name) for name in wanted]]
         names = wanted
     return (np.ascontiguousarray(X) if isinstance(X, np.ndarray) else X), names
+
+
+def _warn_unconverged(selection, max_iter) -> None:
+    """One stderr line per candidate that stopped at max_iter (the table says it too)."""
+    for row in selection.rows:
+        if row["ok"] and not row["converged"]:
+            click.echo(f"emapps mixture: warning: K={row['k']} {row['covariance']} did not "
+                       f"converge in {max_iter} iterations (raise --max-iter or --tol)",
+                       err=True)
 
 
 def _format_table(selection) -> str:

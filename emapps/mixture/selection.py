@@ -4,10 +4,10 @@ Every (K, covariance type) is fitted; the table holds log-likelihood, number of
 parameters, BIC, AIC and ICL (lower is better for all three, scikit-learn's sign).
 """
 
+import warnings
 from dataclasses import dataclass, field
 
-
-from ..errors import DegenerateModelError, UserInputError
+from ..errors import ConvergenceWarning, DegenerateModelError, UserInputError
 from .gaussian import GaussianMixture
 
 CRITERIA = ("bic", "aic", "icl")
@@ -28,11 +28,13 @@ class Selection:
 
 
 def select_model(X, n_components, covariance_types=("full",), criterion="bic",
-                 sample_weight=None, **settings) -> Selection:
+                 sample_weight=None, progress=None, **settings) -> Selection:
     """Fit every K in ``n_components`` for every covariance type; keep the best.
 
     Candidates that fail (degenerate covariances, K > rows) are kept in the table
-    with ``ok=False`` and the reason, as mclust reports NA.
+    with ``ok=False`` and the reason, as mclust reports NA.  ``progress()``, when given,
+    is called after each candidate; a candidate that does not converge is in the table
+    with ``converged=False`` (no warning is raised for it).
     """
     if criterion not in CRITERIA:
         raise UserInputError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
@@ -42,10 +44,15 @@ def select_model(X, n_components, covariance_types=("full",), criterion="bic",
             model = GaussianMixture(k, covariance_type=covariance_type, **settings)
             row = {"k": k, "covariance": covariance_type}
             try:
-                model.fit(X, sample_weight=sample_weight)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(X, sample_weight=sample_weight)
             except DegenerateModelError as error:
                 selection.rows.append({**row, "ok": False, "reason": str(error)})
                 continue
+            finally:
+                if progress:
+                    progress()
             row.update(ok=True, **model.criteria(X, sample_weight),
                        n_iter=model.n_iter_, converged=model.converged_)
             selection.rows.append(row)

@@ -6,6 +6,7 @@ import click
 import numpy as np
 
 from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
+from ..core.progress import progress_bar, step
 from .registry import MODELS, RATING_MODELS, TOPN_MODELS, make_model
 
 
@@ -100,7 +101,10 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
                              learn_prior=not fixed_prior, max_iter=max_iter, tol=tol,
                              random_state=seed)
     recommender.verbose = verbose
-    recommender.fit(data)
+    with progress_bar("iteration", total=recommender.max_iter, quiet=quiet) as bar:
+        recommender.progress = step(bar)
+        recommender.fit(data)
+    recommender.progress = None
     recommender.save(output)
     if record_path:
         write_json(record_path, recommender.run_record(

@@ -32,14 +32,18 @@ class UnknownIdError(UserInputError, KeyError):
 class Recommender(Estimator):
     """Fitting through the driver on checked feedback, ids in and out, ``recommend`` from
     ``scores(user codes) -> (len(users), I)``, saving with the training rows and ids, and
-    per-iteration progress on stderr when ``verbose`` is set."""
+    per-iteration progress on stderr when ``verbose`` is set (and ``progress()`` called
+    after each EM iteration when it is set)."""
 
     verbose = False
+    progress = None
     _fitted_attribute = "feedback_"
 
     def _em_options(self) -> dict:
         """The driver's settings this recommender fits with."""
-        return {"tol": self.tol, "tol_on": "mean", "warn": False, "verbose": self.verbose}
+        callback = None if self.progress is None else (lambda *_: self.progress())
+        return {"tol": self.tol, "tol_on": "mean", "warn": False, "verbose": self.verbose,
+                "callback": callback}
 
     def _fit_feedback(self, model, feedback: Ratings, scale: float = 1.0, init_params=None,
                       max_iter=None):

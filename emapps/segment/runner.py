@@ -21,6 +21,7 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from .._version import __version__
+from ..core.progress import progress_bar
 from ..errors import DegenerateModelError, UserInputError
 from . import io
 from .features import n_colour_channels
@@ -221,8 +222,8 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
         shared = shared.shared_state()
     tasks = [(path, relative, outdir, params, seed, shared, posteriors, regions)
              for path, relative in todo]
-    bar = _progress(len(mine), run.skipped, progress)
-    try:
+    with progress_bar("image", total=len(mine), initial=run.skipped,
+                      quiet=not progress) as bar:
         for (path, relative), (status, result, notes) in _results(tasks, jobs):
             base = {"image": str(relative), "source": str(path), "status": status,
                     "settings_hash": digest, "seed": seed, "settings": params,
@@ -240,9 +241,6 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
                     break
             if bar is not None:
                 bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
     return run
 
 
@@ -287,9 +285,3 @@ def _results(tasks, jobs: int):
                 future.cancel()
 
 
-def _progress(total: int, initial: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-    return tqdm(total=total, initial=initial, unit="image", file=sys.stderr,
-                disable=not sys.stderr.isatty(), leave=False)
