@@ -96,16 +96,20 @@ nav:
 
 def gallery_page(source: Path, demo_out: Path | None, scratch: Path) -> None:
     """gallery.md and its pictures, from ``demo_out`` or a fresh demo run."""
-    from emapps.cli.gallery import make_gallery
+    from emapps.cli.demo import demo_steps
+    from emapps.cli.gallery import make_gallery, picture_code
 
     if demo_out is None:
         demo_out = scratch / "demo-out"
         subprocess.run([sys.executable, "-m", "emapps", "demo", "--data", str(ROOT / "data"),
                         "--outdir", str(demo_out)], check=True, capture_output=True)
     pictures = make_gallery(demo_out, source / "gallery", ROOT / "data")
+    steps = demo_steps(Path("data"), Path("demo-out"), ["--plot", "demo-out/mixture"])
     (source / "gallery.md").write_text(
-        "# Gallery\n\nDrawn by `emapps demo` from the bundled data (`demo-out/gallery/`).\n\n"
-        + "\n".join(f"![{caption}](gallery/{name})\n\n{caption}\n" for name, caption in pictures))
+        "# Gallery\n\nDrawn by `emapps demo` from the bundled data (`demo-out/gallery/`); "
+        "under each picture, the commands that made it.\n\n"
+        + "\n".join(f"![{caption}](gallery/{name})\n\n{caption}\n\n{picture_code(name, steps)}"
+                     for name, caption in pictures))
 
 
 def build(site: Path, demo_out: Path | None = None) -> int:

@@ -5,6 +5,11 @@ from pathlib import Path
 
 import click
 
+#: the bundled inputs the demo reads, under the data folder
+INPUTS = {"faithful": "tabular/old_faithful.csv", "airquality": "tabular/airquality.csv",
+          "images": "images", "kg": "haplo/kg_chr20_100snp_unphased.vcf",
+          "synthetic": "recsys/synthetic_u.data", "genotypes": "impute"}
+
 
 @click.command()
 @click.option("--data", "data_dir", default="data", show_default=True,
@@ -16,13 +21,7 @@ def demo(data_dir, outdir):
     from . import main
 
     data, out = Path(data_dir), Path(outdir)
-    faithful = data / "tabular" / "old_faithful.csv"
-    airquality = data / "tabular" / "airquality.csv"
-    images = data / "images"
-    kg = data / "haplo" / "kg_chr20_100snp_unphased.vcf"
-    synthetic = data / "recsys" / "synthetic_u.data"
-    genotypes = data / "impute"
-    for path in (faithful, airquality, images, kg, synthetic, genotypes):
+    for path in (data / relative for relative in INPUTS.values()):
         if not path.exists():
             raise UserInputError(f"{path} not found; run the demo from the repository root "
                                  f"or pass --data")
@@ -30,7 +29,28 @@ def demo(data_dir, outdir):
     if importlib.util.find_spec("matplotlib") is None:
         plot = []
         click.echo("demo: matplotlib not installed, skipping plots", err=True)
-    steps = [
+    steps = demo_steps(data, out, plot)
+    for argv in steps:
+        click.echo(f"\n$ emapps {' '.join(argv)}", err=True)
+        status = main(argv)
+        if status:
+            raise SystemExit(status)
+    _summarise_haplotypes(out / "haplo" / "kg_chr20")
+    click.echo(f"recsys top-5 for users 1-3 (synthetic ratings) -> {out}/recsys/top5.tsv")
+    _summarise_segments(out / "segment")
+    if plot:
+        from .gallery import make_gallery
+        pictures = make_gallery(out, out / "gallery", data)
+        click.echo(f"gallery: {len(pictures)} pictures -> {out}/gallery/", err=True)
+    click.echo(f"\ndemo outputs are in {out}/", err=True)
+
+
+def demo_steps(data: Path, out: Path, plot: list) -> list[list[str]]:
+    """The demo's commands (argv after ``emapps``), reading ``data`` and writing under
+    ``out``; ``plot`` is ``["--plot", folder]`` or empty."""
+    faithful, airquality, images, kg, synthetic, genotypes = (
+        data / relative for relative in INPUTS.values())
+    return [
         ["mixture", "fit", str(faithful), "-k", "1..6", "--covariance", "all", "--seed", "1",
          "-o", str(out / "mixture" / "faithful.npz"),
          "--record", str(out / "mixture" / "faithful.run.json"), *plot],
@@ -69,19 +89,6 @@ def demo(data_dir, outdir):
         ["segment", str(images), "-o", str(out / "segment-shared"), "--shared-model",
          "-k", "3..6", "--criterion", "icl", "--seed", "0"],
     ]
-    for argv in steps:
-        click.echo(f"\n$ emapps {' '.join(argv)}", err=True)
-        status = main(argv)
-        if status:
-            raise SystemExit(status)
-    _summarise_haplotypes(out / "haplo" / "kg_chr20")
-    click.echo(f"recsys top-5 for users 1-3 (synthetic ratings) -> {out}/recsys/top5.tsv")
-    _summarise_segments(out / "segment")
-    if plot:
-        from .gallery import make_gallery
-        pictures = make_gallery(out, out / "gallery", data)
-        click.echo(f"gallery: {len(pictures)} pictures -> {out}/gallery/", err=True)
-    click.echo(f"\ndemo outputs are in {out}/", err=True)
 
 
 def _summarise_haplotypes(prefix: Path, top: int = 5) -> None:

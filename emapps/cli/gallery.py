@@ -12,6 +12,20 @@ import numpy as np
 from ..mixture.plots import _pyplot, _save
 
 
+def picture_code(name: str, steps: list) -> str:
+    """Markdown showing how picture ``name`` was made: the demo commands (from
+    :func:`emapps.cli.demo.demo_steps`) that wrote its data and, for a picture drawn here,
+    the function that draws it."""
+    import inspect
+
+    chosen, drawer = SOURCES[name]
+    commands = "\n".join(f"emapps {' '.join(argv)}" for argv in steps if chosen(argv))
+    text = f"```sh\n{commands}\n```\n"
+    if drawer is not None:
+        text += f"\n```python\n{inspect.getsource(drawer)}```\n"
+    return text
+
+
 def make_gallery(demo_out, folder, data) -> list[tuple[str, str]]:
     """Draw or copy the pictures of a demo run (``demo_out``, made from the ``data``
     folder) into ``folder``; returns [(file name, caption)]."""
@@ -101,3 +115,17 @@ def _explanation(plt, model_path: Path, folder: Path) -> tuple[str, str]:
     plt.close(figure)
     return ("recsys_explanation.png", "A recommendation explained: the user's items whose "
             "terms add up to the weighted-MF score (synthetic ratings).")
+
+
+#: each picture: which demo commands made its data, and the function that draws it here
+#: (None where the command draws it itself)
+SOURCES = {
+    "mixture_trace.png": (lambda argv: argv[:2] == ["mixture", "fit"], None),
+    "mixture_bic.png": (lambda argv: argv[:2] == ["mixture", "fit"], None),
+    "segment_overlay.png": (lambda argv: argv[0] == "segment" and "--shared-model" not in argv,
+                            None),
+    "haplo_frequencies.png": (lambda argv: argv[0] == "haplo", _haplotype_bars),
+    "impute_r2.png": (lambda argv: argv[0] == "impute" and argv[1] != "score", _imputation_r2),
+    "recsys_explanation.png": (lambda argv: argv[:2] == ["recsys", "fit"] and "implicit" in argv,
+                               _explanation),
+}
