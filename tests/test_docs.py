@@ -28,6 +28,6 @@ def test_the_site_builds_without_warnings(tmp_path):
     for picture in ("mixture_trace", "mixture_bic", "segment_overlay", "haplo_frequencies",
                     "impute_r2", "recsys_explanation"):
         assert f"{picture}.png" in gallery
+        assert (tmp_path / "site" / "gallery" / f"{picture}.png").stat().st_size > 5000
     assert gallery.count("emapps mixture fit data/tabular/old_faithful.csv") == 2   # the code
     assert "def _imputation_r2" in gallery and "emapps haplo data/haplo" in gallery
-        assert (tmp_path / "site" / "gallery" / f"{picture}.png").stat().st_size > 5000
