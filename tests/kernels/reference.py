@@ -47,51 +47,9 @@ def posterior(log_joint, sample_weight):
     return np.exp(log_joint - norm[:, None]) * w[:, None], float(np.dot(w, norm))
 
 
-def poisson_pass(X, sample_weight, log_weights, rates):
-    from scipy.stats import poisson
-    lj = log_weights + np.array([poisson(rates[k]).logpmf(X).sum(axis=1)
-                                 for k in range(len(rates))]).T
-    resp, loglik = posterior(lj, sample_weight)
-    return resp.sum(axis=0), resp.T @ X, loglik
-
-
-def categorical_pass(codes, sample_weight, log_weights, log_probs):
-    n_rows, n_features = codes.shape
-    K, _, C = log_probs.shape
-    lj = np.tile(log_weights, (n_rows, 1))
-    for l in range(n_features):
-        seen = codes[:, l] >= 0
-        lj[seen] += log_probs[:, l, codes[seen, l]].T
-    resp, loglik = posterior(lj, sample_weight)
-    counts = np.zeros((K, n_features, C))
-    for l in range(n_features):
-        for c in range(C):
-            counts[:, l, c] = resp[codes[:, l] == c].sum(axis=0)
-    return resp.sum(axis=0), counts, loglik
-
-
 def multinomial_pass(dense, sample_weight, log_weights, log_probs):
     resp, loglik = posterior(log_weights + dense @ log_probs.T, sample_weight)
     return resp.sum(axis=0), resp.T @ dense, loglik
-
-
-def hmm_log_space(start, trans, log_emit):
-    """Textbook log-space forward-backward for one sequence."""
-    T, S = log_emit.shape
-    log_a = np.empty((T, S))
-    log_b = np.zeros((T, S))
-    log_a[0] = np.log(start) + log_emit[0]
-    for t in range(1, T):
-        log_a[t] = logsumexp(log_a[t - 1][:, None] + np.log(trans), axis=0) + log_emit[t]
-    for t in range(T - 2, -1, -1):
-        log_b[t] = logsumexp(np.log(trans) + (log_emit[t + 1] + log_b[t + 1])[None], axis=1)
-    loglik = logsumexp(log_a[-1])
-    gamma = np.exp(log_a + log_b - loglik)
-    xi = np.zeros((S, S))
-    for t in range(1, T):
-        xi += np.exp(log_a[t - 1][:, None] + np.log(trans) + (log_emit[t] + log_b[t])[None]
-                     - loglik)
-    return gamma, xi, loglik
 
 
 def grid_neighbours(height, width, eight):
