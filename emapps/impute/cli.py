@@ -145,6 +145,12 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     timings["write"] = time.perf_counter() - started - sum(timings.values())
     timings["total"] = time.perf_counter() - started
     warnings = [f"{value} {key.replace('_', ' ')}" for key, value in done.dropped.items()]
+    if done.mode == "clusters":
+        unconverged = done.estimator.converged_.count(False)
+        if unconverged:
+            click.echo(f"emapps impute: warning: {unconverged} of {len(done.estimator.n_iter_)} "
+                       f"cluster-model starts did not converge in {done.estimator.max_iter} "
+                       f"iterations (raise --max-iter)", err=True)
     if record_path:
         own = dict(result.record)
         timings = {**own.pop("timings", {}), **timings}

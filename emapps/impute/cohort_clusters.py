@@ -114,7 +114,7 @@ class CohortImputer(Estimator):
 
     ``fit(calls)`` runs ``n_init`` EM fits from seeds spawned from ``random_state``;
     ``predict()`` averages their posterior genotype probabilities.  Fitted attributes:
-    ``params_`` (one per start), ``logliks_``, ``traces_``, ``n_iter_``.
+    ``params_`` (one per start), ``logliks_``, ``traces_``, ``n_iter_``, ``converged_``.
     """
 
     _fitted_attribute = "params_"
@@ -139,6 +139,7 @@ class CohortImputer(Estimator):
         genotypes = calls.genotypes()
         model = ClusterEM(calls.n_sites, self.n_clusters)
         self.params_, self.logliks_, self.traces_, self.n_iter_ = [], [], [], []
+        self.converged_ = []
         sequence = self._seed_sequence()
         self.seed_ = sequence.entropy
         for sequence in sequence.spawn(self.n_init):
@@ -148,6 +149,7 @@ class CohortImputer(Estimator):
             self.logliks_.append(result.loglik)
             self.traces_.append(list(result.trace))
             self.n_iter_.append(result.n_iter)
+            self.converged_.append(result.converged)
             if progress:
                 progress()
         self._calls, self._genotypes = calls, genotypes
@@ -159,7 +161,8 @@ class CohortImputer(Estimator):
         calls = self._calls
         record = {"mode": "cohort", "n_clusters": self.n_clusters, "n_init": self.n_init,
                   "log_likelihoods": self.logliks_, "traces": self.traces_,
-                  "n_iter": self.n_iter_, "sites": int(calls.n_sites),
+                  "n_iter": self.n_iter_, "converged": all(self.converged_),
+                  "sites": int(calls.n_sites),
                   "missing_calls": int((self._genotypes < 0).sum()),
                   "skipped_records": calls.skipped}
         return CohortImputed(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt,

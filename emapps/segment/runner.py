@@ -233,6 +233,9 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
             if status == "ok":
                 io.append_manifest(outdir, {**base, **result})
                 run.done += 1
+                if result.get("converged") is False:
+                    log(f"emapps: warning: {relative}: EM did not converge in "
+                        f"{result['n_iter']} iterations (raise --max-iter or --tol)")
             else:
                 io.append_manifest(outdir, {**base, "error": result})
                 run.failures.append((str(relative), result))
