@@ -103,7 +103,7 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     TARGET's biallelic sites, its calls kept (phased by the copying model) and the
     missing ones filled.  Settings that do not apply to the mode are refused."""
     from .._version import __version__
-    from ..core.record import run_record
+    from ..core.record import RECORD_KEYS, run_record
     from ..io.outputs import check_outputs, write_json
     from .imputation import NotASettingError
     from .imputation import impute as impute_calls
@@ -152,17 +152,14 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
                        f"cluster-model starts did not converge in {done.estimator.max_iter} "
                        f"iterations (raise --max-iter)", err=True)
     if record_path:
-        own = dict(result.record)
-        timings = {**own.pop("timings", {}), **timings}
-        trace = own.pop("trace", [])
+        own = {key: value for key, value in result.record.items() if key not in RECORD_KEYS}
         write_json(record_path, run_record(
             settings={**{name: value for name, value in done.estimator._settings().items()
                          if name != "genetic_map"},   # the map's path is recorded instead
                       "mode": done.mode, "map": map_path, "regions": region,
                       "samples": samples or samples_file, "threads": n_threads},
-            seed=None if panel else seed, log_likelihood=own.pop("log_likelihood", None),
-            trace=trace, n_iter=own.pop("n_iter", len(trace)) if panel else None,
-            converged=own.pop("converged", None), timings=timings, warnings=warnings,
+            seed=None if panel else seed, **done.fit_fields(),
+            timings={**result.record.get("timings", {}), **timings}, warnings=warnings,
             target=target_calls.source, panel=panel_path, output=output,
             samples=len(result.samples), **own))
     if not quiet:

@@ -161,7 +161,7 @@ class CohortImputer(Estimator):
         calls = self._calls
         record = {"mode": "cohort", "n_clusters": self.n_clusters, "n_init": self.n_init,
                   "log_likelihoods": self.logliks_, "traces": self.traces_,
-                  "n_iter": self.n_iter_, "converged": all(self.converged_),
+                  "start_n_iter": self.n_iter_, "start_converged": self.converged_,
                   "sites": int(calls.n_sites),
                   "missing_calls": int((self._genotypes < 0).sum()),
                   "skipped_records": calls.skipped}

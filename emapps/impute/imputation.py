@@ -35,6 +35,21 @@ class Imputation:
     mode: str
     dropped: dict
 
+    def fit_fields(self) -> dict:
+        """The run record's log_likelihood, trace, n_iter and converged: panel mode's
+        final EM, the cluster model's best start (its other starts are in the result's
+        record), and none for the copying cohort model, which fits no likelihood."""
+        estimator = self.estimator
+        if self.mode == "panel":
+            return {"log_likelihood": estimator.loglik_, "trace": estimator.trace_,
+                    "n_iter": estimator.n_iter_, "converged": estimator.converged_}
+        if self.mode == "clusters":
+            best = max(range(len(estimator.logliks_)), key=estimator.logliks_.__getitem__)
+            return {"log_likelihood": estimator.logliks_[best],
+                    "trace": estimator.traces_[best], "n_iter": estimator.n_iter_[best],
+                    "converged": all(estimator.converged_)}
+        return {"log_likelihood": None, "trace": [], "n_iter": None, "converged": None}
+
     def summary(self) -> str:
         """One line on what was imputed."""
         record, result = self.result.record, self.result
