@@ -5,8 +5,11 @@ import click
 from ..cli.genetics import regions_options, samples_options, selections
 from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
 from ..core.progress import progress_bar, step
+from .haplotype_em import HaplotypeEM
 
 OUTPUTS = ("freqs.tsv", "pairs.tsv", "ld.tsv", "json")
+#: the command's defaults are the estimator's
+DEFAULTS = HaplotypeEM.default_params()
 
 
 def _names(text):
@@ -22,15 +25,14 @@ def _names(text):
 @regions_options
 @samples_options
 @click.option("--use-phase", is_flag=True, default=False,
-              help="Trust phased VCF calls (a|b): one phase "
-              "block per sample.")
-@click.option("--starts", default=10, show_default=True,
+              help="Trust phased VCF calls (a|b): one phase block per sample.")
+@click.option("--starts", default=DEFAULTS["n_init"], show_default=True,
               help="Starts of the search: the first, then perturbations of the best.")
-@click.option("--min-posterior", default=1e-9, show_default=True,
+@click.option("--min-posterior", default=DEFAULTS["min_posterior"], show_default=True,
               help="Trim pairs below this posterior while loci are inserted.")
-@click.option("--tol", default=1e-9, show_default=True,
+@click.option("--tol", default=DEFAULTS["tol"], show_default=True,
               help="Stop the final EM when the log-likelihood changes by less.")
-@click.option("--max-iter", default=5000, show_default=True)
+@click.option("--max-iter", default=DEFAULTS["max_iter"], show_default=True)
 @click.option("--min-freq", default=0.0, show_default=True,
               help="Leave rarer haplotypes out of PREFIX.freqs.tsv.")
 @click.option("--missing", default="0,NA,,.", show_default=True,
@@ -52,7 +54,6 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
     (header; two columns per locus named <locus>.a1/<locus>.a2)."""
     from ..io.outputs import check_outputs, write_json, write_text
-    from .haplotype_em import HaplotypeEM
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
 
     paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}

@@ -5,8 +5,11 @@ import click
 from ..cli.options import (parse_choices, parse_int_range, resolve_seed, seed_option, set_threads,
                            threads_option)
 from ..core.progress import progress_bar, step
+from .gaussian import GaussianMixture
 
 COVARIANCES = ("full", "tied", "diag", "spherical")
+#: the command's defaults are the estimator's
+DEFAULTS = GaussianMixture.default_params()
 
 
 @click.group()
@@ -23,16 +26,17 @@ def mixture():
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
               show_default=True, help="How the best model is chosen (lower is better).")
 @click.option("--columns", default=None, help="Comma-separated columns to use (default: all).")
-@click.option("--n-init", default=1, show_default=True, help="Restarts per candidate.")
-@click.option("--max-iter", default=500, show_default=True)
-@click.option("--tol", default=1e-6, show_default=True,
+@click.option("--n-init", default=DEFAULTS["n_init"], show_default=True,
+              help="Restarts per candidate.")
+@click.option("--max-iter", default=DEFAULTS["max_iter"], show_default=True)
+@click.option("--tol", default=DEFAULTS["tol"], show_default=True,
               help="Stop when the mean log-likelihood changes by less.")
-@click.option("--reg-covar", default=1e-6, show_default=True,
+@click.option("--reg-covar", default=DEFAULTS["reg_covar"], show_default=True,
               help="Added to covariance diagonals.")
-@click.option("--init", "init_params", default="kmeans", show_default=True,
+@click.option("--init", "init_params", default=DEFAULTS["init_params"], show_default=True,
               type=click.Choice(["kmeans", "k-means++", "random", "random_from_data"]))
-@click.option("--accelerate/--no-accelerate", default=True, show_default=True,
-              help="SQUAREM acceleration.")
+@click.option("--accelerate/--no-accelerate", default=DEFAULTS["accelerate"] == "squarem",
+              show_default=True, help="SQUAREM acceleration.")
 @seed_option
 @threads_option
 @click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")

@@ -115,7 +115,7 @@ class ImageSegmenter(Estimator):
     def _mixture_settings(self) -> dict:
         return {"covariance_type": self.covariance_type, "tol": self.tol,
                 "reg_covar": self.reg_covar, "max_iter": self.max_iter,
-                "n_init": self.n_init, "random_state": self.random_state}
+                "n_init": self.n_init, "random_state": self.random_state, "accelerate": None}
 
     def fit_sample(self, X: np.ndarray):
         """Fit the mixture to feature rows X (e.g. pixels pooled over a folder).

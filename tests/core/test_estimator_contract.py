@@ -133,3 +133,15 @@ def test_class_defaults_are_the_command_lines():
     assert options["alpha"] == default(MODELS["implicit"][0], "alpha")
     for name in ("factors", "max_iter", "tol", "temperature"):   # None: each kind's own
         assert options[name] is None
+    from emapps.haplo.cli import haplo
+    from emapps.mixture.cli import fit as mixture_fit
+
+    options = {param.name: param.default for param in mixture_fit.params}
+    for option, parameter in (("n_init", "n_init"), ("max_iter", "max_iter"), ("tol", "tol"),
+                              ("reg_covar", "reg_covar"), ("init_params", "init_params")):
+        assert options[option] == default(GaussianMixture, parameter), option
+    assert options["accelerate"] == (default(GaussianMixture, "accelerate") == "squarem")
+    options = {param.name: param.default for param in haplo.params}
+    for option, parameter in (("starts", "n_init"), ("min_posterior", "min_posterior"),
+                              ("tol", "tol"), ("max_iter", "max_iter")):
+        assert options[option] == default(HaplotypeEM, parameter), option

@@ -87,10 +87,9 @@ def test_integer_sample_weights_equal_repeated_rows(covariance_type):
     precisions = {"full": np.array([np.eye(3)] * 3), "tied": np.eye(3),
                   "diag": np.ones((3, 3)), "spherical": np.ones(3)}[covariance_type]
     init = dict(means_init=X[:3], weights_init=np.full(3, 1 / 3), precisions_init=precisions)
-    weighted = GaussianMixture(3, covariance_type=covariance_type, tol=1e-10, max_iter=300,
-                               **init).fit(X, sample_weight=counts.astype(float))
-    plain = GaussianMixture(3, covariance_type=covariance_type, tol=1e-10, max_iter=300,
-                            **init).fit(repeated)
+    settings = dict(covariance_type=covariance_type, tol=1e-10, max_iter=300, accelerate=None)
+    weighted = GaussianMixture(3, **settings, **init).fit(X, sample_weight=counts.astype(float))
+    plain = GaussianMixture(3, **settings, **init).fit(repeated)
     np.testing.assert_allclose(weighted.means_, plain.means_, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(weighted.covariances_, plain.covariances_, rtol=1e-8)
     assert weighted.lower_bound_ == pytest.approx(plain.lower_bound_, rel=1e-10)
