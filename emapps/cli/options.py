@@ -69,3 +69,35 @@ class DefaultRunGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+
+def run_record_option(command):
+    """``--json PATH`` for a command that fits no model: the shared run record (see
+    emapps.core.record) with the command's options as its settings and the dict the
+    command returns as its results (a ``seed`` in it is the seed the run used).  Put it
+    under the ``@group.command()`` line."""
+    import functools
+    import os
+    import time
+
+    @functools.wraps(command)
+    def with_record(*args, record_path=None, **options):
+        from ..core.record import run_record
+        from ..io.outputs import check_outputs, write_json
+
+        output = options.get("output")
+        inputs = [value for name, value in options.items() if isinstance(value, str)
+                  and name != "output" and value != "-" and os.path.isfile(value)]
+        check_outputs([record_path, output], inputs=inputs)
+        started = time.perf_counter()
+        results = dict(command(*args, **options) or {})
+        seed = results.pop("seed", options.get("seed"))   # a seed drawn in the command
+        if record_path:
+            write_json(record_path, run_record(
+                settings=options, seed=seed, log_likelihood=None, trace=[],
+                n_iter=None, converged=None,
+                timings={"total": time.perf_counter() - started}, **results))
+        return 0
+
+    return click.option("--json", "record_path", default=None,
+                        help="Write the run record (JSON) here.")(with_record)

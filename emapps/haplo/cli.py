@@ -45,10 +45,12 @@ def _names(text):
               help="Skip standard errors (large haplotype sets).")
 @seed_option
 @threads_option
+@click.option("--json", "record_path", default=None,
+              help="Also write the run record (PREFIX.json) here ('-' for stdout).")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
 def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file, use_phase,
           starts, min_posterior, tol, max_iter, min_freq, missing, id_column,
-          first_allele_column, no_se, seed, threads, quiet):
+          first_allele_column, no_se, seed, threads, record_path, quiet):
     """Estimate haplotype frequencies by EM from unphased genotypes.
 
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
@@ -57,7 +59,8 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
 
     paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}
-    check_outputs(paths.values(), inputs=[input_path, regions_file, samples_file])
+    check_outputs([*paths.values(), record_path],
+                  inputs=[input_path, regions_file, samples_file])
     region, sample_selection = selections(regions, regions_file, samples, samples_file)
     set_threads(threads)
     seed = resolve_seed(seed)
@@ -78,7 +81,10 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
     write_text(paths["ld.tsv"], ld_table(model))
     if not model.converged_:
         click.echo(f"emapps haplo: warning: {model.record_['warnings'][0]}", err=True)
-    write_json(paths["json"], {**model.record_, "input": genotypes.source, "outputs": paths})
+    record = {**model.record_, "input": genotypes.source, "outputs": paths}
+    write_json(paths["json"], record)
+    if record_path:
+        write_json(record_path, record)
     if not quiet:
         lrt = model.lrt_
         click.echo(f"emapps haplo: log-likelihood {model.loglik_:.6f}, "

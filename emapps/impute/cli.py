@@ -9,7 +9,8 @@ import click
 
 from ..cli.genetics import (output_type_option, regions_options, samples_options,
                             selections, write_index)
-from ..cli.options import DefaultRunGroup, resolve_seed, seed_option, set_threads, threads_option
+from ..cli.options import (DefaultRunGroup, resolve_seed, run_record_option, seed_option,
+                           set_threads, threads_option)
 from ..core.progress import progress_bar, step
 from ..core.runtime import command_line
 from ..errors import UserInputError
@@ -170,6 +171,7 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
 
 
 @impute.command()
+@run_record_option
 @click.argument("input_path", metavar="INPUT")
 @click.option("-o", "--output", required=True, default=None,
               help="Masked VCF/BCF ('-' for stdout).")
@@ -212,10 +214,12 @@ def mask(input_path, output, output_type, design, every, offset, rate, regions, 
     write_vcf_text(output, header, lines, mode=mode, index=index)
     if not quiet:
         click.echo(f"emapps impute mask: {summary}; {len(calls.samples)} samples", err=True)
-    return 0
+    return {"seed": seed if design == "random" else None, "summary": summary,
+            "samples": len(calls.samples), "sites": int(masked.n_sites)}
 
 
 @impute.command()
+@run_record_option
 @click.argument("chunks", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, default=None,
               help="Ligated VCF/BCF ('-' for stdout).")
@@ -246,7 +250,7 @@ def ligate(chunks, output, output_type, index, threads, quiet):
             click.echo(f"emapps impute ligate: {junction['after']} | {junction['before']}: "
                        f"{junction['overlap']} shared records, cut after "
                        f"{junction['cut']}, {junction['swapped']} samples swapped", err=True)
-    return 0
+    return {"junctions": summary["junctions"], "output": output}
 
 
 @impute.command()

@@ -2,8 +2,8 @@
 
 import click
 
-from ..cli.options import (parse_choices, parse_int_range, resolve_seed, seed_option, set_threads,
-                           threads_option)
+from ..cli.options import (parse_choices, parse_int_range, resolve_seed, run_record_option,
+                           seed_option, set_threads, threads_option)
 from ..core.progress import progress_bar, step
 from .gaussian import GaussianMixture
 
@@ -124,6 +124,7 @@ def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter
 
 
 @mixture.command()
+@run_record_option
 @click.argument("model")
 @click.argument("data")
 @click.option("-o", "--output", default="-", show_default=True, help="TSV output ('-' = stdout).")
@@ -144,6 +145,7 @@ def predict(model, data, output, threads):
     header = ["label"] + [f"prob_{k}" for k in range(K)] + ["log_density"]
     columns = [proba.argmax(axis=1)] + [proba[:, k] for k in range(K)] + [log_density]
     write_table(output, header, columns, ["%d"] + ["%.6g"] * K + ["%.10g"])
+    return {"rows": int(X.shape[0]), "components": K, "output": output}
 
 
 @mixture.command()

@@ -5,7 +5,7 @@ import sys
 import click
 import numpy as np
 
-from ..cli.options import resolve_seed, seed_option, set_threads, threads_option
+from ..cli.options import resolve_seed, run_record_option, seed_option, set_threads, threads_option
 from ..core.progress import progress_bar, step
 from .registry import MODELS, RATING_MODELS, TOPN_MODELS, make_model
 
@@ -121,6 +121,7 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
 
 
 @recsys.command()
+@run_record_option
 @click.argument("model_path", metavar="MODEL")
 @click.argument("pairs")
 @click.option("--unknown", type=click.Choice(["error", "fallback"]), default="error",
@@ -145,10 +146,11 @@ def predict(model_path, pairs, unknown, output):
     lines = [f"{u}\t{i}\t{p:.4f}\t{int(k)}"
              for u, i, p, k in zip(user_ids, item_ids, predictions, known)]
     _write(output, "user\titem\tprediction\tknown\n" + "\n".join(lines) + "\n")
-    return 0
+    return {"pairs": len(lines), "unknown": int((~known).sum()), "output": output}
 
 
 @recsys.command()
+@run_record_option
 @click.argument("model_path", metavar="MODEL")
 @click.option("--users", default=None, help="Comma-separated user ids (default: all).")
 @click.option("-n", default=10, show_default=True)
@@ -181,10 +183,12 @@ def recommend(model_path, users, n, seen, keep_seen, unknown, output):
              for rank, (item, score) in enumerate(zip(top[row], scores[row]))
              if np.isfinite(score)]
     _write(output, "user\trank\titem\tprediction\tknown\n" + "\n".join(lines) + "\n")
-    return 0
+    return {"users": len(wanted), "unknown_users": int((~known).sum()), "rows": len(lines),
+            "output": output}
 
 
 @recsys.command()
+@run_record_option
 @click.argument("model_path", metavar="MODEL")
 @click.argument("ratings")
 @click.option("-n", default=10, show_default=True)
@@ -213,10 +217,11 @@ def foldin(model_path, ratings, n, output):
         lines += [f"{user}\t{rank + 1}\t{recommender.item_ids_[item]}\t{scores[item]:.4f}"
                   for rank, item in enumerate(top)]
     _write(output, "user\trank\titem\tscore\n" + "\n".join(lines) + "\n")
-    return 0
+    return {"users": len(data.user_ids), "rows": len(lines), "output": output}
 
 
 @recsys.command()
+@run_record_option
 @click.argument("model_path", metavar="MODEL")
 @click.option("--user", required=True, default=None, help="The user id to explain.")
 @click.option("--item", default=None, help="An item id (default: the user's top -n items).")
@@ -240,17 +245,19 @@ def explain(model_path, user, item, n, why, seen):
         top, scores = recommender.recommend(user, n, seen=history)
         targets = top[np.isfinite(scores)].tolist()
     click.echo("user\titem\tscore\tkind\tid\tcontribution")
+    explained = {}
     for target in targets:
-        reasons = recommender.explain(user, target, n=why)
+        reasons = explained[target] = recommender.explain(user, target, n=why)
         head = f"{user}\t{target}\t{reasons['score']:.4f}"
         for factor, value in reasons["factors"]:
             click.echo(f"{head}\tlatent_class\t{factor}\t{value:.4f}")
         for support, value in reasons["items"]:
             click.echo(f"{head}\tsupporting_item\t{support}\t{value:.4f}")
-    return 0
+    return {"user": user, "explanations": explained}
 
 
 @recsys.command()
+@run_record_option
 @click.option("--protocol", type=click.Choice(["rating-cv", "topn", "foldin"]),
               required=True, default=None)
 @click.option("--data", "data_path", required=True, default=None,
@@ -293,7 +300,7 @@ def evaluate(protocol, data_path, test_path, given_path, model_kind, factors, re
                        f"{row['seconds']:.2f}")
         click.echo(f"mean\t{table['rmse']:.4f}\t{table['mae']:.4f}\t{table['seconds']:.2f}")
         click.echo(f"std\t{table['rmse_std']:.4f}\t{table['mae_std']:.4f}\t")
-        return 0
+        return {"seed": seed, "metrics": table}
     if test_path is None:
         raise UserInputError(f"--protocol {protocol} needs --test")
     if protocol == "foldin":
@@ -306,7 +313,7 @@ def evaluate(protocol, data_path, test_path, given_path, model_kind, factors, re
         for key, item in (value.items() if isinstance(value, dict) else [(None, value)]):
             label = name if key is None else f"{name}[{key}]"
             click.echo(f"{label}\t{item:.4f}" if isinstance(item, float) else f"{label}\t{item}")
-    return 0
+    return {"seed": seed, "metrics": metrics}
 
 
 def _range(text):

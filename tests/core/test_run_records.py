@@ -27,14 +27,37 @@ COMMANDS = {
                      IMPUTE / "truth.vcf.gz", "--masked", IMPUTE / "target.vcf.gz"],
     "recsys fit": ["recsys", "fit", DATA / "recsys" / "synthetic_u.data", "-k", "2",
                    "--max-iter", "3", "--seed", "0", "-o", "{out}/r.npz", "-q"],
+    "haplo": ["haplo", DATA / "haplo" / "kg_chr20_100snp_unphased.vcf", "--loci",
+              "rs7273237,rs4816142", "--starts", "1", "-o", "{out}/h", "--seed", "0", "-q"],
+    "impute mask": ["impute", "mask", IMPUTE / "truth.vcf.gz", "--design", "random", "-r",
+                    "20:1000000-1020000", "-o", "{out}/m.vcf.gz", "-q"],
+    "mixture predict": ["mixture", "predict", "{model}", DATA / "tabular" / "old_faithful.csv",
+                        "-o", "{out}/p.tsv"],
+    "recsys recommend": ["recsys", "recommend", "{recsys}", "--users", "1,2", "-n", "3",
+                         "-o", "{out}/top.tsv"],
+    "recsys explain": ["recsys", "explain", "{recsys}", "--user", "1", "-n", "1"],
     "segment": ["segment", DATA / "images" / "coffee.png", "-o", "{out}/s", "-k", "2",
                 "--spatial", "none", "--fit-pixels", "5000", "--seed", "0", "-q"],
 }
 
 
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A mixture model and a recommender for the commands that use one."""
+    from emapps.cli import main
+
+    folder = tmp_path_factory.mktemp("models")
+    assert main(["mixture", "fit", str(DATA / "tabular" / "old_faithful.csv"), "-k", "2",
+                 "--seed", "1", "-q", "-o", str(folder / "m.npz")]) == 0
+    assert main(["recsys", "fit", str(DATA / "recsys" / "synthetic_u.data"), "-k", "2",
+                 "--max-iter", "2", "--seed", "0", "-q", "-o", str(folder / "r.npz")]) == 0
+    return {"{model}": str(folder / "m.npz"), "{recsys}": str(folder / "r.npz")}
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=list(COMMANDS))
-def test_the_run_record_has_the_shared_keys(command, tmp_path, capsys):
-    argv = [str(part).replace("{out}", str(tmp_path)) for part in COMMANDS[command]]
+def test_the_run_record_has_the_shared_keys(command, tmp_path, capsys, fitted):
+    argv = [fitted.get(str(part), str(part)).replace("{out}", str(tmp_path))
+            for part in COMMANDS[command]]
     record_path = tmp_path / "run.json"
     status, _, err = run_cli(capsys, *argv, "--json", record_path)
     assert status == 0, err
@@ -43,6 +66,8 @@ def test_the_run_record_has_the_shared_keys(command, tmp_path, capsys):
     assert record["command"] == ["emapps", *argv, "--json", str(record_path)]
     assert isinstance(record["settings"], dict) and isinstance(record["warnings"], list)
     assert record["timings"]
+    if command == "impute mask":   # a seed drawn from fresh entropy is recorded
+        assert isinstance(record["seed"], int) and record["summary"].startswith("hid ")
 
 
 def test_a_segment_record_lists_every_image_of_the_manifest(tmp_path, capsys):
