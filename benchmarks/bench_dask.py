@@ -54,7 +54,7 @@ def main():
         start = dict(weights_init=[0.4, 0.3, 0.3], means_init=[[0.5, 0.5], [2.0, 2.0],
                                                                [-2.0, 3.0]],
                      precisions_init=np.stack([np.eye(2)] * 3), max_iter=args.iterations,
-                     tol=0.0, random_state=0)
+                     tol=0.0, random_state=0, accelerate=None)
         fits = {}
         print("\n| run | seconds | rows x iterations / s | client peak RSS MB |")
         print("|---|---|---|---|")
