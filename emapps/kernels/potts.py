@@ -10,14 +10,17 @@ with u the unary log-terms (log pi_k + log p(x_i | k)).  A sweep returns the fir
 last terms (each site's own), :func:`potts_pairs` the middle one.  Sites of one colour share no
 edge (2 colours for 4-connectivity, 4 for 8-connectivity), so updating all of them at
 once is exact coordinate ascent: J never decreases.  Row ranges let the driver split a
-colour over threads; the result does not depend on the split.
+colour over threads; the result does not depend on the split.  The passes use strict
+floating point: with reassociated sums, how LLVM vectorised a loop depended on where the
+arrays sat in memory, and the estimated beta moved in its last digits from run to run
+(measured: no time is lost without it).
 """
 
 import math
 
 import numpy as np
 
-from ._jit import REDUCE_FLAGS, kernel
+from ._jit import kernel
 from .logspace import fast_exp
 from .parallel import CHUNK_ROWS, map_add, map_chunks
 
@@ -29,7 +32,7 @@ def _colour(r, c, eight):
     return (r + c) % 2
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def _neighbour_sum(q, height, width, r, c, eight, out):
     """out[k] = sum over the grid neighbours j of site (r, c) of q_jk."""
     out[:] = 0.0
@@ -51,7 +54,7 @@ def _neighbour_sum(q, height, width, r, c, eight, out):
                 out[k] += q[j, k]
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def potts_update_rows(log_unary, q, height, width, beta, eight, hard, colour, row_start,
                       row_stop):
     """Update the sites of one colour in rows [row_start, row_stop) in place:
@@ -97,7 +100,7 @@ def potts_update_rows(log_unary, q, height, width, beta, eight, hard, colour, ro
     return unary, entropy
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def potts_pairs_rows(q, height, width, eight, row_start, row_stop):
     """sum over grid edges of q_i . q_j, each edge counted once from its upper or left end."""
     K = q.shape[1]
@@ -122,7 +125,7 @@ def potts_pairs_rows(q, height, width, eight, row_start, row_stop):
     return pairs
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def neighbour_sums_rows(q, height, width, eight, row_start, row_stop, out):
     """out[i] = sum over the grid neighbours j of site i of q_j, for rows given."""
     for r in range(row_start, row_stop):
@@ -130,7 +133,7 @@ def neighbour_sums_rows(q, height, width, eight, row_start, row_stop, out):
             _neighbour_sum(q, height, width, r, c, eight, out[r * width + c])
 
 
-@kernel(fastmath=REDUCE_FLAGS)
+@kernel()
 def potts_pseudo_loglik_rows(log_prior, q, nbr, beta, start, stop):
     """Mean-field pseudo-log-likelihood of beta and its first two derivatives over sites
     [start, stop): sum_i [q_i . a_i - log sum_k exp(a_ik)], a_ik = log pi_k + beta n_ik,

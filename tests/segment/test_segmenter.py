@@ -202,3 +202,18 @@ def test_adjacent_regions_of_similar_colour_merge_greedily():
     np.testing.assert_array_equal(image_regions(labels, colours, 0.0, 0.0), regions)
     with pytest.raises(UserInputError, match="merge threshold"):
         image_regions(labels, colours, 0.0, -1.0)
+
+
+def test_the_hmrf_gives_the_same_bits_in_every_process(demo_images):
+    """Two processes (other allocations, so other array alignments) give the same beta
+    and free energy to the last bit."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\nfrom emapps.segment import ImageSegmenter, load_image\n"
+            f"image = load_image({str(demo_images / 'chelsea.png')!r})\n"
+            "s = ImageSegmenter(random_state=0, max_iter=30).fit(image)\n"
+            "print(repr(s.beta_), repr(s.loglik_))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout for _ in range(3)}
+    assert len(runs) == 1, runs
