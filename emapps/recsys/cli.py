@@ -78,7 +78,7 @@ def recsys():
 @seed_option
 @threads_option
 @click.option("-o", "--output", required=True, default=None,
-              help="Model file (.npz, with a .npz.json).")
+              help="Model file (.npz).")
 @click.option("--json", "record_path", default=None, help="Write the run record (JSON) here.")
 @click.option("-q", "--quiet", is_flag=True, default=False)
 @click.option("-v", "--verbose", is_flag=True, default=False,
@@ -90,7 +90,7 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
     from ..io.outputs import check_outputs, write_json
     from .io import read_ratings
 
-    check_outputs([output, f"{output}.json", record_path], inputs=[ratings])
+    check_outputs([output, record_path], inputs=[ratings])
     set_threads(threads)
     seed = resolve_seed(seed)
     data = read_ratings(ratings, rating_range=_range(rating_range))
@@ -134,7 +134,7 @@ def predict(model_path, pairs, unknown, output):
     from .io import read_pairs
     from .registry import load_model
 
-    check_outputs([output], inputs=[model_path, f"{model_path}.json", pairs])
+    check_outputs([output], inputs=[model_path, pairs])
     recommender = load_model(model_path)
     if not hasattr(recommender, "predict"):
         raise UserInputError(f"{model_path}: a top-N model ranks items but predicts no "
@@ -168,7 +168,7 @@ def recommend(model_path, users, n, seen, keep_seen, unknown, output):
     from .io import read_ratings
     from .registry import load_model
 
-    check_outputs([output], inputs=[model_path, f"{model_path}.json", seen])
+    check_outputs([output], inputs=[model_path, seen])
     if n < 1:
         raise UserInputError(f"-n must be >= 1; got {n}")
     recommender = load_model(model_path)
@@ -201,7 +201,7 @@ def foldin(model_path, ratings, n, output):
     from .io import read_ratings
     from .registry import load_model
 
-    check_outputs([output], inputs=[model_path, f"{model_path}.json", ratings])
+    check_outputs([output], inputs=[model_path, ratings])
     recommender = load_model(model_path)
     if not hasattr(recommender, "folded_scores"):
         raise UserInputError(f"{model_path}: this model kind has no fold-in")

@@ -15,9 +15,11 @@ from scipy import sparse
 from ..core.estimator import Estimator
 from ..em import fit_em
 from ..errors import UserInputError
-from ..io.outputs import atomic_path, write_json
+from ..io.model_files import write_model
 from .io import Ratings, UserRows
 
+#: the format of saved recommenders (emapps.io.model_files)
+MODEL_FORMAT = "emapps.recsys/1"
 #: how an unknown user or item id is handled
 UNKNOWN = ("error", "fallback")
 
@@ -81,16 +83,15 @@ class Recommender(Estimator):
                        self.item_ids_)
 
     def _save(self, path, kind: str, arrays: dict, **settings) -> None:
-        """``path`` (.npz: ``arrays`` and the training rows) and ``path`` + '.json'
-        (``settings``, ids and the fit's record); no pickle."""
+        """One .npz at ``path``: ``arrays``, the training rows, and as its metadata the
+        ``settings``, ids and the fit's record (see emapps.io.model_files); no pickle."""
         rows = self.feedback_
-        with atomic_path(path, suffix=".npz") as temporary:
-            np.savez(temporary, feedback_indptr=rows.indptr, feedback_items=rows.items,
-                     feedback_values=rows.values, **arrays)
-        write_json(f"{path}.json", {
+        write_model(path, MODEL_FORMAT, {
             "model": kind, **settings, "user_ids": self.user_ids_.tolist(),
             "item_ids": self.item_ids_.tolist(), "loglik": self.loglik_,
-            "n_iter": self.n_iter_, "seed": self.seed_})
+            "n_iter": self.n_iter_, "seed": self.seed_},
+            {"feedback_indptr": rows.indptr, "feedback_items": rows.items,
+             "feedback_values": rows.values, **arrays})
 
     def _restore(self, meta: dict, arrays) -> None:
         """Ids, record and training rows of a saved model."""

@@ -1,17 +1,20 @@
-"""The recommenders by kind, and one loader for every saved one (``.npz`` arrays +
-``.json``, no pickle)."""
-
-import json
+"""The recommenders by kind, and one loader for every saved one (one ``.npz``, no
+pickle)."""
 
 import numpy as np
 
 from ..errors import UserInputError
+from ..io.model_files import read_model
 from .aspect import AspectRecommender
 from .factor import FactorRecommender
 from .gaussian_aspect import GaussianAspectRecommender
 from .implicit import ImplicitFactorRecommender
 from .multinomial import MixtureRecommender
 from .poisson import PoissonRecommender
+from .recommender import MODEL_FORMAT
+
+#: the training rows every saved recommender holds
+FEEDBACK = ("feedback_indptr", "feedback_items", "feedback_values")
 
 #: kind (the command line's ``--model``) -> (class, the name of its size parameter)
 MODELS = {
@@ -37,14 +40,18 @@ def make_model(kind: str, size=None, **settings):
 
 
 def load_model(path):
-    """The recommender saved at ``path`` (+ ``path``.json), whichever kind it is."""
-    try:
-        with open(f"{path}.json", encoding="utf-8") as handle:
-            meta = json.load(handle)
-        arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
-        raise UserInputError(f"{path}: not a saved emapps recommender (its .npz arrays and "
-                             f".json settings could not be read)") from None
+    """The recommender saved at ``path``, whichever kind it is, checked: its ids match
+    its training rows and its arrays are finite."""
+    meta, arrays = read_model(path, MODEL_FORMAT, FEEDBACK, what="recommender")
     if meta.get("model") not in MODELS:
         raise UserInputError(f"{path}: unknown model kind {meta.get('model')!r}")
+    n_users, n_items = len(meta.get("user_ids", [])), len(meta.get("item_ids", []))
+    indptr, items = arrays["feedback_indptr"], arrays["feedback_items"]
+    if (indptr.ndim != 1 or indptr.shape[0] != n_users + 1 or indptr[-1] != items.shape[0]
+            or (items.size and not 0 <= items.min() <= items.max() < n_items)):
+        raise UserInputError(f"{path}: {n_users} user ids and {n_items} item ids do not "
+                             f"match the model's training rows")
+    if not all(np.all(np.isfinite(array)) for array in arrays.values()
+               if array.dtype.kind == "f"):
+        raise UserInputError(f"{path}: the model holds NaN or infinite values")
     return MODELS[meta["model"]][0].from_saved(meta, arrays)

@@ -69,7 +69,7 @@ def test_user_errors_are_one_line(tmp_path, capsys):
                          "--rating-range", "2,5", "-q")
     assert status == 2 and "is outside 2..5" in err and not (tmp_path / "m.npz").exists()
     status, _, err = run_cli(capsys, "recsys", "predict", tmp_path / "absent.npz", bad)
-    assert status == 2 and "not a saved emapps recommender" in err
+    assert status == 2 and "not an emapps recommender" in err
     status, _, err = run_cli(capsys, "recsys", "evaluate", "--protocol", "rating-cv", "--data",
                          SYNTHETIC)
     assert status == 2 and "needs a fifth column" in err

@@ -111,7 +111,8 @@ def test_a_loaded_model_saves_again_unchanged(continuous, tmp_path):
     ratings, _ = continuous
     FactorRecommender(2, random_state=4, max_iter=3).fit(ratings).save(tmp_path / "a.npz")
     load_model(tmp_path / "a.npz").save(tmp_path / "b.npz")
-    assert (tmp_path / "a.npz.json").read_text() == (tmp_path / "b.npz.json").read_text()
+    metadata = [np.load(tmp_path / name)["metadata"] for name in ("a.npz", "b.npz")]
+    assert str(metadata[0]) == str(metadata[1]) and not (tmp_path / "a.npz.json").exists()
     loaded = load_model(tmp_path / "b.npz")
     users, items = ratings.users[:20], ratings.items[:20]
     np.testing.assert_array_equal(loaded.predict_codes(users, items),
