@@ -1,7 +1,8 @@
 """The ``emapps`` command: one click group, one lazily imported module per subcommand.
 
 Nothing heavy is imported on the ``--help``/``--version`` path.  User errors
-(``UserInputError``, click usage errors) print one line on stderr and exit 2;
+(``UserInputError``, click usage errors) print one line on stderr and exit 2, faults of
+the system (a full disk, a folder that cannot be written) one line and exit 1;
 results go to stdout or files, logs to stderr.
 """
 
@@ -73,6 +74,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         click.echo("emapps: interrupted", err=True)
         return 130
+    except OSError as error:   # a fault of the system, not of the input: a full disk...
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        click.echo(f"emapps: error: {error.strerror or error}{where}", err=True)
+        return 1
     finally:
         set_command_line(None)
     return status if isinstance(status, int) else 0

@@ -55,7 +55,9 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
 
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
     (header; two columns per locus named <locus>.a1/<locus>.a2)."""
-    from ..io.outputs import check_outputs, write_json, write_text
+    import json
+
+    from ..io.outputs import check_outputs, commit_files, plain, write_json
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
 
     paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}
@@ -76,13 +78,18 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
                    f"from {genotypes.source}, {starts} starts, seed {seed}", err=True)
     with progress_bar("start", total=starts, quiet=quiet) as bar:
         model.fit(genotypes, progress=step(bar))
-    write_text(paths["freqs.tsv"], frequency_table(model, min_freq))
-    write_text(paths["pairs.tsv"], pairs_table(model))
-    write_text(paths["ld.tsv"], ld_table(model))
     if not model.converged_:
         click.echo(f"emapps haplo: warning: {model.record_['warnings'][0]}", err=True)
-    record = {**model.record_, "input": genotypes.source, "outputs": paths}
-    write_json(paths["json"], record)
+    record = {**model.record_, "input": genotypes.source}
+
+    def with_digests(digests):   # the set's index: each table's path and sha256
+        record["outputs"] = {name: {"path": paths[name], "sha256": digests[paths[name]]}
+                             for name in OUTPUTS if name != "json"}
+        return json.dumps(record, indent=2, default=plain) + "\n"
+
+    commit_files({paths["freqs.tsv"]: frequency_table(model, min_freq),
+                  paths["pairs.tsv"]: pairs_table(model), paths["ld.tsv"]: ld_table(model)},
+                 manifest=(paths["json"], with_digests))
     if record_path:
         write_json(record_path, record)
     if not quiet:

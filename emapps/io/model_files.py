@@ -8,7 +8,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import UserInputError
-from .outputs import atomic_path
+from .outputs import atomic_path, plain
 
 
 def write_model(path, file_format: str, meta: dict, arrays: dict) -> None:
@@ -16,7 +16,7 @@ def write_model(path, file_format: str, meta: dict, arrays: dict) -> None:
     meta = {"format": file_format, "emapps_version": __version__, **meta}
     with atomic_path(path, suffix=".npz") as temporary:
         with open(temporary, "wb") as handle:
-            np.savez(handle, metadata=np.array(json.dumps(meta, default=_plain)), **arrays)
+            np.savez(handle, metadata=np.array(json.dumps(meta, default=plain)), **arrays)
 
 
 def read_model(path, file_format: str, names=None, what="model") -> tuple[dict, dict]:
@@ -45,8 +45,3 @@ def read_model(path, file_format: str, names=None, what="model") -> tuple[dict, 
                              f"{', '.join(missing)})")
     return meta, arrays
 
-
-def _plain(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")

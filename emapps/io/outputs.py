@@ -83,16 +83,36 @@ def write_text(path, text: str) -> None:
         temporary.write_text(text)
 
 
+def commit_files(texts: dict, manifest=None) -> dict:
+    """Write several files as one set: every text to a temporary file beside its path,
+    and only when all are written are they renamed into place, ``manifest`` last.  A
+    failure (a full disk, an interruption) leaves every earlier file as it was.
+    ``manifest`` is (path, function of {path: sha256} giving its text), so the set's
+    own index names the digest of every member; returns {path: sha256}."""
+    import hashlib
+    from contextlib import ExitStack
+
+    digests = {str(path): hashlib.sha256(text.encode()).hexdigest()
+               for path, text in texts.items()}
+    with ExitStack() as stack:   # exits in reverse: the manifest is renamed last
+        if manifest is not None:
+            temporary = stack.enter_context(atomic_path(manifest[0]))
+            temporary.write_text(manifest[1](digests))
+        for path, text in texts.items():
+            stack.enter_context(atomic_path(path)).write_text(text)
+    return digests
+
+
 def write_json(path, obj) -> None:
     """``obj`` as indented JSON, written atomically; '-' writes it to stdout."""
-    text = json.dumps(obj, indent=2, default=_plain) + "\n"
+    text = json.dumps(obj, indent=2, default=plain) + "\n"
     if path == "-":
         sys.stdout.write(text)
     else:
         write_text(path, text)
 
 
-def _plain(value):
+def plain(value):
     """JSON fallback for numpy scalars and arrays."""
     if hasattr(value, "tolist"):
         return value.tolist()

@@ -63,3 +63,35 @@ def test_an_output_that_is_an_input_is_refused_and_nothing_changes(case, files, 
     assert len(err.strip().splitlines()) == 1 and message in err
     after = {path.name: digest(path) for path in files.iterdir() if path.is_file()}
     assert after == before
+
+
+def test_haplo_writes_its_four_files_as_one_set(tmp_path, capsys, monkeypatch):
+    """A failure while writing (here a full disk at the second file) leaves the earlier
+    run's four files as they were and no temporary file behind; a whole run indexes its
+    tables by sha256 in PREFIX.json."""
+    import errno
+    import hashlib
+    import json
+    from pathlib import Path
+
+    argv = ["haplo", DATA / "haplo" / "kg_chr20_100snp_unphased.vcf", "--loci",
+            "rs7273237,rs4816142,rs2207321", "--starts", "1", "-o", tmp_path / "h", "-q"]
+    assert run_cli(capsys, *argv, "--seed", "0")[0] == 0
+    record = json.loads((tmp_path / "h.json").read_text())
+    for entry in record["outputs"].values():
+        assert hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+    before = {path.name: digest(path) for path in tmp_path.iterdir()}
+    calls = []
+    real = Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    status, _, err = run_cli(capsys, *argv, "--seed", "1")
+    monkeypatch.undo()
+    assert status == 1 and err.strip() == "emapps: error: No space left on device"
+    assert {path.name: digest(path) for path in tmp_path.iterdir()} == before
