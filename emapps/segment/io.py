@@ -207,10 +207,10 @@ def read_manifest(outdir) -> dict[str, dict]:
     records: dict[str, dict] = {}
     if not path.exists():
         return records
-    for line in path.read_text().splitlines():
+    for line in path.read_bytes().splitlines():
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
             continue
         if isinstance(record, dict) and "image" in record:
             records[record["image"]] = record

@@ -3,8 +3,9 @@
 Each image gets its own seed, ``SeedSequence(seed, spawn_key=(crc32(relative path),))``,
 so labels do not depend on the order, on ``jobs`` or on which images were done before.
 An image is skipped when the manifest holds a successful record with the same settings
-hash and its outputs exist.  Failures (unreadable files, degenerate models) are
-reported and recorded; the other images still finish.
+hash and its outputs exist with the sha256 digests that record names.  Failures
+(unreadable files, degenerate models) are reported and recorded; the other images still
+finish.
 """
 
 import hashlib
@@ -47,6 +48,18 @@ def settings_hash(settings: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (the manifest's check that an output is the one recorded)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _outputs_match(recorded: dict, paths: dict, wanted: list) -> bool:
+    """Every wanted output exists with the content its manifest record names (a run
+    killed between writing an image's files and its manifest line fails this)."""
+    return all(kind in recorded and paths[kind].is_file()
+               and file_digest(paths[kind]) == recorded[kind] for kind in wanted)
+
+
 def output_paths(outdir: Path, relative: PurePath) -> dict[str, Path]:
     stem = outdir / relative.with_suffix("")
     return {"labels": stem.with_name(stem.name + io.LABELS_SUFFIX),
@@ -79,7 +92,11 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
         q = getattr(segmenter, "posteriors_", None)  # the HMRF's own; else computed now
         io.write_posteriors(paths["posteriors"], segmenter.predict_proba(image, features=X)
                             if q is None else q, labels)
-    return {"k": int(segmenter.n_components_), "height": int(image.shape[0]),
+    written = {kind: file_digest(paths[kind]) for kind in paths if paths[kind].exists()
+               and (kind != "regions" or regions is not None)
+               and (kind != "posteriors" or posteriors)}
+    return {"outputs": written, "k": int(segmenter.n_components_),
+            "height": int(image.shape[0]),
             "width": int(image.shape[1]),
             "loglik": float(segmenter.loglik_ if fitted else segmenter.score(image, features=X)),
             "n_iter": int(segmenter.n_iter_) if fitted else 0,
@@ -204,10 +221,10 @@ def segment_folder(inputs, outdir, params: dict, *, seed: int, jobs: int = 1,
     for path, relative in mine:
         record = previous.get(str(relative))
         paths = output_paths(outdir, relative)
-        wanted = ([paths["labels"], paths["overlay"]] + ([paths["posteriors"]] if posteriors else [])
-                  + ([paths["regions"]] if regions is not None else []))
+        wanted = (["labels", "overlay"] + (["posteriors"] if posteriors else [])
+                  + (["regions"] if regions is not None else []))
         if (record and record.get("status") == "ok" and record.get("settings_hash") == digest
-                and all(p.exists() for p in wanted)):
+                and _outputs_match(record.get("outputs") or {}, paths, wanted)):
             run.skipped += 1
         else:
             todo.append((path, relative))

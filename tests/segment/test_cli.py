@@ -225,3 +225,18 @@ def test_score_finds_flat_annotations_and_batch_folders_and_names_what_it_skips(
     scored = [line.split("\t")[0] for line in out.splitlines()[1:]]
     assert scored == ["img1", "sub/img3", "mean"]
     assert "1 label map(s) without annotations, not scored: img2" in err
+
+
+def test_resume_redoes_an_image_whose_outputs_are_not_the_ones_recorded(tmp_path, capsys):
+    """A run killed after writing an image's files but before its manifest line leaves new
+    files under an old record: the digests differ, so the image is done again.  An
+    unreadable manifest line does not block the resume."""
+    inputs, outdir = write_folder(tmp_path / "in"), tmp_path / "out"
+    assert run_cli(capsys, "segment", inputs, "-o", outdir, *FAST)[0] == 0
+    Image.fromarray(np.zeros((24, 32), dtype=np.uint8)).save(outdir / "img1.png")
+    with open(outdir / "manifest.jsonl", "ab") as handle:
+        handle.write(b"\xff\xfe not json\n")
+    status, _, err = run_cli(capsys, "segment", inputs, "-o", outdir, *FAST[:-1])
+    assert status == 0 and "1 segmented, 2 already done" in err
+    _, truth = blocks_image(seed=0, size=(24, 32))
+    np.testing.assert_array_equal(np.asarray(Image.open(outdir / "img1.png")), truth)
