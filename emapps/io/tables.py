@@ -45,8 +45,11 @@ def read_table(path: str) -> tuple[np.ndarray, list[str]]:
     header = [name.strip() for name in next(reader)]
     rows = []
     for line_number, fields in enumerate(reader, start=2):
-        if not fields or all(not f.strip() for f in fields):
+        if not fields:   # an empty line is no row
             continue
+        if all(not field.strip() for field in fields):
+            raise UserInputError(f"{path}, line {line_number}: every field is empty; give the "
+                                 f"row's values or remove it (outputs are aligned by row)")
         if len(fields) != len(header):
             raise UserInputError(f"{path}, line {line_number}: {len(fields)} fields, "
                                  f"header has {len(header)}")

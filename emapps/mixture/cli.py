@@ -130,7 +130,10 @@ def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter
 @click.option("-o", "--output", default="-", show_default=True, help="TSV output ('-' = stdout).")
 @threads_option
 def predict(model, data, output, threads):
-    """Labels, posterior probabilities and log-density (anomaly score) per row."""
+    """Labels, posterior probabilities and log-density (anomaly score) per row; ``row``
+    numbers the data rows from 1, in the input's order."""
+    import numpy as np
+
     from ..io.outputs import check_outputs
     from ..io.tables import write_table
     from .io import load_model
@@ -142,9 +145,10 @@ def predict(model, data, output, threads):
     proba = gm.predict_proba(X)
     log_density = gm.score_samples(X)
     K = proba.shape[1]
-    header = ["label"] + [f"prob_{k}" for k in range(K)] + ["log_density"]
-    columns = [proba.argmax(axis=1)] + [proba[:, k] for k in range(K)] + [log_density]
-    write_table(output, header, columns, ["%d"] + ["%.6g"] * K + ["%.10g"])
+    header = ["row", "label"] + [f"prob_{k}" for k in range(K)] + ["log_density"]
+    columns = ([np.arange(1, X.shape[0] + 1), proba.argmax(axis=1)]
+               + [proba[:, k] for k in range(K)] + [log_density])
+    write_table(output, header, columns, ["%d", "%d"] + ["%.6g"] * K + ["%.10g"])
     return {"rows": int(X.shape[0]), "components": K, "output": output}
 
 

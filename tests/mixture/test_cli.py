@@ -36,8 +36,9 @@ def test_fit_select_save_predict(tmp_path, capsys):
     status, out, err = run_cli(capsys, "mixture", "predict", str(model), FAITHFUL)
     assert status == 0, err
     lines = out.splitlines()
-    assert lines[0].startswith("label\tprob_0") and len(lines) == 273
-    probabilities = np.array([[float(v) for v in line.split("\t")[1:-1]] for line in lines[1:]])
+    assert lines[0].startswith("row\tlabel\tprob_0") and len(lines) == 273
+    assert [line.split("\t")[0] for line in lines[1:]] == [str(n) for n in range(1, 273)]
+    probabilities = np.array([[float(v) for v in line.split("\t")[2:-1]] for line in lines[1:]])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 

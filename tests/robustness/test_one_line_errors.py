@@ -32,3 +32,17 @@ def test_explaining_an_unknown_item_prints_nothing_but_the_error(tmp_path, capsy
     status, out, err = run_cli(capsys, "recsys", "explain", model, "--user", "1", "--item",
                                "nothing")
     assert status == 2 and out == "" and "unknown item id(s): nothing" in err
+
+
+def test_a_row_of_empty_fields_is_refused_not_dropped(tmp_path, capsys):
+    """Dropping it would shift every later prediction onto the wrong row."""
+    table = tmp_path / "t.csv"
+    lines = (DATA / "tabular" / "old_faithful.csv").read_text().splitlines()
+    table.write_text("\n".join([*lines[:4], ",", *lines[4:]]) + "\n")
+    for argv in (["mixture", "fit", table, "-k", "2", "-q"],
+                 ["mixture", "impute", table, "-k", "1", "-o", tmp_path / "filled.csv"]):
+        status, out, err = run_cli(capsys, *argv)
+        assert status == 2 and out == ""
+        assert err.strip() == (f"emapps: error: {table}, line 5: every field is empty; give "
+                               f"the row's values or remove it (outputs are aligned by row)")
+    assert not (tmp_path / "filled.csv").exists()
