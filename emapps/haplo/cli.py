@@ -56,10 +56,19 @@ def haplo(input_path, prefix, loci, regions, regions_file, samples, samples_file
     INPUT is a VCF/BCF (plain or bgzipped; '-' for stdin) or a haplo.stats-style table
     (header; two columns per locus named <locus>.a1/<locus>.a2)."""
     import json
+    import os
+    from pathlib import Path
 
+    from ..errors import UserInputError
     from ..io.outputs import check_outputs, commit_files, plain, write_json
     from .io import frequency_table, ld_table, pairs_table, read_genotypes
 
+    if not 0.0 <= min_freq < 1.0:
+        raise UserInputError(f"--min-freq must be in [0, 1); got {min_freq}")
+    if prefix == "-" or prefix.endswith(("/", os.sep)) or Path(prefix).is_dir():
+        raise UserInputError(f"-o takes a prefix for four files (PREFIX.freqs.tsv, ...), "
+                             f"not {'stdout' if prefix == '-' else 'a folder'}: e.g. "
+                             f"{Path(prefix if prefix != '-' else '.') / 'haplo'}")
     paths = {suffix: f"{prefix}.{suffix}" for suffix in OUTPUTS}
     check_outputs([*paths.values(), record_path],
                   inputs=[input_path, regions_file, samples_file])

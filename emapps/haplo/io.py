@@ -55,7 +55,10 @@ class Genotypes:
         return np.array([len(names) for names in self.allele_names], dtype=np.int64)
 
     def select_loci(self, names) -> "Genotypes":
-        """The loci named (in the order given); unknown names are an error."""
+        """The loci named (in the order given); unknown or repeated names are an error."""
+        repeated = sorted({name for name in names if list(names).count(name) > 1})
+        if repeated:
+            raise UserInputError(f"locus name(s) given more than once: {', '.join(repeated)}")
         index = {name: position for position, name in enumerate(self.loci)}
         unknown = [name for name in names if name not in index]
         if unknown:

@@ -131,6 +131,9 @@ class CohortImputer(Estimator):
     def fit(self, calls: Calls, progress=None) -> "CohortImputer":
         """Fit ``n_init`` EM starts; ``progress()``, when given, is called after each."""
         check_positive_int(self.n_clusters, "n_clusters")
+        if self.n_clusters > 2 * len(calls.samples):
+            raise UserInputError(f"{calls.source}: {self.n_clusters} clusters for "
+                                 f"{2 * len(calls.samples)} haplotypes; use at most that many")
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
         check_one_chromosome(calls)

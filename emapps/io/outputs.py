@@ -44,18 +44,18 @@ def check_outputs(outputs, inputs=()) -> None:
 
 
 def check_writable(path) -> None:
-    """Fail early (before long work) when ``path`` cannot be written."""
+    """Fail early (before long work) when ``path`` cannot be written; creates nothing."""
     if path in (None, "-"):
         return
     target = Path(path)
     if target.is_dir():
         raise UserInputError(f"cannot write {path}: it is a folder")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=target.parent):
-            pass
-    except OSError as error:
-        raise UserInputError(f"cannot write {path}: {error.strerror or error}") from None
+    existing = next(folder for folder in (target.parent, *target.parent.parents)
+                    if folder.exists())
+    if not existing.is_dir():
+        raise UserInputError(f"cannot write {path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserInputError(f"cannot write {path}: {existing} is not writable")
 
 
 @contextmanager

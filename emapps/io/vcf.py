@@ -19,6 +19,10 @@ def open_vcf(path, threads: int = 1):
     name = display_name(path)
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{name}: no such file")
+    if path != "-" and _plain_gzip(path):
+        raise UserInputError(f"{name}: compressed with gzip, not bgzip; recompress it "
+                             f"('zcat {name} | bgzip > new.vcf.gz') or pipe it in "
+                             f"('zcat {name} | emapps ... -')")
     previous = pysam.set_verbosity(0)  # htslib's own messages would repeat ours
     try:
         vcf = pysam.VariantFile(str(path), threads=threads)
@@ -30,6 +34,16 @@ def open_vcf(path, threads: int = 1):
         vcf.close()
         raise UserInputError(f"{name}: the header declares no FORMAT/GT field")
     return vcf
+
+
+def _plain_gzip(path) -> bool:
+    """A gzip file whose first member lacks BGZF's 'BC' extra field (htslib cannot seek
+    in it, and reading it as a file fails part-way)."""
+    with open(path, "rb") as handle:
+        head = handle.read(18)
+    is_gzip = head[:2] == b"\x1f\x8b"
+    has_extra = len(head) > 3 and head[3] & 4
+    return bool(is_gzip and not (has_extra and head[12:14] == b"BC"))
 
 
 def display_name(path) -> str:

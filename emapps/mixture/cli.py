@@ -64,6 +64,8 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
 
     ks = parse_int_range(components, "-k")
     covariances = parse_choices(covariance, "--covariance", COVARIANCES)
+    if output == "-":
+        raise UserInputError("-o: a model is a file (.npz), not stdout")
     check_outputs([output, record, plot and f"{plot}/criterion.png",
                    plot and f"{plot}/trace.png"], inputs=[data])
     if scheduler is not None and n_boot:

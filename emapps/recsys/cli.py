@@ -87,9 +87,12 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
         implicit_threshold, max_iter, tol, rating_range, seed, threads, output, record_path,
         quiet, verbose):
     """Fit a model to RATINGS and save it."""
+    from ..errors import UserInputError
     from ..io.outputs import check_outputs, write_json
     from .io import read_ratings
 
+    if output == "-":
+        raise UserInputError("-o: a model is a file (.npz), not stdout")
     check_outputs([output, record_path], inputs=[ratings])
     set_threads(threads)
     seed = resolve_seed(seed)

@@ -43,6 +43,8 @@ class Recommender(Estimator):
 
     def _em_options(self) -> dict:
         """The driver's settings this recommender fits with."""
+        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
+            raise UserInputError(f"tol must be a number >= 0; got {self.tol!r}")
         callback = None if self.progress is None else (lambda *_: self.progress())
         return {"tol": self.tol, "tol_on": "mean", "warn": False, "verbose": self.verbose,
                 "callback": callback}

@@ -10,6 +10,8 @@ from ..cli.options import (DefaultRunGroup, parse_int_range, resolve_seed, seed_
 from ..cli.options import set_threads as set_kernel_threads
 from .segmenter import ImageSegmenter
 
+#: pixels a fitting sample must hold per class
+PIXELS_PER_CLASS = 50
 #: the command's defaults are the estimator's
 DEFAULTS = ImageSegmenter.default_params()
 
@@ -133,8 +135,15 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
                              "--shared-model")
     if jobs < 1:
         raise UserInputError(f"--jobs must be >= 1; got {jobs}")
-    if fit_pixels < 0:
-        raise UserInputError(f"--fit-pixels must be >= 0; got {fit_pixels}")
+    enough = PIXELS_PER_CLASS * max(ks)   # a sample must be able to hold every class
+    if fit_pixels != 0 and fit_pixels < enough:
+        raise UserInputError(f"--fit-pixels must be 0 (all pixels) or at least {enough} "
+                             f"({PIXELS_PER_CLASS} per class at K = {max(ks)}); got "
+                             f"{fit_pixels}")
+    if shared_model and shared_pixels < enough:
+        raise UserInputError(f"--shared-pixels must be at least {enough} "
+                             f"({PIXELS_PER_CLASS} per class at K = {max(ks)}); got "
+                             f"{shared_pixels}")
     if record_path not in (None, "-") and Path(record_path).resolve().is_relative_to(
             Path(outdir).resolve()):
         raise UserInputError(f"--json {record_path} is inside the output folder {outdir}; "

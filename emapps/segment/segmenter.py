@@ -90,7 +90,7 @@ class ImageSegmenter(Estimator):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value >= 0):
                 raise UserInputError(f"{name} must be a number >= 0; got {value!r}")
-        check_positive_int(self.max_iter, "max_iter", minimum=0)
+        check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.n_init, "n_init")
         if self.sample_pixels is not None:
             check_positive_int(self.sample_pixels, "sample_pixels")

@@ -46,3 +46,47 @@ def test_a_row_of_empty_fields_is_refused_not_dropped(tmp_path, capsys):
         assert err.strip() == (f"emapps: error: {table}, line 5: every field is empty; give "
                                f"the row's values or remove it (outputs are aligned by row)")
     assert not (tmp_path / "filled.csv").exists()
+
+
+def plain_gzip(tmp_path):
+    import gzip
+
+    path = tmp_path / "plain.vcf.gz"
+    path.write_bytes(gzip.compress((DATA / "haplo" / "kg_chr20_100snp_unphased.vcf")
+                                   .read_bytes()))
+    return path
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["segment", DATA / "images" / "coffee.png", "-o", "{out}/s", "--max-iter", "0"],
+     "max_iter must be an integer >= 1"),
+    (["segment", DATA / "images" / "coffee.png", "-o", "{out}/s", "-k", "3", "--fit-pixels",
+      "1"], "--fit-pixels must be 0 (all pixels) or at least 150"),
+    (["segment", DATA / "images", "-o", "{out}/s", "--shared-model", "-k", "3",
+      "--shared-pixels", "1"], "--shared-pixels must be at least 150"),
+    (["recsys", "fit", DATA / "recsys" / "synthetic_u.data", "-o", "{out}/m.npz", "--tol",
+      "-1"], "tol must be a number >= 0"),
+    (["recsys", "fit", DATA / "recsys" / "synthetic_u.data", "-o", "-"],
+     "a model is a file (.npz), not stdout"),
+    (["mixture", "fit", DATA / "tabular" / "old_faithful.csv", "-k", "2", "-o", "-"],
+     "a model is a file (.npz), not stdout"),
+    (["haplo", DATA / "haplo" / "kg_chr20_100snp_unphased.vcf", "-o", "{out}/"],
+     "-o takes a prefix for four files"),
+    (["haplo", DATA / "haplo" / "kg_chr20_100snp_unphased.vcf", "-o", "-"],
+     "-o takes a prefix for four files"),
+    (["haplo", DATA / "haplo" / "kg_chr20_100snp_unphased.vcf", "-o", "{out}/h",
+      "--min-freq", "2"], "--min-freq must be in [0, 1)"),
+    (["haplo", DATA / "haplo" / "kg_chr20_100snp_unphased.vcf", "-o", "{out}/h", "--loci",
+      "rs7273237,rs7273237"], "locus name(s) given more than once: rs7273237"),
+    (["impute", DATA / "impute" / "target.vcf.gz", "-s", "HG00100,HG00102,HG00103",
+      "--cohort-model", "clusters", "-k", "7", "-o", "{out}/x.vcf.gz"],
+     "7 clusters for 6 haplotypes"),
+    (["haplo", "{gzip}", "-o", "{out}/h"], "compressed with gzip, not bgzip"),
+])
+def test_options_that_make_no_sense_are_one_line(argv, message, tmp_path, capsys):
+    argv = [str(part).replace("{out}", str(tmp_path / "out"))
+            .replace("{gzip}", str(plain_gzip(tmp_path))) for part in argv]
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and out == "" and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "-").exists()
