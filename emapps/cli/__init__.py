@@ -8,6 +8,7 @@ results go to stdout or files, logs to stderr.
 
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -57,6 +58,9 @@ def main(argv=None) -> int:
     from ..errors import UserInputError
 
     set_command_line(["emapps", *(sys.argv[1:] if argv is None else argv)])
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    _shown_warnings.clear()
     try:
         status = cli.main(args=argv, prog_name="emapps", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -74,13 +78,30 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         click.echo("emapps: interrupted", err=True)
         return 130
+    except SystemError as error:   # Ctrl-C inside a compiled kernel surfaces wrapped
+        if isinstance(error.__cause__ or error.__context__, KeyboardInterrupt):
+            click.echo("emapps: interrupted", err=True)
+            return 130
+        raise
     except OSError as error:   # a fault of the system, not of the input: a full disk...
         where = f" ({error.filename})" if getattr(error, "filename", None) else ""
         click.echo(f"emapps: error: {error.strerror or error}{where}", err=True)
         return 1
     finally:
         set_command_line(None)
+        warnings.showwarning = shown
     return status if isinstance(status, int) else 0
+
+
+_shown_warnings: set = set()
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """A Python warning raised during a command, as one stderr line, once per run."""
+    text = " ".join(str(message).split())
+    if text not in _shown_warnings:
+        _shown_warnings.add(text)
+        click.echo(f"emapps: warning: {text}", err=True)
 
 
 def run() -> None:

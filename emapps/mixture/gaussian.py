@@ -1,5 +1,7 @@
 """``GaussianMixture``: a scikit-learn compatible estimator on the emapps EM driver."""
 
+import warnings
+
 import numpy as np
 
 from ..core.estimator import Estimator, seed_sequence
@@ -82,6 +84,19 @@ class GaussianMixture(Estimator):
             raise UserInputError(f"n_components={self.n_components} is larger than the number "
                                  f"of rows ({n_rows}); use at most {n_rows} components")
 
+    def _check_scale(self, X) -> None:
+        """Warn when reg_covar is not small against the data's variances: it would then
+        swamp them and the fit merge components (data measured in tiny units)."""
+        if X.shape[0] < 2 or not self.reg_covar:
+            return
+        with np.errstate(all="ignore"):
+            smallest = float(np.nanmin(np.nanvar(X, axis=0)))
+        if 0 < smallest < 1e3 * self.reg_covar:
+            warnings.warn(f"reg_covar {self.reg_covar:g} is not small against the smallest "
+                          f"variance of the data ({smallest:.3g}): components may merge; "
+                          f"rescale the data or lower reg_covar (--reg-covar)", UserWarning,
+                          stacklevel=3)
+
     def _model(self):
         return GaussianMixtureEM(self.covariance_type, self.reg_covar, self._initialize)
 
@@ -153,6 +168,7 @@ class GaussianMixture(Estimator):
             return self._fit_blocks(X, sample_weight)
         X = check_matrix(X, allow_nan=True)
         self._check_settings(X.shape[0])
+        self._check_scale(X)
         weight = check_sample_weight(sample_weight, X.shape[0])
         warm = self.warm_start and hasattr(self, "params_")
         self.result_ = fit_em(

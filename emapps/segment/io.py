@@ -61,6 +61,10 @@ def find_images(inputs) -> list[tuple[Path, PurePath]]:
                             key=lambda pair: natural_key(str(pair[1])))
         else:
             raise UserInputError(f"{item}: no such file or folder")
+    escaping = [str(path) for path, relative in found if ".." in relative.parts]
+    if escaping:
+        raise UserInputError(f"{escaping[0]}: a '..' after the pattern's first wildcard would "
+                             f"write outside the output folder; give that folder instead")
     seen: dict[PurePath, Path] = {}
     for path, relative in found:
         stem = relative.with_suffix("")
@@ -218,8 +222,12 @@ def read_manifest(outdir) -> dict[str, dict]:
 
 
 def append_manifest(outdir, record: dict) -> None:
-    """Add one JSON line (the image's outputs are complete when it is written)."""
+    """Add one JSON line (the image's outputs are complete when it is written); a manifest
+    that is a symbolic link is refused, so nothing is appended outside the folder."""
     path = Path(outdir) / MANIFEST
+    if path.is_symlink():
+        raise UserInputError(f"{path} is a symbolic link; the manifest must be a file of the "
+                             f"output folder")
     line = (json.dumps(record, sort_keys=True) + "\n").encode()
     with open(path, "ab+") as handle:
         if handle.seek(0, 2):

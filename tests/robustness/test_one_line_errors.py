@@ -1,6 +1,7 @@
 """User errors in options shared by every command: one line on stderr, exit 2, no
 output."""
 
+import numpy as np
 import pytest
 
 from ..conftest import DATA, run_cli
@@ -90,3 +91,35 @@ def test_options_that_make_no_sense_are_one_line(argv, message, tmp_path, capsys
     assert status == 2 and out == "" and message in err, err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() and not (tmp_path / "-").exists()
+
+
+@pytest.mark.filterwarnings("ignore:log-likelihood decreased:RuntimeWarning")
+def test_data_in_tiny_units_warn_that_reg_covar_swamps_them(tmp_path, capsys):
+    values = np.loadtxt(DATA / "tabular" / "old_faithful.csv", delimiter=",", skiprows=1)
+    table = tmp_path / "small.csv"
+    np.savetxt(table, values * 1e-4, delimiter=",", header="a,b", comments="")
+    status, _, err = run_cli(capsys, "mixture", "fit", table, "-k", "1..3", "-q")
+    assert status == 0
+    lines = [line for line in err.splitlines() if "reg_covar" in line]
+    assert len(lines) == 1 and lines[0].startswith("emapps: warning: reg_covar 1e-06 is not "
+                                                   "small against the smallest variance")
+    status, out, _ = run_cli(capsys, "mixture", "fit", table, "-k", "1..3", "-q",
+                             "--reg-covar", "1e-12")
+    assert status == 0 and "chosen: K=2" in out   # the fix the warning names works
+
+
+def test_segment_writes_nothing_outside_its_folder(tmp_path, capsys):
+    images = tmp_path / "in"
+    (images / "a").mkdir(parents=True)
+    from PIL import Image
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(images / "a" / "x.png")
+    status, _, err = run_cli(capsys, "segment", f"{images}/*/../a/x.png", "-o",
+                             tmp_path / "out", "-k", "2", "--spatial", "none", "-q")
+    assert status == 2 and "write outside the output folder" in err
+    outside = tmp_path / "elsewhere.jsonl"
+    outside.write_text("")
+    (tmp_path / "out2").mkdir()
+    (tmp_path / "out2" / "manifest.jsonl").symlink_to(outside)
+    status, _, err = run_cli(capsys, "segment", images, "-o", tmp_path / "out2", "-k", "2",
+                             "--spatial", "none", "-q")
+    assert status != 0 and "symbolic link" in err and outside.read_text() == ""
