@@ -16,6 +16,9 @@ def parse_int_range(text: str, name: str) -> list[int]:
     except ValueError:
         raise UserInputError(f"{name} must be a number, a range such as 1..9 or a list "
                              f"such as 2,4,8; got {text!r}") from None
+    if ".." in text and low > high:
+        raise UserInputError(f"{name} {text}: a range goes from low to high, e.g. "
+                             f"{high}..{low}")
     if not values or min(values) < 1:
         raise UserInputError(f"{name} must be positive; got {text!r}")
     return values

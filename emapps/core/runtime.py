@@ -6,6 +6,7 @@ run sets once for the whole process.  Results never depend on the thread count.
 """
 
 import os
+from contextlib import contextmanager
 
 #: the most worker threads a run may ask for
 MAX_THREADS = 256
@@ -53,11 +54,23 @@ def _read_umask() -> int:
 UMASK = _read_umask()
 
 
-def set_max_image_pixels(max_pixels: int | None) -> None:
-    """Pillow's decompression-bomb limit, in pixels per image (None keeps Pillow's)."""
-    if max_pixels is not None:
-        from PIL import Image
-        Image.MAX_IMAGE_PIXELS = int(max_pixels)
+@contextmanager
+def max_image_pixels(limit: int | None):
+    """Pillow's decompression-bomb limit, in pixels per image, while the block runs (None
+    keeps Pillow's); the earlier limit is restored after it."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                              or limit < 1):
+        from ..errors import UserInputError
+        raise UserInputError(f"--max-pixels must be an integer >= 1; got {limit!r}")
+    from PIL import Image
+
+    previous = Image.MAX_IMAGE_PIXELS
+    if limit is not None:
+        Image.MAX_IMAGE_PIXELS = limit
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def kernel_cache_wanted() -> bool:

@@ -81,6 +81,9 @@ class ReferenceImputer(Estimator):
         timings = {}
         started = time.perf_counter()
         match = match_sites(target, panel)
+        if len(match.typed) < 2:
+            raise UserInputError(f"{target.source}: {len(match.typed)} of its sites are in the "
+                                 f"panel; imputation needs at least 2 typed sites")
         genotypes = target.genotypes()[:, match.target_index]      # (N, M)
         hap_panel = np.concatenate([panel.alleles[0], panel.alleles[1]]).T  # (S, H)
         hap_panel = np.ascontiguousarray(hap_panel, dtype=np.uint8)

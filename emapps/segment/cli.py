@@ -123,7 +123,7 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     """
     import time
 
-    from ..core.runtime import set_max_image_pixels
+    from ..core.runtime import max_image_pixels
     from ..errors import UserInputError
     from .io import MANIFEST
     from .runner import segment_folder
@@ -149,7 +149,7 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
         raise UserInputError(f"--json {record_path} is inside the output folder {outdir}; "
                              f"write the run record elsewhere")
     set_kernel_threads(threads)
-    set_max_image_pixels(max_pixels)
+    pixel_limit = max_image_pixels(max_pixels)   # checked on entry, before any image loads
     seed = resolve_seed(seed)
     started = time.perf_counter()
     params = {"n_components": ks[0] if len(ks) == 1 else ks, "features": features,
@@ -161,14 +161,14 @@ def run(inputs, outdir, components, features, xy_scale, texture, spatial, beta, 
     def log(line):  # errors and warnings, also under --quiet
         click.echo(line, err=True)
 
-    run_ = segment_folder(inputs, outdir, params, seed=seed, jobs=jobs, overwrite=overwrite,
-                          shared_model=shared_model, shared_pixels=shared_pixels,
-                          posteriors=posteriors,
-                          regions=None if no_regions else {"min_fraction": min_region,
-                                                           "merge_threshold": merge_colour},
-                          batch=batch, dask=scheduler, fail_fast=fail_fast,
-                          progress=not quiet,
-                          log=log)
+    with pixel_limit:
+        run_ = segment_folder(inputs, outdir, params, seed=seed, jobs=jobs,
+                              overwrite=overwrite, shared_model=shared_model,
+                              shared_pixels=shared_pixels, posteriors=posteriors,
+                              regions=None if no_regions else {
+                                  "min_fraction": min_region, "merge_threshold": merge_colour},
+                              batch=batch, dask=scheduler, fail_fast=fail_fast,
+                              progress=not quiet, log=log)
     if record_path:
         _write_run_record(record_path, params, seed, outdir, run_,
                           time.perf_counter() - started)

@@ -102,8 +102,11 @@ def load_image(path) -> np.ndarray:
                     return _tiff_pixels(path)
                 image = ImageOps.exif_transpose(image)
                 return _pixels(image)
-    except (UnidentifiedImageError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as error:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageReadError(f"{path}: more than {Image.MAX_IMAGE_PIXELS} pixels, the limit "
+                             f"against decompression bombs (raise it with --max-pixels)") \
+            from None
+    except UnidentifiedImageError as error:
         raise ImageReadError(f"{path}: not a readable image ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"{path}: corrupt or truncated image ({error})") from None

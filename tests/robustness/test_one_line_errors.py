@@ -123,3 +123,32 @@ def test_segment_writes_nothing_outside_its_folder(tmp_path, capsys):
     status, _, err = run_cli(capsys, "segment", images, "-o", tmp_path / "out2", "-k", "2",
                              "--spatial", "none", "-q")
     assert status != 0 and "symbolic link" in err and outside.read_text() == ""
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["mixture", "fit", DATA / "tabular" / "old_faithful.csv", "-k", "5..2"],
+     "-k 5..2: a range goes from low to high, e.g. 2..5"),
+    (["segment", DATA / "images" / "coffee.png", "-o", "{out}/s", "--max-pixels", "-1"],
+     "--max-pixels must be an integer >= 1"),
+    (["impute", "{one_site}", "--ref", DATA / "impute" / "ref.vcf.gz", "-o", "{out}/x.vcf"],
+     "imputation needs at least 2 typed sites"),
+])
+def test_more_options_and_inputs_are_one_line(argv, message, tmp_path, capsys):
+    import gzip
+
+    one_site = tmp_path / "one.vcf"
+    lines = [line for line in gzip.open(DATA / "impute" / "target.vcf.gz", "rt")]
+    header = [line for line in lines if line.startswith("#")]
+    one_site.write_text("".join(header) + next(line for line in lines
+                                               if not line.startswith("#")))
+    argv = [str(part).replace("{out}", str(tmp_path / "out"))
+            .replace("{one_site}", str(one_site)) for part in argv]
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and out == "" and message in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_an_image_above_max_pixels_names_the_limit_it_was_given(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "segment", DATA / "images" / "coffee.png", "-o",
+                             tmp_path / "s", "--max-pixels", "1000", "-k", "2", "-q")
+    assert status == 1 and "more than 1000 pixels" in err and "--max-pixels" in err

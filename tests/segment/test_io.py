@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emapps.core.runtime import set_max_image_pixels
+from emapps.core.runtime import max_image_pixels
 from emapps.errors import UserInputError
 from emapps.segment import io
 
@@ -80,12 +80,10 @@ def test_corrupt_truncated_and_bomb_images_raise_one_clear_error(tmp_path):
         io.load_image(tmp_path / "cut.jpg")
     from PIL import Image as PILImage
     before = PILImage.MAX_IMAGE_PIXELS
-    try:
-        set_max_image_pixels(100)
-        with pytest.raises(io.ImageReadError, match="good.jpg"):
+    with max_image_pixels(100):
+        with pytest.raises(io.ImageReadError, match="good.jpg: more than 100 pixels"):
             io.load_image(good)
-    finally:
-        PILImage.MAX_IMAGE_PIXELS = before
+    assert PILImage.MAX_IMAGE_PIXELS == before
 
 
 def test_label_maps_use_16_bits_only_above_255_labels(tmp_path):
