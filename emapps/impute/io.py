@@ -75,7 +75,7 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
                    else np.array(selection.columns(header_samples, name), dtype=np.int64))
         chrom, pos, ids, ref, alt, blocks = [], [], [], [], [], []
         texts, sites = [], []  # the current block's sample-column text and (chrom, pos)
-        skipped = {"multiallelic": 0, "no_alt": 0}
+        skipped = {"multiallelic": 0, "no_alt": 0, "duplicate": 0}
         finished, last = set(), None
         n_columns = 9 + len(header_samples)
         try:
@@ -95,6 +95,10 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
                 alts = () if fields[4] == "." else fields[4].split(",")
                 if len(alts) != 1 or alts[0] in (".", "*"):
                     skipped["no_alt" if not alts else "multiallelic"] += 1
+                    continue
+                if pos and (chrom[-1], pos[-1], ref[-1], alt[-1]) == (*where, fields[3],
+                                                                     alts[0]):
+                    skipped["duplicate"] += 1   # the same site again: the first one is kept
                     continue
                 chrom.append(where[0])
                 pos.append(where[1])

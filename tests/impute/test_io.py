@@ -178,3 +178,16 @@ def test_genetic_maps_in_plink_and_shapeit_layouts_agree(tmp_path):
     (tmp_path / "five.map").write_text("20 . 1.0 100 x\n")
     with pytest.raises(UserInputError, match="line 1 has 5 fields"):
         read_genetic_map(tmp_path / "five.map")
+
+
+def test_a_repeated_record_is_read_once_and_counted(tmp_path):
+    from emapps.impute.io import read_calls
+
+    from ..conftest import DATA
+
+    lines = gzip.open(DATA / "impute" / "target.vcf.gz", "rt").read().splitlines(True)
+    header = [line for line in lines if line.startswith("#")]
+    body = [line for line in lines if not line.startswith("#")]
+    (tmp_path / "dup.vcf").write_text("".join(header + body[:5] + [body[4]] + body[5:20]))
+    calls = read_calls(tmp_path / "dup.vcf")
+    assert calls.n_sites == 20 and calls.skipped == {"duplicate": 1}
