@@ -73,6 +73,24 @@ def max_image_pixels(limit: int | None):
         Image.MAX_IMAGE_PIXELS = previous
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available now (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(needed: int, what: str, fix: str) -> None:
+    """A one-line error, before allocating, when ``needed`` bytes exceed the memory
+    available (the system's own answer, not a guess)."""
+    available = available_memory()
+    if available is not None and needed > available:
+        from ..errors import UserInputError
+        raise UserInputError(f"{what} needs about {needed / 2**30:.1f} GiB, "
+                             f"{available / 2**30:.1f} GiB are available; {fix}")
+
+
 def kernel_cache_wanted() -> bool:
     """False when ``EMAPPS_NUMBA_CACHE=0`` asks for kernels to be compiled every run."""
     return os.environ.get("EMAPPS_NUMBA_CACHE", "1") != "0"

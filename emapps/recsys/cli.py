@@ -87,6 +87,7 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
         implicit_threshold, max_iter, tol, rating_range, seed, threads, output, record_path,
         quiet, verbose):
     """Fit a model to RATINGS and save it."""
+    from ..core.runtime import check_memory
     from ..errors import UserInputError
     from ..io.outputs import check_outputs, write_json
     from .io import read_ratings
@@ -103,6 +104,9 @@ def fit(ratings, model, factors, reg_factors, reg_bias, fixed_prior, temperature
                              reg_factors=reg_factors, reg_bias=reg_bias,
                              learn_prior=not fixed_prior, max_iter=max_iter, tol=tol,
                              random_state=seed)
+    check_memory(recommender.estimated_bytes(data.n_users, data.n_items),
+                 f"the {model} model with -k {recommender.get_params()[MODELS[model][1]]} on "
+                 f"{data.n_users} users x {data.n_items} items", "lower -k")
     recommender.verbose = verbose
     with progress_bar("iteration", total=recommender.max_iter, quiet=quiet) as bar:
         recommender.progress = step(bar)

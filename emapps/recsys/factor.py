@@ -138,6 +138,12 @@ class FactorRecommender(RatingRecommender):
         self.foldin_temperature = foldin_temperature
         take_renamed_keywords(self, renamed)
 
+    def estimated_bytes(self, n_users: int, n_items: int) -> int:
+        """About the memory a fit holds at its peak: each item's posterior covariance and
+        second moments ((K + 1)^2 each), and the users' factors."""
+        width = self.n_factors + 1
+        return 8 * (3 * n_items * width * width + 4 * (n_users + n_items) * width)
+
     def fit(self, ratings: Ratings) -> "FactorRecommender":
         check_positive_int(self.n_factors, "n_factors")
         check_positive_int(self.max_iter, "max_iter")

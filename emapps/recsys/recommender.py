@@ -49,6 +49,17 @@ class Recommender(Estimator):
         return {"tol": self.tol, "tol_on": "mean", "warn": False, "verbose": self.verbose,
                 "callback": callback}
 
+    #: float64 arrays of (users + items) x size that the fit holds at once (most models)
+    _arrays_per_size = 6
+
+    def estimated_bytes(self, n_users: int, n_items: int) -> int:
+        """About the memory a fit of ``n_users`` x ``n_items`` holds at its peak."""
+        size = self.get_params()[self._size_parameter()]
+        return 8 * self._arrays_per_size * (n_users + n_items) * size
+
+    def _size_parameter(self) -> str:
+        return next(iter(self._get_param_names()))   # the first parameter: K
+
     def _fit_feedback(self, model, feedback: Ratings, scale: float = 1.0, init_params=None,
                       max_iter=None):
         """Fit ``model`` by EM (this recommender's seed, tol and max_iter unless given; from

@@ -152,3 +152,11 @@ def test_an_image_above_max_pixels_names_the_limit_it_was_given(tmp_path, capsys
     status, _, err = run_cli(capsys, "segment", DATA / "images" / "coffee.png", "-o",
                              tmp_path / "s", "--max-pixels", "1000", "-k", "2", "-q")
     assert status == 1 and "more than 1000 pixels" in err and "--max-pixels" in err
+
+
+def test_a_fit_that_cannot_fit_in_memory_says_so_before_allocating(tmp_path, capsys):
+    status, out, err = run_cli(capsys, "recsys", "fit", DATA / "recsys" / "synthetic_u.data",
+                               "-k", "5000", "-o", tmp_path / "m.npz")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "the factor model with -k 5000 on 300 users x 399 items needs about" in err
+    assert "GiB are available; lower -k" in err and not (tmp_path / "m.npz").exists()
