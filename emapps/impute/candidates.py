@@ -4,7 +4,10 @@ typed markers."""
 
 import numpy as np
 
-from ..kernels.copying.matching import nearest_haplotypes, pack_bits
+from ..kernels.copying.matching import nearest_haplotypes, pack_bits, packed_lists
+from ..kernels.copying.patterns import pattern_candidates, window_patterns
+from ..kernels.copying.pbwt import interleave_matches, longest_matches
+from ..kernels.parallel import map_chunks
 
 
 #: typed markers per window of phasing candidates (one bit-packed word, <= 64)
@@ -50,6 +53,21 @@ def interpolation(typed_cm, centimorgans) -> tuple:
     return left, np.clip(weight, 0.0, 1.0)
 
 
+def _query_words(genotypes, previous, window) -> tuple:
+    """Bit-packed (N, Q, W) words of what each sample's queries say is ALT and REF: its
+    homozygotes (no ``previous``), or each haplotype of the ``previous`` phasing."""
+    if previous is None:
+        queries = [(genotypes == 2, genotypes == 0)]
+    else:
+        queries = [(previous[copy] == 1, previous[copy] == 0) for copy in (0, 1)]
+    return (np.stack([pack_bits(ones, window) for ones, _ in queries], axis=1),
+            np.stack([pack_bits(zeros, window) for _, zeros in queries], axis=1))
+
+
+def window_bounds(n_markers, window=WINDOW) -> np.ndarray:
+    return np.append(np.arange(0, n_markers, window), n_markers).astype(np.int64)
+
+
 def window_candidates(panel, genotypes, keep, previous=None, owners=None,
                       window=WINDOW, span=0, by_run=False) -> tuple:
     """Candidate haplotypes for the diploid Viterbi path: per sample and window of
@@ -59,18 +77,98 @@ def window_candidates(panel, genotypes, keep, previous=None, owners=None,
     overlapping the window.  Conflicts are opposite homozygotes with its genotypes
     (N, M), or, given a ``previous`` phasing (2, N, M), differing alleles with each of its
     two haplotypes (the union of both).  ``owners`` (N, 2) are haplotypes a sample may not
-    copy (its own).  Returns (window bounds, offsets (N, W + 1), candidates)."""
+    copy (its own).  Every panel haplotype is scored for every sample: the reference
+    for :class:`CandidateSearch`.  Returns (window bounds, offsets (N, W + 1),
+    candidates)."""
     rows = panel.T
-    if previous is None:
-        queries = [(genotypes == 2, genotypes == 0)]
-    else:
-        queries = [(previous[copy] == 1, previous[copy] == 0) for copy in (0, 1)]
-    query_ones = np.stack([pack_bits(ones, window) for ones, _ in queries], axis=1)
-    query_zeros = np.stack([pack_bits(zeros, window) for _, zeros in queries], axis=1)
+    query_ones, query_zeros = _query_words(genotypes, previous, window)
     if owners is None:
         owners = np.full((genotypes.shape[0], 2), -1, dtype=np.int64)
     offsets, candidates = nearest_haplotypes(
         pack_bits(rows == 1, window), pack_bits(rows == 0, window), query_ones, query_zeros,
         owners, min(keep, panel.shape[1]), span, by_run, window, panel.shape[0])
-    bounds = np.append(np.arange(0, panel.shape[0], window), panel.shape[0])
-    return bounds.astype(np.int64), offsets, candidates
+    return window_bounds(panel.shape[0], window), offsets, candidates
+
+
+#: how candidates are found: from the panel's index (distinct patterns per window and
+#: the positional BWT; cost independent of the panel's size per sample) or by scoring
+#: every panel haplotype for every sample (the reference)
+SEARCHES = ("index", "scan")
+
+
+class CandidateSearch:
+    """The candidate searches of panel imputation over one typed panel (M, H).
+
+    ``fewest_conflicts`` gives :func:`window_candidates`' lists (span 0); with mode
+    'index' they are the same lists, found over each window's distinct patterns.
+    ``longest_runs`` gives per window the haplotypes with the longest matches: in
+    'scan' mode the longest conflict-free runs overlapping the window, in 'index' mode
+    the longest exact matches into the window from either side (the positional BWT)."""
+
+    def __init__(self, panel, mode="index"):
+        if mode not in SEARCHES:
+            raise ValueError(f"search must be one of {', '.join(SEARCHES)}; got {mode!r}")
+        self.panel, self.mode = panel, mode
+        self._patterns = None
+
+    def fewest_conflicts(self, genotypes, keep, previous=None) -> tuple:
+        if self.mode == "scan":
+            return window_candidates(self.panel, genotypes, keep, previous)
+        if self._patterns is None:
+            self._patterns = window_patterns(pack_bits(self.panel.T == 1, WINDOW))
+        offsets, candidates = pattern_candidates(
+            self._patterns, *_query_words(genotypes, previous, WINDOW), keep)
+        return window_bounds(self.panel.shape[0]), offsets, candidates
+
+    def longest_runs(self, haplotypes, keep, states=None, owners=None) -> tuple:
+        """Per sample and window, about ``keep`` candidates for each of its haplotypes
+        (2, N, M) among ``states`` (M, C; the panel by default), never its ``owners``."""
+        states = self.panel if states is None else states
+        if self.mode == "scan":
+            return window_candidates(states, haplotypes[0], keep, haplotypes, owners,
+                                     by_run=True)
+        return match_candidates(states, haplotypes, keep, owners)
+
+
+#: query haplotypes sorted into one PBWT pass: bounds the (queries, windows, keep) picks
+QUERY_CHUNK = 1024
+
+
+def match_candidates(panel, haplotypes, keep, owners=None, window=WINDOW) -> tuple:
+    """Candidates as :func:`window_candidates` with ``by_run``, found by the positional
+    BWT of ``panel`` (M, H) with the samples' phased haplotypes (2, N, M) sorted in: per
+    window of ``window`` markers and haplotype, the ``keep`` panel haplotypes with the
+    longest exact matches ending at the window's last marker or starting at its first,
+    interleaved, never the sample's ``owners`` (N, 2).  Missing alleles read as the
+    panel's commoner allele.  A pass costs (H + 2N) x M, not N x H x M."""
+    n_markers, n_panel = panel.shape
+    n_samples = haplotypes.shape[1]
+    major = (2 * panel.sum(axis=1, dtype=np.int64) > n_panel).astype(np.uint8)
+    queries = np.where(haplotypes < 0, major[None, None, :], haplotypes).astype(np.uint8)
+    queries = np.ascontiguousarray(queries.reshape(-1, n_markers).T)   # (M, 2N)
+    if owners is None:
+        owners = np.full((n_samples, 2), -1, dtype=np.int64)
+    bounds = window_bounds(n_markers, window)
+    ends = bounds[1:] - 1
+    starts = (n_markers - 1 - bounds[:-1])[::-1].copy()
+    n_windows = ends.shape[0]
+    keep = min(keep, n_panel - int((owners >= 0).any()) * 2)
+    picks = np.full((n_samples, n_windows, 2 * keep), -1, dtype=np.int64)
+    counts = np.zeros((n_samples, n_windows), dtype=np.int64)
+    chunk = max(QUERY_CHUNK // 2, 1)    # samples per pass, both haplotypes of each
+    for first in range(0, n_samples, chunk):
+        samples = np.arange(first, min(first + chunk, n_samples))
+        columns = np.concatenate([samples, n_samples + samples])
+        part = np.ascontiguousarray(queries[:, columns])
+        part_owners = np.ascontiguousarray(np.concatenate([owners[samples]] * 2))
+
+        def search(reverse):
+            found = np.empty((columns.shape[0], n_windows, keep), dtype=np.int64)
+            longest_matches(panel, part, part_owners, starts if reverse else ends, keep,
+                            reverse, found)
+            return np.ascontiguousarray(found[:, ::-1]) if reverse else found
+        forward, backward = map_chunks(lambda start, stop: search(start == 1), 2, 1)
+        for index, sample in enumerate(samples):
+            interleave_matches(forward, backward, index, index + samples.shape[0], keep,
+                               n_panel, picks[sample], counts[sample])
+    return (bounds, *packed_lists(picks, counts))

@@ -22,7 +22,7 @@ COPYING = COHORT_MODELS["copying"].default_params()
 CLUSTERS = COHORT_MODELS["clusters"].default_params()
 #: the option that sets each estimator parameter
 FLAGS = {"per_window": "--states", "phase_states": "--phase-states",
-         "impute_states": "--impute-states", "rounds": "--rounds", "phasings": "--phasings",
+         "impute_states": "--impute-states", "search": "--search", "rounds": "--rounds", "phasings": "--phasings",
          "n_clusters": "-k/--clusters", "n_init": "--starts", "max_iter": "--max-iter"}
 
 
@@ -66,6 +66,12 @@ def impute():
                    f"reduced to this many for fitting too (default {PANEL['phase_states']}).")
 @click.option("--impute-states", type=int, default=None,
               help=f"Panel mode: the same for imputing (default {PANEL['impute_states']}).")
+@click.option("--search", type=click.Choice(["index", "scan"]), default=None,
+              help="Panel mode: find each sample's candidate haplotypes from the panel's "
+                   "index (distinct patterns per window and the positional BWT: the time "
+                   "barely grows with the panel) or by scoring every panel haplotype "
+                   "(scan: the reference, slow past a few thousand haplotypes; default "
+                   "index).")
 @click.option("--cohort-model", type=click.Choice(list(COHORT_MODELS)), default="copying",
               show_default=True,
               help="Cohort mode: copying (the other samples' haplotypes as the panel) or "
@@ -93,7 +99,7 @@ def impute():
 @threads_option
 @click.option("-q", "--quiet", is_flag=True, default=False)
 def run(target, panel_path, output, output_type, regions, regions_file, samples, samples_file,
-        map_path, per_window, phase_states, impute_states, cohort_model, rounds, phasings,
+        map_path, per_window, phase_states, impute_states, search, cohort_model, rounds, phasings,
         n_clusters, n_init, max_iter, record_path, index, seed, threads, quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
     the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
@@ -118,7 +124,7 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     region, sample_selection = selections(regions, regions_file, samples, samples_file)
     given = {name: value for name, value in (
         ("per_window", per_window), ("phase_states", phase_states),
-        ("impute_states", impute_states), ("rounds", rounds), ("phasings", phasings),
+        ("impute_states", impute_states), ("search", search), ("rounds", rounds), ("phasings", phasings),
         ("n_clusters", n_clusters), ("n_init", n_init), ("max_iter", max_iter))
         if value is not None}
     set_threads(threads)

@@ -27,7 +27,7 @@ from ..errors import UserInputError
 from ..kernels.copying.composite import reduced_impute, refine_cohort
 from ..kernels.copying.diploid import phase_samples
 from ..kernels.copying.haploid import impute_haplotypes
-from .candidates import carriers_of, interpolation, window_candidates
+from .candidates import SEARCHES, CandidateSearch, carriers_of, interpolation
 from .copying_em import LOCAL_PRIOR_WEIGHT, Composites, CopyingEM
 from .imputed import Imputed
 from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
@@ -55,12 +55,13 @@ class ReferenceImputer(Estimator):
     _fitted_attribute = "params_"
 
     def __init__(self, *, per_window=16, rounds=2, sweeps=4, max_iter=3, tol=1e-4,
-                 phase_states=PHASE_STATES, impute_states=IMPUTE_STATES, random_state=None,
-                 genetic_map=None, **renamed):
+                 phase_states=PHASE_STATES, impute_states=IMPUTE_STATES, search="index",
+                 random_state=None, genetic_map=None, **renamed):
         self.sweeps = sweeps
         self.phase_states = phase_states
         self.impute_states = impute_states
         self.per_window = per_window
+        self.search = search
         self.rounds = rounds
         self.max_iter = max_iter
         self.tol = tol
@@ -76,6 +77,9 @@ class ReferenceImputer(Estimator):
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.phase_states, "phase_states", minimum=2)
         check_positive_int(self.impute_states, "impute_states", minimum=2)
+        if self.search not in SEARCHES:
+            raise UserInputError(f"search must be one of {', '.join(SEARCHES)}; got "
+                                 f"{self.search!r}")
         check_panel(panel)
         check_one_chromosome(panel)
         timings = {}
@@ -93,6 +97,7 @@ class ReferenceImputer(Estimator):
         if np.any(np.diff(typed_cm) < 0):
             raise UserInputError(f"{target.source}: typed sites out of genetic-map order")
         model = CopyingEM(typed_panel, np.diff(typed_cm) / 100.0)
+        self._candidates = CandidateSearch(typed_panel, self.search)
         timings["prepare"] = time.perf_counter() - started
 
         params = model.initial_params(None, None)   # fixed starting rates: no randomness
@@ -103,8 +108,7 @@ class ReferenceImputer(Estimator):
             started = time.perf_counter()
             haplotypes = self._phase(typed_panel, genotypes, model.switch(params),
                                      params.mismatch, haplotypes, refine=last)
-            model.composites = self._composites(typed_panel, genotypes, haplotypes,
-                                                self.phase_states)
+            model.composites = self._composites(haplotypes, self.phase_states)
             timings[f"phase_{round_}"] = time.perf_counter() - started
             if progress:
                 progress()
@@ -137,8 +141,8 @@ class ReferenceImputer(Estimator):
         """(2, N, M) phased alleles of every target at the typed markers (-1 where the
         genotype is missing): the diploid Viterbi path over candidate haplotypes per
         window, then (``refine``) switch and flip moves while they raise the likelihood."""
-        bounds, offsets, candidates = window_candidates(typed_panel, genotypes,
-                                                        self.per_window, previous)
+        bounds, offsets, candidates = self._candidates.fewest_conflicts(
+            genotypes, self.per_window, previous)
         haplotypes = phase_samples(typed_panel, genotypes, bounds, offsets, candidates,
                                    switch, mismatch)
         haplotypes[:, genotypes < 0] = -1
@@ -157,22 +161,20 @@ class ReferenceImputer(Estimator):
         owners = n_haps + np.column_stack([np.arange(n_samples),
                                            n_samples + np.arange(n_samples)])
         width = min(self.phase_states, states.shape[1] - 2)
-        bounds, offsets, candidates = window_candidates(states, genotypes, width // 2,
-                                                        haplotypes, owners, by_run=True)
+        bounds, offsets, candidates = self._candidates.longest_runs(haplotypes, width // 2,
+                                                                    states, owners)
         refined = refine_cohort(states, haplotypes, genotypes, bounds, offsets, candidates,
                                 switch, mismatch, self.sweeps, width)
         refined[:, genotypes < 0] = -1
         return refined
 
-    @staticmethod
-    def _composites(typed_panel, genotypes, haplotypes, width) -> Composites | None:
+    def _composites(self, haplotypes, width) -> Composites | None:
         """Composite panels of ``width`` haplotypes per sample, half of them those with
         the longest matches to each of its phased haplotypes (2, N, M) per window; None
         when the panel is no larger."""
-        if typed_panel.shape[1] <= width:
+        if self._candidates.panel.shape[1] <= width:
             return None
-        bounds, offsets, candidates = window_candidates(
-            typed_panel, genotypes, width // 2, haplotypes, by_run=True)
+        bounds, offsets, candidates = self._candidates.longest_runs(haplotypes, width // 2)
         return Composites(bounds, offsets, candidates, width)
 
     def predict(self) -> Imputed:
@@ -187,8 +189,7 @@ class ReferenceImputer(Estimator):
         flat = haplotypes.reshape(-1, haplotypes.shape[2])
         missing = flat < 0  # missing typed genotypes are imputed like untyped sites
         switch = self._model.switch(self.params_)
-        composites = self._composites(self._typed_panel, self._genotypes, haplotypes,
-                                      self.impute_states)
+        composites = self._composites(haplotypes, self.impute_states)
         if composites is None:
             probs = impute_haplotypes(self._typed_panel, flat, switch, self.params_.mismatch,
                                       *carriers_of(hap_panel), left, weight)

@@ -78,7 +78,20 @@ def test_composite_panels_impute_nearly_as_well_as_the_whole_panel(fitted, input
     np.testing.assert_array_equal((haplotypes[0] + haplotypes[1])[called], genotypes[called])
 
 
-@pytest.mark.parametrize("states", [{}, {"phase_states": 100, "impute_states": 200}])
+def test_the_panel_index_imputes_as_well_as_the_whole_panel_scan(inputs):
+    """The scan scores every panel haplotype for every sample: the reference mode."""
+    target, panel = inputs
+    accuracy = {}
+    for search in ("scan", "index"):
+        model = ReferenceImputer(random_state=0, phase_states=120, impute_states=240,
+                                 search=search).fit(target, panel)
+        accuracy[search] = masked_accuracy(model.predict())
+    assert accuracy["index"][0] > accuracy["scan"][0] - 0.002
+    assert accuracy["index"][1] > accuracy["scan"][1] - 0.01
+
+
+@pytest.mark.parametrize("states", [{}, {"phase_states": 100, "impute_states": 200},
+                                    {"phase_states": 100, "search": "scan"}])
 def test_same_seed_same_output_at_one_and_two_threads(inputs, threads, states):
     target, panel = inputs
     outputs = []

@@ -170,7 +170,14 @@ def nearest_haplotypes(panel_ones, panel_zeros, query_ones, query_zeros, owners,
     map_chunks(lambda start, stop: _nearest_chunk(
         panel_ones, panel_zeros, query_ones, query_zeros, owners, keep, span, by_run, width,
         n_markers, start, stop, picks, counts), n_samples, SAMPLE_CHUNK)
-    offsets = np.zeros((n_samples, n_words + 1), dtype=np.int64)
+    return packed_lists(picks, counts)
+
+
+def packed_lists(picks, counts) -> tuple:
+    """Per-sample, per-window lists picks (N, W, width) (-1 past counts (N, W)) as
+    (offsets (N, W + 1) into one flat array, that array)."""
+    n_samples, n_windows = counts.shape
+    offsets = np.zeros((n_samples, n_windows + 1), dtype=np.int64)
     offsets[:, 1:] = np.cumsum(counts, axis=1)
     offsets += np.concatenate([[0], np.cumsum(counts.sum(axis=1))[:-1]])[:, None]
     return offsets, picks[picks >= 0]
