@@ -24,12 +24,14 @@ from ..core.estimator import Estimator, take_renamed_keywords
 from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
-from ..kernels.copying.composite import reduced_impute, refine_cohort
+from ..kernels.copying.blocks import blocks_impute
+from ..kernels.copying.composite import refine_cohort
 from ..kernels.copying.diploid import phase_samples
 from ..kernels.copying.haploid import impute_haplotypes
 from .candidates import SEARCHES, CandidateSearch, carriers_of, interpolation
 from .copying_em import LOCAL_PRIOR_WEIGHT, Composites, CopyingEM
 from .imputed import Imputed
+from .panel_blocks import build_blocks
 from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
 
 
@@ -194,9 +196,9 @@ class ReferenceImputer(Estimator):
             probs = impute_haplotypes(self._typed_panel, flat, switch, self.params_.mismatch,
                                       *carriers_of(hap_panel), left, weight)
         else:
-            probs = reduced_impute(self._typed_panel, hap_panel, haplotypes, *composites,
-                                   switch, self.params_.mismatch, *carriers_of(hap_panel),
-                                   left, weight)
+            probs = blocks_impute(self._typed_panel, build_blocks(hap_panel).site_lists(),
+                                  haplotypes, *composites, switch, self.params_.mismatch,
+                                  left, weight)
             probs = probs.reshape(flat.shape[0], -1)
         known = ~missing
         rows, columns = np.nonzero(known)

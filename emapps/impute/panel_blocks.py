@@ -1,0 +1,83 @@
+"""A phased reference panel's haplotypes stored as blocks of distinct sequences: over a
+run of consecutive sites the panel's haplotypes take few distinct allele sequences (at
+most 255 a block), so each haplotype needs one byte per block, plus the sequences.  At
+100,000 simulated haplotypes a block spans about 240 sites: the panel shrinks ~240-fold
+against a byte per allele, and a site's imputation sums over sequences, not haplotypes."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels.copying.blocks import grow_block
+
+
+@dataclass
+class PanelBlocks:
+    """Blocks of a panel of H haplotypes over S sites."""
+
+    bounds: np.ndarray      # (B + 1,) the blocks' first sites, then S
+    labels: np.ndarray      # (B, H) uint8: each haplotype's sequence in each block
+    alleles: np.ndarray     # (sum of sequences x sites over blocks,) uint8, block-major
+    allele_ptr: np.ndarray  # (B + 1,) where each block's (sequences, sites) array starts
+
+    @property
+    def n_haplotypes(self) -> int:
+        return self.labels.shape[1]
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.bounds[-1])
+
+    def block_alleles(self, block) -> np.ndarray:
+        """(sequences, sites) alleles of one block."""
+        width = self.bounds[block + 1] - self.bounds[block]
+        part = self.alleles[self.allele_ptr[block]:self.allele_ptr[block + 1]]
+        return part.reshape(-1, width)
+
+    def rows(self, sites) -> np.ndarray:
+        """(len(sites), H) uint8 alleles of every haplotype at ``sites`` (ascending)."""
+        sites = np.asarray(sites, dtype=np.int64)
+        out = np.empty((sites.shape[0], self.n_haplotypes), dtype=np.uint8)
+        block_of = np.searchsorted(self.bounds, sites, side="right") - 1
+        for block in np.unique(block_of):
+            chosen = np.flatnonzero(block_of == block)
+            alleles = self.block_alleles(block)[:, sites[chosen] - self.bounds[block]]
+            out[chosen] = alleles.T[:, self.labels[block]]
+        return out
+
+    def site_lists(self) -> tuple:
+        """What blocks_impute reads per site: (labels, its block, in CSR form the
+        sequences carrying its listed allele, that allele: the one on fewer sequences)."""
+        block_of = np.repeat(np.arange(self.bounds.shape[0] - 1), np.diff(self.bounds))
+        pointer, sequences, listed = [np.zeros(1, dtype=np.int64)], [], []
+        for block in range(self.bounds.shape[0] - 1):
+            alleles = self.block_alleles(block)              # (sequences, sites)
+            alt_sequences = alleles.sum(axis=0)
+            chosen = (2 * alt_sequences <= alleles.shape[0]).astype(np.int8)
+            carrying = alleles.T == chosen[:, None]            # (sites, sequences)
+            site, sequence = np.nonzero(carrying)
+            sequences.append(sequence.astype(np.uint8))
+            pointer.append(pointer[-1][-1] + np.cumsum(carrying.sum(axis=1)))
+            listed.append(chosen)
+        return (self.labels, block_of.astype(np.int64), np.concatenate(pointer),
+                np.concatenate(sequences), np.concatenate(listed))
+
+
+def build_blocks(rows) -> PanelBlocks:
+    """Blocks of a panel given as (S, H) 0/1 rows, each grown while its haplotypes take
+    at most 255 distinct sequences."""
+    n_sites, n_haps = rows.shape
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    bounds, labels, alleles = [0], [], []
+    current = np.empty(n_haps, dtype=np.uint8)
+    while bounds[-1] < n_sites:
+        start = bounds[-1]
+        end = int(grow_block(rows, start, current))
+        _, first = np.unique(current, return_index=True)   # one haplotype per sequence
+        alleles.append(np.ascontiguousarray(rows[start:end, first].T).reshape(-1))
+        labels.append(current.copy())
+        bounds.append(end)
+    sizes = [part.shape[0] for part in alleles]
+    return PanelBlocks(np.array(bounds, dtype=np.int64), np.stack(labels),
+                       np.concatenate(alleles),
+                       np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))

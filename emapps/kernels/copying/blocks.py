@@ -1,0 +1,110 @@
+"""A panel as blocks of consecutive sites over which its haplotypes take at most 255
+distinct allele sequences (as Beagle's bref3 stores panels): each block keeps one byte
+per haplotype (its sequence) and the sequences' alleles.  Imputing a site then sums a
+sample's posterior by sequence, whatever the panel's size."""
+
+import numpy as np
+
+from .._jit import kernel
+from ..parallel import map_chunks
+from .composite import _window_of, composite_panel
+from .haploid import LANES, forward, posterior_row, sites_by_marker
+
+#: sequences per block: one byte per haplotype and block
+MAX_SEQUENCES = 255
+
+
+@kernel()
+def grow_block(rows, start, labels):
+    """Extend a block from site ``start`` of ``rows`` (S, H) 0/1 while its haplotypes
+    take at most MAX_SEQUENCES distinct sequences; ``labels`` (H,) uint8 gets each
+    haplotype's sequence (numbered by first appearance).  Returns the block's end."""
+    n_sites, n_haps = rows.shape
+    table = np.empty(2 * MAX_SEQUENCES, dtype=np.int64)
+    grown = np.empty(n_haps, dtype=np.uint8)
+    labels[:] = 0
+    end = start
+    while end < n_sites:
+        table[:] = -1
+        count = 0
+        for h in range(n_haps):
+            code = 2 * np.int64(labels[h]) + rows[end, h]
+            if table[code] < 0:
+                if count == MAX_SEQUENCES:
+                    return end
+                table[code] = count
+                count += 1
+            grown[h] = table[code]
+        labels[:] = grown
+        end += 1
+    return end
+
+
+@kernel()
+def _sequence_sum(row, labels, donors, totals):
+    """totals[q] = the posterior ``row`` over composite columns whose donor's sequence
+    (``labels``) is q."""
+    totals[:] = 0.0
+    for s in range(donors.shape[0]):
+        totals[labels[donors[s]]] += row[s]
+
+
+@kernel()
+def _blocks_impute_chunk(panel, labels, block_of, site_ptr_seq, site_seqs, site_listed,
+                         haplotypes, bounds, offsets, candidates, width, switch, mismatch,
+                         site_order, site_ptr, weight, start, stop, out):
+    """As composite._reduced_impute_chunk, each site's probability summed over its
+    block's sequences: the columns' posterior is gathered by sequence once per typed
+    marker and block."""
+    n_markers = panel.shape[0]
+    composite = np.empty((n_markers, width), dtype=np.uint8)
+    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
+    alpha = np.empty((n_markers, width), dtype=np.float32)
+    log_prefix = np.empty(n_markers)
+    beta = np.empty(width, dtype=np.float32)
+    weighted = np.empty(width, dtype=np.float32)
+    emit = np.empty(width, dtype=np.float32)
+    rows = np.zeros((2, width), dtype=np.float32)
+    lanes = np.empty(LANES)
+    here_sums = np.zeros(256, dtype=np.float32)
+    after_sums = np.zeros(256, dtype=np.float32)
+    window = _window_of(bounds, n_markers)
+    for k in range(start, stop):
+        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
+        for c in range(2):
+            observed = haplotypes[c, k]
+            forward(composite, observed, switch, mismatch, alpha, log_prefix)
+            beta[:] = 1.0
+            for m in range(n_markers - 1, -1, -1):
+                here, after = posterior_row(composite, observed, switch, mismatch, alpha,
+                                             m, beta, weighted, emit, rows, lanes)
+                own = window[m]
+                following = window[m + 1] if m + 1 < n_markers else own
+                block = -1
+                for p in range(site_ptr[m], site_ptr[m + 1]):
+                    s = site_order[p]
+                    if block_of[s] != block:
+                        block = block_of[s]
+                        _sequence_sum(here, labels[block], donors[own], here_sums)
+                        _sequence_sum(after, labels[block], donors[following], after_sums)
+                    w = weight[s]
+                    share = 0.0
+                    for q in range(site_ptr_seq[s], site_ptr_seq[s + 1]):
+                        sequence = site_seqs[q]
+                        share += (1.0 - w) * here_sums[sequence] + w * after_sums[sequence]
+                    out[c, k, s] = share if site_listed[s] == 1 else 1.0 - share
+
+
+def blocks_impute(panel, blocks, haplotypes, bounds, offsets, candidates, width, switch,
+                  mismatch, left, weight):
+    """(2, N, S) ALT probabilities as composite.reduced_impute, the S sites read from
+    ``blocks`` (labels (B, H) uint8, each site's block, and per site the sequences
+    carrying its listed allele in CSR form with that allele) instead of the panel."""
+    labels, block_of, pointer, sequences, listed = blocks
+    out = np.empty(haplotypes.shape[:2] + (left.shape[0],), dtype=np.float64)
+    order, site_ptr = sites_by_marker(left, panel.shape[0])
+    map_chunks(lambda start, stop: _blocks_impute_chunk(
+        panel, labels, block_of, pointer, sequences, listed, haplotypes, bounds, offsets,
+        candidates, width, switch, mismatch, order, site_ptr, weight, start, stop, out),
+        haplotypes.shape[1], 1)
+    return out

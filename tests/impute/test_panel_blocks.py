@@ -1,0 +1,52 @@
+"""A panel stored as blocks of distinct sequences: lossless, and imputing from it gives
+the probabilities of imputing from the haplotypes themselves."""
+
+import numpy as np
+
+from emapps.impute.candidates import carriers_of, interpolation, match_candidates
+from emapps.impute.panel_blocks import build_blocks
+from emapps.kernels.copying.blocks import MAX_SEQUENCES, blocks_impute
+from emapps.kernels.copying.composite import reduced_impute
+
+
+def mosaic(rng, n_sites, n_haps, n_founders=400):
+    """Haplotypes copying founders in segments, with private mutations: enough distinct
+    sequences that blocks stay short."""
+    founders = rng.integers(0, 2, (n_sites, n_founders)).astype(np.uint8)
+    rows = np.empty((n_sites, n_haps), dtype=np.uint8)
+    for h in range(n_haps):
+        cuts = np.sort(rng.choice(n_sites, 4, replace=False))
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, n_sites]):
+            rows[lo:hi, h] = founders[lo:hi, rng.integers(n_founders)]
+    return rows ^ (rng.random(rows.shape) < 0.002)
+
+
+def test_blocks_hold_every_allele_and_at_most_255_sequences():
+    rng = np.random.default_rng(0)
+    rows = mosaic(rng, 300, 1000)
+    blocks = build_blocks(rows)
+    assert blocks.bounds.shape[0] > 3                      # several blocks
+    np.testing.assert_array_equal(blocks.rows(np.arange(300)), rows)
+    picked = np.array([0, 7, 150, 299])
+    np.testing.assert_array_equal(blocks.rows(picked), rows[picked])
+    for block in range(blocks.bounds.shape[0] - 1):
+        assert blocks.labels[block].max() < MAX_SEQUENCES
+        alleles = blocks.block_alleles(block)
+        assert np.unique(alleles, axis=0).shape[0] == alleles.shape[0]
+
+
+def test_imputing_from_blocks_matches_imputing_from_the_haplotypes():
+    rng = np.random.default_rng(1)
+    rows = mosaic(rng, 240, 600)
+    typed = np.arange(0, 240, 4)
+    panel = np.ascontiguousarray(rows[typed])
+    targets = mosaic(rng, 240, 2 * 5)[typed].T.reshape(2, 5, -1).astype(np.int8)
+    centimorgans = np.linspace(0, 2, 240)
+    left, weight = interpolation(centimorgans[typed], centimorgans)
+    switch = np.full(typed.shape[0] - 1, 0.02)
+    composites = match_candidates(panel, targets, 50)
+    expected = reduced_impute(panel, rows, targets, *composites, 100, switch, 1e-3,
+                              *carriers_of(rows), left, weight)
+    got = blocks_impute(panel, build_blocks(rows).site_lists(), targets, *composites, 100,
+                        switch, 1e-3, left, weight)
+    np.testing.assert_allclose(got, expected, atol=2e-5)
