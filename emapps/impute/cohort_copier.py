@@ -232,7 +232,7 @@ class CohortCopier(Estimator):
                 haplotypes = phase_samples(panel, genotypes, bounds, offsets, candidates,
                                            switch, INITIAL_MISMATCH, np.float32)
             else:
-                haplotypes = refine_cohort(panel, haplotypes, genotypes, bounds, offsets,
+                haplotypes = refine_cohort(np.ascontiguousarray(panel.T), haplotypes, genotypes, bounds, offsets,
                                            candidates, switch, INITIAL_MISMATCH, 1,
                                            self.refine_states, np.float32)
             if progress:

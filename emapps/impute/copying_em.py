@@ -54,6 +54,14 @@ class CopyingEM:
         self.scaled = distances / panel_typed.shape[1]   # x_m (Morgans / H)
         self.composites = composites
         self.prior = None
+        self._rows = None
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The panel haplotype-major (H, M), as composite panels read it."""
+        if self._rows is None:
+            self._rows = np.ascontiguousarray(self.panel.T)
+        return self._rows
 
     def switch(self, params: CopyingParams) -> np.ndarray:
         if params.rates is not None:
@@ -69,7 +77,7 @@ class CopyingEM:
             flat = haplotypes.reshape(-1, haplotypes.shape[2])
             statistics = haploid_statistics(self.panel, flat, switch, params.mismatch)
         else:
-            statistics = reduced_statistics(self.panel, haplotypes, *self.composites, switch,
+            statistics = reduced_statistics(self.rows, haplotypes, *self.composites, switch,
                                             params.mismatch)
         jumps, mismatches, observed, loglik = statistics
         return {"jumps": jumps, "mismatches": mismatches, "observed": observed,

@@ -98,7 +98,7 @@ class ReferenceImputer(Estimator):
         typed_cm = centimorgans[match.typed]
         if np.any(np.diff(typed_cm) < 0):
             raise UserInputError(f"{target.source}: typed sites out of genetic-map order")
-        model = CopyingEM(typed_panel, np.diff(typed_cm) / 100.0)
+        model = self._model = CopyingEM(typed_panel, np.diff(typed_cm) / 100.0)
         self._candidates = CandidateSearch(typed_panel, self.search)
         timings["prepare"] = time.perf_counter() - started
 
@@ -133,7 +133,7 @@ class ReferenceImputer(Estimator):
         self.haplotypes_ = haplotypes
         self.match_ = match
         self._panel, self._target = panel, target
-        self._hap_panel, self._typed_panel, self._model = hap_panel, typed_panel, model
+        self._hap_panel, self._typed_panel = hap_panel, typed_panel
         self._centimorgans, self._genotypes = centimorgans, genotypes
         self.timings_ = timings
         return self
@@ -160,12 +160,13 @@ class ReferenceImputer(Estimator):
         n_haps, n_samples = typed_panel.shape[1], genotypes.shape[0]
         targets = np.where(haplotypes < 0, 0, haplotypes).astype(np.uint8)  # missing: REF
         states = np.ascontiguousarray(np.hstack([typed_panel, targets[0].T, targets[1].T]))
+        state_rows = np.concatenate([self._model.rows, targets[0], targets[1]])
         owners = n_haps + np.column_stack([np.arange(n_samples),
                                            n_samples + np.arange(n_samples)])
         width = min(self.phase_states, states.shape[1] - 2)
         bounds, offsets, candidates = self._candidates.longest_runs(haplotypes, width // 2,
                                                                     states, owners)
-        refined = refine_cohort(states, haplotypes, genotypes, bounds, offsets, candidates,
+        refined = refine_cohort(state_rows, haplotypes, genotypes, bounds, offsets, candidates,
                                 switch, mismatch, self.sweeps, width)
         refined[:, genotypes < 0] = -1
         return refined
@@ -196,7 +197,7 @@ class ReferenceImputer(Estimator):
             probs = impute_haplotypes(self._typed_panel, flat, switch, self.params_.mismatch,
                                       *carriers_of(hap_panel), left, weight)
         else:
-            probs = blocks_impute(self._typed_panel, build_blocks(hap_panel).site_lists(),
+            probs = blocks_impute(self._model.rows, build_blocks(hap_panel).site_lists(),
                                   haplotypes, *composites, switch, self.params_.mismatch,
                                   left, weight)
             probs = probs.reshape(flat.shape[0], -1)

@@ -1,12 +1,10 @@
-"""A panel stored as blocks of distinct sequences: lossless, and imputing from it gives
-the probabilities of imputing from the haplotypes themselves."""
+"""A panel stored as blocks of distinct sequences holds every allele (imputing from it is
+tested against the whole-panel pass in tests/kernels/test_copying.py)."""
 
 import numpy as np
 
-from emapps.impute.candidates import carriers_of, interpolation, match_candidates
 from emapps.impute.panel_blocks import build_blocks
-from emapps.kernels.copying.blocks import MAX_SEQUENCES, blocks_impute
-from emapps.kernels.copying.composite import reduced_impute
+from emapps.kernels.copying.blocks import MAX_SEQUENCES
 
 
 def mosaic(rng, n_sites, n_haps, n_founders=400):
@@ -33,20 +31,3 @@ def test_blocks_hold_every_allele_and_at_most_255_sequences():
         assert blocks.labels[block].max() < MAX_SEQUENCES
         alleles = blocks.block_alleles(block)
         assert np.unique(alleles, axis=0).shape[0] == alleles.shape[0]
-
-
-def test_imputing_from_blocks_matches_imputing_from_the_haplotypes():
-    rng = np.random.default_rng(1)
-    rows = mosaic(rng, 240, 600)
-    typed = np.arange(0, 240, 4)
-    panel = np.ascontiguousarray(rows[typed])
-    targets = mosaic(rng, 240, 2 * 5)[typed].T.reshape(2, 5, -1).astype(np.int8)
-    centimorgans = np.linspace(0, 2, 240)
-    left, weight = interpolation(centimorgans[typed], centimorgans)
-    switch = np.full(typed.shape[0] - 1, 0.02)
-    composites = match_candidates(panel, targets, 50)
-    expected = reduced_impute(panel, rows, targets, *composites, 100, switch, 1e-3,
-                              *carriers_of(rows), left, weight)
-    got = blocks_impute(panel, build_blocks(rows).site_lists(), targets, *composites, 100,
-                        switch, 1e-3, left, weight)
-    np.testing.assert_allclose(got, expected, atol=2e-5)

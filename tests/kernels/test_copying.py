@@ -221,7 +221,7 @@ def test_composite_panel_keeps_a_continuing_donor_in_its_column():
     offsets = np.cumsum([0] + [len(donors) for donors in lists])
     out = np.empty((192, 5), dtype=np.uint8)
     donors = np.empty((3, 5), dtype=np.int64)
-    composite_panel(panel, bounds, offsets, np.concatenate(lists), out, donors)
+    composite_panel(panel.T.copy(), bounds, offsets, np.concatenate(lists), out, donors)
     for w in range(3):  # donors[w, s] is what column s copies in window w
         rows = slice(bounds[w], bounds[w + 1])
         np.testing.assert_array_equal(out[rows], panel[rows][:, donors[w]])
@@ -289,7 +289,9 @@ def test_candidates_by_match_run_rank_the_longest_conflict_free_runs():
 
 
 def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_imputation():
-    from emapps.kernels.copying.composite import reduced_impute, reduced_statistics
+    from emapps.impute.panel_blocks import build_blocks
+    from emapps.kernels.copying.blocks import blocks_impute
+    from emapps.kernels.copying.composite import reduced_statistics
     rng = np.random.default_rng(13)
     panel = (rng.random((30, 9)) < 0.4).astype(np.uint8)   # typed markers
     sites = (rng.random((45, 9)) < 0.3).astype(np.uint8)   # every site
@@ -303,7 +305,7 @@ def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_i
     offsets = np.column_stack([offsets, offsets[:, -1] + 9])
     candidates = np.concatenate(lists)
     whole = haploid_statistics(panel, haplotypes.reshape(-1, 30), switch, mismatch)
-    reduced = reduced_statistics(panel, haplotypes, bounds, offsets, candidates, 9, switch,
+    reduced = reduced_statistics(panel.T.copy(), haplotypes, bounds, offsets, candidates, 9, switch,
                                  mismatch)
     for a, b in zip(whole, reduced):
         np.testing.assert_allclose(a, b, rtol=1e-10)
@@ -312,15 +314,17 @@ def test_composite_panels_holding_the_whole_panel_reproduce_its_statistics_and_i
     carriers = carriers_of(sites)
     expected = impute_haplotypes(panel, haplotypes.reshape(-1, 30), switch, mismatch,
                                  *carriers, left, weight)
-    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, 9, switch,
-                         mismatch, *carriers, left, weight)
+    got = blocks_impute(panel.T.copy(), build_blocks(sites).site_lists(), haplotypes,
+                        bounds, offsets, candidates, 9, switch, mismatch, left, weight)
     np.testing.assert_allclose(got.reshape(6, -1), expected, atol=1e-6)  # expected: float32
 
 
 def test_reduced_imputation_with_repeated_donors_matches_a_dense_twin():
     """Lists shorter than the composite repeat donors in several columns; each column's
     posterior mass counts once, as a dense pass over the composite panel gives it."""
-    from emapps.kernels.copying.composite import composite_panel, reduced_impute
+    from emapps.impute.panel_blocks import build_blocks
+    from emapps.kernels.copying.blocks import blocks_impute
+    from emapps.kernels.copying.composite import composite_panel
     rng = np.random.default_rng(14)
     panel = (rng.random((30, 9)) < 0.4).astype(np.uint8)
     sites = (rng.random((60, 9)) < 0.3).astype(np.uint8)
@@ -331,10 +335,12 @@ def test_reduced_imputation_with_repeated_donors_matches_a_dense_twin():
     offsets = np.cumsum([0] + [len(donors) for donors in lists])[None]
     left = np.sort(rng.integers(0, 30, size=60))
     weight = np.where(left < 29, rng.random(60), 0.0)
-    got = reduced_impute(panel, sites, haplotypes, bounds, offsets, np.concatenate(lists), 6,
-                         switch, mismatch, *carriers_of(sites), left, weight)
+    got = blocks_impute(panel.T.copy(), build_blocks(sites).site_lists(), haplotypes,
+                        bounds, offsets, np.concatenate(lists), 6, switch, mismatch, left,
+                        weight)
     composite, donors = np.empty((30, 6), dtype=np.uint8), np.empty((3, 6), dtype=np.int64)
-    composite_panel(panel, bounds, offsets[0], np.concatenate(lists), composite, donors)
+    composite_panel(panel.T.copy(), bounds, offsets[0], np.concatenate(lists), composite,
+                    donors)
     assert len(set(donors[0])) < 6                         # a donor in several columns
     window = np.searchsorted(bounds, np.arange(30), side="right") - 1
     for copy in range(2):

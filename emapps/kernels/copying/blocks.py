@@ -50,13 +50,14 @@ def _sequence_sum(row, labels, donors, totals):
 
 
 @kernel()
-def _blocks_impute_chunk(panel, labels, block_of, site_ptr_seq, site_seqs, site_listed,
+def _blocks_impute_chunk(rows, labels, block_of, site_ptr_seq, site_seqs, site_listed,
                          haplotypes, bounds, offsets, candidates, width, switch, mismatch,
                          site_order, site_ptr, weight, start, stop, out):
-    """As composite._reduced_impute_chunk, each site's probability summed over its
-    block's sequences: the columns' posterior is gathered by sequence once per typed
-    marker and block."""
-    n_markers = panel.shape[0]
+    """For samples [start, stop): the forward pass over each haplotype's composite
+    panel, then the backward pass, which at each typed marker m gathers the posterior
+    at m and m + 1 by sequence (once per block) and sums, for each site whose left
+    marker is m, the sequences carrying its listed allele, interpolated by ``weight``."""
+    n_markers = rows.shape[1]
     composite = np.empty((n_markers, width), dtype=np.uint8)
     donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
     alpha = np.empty((n_markers, width), dtype=np.float32)
@@ -64,22 +65,24 @@ def _blocks_impute_chunk(panel, labels, block_of, site_ptr_seq, site_seqs, site_
     beta = np.empty(width, dtype=np.float32)
     weighted = np.empty(width, dtype=np.float32)
     emit = np.empty(width, dtype=np.float32)
-    rows = np.zeros((2, width), dtype=np.float32)
+    pair = np.zeros((2, width), dtype=np.float32)   # the posterior at m and m + 1
     lanes = np.empty(LANES)
     here_sums = np.zeros(256, dtype=np.float32)
     after_sums = np.zeros(256, dtype=np.float32)
     window = _window_of(bounds, n_markers)
     for k in range(start, stop):
-        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
+        composite_panel(rows, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
             observed = haplotypes[c, k]
             forward(composite, observed, switch, mismatch, alpha, log_prefix)
             beta[:] = 1.0
             for m in range(n_markers - 1, -1, -1):
                 here, after = posterior_row(composite, observed, switch, mismatch, alpha,
-                                             m, beta, weighted, emit, rows, lanes)
+                                             m, beta, weighted, emit, pair, lanes)
                 own = window[m]
-                following = window[m + 1] if m + 1 < n_markers else own
+                following = own
+                if m + 1 < n_markers:
+                    following = window[m + 1]
                 block = -1
                 for p in range(site_ptr[m], site_ptr[m + 1]):
                     s = site_order[p]
@@ -95,16 +98,19 @@ def _blocks_impute_chunk(panel, labels, block_of, site_ptr_seq, site_seqs, site_
                     out[c, k, s] = share if site_listed[s] == 1 else 1.0 - share
 
 
-def blocks_impute(panel, blocks, haplotypes, bounds, offsets, candidates, width, switch,
+def blocks_impute(rows, blocks, haplotypes, bounds, offsets, candidates, width, switch,
                   mismatch, left, weight):
-    """(2, N, S) ALT probabilities as composite.reduced_impute, the S sites read from
-    ``blocks`` (labels (B, H) uint8, each site's block, and per site the sequences
-    carrying its listed allele in CSR form with that allele) instead of the panel."""
+    """(2, N, S) ALT probabilities of each sample's two haplotypes (2, N, M typed
+    markers) over its composite panel of ``width`` columns built from ``rows`` (H, M),
+    at the S sites of ``blocks`` (labels (B, H) uint8, each site's block, and per site
+    the sequences carrying its listed allele in CSR form, with that allele): the
+    posterior mass on columns whose donor's sequence carries the allele, interpolated
+    between typed markers (site s lies ``weight[s]`` of the way from ``left[s]``)."""
     labels, block_of, pointer, sequences, listed = blocks
     out = np.empty(haplotypes.shape[:2] + (left.shape[0],), dtype=np.float64)
-    order, site_ptr = sites_by_marker(left, panel.shape[0])
+    order, site_ptr = sites_by_marker(left, rows.shape[1])
     map_chunks(lambda start, stop: _blocks_impute_chunk(
-        panel, labels, block_of, pointer, sequences, listed, haplotypes, bounds, offsets,
+        rows, labels, block_of, pointer, sequences, listed, haplotypes, bounds, offsets,
         candidates, width, switch, mismatch, order, site_ptr, weight, start, stop, out),
         haplotypes.shape[1], 1)
     return out

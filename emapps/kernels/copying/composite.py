@@ -6,8 +6,7 @@ import numpy as np
 
 from .._jit import kernel
 from ..parallel import map_add, map_chunks
-from .haploid import (LANES, forward, haploid_posterior, posterior_row, refine_phase,
-                      sites_by_marker)
+from .haploid import haploid_posterior, refine_phase
 
 #: samples per chunk of refine_cohort (each chunk allocates its forward-backward scratch
 #: once; samples are independent, so the chunking never changes a result)
@@ -15,15 +14,16 @@ REFINE_CHUNK = 4
 
 
 @kernel()
-def composite_panel(panel, bounds, offsets, candidates, out, donors):
-    """One sample's composite haplotypes (Beagle's composite reference haplotypes):
+def composite_panel(rows, bounds, offsets, candidates, out, donors):
+    """One sample's composite haplotypes (Beagle's composite reference haplotypes) from
+    the panel's haplotypes as ``rows`` (H, M):
     column s of ``out`` (M, L) copies donor donors[w, s] in window w, window w's donors
     being candidates[offsets[w]:offsets[w + 1]].  A donor listed in consecutive windows
     keeps its column, so a composite changes donor only where the lists do; columns
     beyond a window's list keep their last donor (or repeat the list at the start)."""
     width = out.shape[1]
     donor = np.full(width, -1, dtype=np.int64)
-    column = np.full(panel.shape[1], -1, dtype=np.int64)  # a column copying each donor
+    column = np.full(rows.shape[0], -1, dtype=np.int64)  # a column copying each donor
     kept = np.empty(width, dtype=np.bool_)
     for w in range(bounds.shape[0] - 1):
         lo, hi = offsets[w], offsets[w + 1]
@@ -52,9 +52,10 @@ def composite_panel(panel, bounds, offsets, candidates, out, donors):
                 if column[donor[s]] < 0:
                     column[donor[s]] = s
             donors[w, s] = donor[s]
-        for m in range(bounds[w], bounds[w + 1]):
-            for s in range(width):
-                out[m, s] = panel[m, donor[s]]
+        for s in range(width):
+            row = rows[donor[s]]
+            for m in range(bounds[w], bounds[w + 1]):
+                out[m, s] = row[m]
 
 
 @kernel()
@@ -76,15 +77,15 @@ def _composite_buffers(n_markers, bounds, width):
 
 
 @kernel()
-def _reduced_statistics_chunk(panel, haplotypes, bounds, offsets, candidates, width,
+def _reduced_statistics_chunk(rows, haplotypes, bounds, offsets, candidates, width,
                               switch, mismatch, start, stop):
-    n_markers = panel.shape[0]
+    n_markers = rows.shape[1]
     composite, donors, posterior, jumps = _composite_buffers(n_markers, bounds, width)
     loglik = 0.0
     mismatches = 0.0
     observed = 0.0
     for k in range(start, stop):
-        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
+        composite_panel(rows, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
             part, wrong, seen = haploid_posterior(composite, haplotypes[c, k], switch,
                                                   mismatch, posterior, jumps)
@@ -94,110 +95,19 @@ def _reduced_statistics_chunk(panel, haplotypes, bounds, offsets, candidates, wi
     return jumps, mismatches, observed, loglik
 
 
-def reduced_statistics(panel, haplotypes, bounds, offsets, candidates, width, switch,
+def reduced_statistics(rows, haplotypes, bounds, offsets, candidates, width, switch,
                        mismatch):
     """haploid_statistics of each sample's two haplotypes (2, N, M) over its composite
     panel of ``width`` columns (its candidates per window) instead of the whole panel."""
     return map_add(lambda start, stop: _reduced_statistics_chunk(
-        panel, haplotypes, bounds, offsets, candidates, width, switch, mismatch, start,
+        rows, haplotypes, bounds, offsets, candidates, width, switch, mismatch, start,
         stop), haplotypes.shape[1], 1)
 
 
 @kernel()
-def _donor_sum(row, alleles, donors):
-    """sum_s row[s] alleles[donors[s]]: the posterior mass on composites copying ALT."""
-    total = 0.0
-    for s in range(donors.shape[0]):
-        if alleles[donors[s]] == 1:
-            total += row[s]
-    return total
-
-
-@kernel()
-def _column_lists(donors, first, following):
-    """Chains of the columns copying each donor: first[h] is a column with donor h (-1
-    for none), following[j] the next column with column j's donor (-1 at the end).
-    Entries of ``first`` for other donors are left as they are (-1)."""
-    for j in range(donors.shape[0] - 1, -1, -1):
-        following[j] = first[donors[j]]
-        first[donors[j]] = j
-
-
-@kernel()
-def _reduced_impute_chunk(panel, sites, haplotypes, bounds, offsets, candidates, width,
-                          switch, mismatch, carrier_ptr, carriers, carrier_allele,
-                          site_order, site_ptr, weight, start, stop, out):
-    """As _impute_one over each sample's composite panel, in single precision: sites are
-    summed during the backward pass, through chains from donor to column."""
-    n_markers = panel.shape[0]
-    composite = np.empty((n_markers, width), dtype=np.uint8)
-    donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
-    alpha = np.empty((n_markers, width), dtype=np.float32)
-    log_prefix = np.empty(n_markers)
-    beta = np.empty(width, dtype=np.float32)
-    weighted = np.empty(width, dtype=np.float32)
-    emit = np.empty(width, dtype=np.float32)
-    rows = np.zeros((2, width), dtype=np.float32)   # the posterior at m and at m + 1
-    lanes = np.empty(LANES)
-    window = _window_of(bounds, n_markers)
-    first = np.full(sites.shape[1], -1, dtype=np.int64)
-    following = np.empty(width, dtype=np.int64)
-    for k in range(start, stop):
-        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
-        for c in range(2):
-            observed = haplotypes[c, k]
-            forward(composite, observed, switch, mismatch, alpha, log_prefix)
-            beta[:] = 1.0
-            listed = -1  # the window whose column chains are in ``first``
-            for m in range(n_markers - 1, -1, -1):
-                here, after = posterior_row(composite, observed, switch, mismatch, alpha,
-                                             m, beta, weighted, emit, rows, lanes)
-                own = window[m]
-                for p in range(site_ptr[m], site_ptr[m + 1]):
-                    s = site_order[p]
-                    w = weight[s]
-                    if w > 0.0 and window[m + 1] != own:  # across windows: every column
-                        out[c, k, s] = ((1.0 - w) * _donor_sum(here, sites[s], donors[own])
-                                        + w * _donor_sum(after, sites[s], donors[own + 1]))
-                        continue
-                    if own != listed:
-                        if listed >= 0:
-                            for j in range(width):
-                                first[donors[listed, j]] = -1
-                        _column_lists(donors[own], first, following)
-                        listed = own
-                    share = 0.0
-                    for q in range(carrier_ptr[s], carrier_ptr[s + 1]):
-                        j = first[carriers[q]]
-                        while j >= 0:
-                            share += (1.0 - w) * here[j] + w * after[j]
-                            j = following[j]
-                    out[c, k, s] = share if carrier_allele[s] == 1 else 1.0 - share
-            if listed >= 0:
-                for j in range(width):
-                    first[donors[listed, j]] = -1
-
-
-def reduced_impute(panel, sites, haplotypes, bounds, offsets, candidates, width, switch,
-                   mismatch, carrier_ptr, carriers, carrier_allele, left, weight):
-    """(2, N, S) ALT probabilities of each sample's two haplotypes (2, N, M typed
-    markers) over its composite panel of ``width`` columns, at the S sites of ``sites``
-    (S, H): the posterior mass on the columns whose donor carries the site's listed
-    allele (carriers in CSR form, see impute_haplotypes), interpolated as
-    impute_haplotypes."""
-    out = np.empty(haplotypes.shape[:2] + (left.shape[0],))
-    by_marker = sites_by_marker(left, panel.shape[0])
-    map_chunks(lambda start, stop: _reduced_impute_chunk(
-        panel, sites, haplotypes, bounds, offsets, candidates, width, switch, mismatch,
-        carrier_ptr, carriers, carrier_allele, *by_marker, weight, start, stop, out),
-        haplotypes.shape[1], 1)
-    return out
-
-
-@kernel()
-def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidates, switch,
+def _cohort_refine_chunk(rows, haplotypes, genotypes, bounds, offsets, candidates, switch,
                          mismatch, sweeps, width, precision, start, stop, out):
-    n_markers = panel.shape[0]
+    n_markers = rows.shape[1]
     composite = np.empty((n_markers, width), dtype=np.uint8)
     donors = np.empty((bounds.shape[0] - 1, width), dtype=np.int64)
     alleles = np.empty((2, n_markers), dtype=np.int8)
@@ -205,7 +115,7 @@ def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidat
     alpha = np.empty((2, n_markers, width), dtype=precision.dtype)
     weighted = np.empty((2, n_markers, width), dtype=precision.dtype)
     for k in range(start, stop):
-        composite_panel(panel, bounds, offsets[k], candidates, composite, donors)
+        composite_panel(rows, bounds, offsets[k], candidates, composite, donors)
         for c in range(2):
             for m in range(n_markers):
                 alleles[c, m] = haplotypes[c, k, m] if genotypes[k, m] >= 0 else -1
@@ -216,7 +126,7 @@ def _cohort_refine_chunk(panel, haplotypes, genotypes, bounds, offsets, candidat
                 out[c, k, m] = alleles[c, m] if alleles[c, m] >= 0 else fills[c, m]
 
 
-def refine_cohort(panel, haplotypes, genotypes, bounds, offsets, candidates, switch,
+def refine_cohort(rows, haplotypes, genotypes, bounds, offsets, candidates, switch,
                   mismatch, sweeps, width, precision=np.float64):
     """(2, N, M) new phase of every sample of a cohort: refine_phase over the sample's
     composite panel of ``width`` columns (its candidates per window), each missing
@@ -225,6 +135,6 @@ def refine_cohort(panel, haplotypes, genotypes, bounds, offsets, candidates, swi
     out = np.empty_like(haplotypes)
     like = np.empty(0, dtype=precision)
     map_chunks(lambda start, stop: _cohort_refine_chunk(
-        panel, haplotypes, genotypes, bounds, offsets, candidates, switch, mismatch, sweeps,
+        rows, haplotypes, genotypes, bounds, offsets, candidates, switch, mismatch, sweeps,
         width, like, start, stop, out), haplotypes.shape[1], REFINE_CHUNK)
     return out
