@@ -16,6 +16,7 @@ from ..core.runtime import command_line
 from ..errors import UserInputError
 from .imputation import COHORT_MODELS
 from .reference import ReferenceImputer
+from .reference_panel import SUFFIX
 
 PANEL = ReferenceImputer.default_params()
 COPYING = COHORT_MODELS["copying"].default_params()
@@ -39,6 +40,7 @@ def impute():
     \b
     emapps impute TARGET --ref PANEL -o OUT.vcf.gz [options]   (same as: emapps impute run)
     emapps impute TARGET -o OUT.vcf.gz                         (cohort mode: no panel)
+    emapps impute convert PANEL.vcf.gz -o PANEL.emref          (a compact panel)
     emapps impute mask INPUT -o MASKED.vcf.gz --design array|random
     emapps impute score IMPUTED --truth TRUTH --masked MASKED [--ref PANEL]
     """
@@ -47,7 +49,8 @@ def impute():
 @impute.command()
 @click.argument("target")
 @click.option("--ref", "panel_path", default=None,
-              help="Phased reference panel (VCF/BCF, no missing alleles); without one, "
+              help="Phased reference panel (VCF/BCF, no missing alleles, or the compact "
+                   "file of 'emapps impute convert'); without one, "
                    "cohort mode fills the target's missing calls.")
 @click.option("-o", "--output", required=True, default=None,
               help="Output VCF/BCF; '-' for stdout.")
@@ -116,6 +119,7 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     from .imputation import impute as impute_calls
     from .io import output_type as resolve_type
     from .io import index_kind, index_paths, read_calls, read_genetic_map, write_imputed
+    from .reference_panel import read_panel
 
     mode = resolve_type(output, output_type)
     index_kind(index, output, mode)
@@ -134,7 +138,8 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     target_calls = read_calls(target, region=region, samples=sample_selection,
                               threads=n_threads)
     genetic_map = read_genetic_map(map_path) if map_path else None
-    panel = read_calls(panel_path, region=region, threads=n_threads) if panel_path else None
+    panel = (read_panel(panel_path, region=region, threads=n_threads) if panel_path
+             else None)
     timings = {"read": time.perf_counter() - started}
     try:
         with progress_bar("step", quiet=quiet) as bar:
@@ -226,6 +231,36 @@ def mask(input_path, output, output_type, design, every, offset, rate, regions, 
 
 @impute.command()
 @run_record_option
+@click.argument("panel_path", metavar="PANEL")
+@click.option("-o", "--output", required=True, default=None,
+              help=f"The compact panel to write (name it PANEL{SUFFIX}).")
+@regions_options
+@threads_option
+@click.option("-q", "--quiet", is_flag=True, default=False)
+def convert(panel_path, output, regions, regions_file, threads, quiet):
+    """Write a phased reference PANEL (VCF/BCF) as one compact file that --ref reads
+    fast: its haplotypes as blocks of distinct allele sequences (one byte per haplotype
+    and block), memory-mapped and checked against checksums when read."""
+    from ..io.selection import parse_regions
+    from .reference_panel import read_panel, save_panel
+
+    region = parse_regions(regions, regions_file)
+    set_threads(threads)
+    started = time.perf_counter()
+    panel = read_panel(panel_path, region=region, threads=threads or 1)
+    size = save_panel(panel, output)
+    seconds = time.perf_counter() - started
+    if not quiet:
+        click.echo(f"emapps impute convert: {panel.n_sites} sites, {panel.n_haplotypes} "
+                   f"haplotypes in {panel.blocks.bounds.shape[0] - 1} blocks; wrote "
+                   f"{output} ({size / 2 ** 20:.1f} MiB) in {seconds:.1f} s", err=True)
+    return {"output": output, "sites": panel.n_sites, "haplotypes": panel.n_haplotypes,
+            "blocks": panel.blocks.bounds.shape[0] - 1, "bytes": size,
+            "skipped_panel_records": panel.skipped}
+
+
+@impute.command()
+@run_record_option
 @click.argument("chunks", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, default=None,
               help="Ligated VCF/BCF ('-' for stdout).")
@@ -280,6 +315,7 @@ def score(imputed, truth, masked, panel_path, regions, regions_file, samples, sa
     from ..io.outputs import check_outputs, write_json
     from .evaluate import score as score_imputation
     from .io import read_calls
+    from .reference_panel import read_panel
 
     check_outputs([record_path], inputs=[imputed, truth, masked, panel_path, regions_file,
                                          samples_file])
@@ -287,7 +323,7 @@ def score(imputed, truth, masked, panel_path, regions, regions_file, samples, sa
     started = time.perf_counter()
     truth_calls = read_calls(truth, region=region, samples=sample_selection)
     masked_calls = read_calls(masked, region=region)
-    reference = read_calls(panel_path, region=region) if panel_path else None
+    reference = read_panel(panel_path, region=region) if panel_path else None
     table = score_imputation(imputed, truth_calls, masked_calls, reference)
     if record_path:
         write_json(record_path, run_record(

@@ -118,10 +118,11 @@ def _record_dosages(keys, cells, name, record):
     return dosage, call
 
 
-def score(imputed_path, truth: Calls, masked: Calls, reference: Calls | None = None) -> dict:
+def score(imputed_path, truth: Calls, masked: Calls, reference=None) -> dict:
     """The protocol's metrics on the masked entries: truth calls absent from ``masked``
     (a site it lacks, or a call it has missing).  MAF bins from ``reference`` when
-    given (array experiments), else from the truth cohort."""
+    given (a :class:`~emapps.impute.reference_panel.ReferencePanel`: array experiments),
+    else from the truth cohort."""
     keys, dosages, calls, quality = read_dosages(imputed_path, truth.samples)
     true = truth.genotypes()                                  # (N, S)
     truth_keys = truth.keys()
@@ -136,16 +137,20 @@ def score(imputed_path, truth: Calls, masked: Calls, reference: Calls | None = N
             seen = rows >= 0
             hidden[seen, s] = masked_genotypes[rows[seen], k] < 0
     hidden &= true >= 0
-    frequency_source = reference if reference is not None else truth
-    source_index = {key: k for k, key in enumerate(frequency_source.keys())}
-    source_alleles = frequency_source.alleles
+    if reference is not None:
+        source_keys, frequencies = reference.keys(), reference.alt_frequency()
+    else:
+        called = truth.alleles >= 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frequencies = (np.where(called, truth.alleles, 0).sum(axis=(0, 1))
+                           / called.sum(axis=(0, 1)))
+        source_keys = truth_keys
+    source_index = {key: k for k, key in enumerate(source_keys)}
     maf = np.full(truth.n_sites, np.nan)
     for s, key in enumerate(truth_keys):
         k = source_index.get(key)
         if k is not None:
-            column = source_alleles[:, :, k]
-            frequency = column[column >= 0].mean() if (column >= 0).any() else np.nan
-            maf[s] = min(frequency, 1 - frequency)
+            maf[s] = min(frequencies[k], 1 - frequencies[k])
     columns = np.array([keys.get(key, -1) for key in truth_keys])
     present = columns >= 0
     dosage = np.full(true.shape, np.nan)

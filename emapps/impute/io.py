@@ -17,8 +17,8 @@ from ..io.vcf import diploid_calls, display_name, genotype_records, open_vcf, re
 
 #: 1 cM per Mb when no genetic map is given
 CM_PER_BP = 1e-6
-#: records whose calls are decoded together
-RECORD_BLOCK = 4096
+#: call text decoded together (bytes)
+CHUNK_BYTES = 64 << 20
 
 
 @dataclass
@@ -65,70 +65,107 @@ def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
     ``region``: one region string or several (bcftools' -r spelling), None for all;
     ``samples``: sample names, a :class:`~emapps.io.selection.SampleSelection` (which may
     exclude), or None for all."""
-    name = display_name(path)
-    regions, selection = as_regions(region), as_selection(samples)
-    with open_vcf(path, threads=threads) as vcf:
-        header_samples = list(vcf.header.samples)
-        if not header_samples:
-            raise UserInputError(f"{name}: the file has no samples")
-        columns = (np.arange(len(header_samples)) if selection is None
-                   else np.array(selection.columns(header_samples, name), dtype=np.int64))
-        chrom, pos, ids, ref, alt, blocks = [], [], [], [], [], []
-        texts, sites = [], []  # the current block's sample-column text and (chrom, pos)
-        skipped = {"multiallelic": 0, "no_alt": 0, "duplicate": 0}
-        finished, last = set(), None
-        n_columns = 9 + len(header_samples)
-        try:
-            for line in record_lines(vcf, path, name, regions):
-                fields = line.split("\t", 9)
-                if len(fields) < 10:
-                    raise ValueError(f"{len(fields)} columns, {n_columns} expected")
-                where = (fields[0], int(fields[1]))
-                if last is not None and where[0] != last[0]:
-                    finished.add(last[0])
-                if where[0] in finished or (last is not None and where[0] == last[0]
-                                            and where[1] < last[1]):
-                    raise UserInputError(f"{name}: records are not sorted ({where[0]}:"
-                                         f"{where[1]} after {last[0]}:{last[1]}); sort "
-                                         f"with 'bcftools sort'")
-                last = where
-                alts = () if fields[4] == "." else fields[4].split(",")
-                if len(alts) != 1 or alts[0] in (".", "*"):
-                    skipped["no_alt" if not alts else "multiallelic"] += 1
-                    continue
-                if pos and (chrom[-1], pos[-1], ref[-1], alt[-1]) == (*where, fields[3],
-                                                                     alts[0]):
-                    skipped["duplicate"] += 1   # the same site again: the first one is kept
-                    continue
-                chrom.append(where[0])
-                pos.append(where[1])
-                ids.append(fields[2])
-                ref.append(fields[3])
-                alt.append(alts[0])
-                texts.append(fields[9].rstrip("\r\n"))
-                sites.append(where)
-                if len(texts) == RECORD_BLOCK:  # decode the calls block by block
-                    blocks.append(diploid_calls(texts, sites, header_samples, name))
-                    texts, sites = [], []
-        except UserInputError:
-            raise
-        except (OSError, ValueError) as error:
-            where = f" after {last[0]}:{last[1]}" if last else ""
-            raise UserInputError(f"{name}: malformed VCF record{where} ({error})") from None
-        header = vcf.header.copy()
-    if not pos:
-        raise UserInputError(f"{name}: no biallelic records"
-                             + (f" in {', '.join(regions)}" if regions else ""))
-    if texts:
-        blocks.append(diploid_calls(texts, sites, header_samples, name))
-    alleles = np.concatenate([block[0] for block in blocks], axis=1)
-    phased = np.concatenate([block[1] for block in blocks])
-    return Calls(np.array(chrom, dtype=str), np.array(pos, dtype=np.int64),
-                 np.array(ids, dtype=str), np.array(ref, dtype=str), np.array(alt, dtype=str),
-                 [header_samples[c] for c in columns],
-                 np.ascontiguousarray(alleles[:, :, columns].transpose(0, 2, 1)),
-                 np.ascontiguousarray(phased[:, columns].T), header, name,
-                 {key: value for key, value in skipped.items() if value})
+    chunks = []
+    reading = RecordChunks(path, region=region, samples=samples, threads=threads)
+    for chunk in reading:
+        chunks.append(chunk)
+    sites = [np.concatenate([chunk.sites[k] for chunk in chunks]) for k in range(5)]
+    alleles = np.concatenate([chunk.alleles for chunk in chunks], axis=2)
+    phased = np.concatenate([chunk.phased for chunk in chunks], axis=1)
+    return Calls(*sites, reading.samples, np.ascontiguousarray(alleles),
+                 np.ascontiguousarray(phased), reading.header, reading.name,
+                 reading.skipped)
+
+
+@dataclass
+class CallChunk:
+    """Consecutive records: sites (chrom, pos, ids, ref, alt arrays), alleles (2, N, R)
+    int8 (-1 missing) and phased (N, R)."""
+
+    sites: tuple
+    alleles: np.ndarray
+    phased: np.ndarray
+
+
+class RecordChunks:
+    """The biallelic records of a VCF/BCF as :class:`CallChunk` s of about
+    ``chunk_bytes`` of call text each (see :func:`read_calls`); after iterating,
+    ``samples``, ``header`` and ``skipped`` describe what was read."""
+
+    def __init__(self, path, *, region=None, samples=None, threads: int = 1,
+                 chunk_bytes: int = CHUNK_BYTES):
+        self.path, self.threads, self.chunk_bytes = path, threads, chunk_bytes
+        self.name = display_name(path)
+        self.regions, self.selection = as_regions(region), as_selection(samples)
+        self.samples, self.header = [], None
+        self.skipped = {}
+
+    def __iter__(self):
+        name = self.name
+        with open_vcf(self.path, threads=self.threads) as vcf:
+            header_samples = list(vcf.header.samples)
+            if not header_samples:
+                raise UserInputError(f"{name}: the file has no samples")
+            columns = (np.arange(len(header_samples)) if self.selection is None
+                       else np.array(self.selection.columns(header_samples, name),
+                                     dtype=np.int64))
+            self.samples = [header_samples[c] for c in columns]
+            self.header = vcf.header.copy()
+            skipped = {"multiallelic": 0, "no_alt": 0, "duplicate": 0}
+            pending = [[], [], [], [], [], []]   # chrom, pos, id, ref, alt, call text
+            finished, last, previous, size = set(), None, None, 0
+            n_columns = 9 + len(header_samples)
+            try:
+                for line in record_lines(vcf, self.path, name, self.regions):
+                    fields = line.split("\t", 9)
+                    if len(fields) < 10:
+                        raise ValueError(f"{len(fields)} columns, {n_columns} expected")
+                    where = (fields[0], int(fields[1]))
+                    if last is not None and where[0] != last[0]:
+                        finished.add(last[0])
+                    if where[0] in finished or (last is not None and where[0] == last[0]
+                                                and where[1] < last[1]):
+                        raise UserInputError(f"{name}: records are not sorted ({where[0]}:"
+                                             f"{where[1]} after {last[0]}:{last[1]}); sort "
+                                             f"with 'bcftools sort'")
+                    last = where
+                    alts = () if fields[4] == "." else fields[4].split(",")
+                    if len(alts) != 1 or alts[0] in (".", "*"):
+                        skipped["no_alt" if not alts else "multiallelic"] += 1
+                        continue
+                    if previous == (*where, fields[3], alts[0]):
+                        skipped["duplicate"] += 1   # the same site again: the first is kept
+                        continue
+                    previous = (*where, fields[3], alts[0])
+                    for values, value in zip(pending, (where[0], where[1], fields[2],
+                                                       fields[3], alts[0],
+                                                       fields[9].rstrip("\r\n"))):
+                        values.append(value)
+                    size += len(fields[9])
+                    if size >= self.chunk_bytes:   # decode the calls chunk by chunk
+                        yield self._decode(pending, header_samples, columns)
+                        pending, size = [[], [], [], [], [], []], 0
+            except UserInputError:
+                raise
+            except (OSError, ValueError) as error:
+                where = f" after {last[0]}:{last[1]}" if last else ""
+                raise UserInputError(f"{name}: malformed VCF record{where} ({error})") \
+                    from None
+        self.skipped = {key: value for key, value in skipped.items() if value}
+        if previous is None:
+            raise UserInputError(f"{name}: no biallelic records"
+                                 + (f" in {', '.join(self.regions)}" if self.regions else ""))
+        if pending[0]:
+            yield self._decode(pending, header_samples, columns)
+
+    def _decode(self, pending, header_samples, columns) -> CallChunk:
+        chrom, pos, ids, ref, alt, texts = pending
+        alleles, phased = diploid_calls(texts, list(zip(chrom, pos)), header_samples,
+                                        self.name)
+        sites = (np.array(chrom, dtype=str), np.array(pos, dtype=np.int64),
+                 np.array(ids, dtype=str), np.array(ref, dtype=str), np.array(alt, dtype=str))
+        return CallChunk(sites, alleles[:, :, columns].transpose(0, 2, 1),
+                         phased[:, columns].T)
 
 
 def check_one_chromosome(calls: Calls) -> None:

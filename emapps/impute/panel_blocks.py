@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels.copying.blocks import grow_block
+from ..kernels.copying.blocks import MAX_SEQUENCES, next_labels
 
 
 @dataclass
@@ -63,21 +63,58 @@ class PanelBlocks:
                 np.concatenate(sequences), np.concatenate(listed))
 
 
+class BlockBuilder:
+    """Blocks grown site by site (``add`` a row of H alleles), each while its
+    haplotypes take at most 255 distinct sequences; ``finish`` gives the
+    :class:`PanelBlocks`.  Only the open block's small tables are held, never the
+    panel's rows."""
+
+    def __init__(self, n_haplotypes: int):
+        self.labels = np.zeros(n_haplotypes, dtype=np.uint8)
+        self._next = np.empty(n_haplotypes, dtype=np.uint8)
+        self._parent = np.empty(MAX_SEQUENCES, dtype=np.uint8)
+        self._allele = np.empty(MAX_SEQUENCES, dtype=np.uint8)
+        self._steps = []        # the open block: per site, (parent, allele) per sequence
+        self.bounds, self.closed, self.alleles = [0], [], []
+
+    def add(self, row) -> None:
+        count = next_labels(row, self.labels, self._next, self._parent, self._allele)
+        if count < 0:
+            self._close()
+            count = next_labels(row, self.labels, self._next, self._parent, self._allele)
+        self._steps.append((self._parent[:count].copy(), self._allele[:count].copy()))
+        self.labels, self._next = self._next, self.labels
+
+    def _close(self) -> None:
+        """Close the open block: its sequences' alleles traced back through the steps."""
+        count = self._steps[-1][0].shape[0]
+        alleles = np.empty((count, len(self._steps)), dtype=np.uint8)
+        sequence = np.arange(count)
+        for site in range(len(self._steps) - 1, -1, -1):
+            parent, allele = self._steps[site]
+            alleles[:, site] = allele[sequence]
+            sequence = parent[sequence]
+        self.alleles.append(alleles.reshape(-1))
+        self.closed.append(self.labels.copy())
+        self.bounds.append(self.bounds[-1] + len(self._steps))
+        self._steps = []
+        self.labels[:] = 0
+
+    def finish(self) -> PanelBlocks:
+        if self._steps:
+            self._close()
+        sizes = [part.shape[0] for part in self.alleles]
+        labels = (np.stack(self.closed) if self.closed
+                  else np.zeros((0, self.labels.shape[0]), dtype=np.uint8))
+        return PanelBlocks(np.array(self.bounds, dtype=np.int64), labels,
+                           np.concatenate(self.alleles or [np.zeros(0, dtype=np.uint8)]),
+                           np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+
+
 def build_blocks(rows) -> PanelBlocks:
-    """Blocks of a panel given as (S, H) 0/1 rows, each grown while its haplotypes take
-    at most 255 distinct sequences."""
-    n_sites, n_haps = rows.shape
+    """Blocks of a panel given as (S, H) 0/1 rows."""
     rows = np.ascontiguousarray(rows, dtype=np.uint8)
-    bounds, labels, alleles = [0], [], []
-    current = np.empty(n_haps, dtype=np.uint8)
-    while bounds[-1] < n_sites:
-        start = bounds[-1]
-        end = int(grow_block(rows, start, current))
-        _, first = np.unique(current, return_index=True)   # one haplotype per sequence
-        alleles.append(np.ascontiguousarray(rows[start:end, first].T).reshape(-1))
-        labels.append(current.copy())
-        bounds.append(end)
-    sizes = [part.shape[0] for part in alleles]
-    return PanelBlocks(np.array(bounds, dtype=np.int64), np.stack(labels),
-                       np.concatenate(alleles),
-                       np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+    builder = BlockBuilder(rows.shape[1])
+    for row in rows:
+        builder.add(row)
+    return builder.finish()

@@ -31,8 +31,8 @@ from ..kernels.copying.haploid import impute_haplotypes
 from .candidates import SEARCHES, CandidateSearch, carriers_of, interpolation
 from .copying_em import LOCAL_PRIOR_WEIGHT, Composites, CopyingEM
 from .imputed import Imputed
-from .panel_blocks import build_blocks
-from .io import Calls, check_one_chromosome, check_panel, genetic_positions, match_sites
+from .io import Calls, check_one_chromosome, genetic_positions, match_sites
+from .reference_panel import ReferencePanel, check_distinct_samples, panel_from_calls
 
 
 #: phase moves run over composite panels of at most PHASE_STATES columns (from the panel
@@ -71,8 +71,10 @@ class ReferenceImputer(Estimator):
         self.genetic_map = genetic_map
         take_renamed_keywords(self, renamed)
 
-    def fit(self, target: Calls, panel: Calls, progress=None) -> "ReferenceImputer":
-        """Phase ``target`` against ``panel`` and fit the copying rates; ``progress()``,
+    def fit(self, target: Calls, panel: "ReferencePanel | Calls",
+            progress=None) -> "ReferenceImputer":
+        """Phase ``target`` against ``panel`` (a :class:`ReferencePanel`, or calls read
+        from a phased, complete VCF) and fit the copying rates; ``progress()``,
         when given, is called after each phasing and each EM run."""
         check_positive_int(self.per_window, "per_window")
         check_positive_int(self.rounds, "rounds")
@@ -82,8 +84,10 @@ class ReferenceImputer(Estimator):
         if self.search not in SEARCHES:
             raise UserInputError(f"search must be one of {', '.join(SEARCHES)}; got "
                                  f"{self.search!r}")
-        check_panel(panel)
+        if isinstance(panel, Calls):
+            panel = panel_from_calls(panel)
         check_one_chromosome(panel)
+        check_distinct_samples(target, panel)
         timings = {}
         started = time.perf_counter()
         match = match_sites(target, panel)
@@ -91,9 +95,7 @@ class ReferenceImputer(Estimator):
             raise UserInputError(f"{target.source}: {len(match.typed)} of its sites are in the "
                                  f"panel; imputation needs at least 2 typed sites")
         genotypes = target.genotypes()[:, match.target_index]      # (N, M)
-        hap_panel = np.concatenate([panel.alleles[0], panel.alleles[1]]).T  # (S, H)
-        hap_panel = np.ascontiguousarray(hap_panel, dtype=np.uint8)
-        typed_panel = np.ascontiguousarray(hap_panel[match.typed])
+        typed_panel = panel.rows(match.typed)                      # (M, H)
         centimorgans = genetic_positions(panel.chrom, panel.pos, self.genetic_map)
         typed_cm = centimorgans[match.typed]
         if np.any(np.diff(typed_cm) < 0):
@@ -133,7 +135,7 @@ class ReferenceImputer(Estimator):
         self.haplotypes_ = haplotypes
         self.match_ = match
         self._panel, self._target = panel, target
-        self._hap_panel, self._typed_panel = hap_panel, typed_panel
+        self._typed_panel = typed_panel
         self._centimorgans, self._genotypes = centimorgans, genotypes
         self.timings_ = timings
         return self
@@ -184,8 +186,8 @@ class ReferenceImputer(Estimator):
         """ALT probabilities of both phased haplotypes of every target at every panel
         site: typed and observed alleles as given, the rest imputed."""
         started = time.perf_counter()
-        panel, hap_panel = self._panel, self._hap_panel
-        typed, n_haps = self.match_.typed, hap_panel.shape[1]
+        panel = self._panel
+        typed, n_haps = self.match_.typed, panel.n_haplotypes
         left, weight = interpolation(self._centimorgans[typed], self._centimorgans)
         haplotypes = self.haplotypes_
         n_samples = haplotypes.shape[1]
@@ -195,9 +197,9 @@ class ReferenceImputer(Estimator):
         composites = self._composites(haplotypes, self.impute_states)
         if composites is None:
             probs = impute_haplotypes(self._typed_panel, flat, switch, self.params_.mismatch,
-                                      *carriers_of(hap_panel), left, weight)
+                                      *carriers_of(panel.rows()), left, weight)
         else:
-            probs = blocks_impute(self._model.rows, build_blocks(hap_panel).site_lists(),
+            probs = blocks_impute(self._model.rows, panel.blocks.site_lists(),
                                   haplotypes, *composites, switch, self.params_.mismatch,
                                   left, weight)
             probs = probs.reshape(flat.shape[0], -1)

@@ -92,6 +92,11 @@ def _interval(text: str, where: str) -> tuple:
     return chrom, begin, end
 
 
+def region_interval(text: str) -> tuple:
+    """(chrom, begin, end) of one region string; end is None for the chromosome's end."""
+    return _interval(text, "region")
+
+
 def _merged(intervals: list) -> list:
     """Overlapping or touching intervals of one chromosome joined; chromosomes in the
     order first given, intervals sorted within each."""

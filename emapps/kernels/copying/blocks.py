@@ -15,29 +15,24 @@ MAX_SEQUENCES = 255
 
 
 @kernel()
-def grow_block(rows, start, labels):
-    """Extend a block from site ``start`` of ``rows`` (S, H) 0/1 while its haplotypes
-    take at most MAX_SEQUENCES distinct sequences; ``labels`` (H,) uint8 gets each
-    haplotype's sequence (numbered by first appearance).  Returns the block's end."""
-    n_sites, n_haps = rows.shape
-    table = np.empty(2 * MAX_SEQUENCES, dtype=np.int64)
-    grown = np.empty(n_haps, dtype=np.uint8)
-    labels[:] = 0
-    end = start
-    while end < n_sites:
-        table[:] = -1
-        count = 0
-        for h in range(n_haps):
-            code = 2 * np.int64(labels[h]) + rows[end, h]
-            if table[code] < 0:
-                if count == MAX_SEQUENCES:
-                    return end
-                table[code] = count
-                count += 1
-            grown[h] = table[code]
-        labels[:] = grown
-        end += 1
-    return end
+def next_labels(row, labels, out, parent, allele):
+    """Extend a block by one site: haplotypes with sequence ``labels`` (H,) uint8 so far
+    and alleles ``row`` (H,) get new sequences in ``out``, numbered by first appearance,
+    each new sequence q continuing parent[q] with allele[q].  Returns the number of
+    sequences, or -1 (``out`` unfinished) past MAX_SEQUENCES."""
+    table = np.full(2 * MAX_SEQUENCES, -1, dtype=np.int64)
+    count = 0
+    for h in range(row.shape[0]):
+        code = 2 * np.int64(labels[h]) + row[h]
+        if table[code] < 0:
+            if count == MAX_SEQUENCES:
+                return -1
+            table[code] = count
+            parent[count] = labels[h]
+            allele[count] = row[h]
+            count += 1
+        out[h] = table[code]
+    return count
 
 
 @kernel()
