@@ -64,6 +64,8 @@ def _blocks_impute_chunk(rows, labels, block_of, site_ptr_seq, site_seqs, site_l
     lanes = np.empty(LANES)
     here_sums = np.zeros(256, dtype=np.float32)
     after_sums = np.zeros(256, dtype=np.float32)
+    carried = np.zeros(256, dtype=np.float32)   # the sums at m + 1, in carried_block
+    pending = np.zeros(256, dtype=np.float32)   # the sums at m to carry to m - 1
     window = _window_of(bounds, n_markers)
     for k in range(start, stop):
         composite_panel(rows, bounds, offsets[k], candidates, composite, donors)
@@ -71,6 +73,7 @@ def _blocks_impute_chunk(rows, labels, block_of, site_ptr_seq, site_seqs, site_l
             observed = haplotypes[c, k]
             forward(composite, observed, switch, mismatch, alpha, log_prefix)
             beta[:] = 1.0
+            carried_block = -1
             for m in range(n_markers - 1, -1, -1):
                 here, after = posterior_row(composite, observed, switch, mismatch, alpha,
                                              m, beta, weighted, emit, pair, lanes)
@@ -78,19 +81,32 @@ def _blocks_impute_chunk(rows, labels, block_of, site_ptr_seq, site_seqs, site_l
                 following = own
                 if m + 1 < n_markers:
                     following = window[m + 1]
-                block = -1
+                block, first_block, after_ready = -1, -1, False
                 for p in range(site_ptr[m], site_ptr[m + 1]):
                     s = site_order[p]
                     if block_of[s] != block:
                         block = block_of[s]
                         _sequence_sum(here, labels[block], donors[own], here_sums)
-                        _sequence_sum(after, labels[block], donors[following], after_sums)
+                        after_ready = False
+                        if first_block < 0:   # what marker m - 1 reads as its "after"
+                            first_block = block
+                            pending[:] = here_sums
                     w = weight[s]
+                    if w > 0.0 and not after_ready:   # the sums at m + 1: reused if kept
+                        if block == carried_block:
+                            after_sums[:] = carried
+                        else:
+                            _sequence_sum(after, labels[block], donors[following],
+                                          after_sums)
+                        after_ready = True
                     share = 0.0
                     for q in range(site_ptr_seq[s], site_ptr_seq[s + 1]):
                         sequence = site_seqs[q]
                         share += (1.0 - w) * here_sums[sequence] + w * after_sums[sequence]
                     out[c, k, s] = share if site_listed[s] == 1 else 1.0 - share
+                carried_block = first_block
+                if first_block >= 0:
+                    carried[:] = pending
 
 
 def blocks_impute(rows, blocks, haplotypes, bounds, offsets, candidates, width, switch,
