@@ -111,13 +111,15 @@ class CandidateSearch:
         self.panel, self.mode = panel, mode
         self._patterns = None
 
-    def fewest_conflicts(self, genotypes, keep, previous=None) -> tuple:
+    def fewest_conflicts(self, genotypes, keep) -> tuple:
+        """Per sample and window, the ``keep`` haplotypes with the fewest opposite
+        homozygotes with its genotypes (N, M)."""
         if self.mode == "scan":
-            return window_candidates(self.panel, genotypes, keep, previous)
+            return window_candidates(self.panel, genotypes, keep)
         if self._patterns is None:
             self._patterns = window_patterns(pack_bits(self.panel.T == 1, WINDOW))
         offsets, candidates = pattern_candidates(
-            self._patterns, *_query_words(genotypes, previous, WINDOW), keep)
+            self._patterns, *_query_words(genotypes, None, WINDOW), keep)
         return window_bounds(self.panel.shape[0]), offsets, candidates
 
     def longest_runs(self, haplotypes, keep, states=None, owners=None) -> tuple:
