@@ -4,7 +4,7 @@ or many."""
 import numpy as np
 import pytest
 
-from emapps.impute.io import GT_TEXT, _format_table
+from emapps.impute.vcf_output import GT_TEXT, _format_table
 from emapps.io import vcf
 from emapps.io.vcf import genotype_records
 

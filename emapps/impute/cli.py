@@ -117,8 +117,9 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     from ..io.outputs import check_outputs, write_json
     from .imputation import NotASettingError
     from .imputation import impute as impute_calls
-    from .io import output_type as resolve_type
-    from .io import index_kind, index_paths, read_calls, read_genetic_map, write_imputed
+    from .io import read_calls, read_genetic_map
+    from .vcf_output import index_kind, index_paths, write_imputed
+    from .vcf_output import output_type as resolve_type
     from .reference_panel import read_panel
 
     mode = resolve_type(output, output_type)
@@ -135,8 +136,11 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     seed = resolve_seed(seed)
     n_threads = threads or 1
     started = time.perf_counter()
+    # multi-allelic records are split for the haplotype models and joined in the output;
+    # the cluster model (genotype probabilities only) skips and counts them
     target_calls = read_calls(target, region=region, samples=sample_selection,
-                              threads=n_threads)
+                              threads=n_threads,
+                              split=bool(panel_path) or cohort_model == "copying")
     genetic_map = read_genetic_map(map_path) if map_path else None
     panel = (read_panel(panel_path, region=region, threads=n_threads) if panel_path
              else None)
@@ -204,8 +208,9 @@ def mask(input_path, output, output_type, design, every, offset, rate, regions, 
     from .._version import __version__
     from ..io.outputs import check_outputs
     from .evaluate import mask_array, mask_random, unphased_vcf
-    from .io import output_type as resolve_type
-    from .io import index_kind, index_paths, read_calls, write_vcf_text
+    from .io import read_calls
+    from .vcf_output import index_kind, index_paths, write_vcf_text
+    from .vcf_output import output_type as resolve_type
 
     mode = resolve_type(output, output_type)
     index_kind(index, output, mode)
@@ -273,8 +278,8 @@ def ligate(chunks, output, output_type, index, threads, quiet):
     later chunk's haplotypes are swapped per sample to agree with the earlier chunk's
     phase, and the records switch chunk in the middle of the overlap."""
     from ..io.outputs import check_outputs
-    from .io import index_kind, index_paths
-    from .io import output_type as resolve_type
+    from .vcf_output import index_kind, index_paths
+    from .vcf_output import output_type as resolve_type
     from .ligate import ligate as join_chunks
 
     if "-" in chunks:

@@ -271,10 +271,10 @@ class CohortCopier(Estimator):
         sites = (calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
                  (probs[0], probs[1]), np.zeros(calls.n_sites, dtype=bool), record, missing)
         if not self._other_phasings:
-            return Imputed(*sites)
+            return Imputed(*sites, source_records=calls.records)
         averaged = np.stack(genotype_probs(*probs))
         filled = averaged[:, missing]
         for other in self._other_phasings:
             filled += np.stack(genotype_probs(*other))
         averaged[:, missing] = filled / self.phasings
-        return AveragedImputed(*sites, averaged=averaged)
+        return AveragedImputed(*sites, source_records=calls.records, averaged=averaged)

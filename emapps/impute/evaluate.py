@@ -5,7 +5,8 @@ missingness, seeded) and scoring an imputed file against the truth on the masked
 import numpy as np
 
 from ..errors import UserInputError
-from .io import Calls, kept_header_lines
+from .io import Calls
+from .vcf_output import kept_header_lines
 
 #: MAF bins of the protocol: [0, 1%), [1%, 5%), [5%, 50%]
 MAF_BINS = ((0.0, 0.01, "<1%"), (0.01, 0.05, "1-5%"), (0.05, 0.5000001, ">=5%"))

@@ -35,6 +35,9 @@ class Imputed(ImputedSites):
     imputed: np.ndarray         # (S,) bool: not typed in the target
     record: dict = field(default_factory=dict)
     estimated: np.ndarray | None = None   # (N, S) bool: entries filled in (cohort mode)
+    #: (S,) the input record of each site: sites split from one multi-allelic record
+    #: share it and are written back as that record (None: nothing was split)
+    source_records: np.ndarray | None = None
 
     @property
     def dosage(self) -> np.ndarray:

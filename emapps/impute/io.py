@@ -1,19 +1,14 @@
-"""Imputation input and output: biallelic diploid calls from VCF/BCF (pysam), the
-target-panel site match, PLINK genetic maps, and the imputed VCF/BCF (Beagle's fields)."""
+"""Imputation input: diploid calls from VCF/BCF (pysam; multi-allelic records split on
+request), the target-panel site match, and genetic maps (the output: vcf_output)."""
 
 import gzip
-import os
-import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserInputError
-from ..io.outputs import atomic_path
 from ..io.selection import as_regions, as_selection
-from ..io.vcf import diploid_calls, display_name, genotype_records, open_vcf, record_lines
+from ..io.vcf import diploid_calls, display_name, open_vcf, record_lines
 
 #: 1 cM per Mb when no genetic map is given
 CM_PER_BP = 1e-6
@@ -37,6 +32,9 @@ class Calls:
     header: object = None     # the pysam header, for the output
     source: str = ""
     skipped: dict = field(default_factory=dict)
+    #: (M,) each site's record in the file: sites split from one multi-allelic record
+    #: share it (None when nothing was split)
+    records: np.ndarray | None = None
 
     @property
     def n_sites(self) -> int:
@@ -55,50 +53,66 @@ class Calls:
         keep = np.asarray(keep)
         return Calls(self.chrom[keep], self.pos[keep], self.ids[keep], self.ref[keep],
                      self.alt[keep], self.samples, self.alleles[:, :, keep],
-                     self.phased[:, keep], self.header, self.source, dict(self.skipped))
+                     self.phased[:, keep], self.header, self.source, dict(self.skipped),
+                     None if self.records is None else self.records[keep])
 
 
-def read_calls(path, *, region=None, samples=None, threads: int = 1) -> Calls:
-    """Biallelic records of a VCF/BCF ('-' for stdin), in file order; multi-allelic and
-    ALT-less records are skipped and counted.  Unsorted records are an error.
+def read_calls(path, *, region=None, samples=None, threads: int = 1,
+               split: bool = False) -> Calls:
+    """Biallelic records of a VCF/BCF ('-' for stdin), in file order; ALT-less records
+    are skipped and counted, and so are multi-allelic ones unless ``split`` splits them
+    into biallelic sites (see :class:`RecordChunks`).  Unsorted records are an error.
 
     ``region``: one region string or several (bcftools' -r spelling), None for all;
     ``samples``: sample names, a :class:`~emapps.io.selection.SampleSelection` (which may
     exclude), or None for all."""
     chunks = []
-    reading = RecordChunks(path, region=region, samples=samples, threads=threads)
+    reading = RecordChunks(path, region=region, samples=samples, threads=threads,
+                           split=split)
     for chunk in reading:
         chunks.append(chunk)
     sites = [np.concatenate([chunk.sites[k] for chunk in chunks]) for k in range(5)]
     alleles = np.concatenate([chunk.alleles for chunk in chunks], axis=2)
     phased = np.concatenate([chunk.phased for chunk in chunks], axis=1)
+    records = np.concatenate([chunk.source for chunk in chunks])
     return Calls(*sites, reading.samples, np.ascontiguousarray(alleles),
                  np.ascontiguousarray(phased), reading.header, reading.name,
-                 reading.skipped)
+                 reading.skipped, records if reading.split else None)
 
 
 @dataclass
 class CallChunk:
     """Consecutive records: sites (chrom, pos, ids, ref, alt arrays), alleles (2, N, R)
-    int8 (-1 missing) and phased (N, R)."""
+    int8 (-1 missing), phased (N, R) and each row's source record (R,): rows split from
+    one multi-allelic record share it."""
 
     sites: tuple
     alleles: np.ndarray
     phased: np.ndarray
+    source: np.ndarray
+
+
+#: ALT alleles a record may have to be split (one digit each, in the int8 codes)
+MAX_SPLIT_ALTS = 100
 
 
 class RecordChunks:
     """The biallelic records of a VCF/BCF as :class:`CallChunk` s of about
     ``chunk_bytes`` of call text each (see :func:`read_calls`); after iterating,
-    ``samples``, ``header`` and ``skipped`` describe what was read."""
+    ``samples``, ``header``, ``skipped`` and ``split`` (multi-allelic records split)
+    describe what was read.  With ``split``, a record with k ALT alleles becomes k
+    biallelic rows, as ``bcftools norm -m-`` splits it: in the row of ALT i, allele i
+    reads 1 and every other allele 0 (a spanning deletion '*' gets no row)."""
 
     def __init__(self, path, *, region=None, samples=None, threads: int = 1,
-                 chunk_bytes: int = CHUNK_BYTES):
+                 chunk_bytes: int = CHUNK_BYTES, split: bool = False):
         self.path, self.threads, self.chunk_bytes = path, threads, chunk_bytes
         self.name = display_name(path)
         self.regions, self.selection = as_regions(region), as_selection(samples)
+        self.splitting = split
         self.samples, self.header = [], None
-        self.skipped = {}
+        self.skipped, self.split = {}, 0
+        self._records = 0
 
     def __iter__(self):
         name = self.name
@@ -112,7 +126,7 @@ class RecordChunks:
             self.samples = [header_samples[c] for c in columns]
             self.header = vcf.header.copy()
             skipped = {"multiallelic": 0, "no_alt": 0, "duplicate": 0}
-            pending = [[], [], [], [], [], []]   # chrom, pos, id, ref, alt, call text
+            pending = [[], [], [], [], [], []]   # chrom, pos, id, ref, ALTs, call text
             finished, last, previous, size = set(), None, None, 0
             n_columns = 9 + len(header_samples)
             try:
@@ -129,16 +143,21 @@ class RecordChunks:
                                              f"{where[1]} after {last[0]}:{last[1]}); sort "
                                              f"with 'bcftools sort'")
                     last = where
-                    alts = () if fields[4] == "." else fields[4].split(",")
-                    if len(alts) != 1 or alts[0] in (".", "*"):
-                        skipped["no_alt" if not alts else "multiallelic"] += 1
+                    alts = () if fields[4] == "." else tuple(fields[4].split(","))
+                    usable = [alt for alt in alts if alt not in (".", "*")]
+                    if not usable:
+                        skipped["no_alt"] += 1
                         continue
-                    if previous == (*where, fields[3], alts[0]):
+                    if len(alts) > 1 and not (self.splitting
+                                              and len(alts) <= MAX_SPLIT_ALTS):
+                        skipped["multiallelic"] += 1
+                        continue
+                    if previous == (*where, fields[3], alts):
                         skipped["duplicate"] += 1   # the same site again: the first is kept
                         continue
-                    previous = (*where, fields[3], alts[0])
+                    previous = (*where, fields[3], alts)
                     for values, value in zip(pending, (where[0], where[1], fields[2],
-                                                       fields[3], alts[0],
+                                                       fields[3], alts,
                                                        fields[9].rstrip("\r\n"))):
                         values.append(value)
                     size += len(fields[9])
@@ -159,13 +178,27 @@ class RecordChunks:
             yield self._decode(pending, header_samples, columns)
 
     def _decode(self, pending, header_samples, columns) -> CallChunk:
-        chrom, pos, ids, ref, alt, texts = pending
-        alleles, phased = diploid_calls(texts, list(zip(chrom, pos)), header_samples,
-                                        self.name)
-        sites = (np.array(chrom, dtype=str), np.array(pos, dtype=np.int64),
-                 np.array(ids, dtype=str), np.array(ref, dtype=str), np.array(alt, dtype=str))
-        return CallChunk(sites, alleles[:, :, columns].transpose(0, 2, 1),
-                         phased[:, columns].T)
+        chrom, pos, ids, ref, alts, texts = pending
+        n_alts = np.array([len(alleles) for alleles in alts], dtype=np.int64)
+        codes, phased = diploid_calls(texts, list(zip(chrom, pos)), header_samples,
+                                      self.name, n_alts)
+        codes, phased = codes[:, :, columns], phased[:, columns]
+        source = self._records + np.arange(len(texts))
+        self._records += len(texts)
+        rows = [(r, 1) for r in range(len(texts))] if n_alts.max() == 1 else [
+            (r, allele) for r, alleles in enumerate(alts)
+            for allele, alt in enumerate(alleles, start=1) if alt != "*"]
+        records = np.array([r for r, _ in rows], dtype=np.int64)
+        if n_alts.max() > 1:
+            chosen = np.array([allele for _, allele in rows], dtype=np.int8)[None, :, None]
+            picked = codes[:, records]
+            codes = np.where(picked < 0, -1, (picked == chosen).astype(np.int8))
+            self.split += int(np.count_nonzero(n_alts > 1))
+        sites = (np.array(chrom, dtype=str)[records], np.array(pos, dtype=np.int64)[records],
+                 np.array(ids, dtype=str)[records], np.array(ref, dtype=str)[records],
+                 np.array([alts[r][allele - 1] for r, allele in rows], dtype=str))
+        return CallChunk(sites, codes.transpose(0, 2, 1), phased[records].T,
+                         source[records])
 
 
 def check_one_chromosome(calls: Calls) -> None:
@@ -303,198 +336,3 @@ def genetic_positions(chrom, pos, genetic_map=None) -> np.ndarray:
         centimorgans = centimorgans.copy()
         centimorgans[rows] = inside
     return centimorgans
-
-
-# --------------------------------------------------------------------------- output
-
-OUTPUT_MODES = {"v": "w", "z": "wz", "b": "wb", "u": "wbu"}
-#: output GT by code (the results' ``genotype_codes``)
-GT_TEXT = ("0|0", "0|1", "1|0", "1|1", "0/0", "0/1", "1/1")
-
-
-def output_type(path, requested=None) -> str:
-    """-O v|z|b|u, else from the file name (.vcf.gz/.bgz z, .bcf b, otherwise v)."""
-    if requested:
-        if requested not in OUTPUT_MODES:
-            raise UserInputError(f"-O must be one of v, z, b, u; got {requested!r}")
-        return requested
-    name = str(path).lower()
-    if name.endswith((".vcf.gz", ".vcf.bgz", ".gz")):
-        return "z"
-    if name.endswith(".bcf"):
-        return "b"
-    return "v"
-
-
-def _format_table(values: np.ndarray, digits: int) -> np.ndarray:
-    """Strings of 0..values.max() in steps of 10^-digits, Beagle's style (no trailing
-    zeros beyond what is needed)."""
-    return np.array([f"{v:.{digits}f}".rstrip("0").rstrip(".") if "." in f"{v:.{digits}f}"
-                     else f"{v:.{digits}f}" for v in values], dtype=object)
-
-
-def write_imputed(path, result, target: Calls, *, mode="v", command="", version="",
-                  threads: int = 1, index: str = "auto") -> None:
-    """The imputed VCF/BCF: the target's samples and header lines plus ##source, INFO
-    AF/DR2/IMP and FORMAT GT (phased)/DS/GP (see :func:`write_vcf_text`)."""
-    write_vcf_text(path, _header_text(target, result, command, version), _body_lines(result),
-                   mode=mode, threads=threads, index=index)
-
-
-#: index kinds of -W/--write-index; 'auto' is .tbi for bgzipped VCF, .csi for BCF
-INDEX_KINDS = ("auto", "tbi", "csi", "none")
-
-
-def index_kind(index: str, path, mode: str) -> str | None:
-    """The index an output gets ('tbi', 'csi' or None) for -W/--write-index ``index``."""
-    if index not in INDEX_KINDS:
-        raise UserInputError(f"--write-index must be one of {', '.join(INDEX_KINDS)}; got "
-                             f"{index!r}")
-    indexable = path != "-" and mode in ("z", "b")
-    if index == "none" or (index == "auto" and not indexable):
-        return None
-    if not indexable:
-        raise UserInputError(f"--write-index {index}: only a bgzipped VCF or a BCF file can "
-                             f"be indexed (use -O z or -O b)")
-    if index == "tbi" and mode == "b":
-        raise UserInputError("--write-index tbi: a BCF file is indexed as .csi")
-    return {"auto": "tbi" if mode == "z" else "csi"}.get(index, index)
-
-
-def index_paths(path) -> list[str]:
-    """The index files an output may have beside it."""
-    return [] if path in (None, "-") else [f"{path}.tbi", f"{path}.csi"]
-
-
-def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
-                   index: str = "auto") -> None:
-    """VCF text (header, record lines) written as VCF, bgzipped VCF (pysam's BGZF writer)
-    or, through pysam's records, BCF (``mode`` v/z/b/u): to a temporary file renamed
-    into place, with an index as ``index`` asks (see :func:`index_kind`); an index left
-    from an earlier file at the same path is removed.  '-' writes to stdout."""
-    import pysam
-
-    kind = index_kind(index, path, mode)
-    header_text = _with_pass_filter(header_text)
-    for stale in index_paths(path):   # it would describe the file being replaced
-        if not stale.endswith(f".{kind}"):
-            Path(stale).unlink(missing_ok=True)
-    if path != "-" and mode in ("v", "z"):
-        with atomic_path(path) as temporary:
-            with (open(temporary, "w") if mode == "v"
-                  else _BgzfText(pysam.BGZFile(str(temporary), "wb"))) as handle:
-                handle.write(header_text)
-                handle.writelines(lines)
-            if kind:
-                _index(pysam, temporary, path, csi=kind == "csi")
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        text_path = Path(scratch) / "records.vcf"
-        with open(text_path, "w") as handle:
-            handle.write(header_text)
-            handle.writelines(lines)
-        previous = pysam.set_verbosity(0)
-        try:
-            with pysam.VariantFile(str(text_path)) as source:
-                if path == "-":
-                    sys.stdout.flush()
-                    with pysam.VariantFile("-", OUTPUT_MODES[mode], header=source.header) as out:
-                        for record in source:
-                            out.write(record)
-                    return
-                with atomic_path(path) as temporary:
-                    with pysam.VariantFile(str(temporary), OUTPUT_MODES[mode],
-                                           header=source.header, threads=threads) as out:
-                        for record in source:
-                            out.write(record)
-                    if kind:
-                        _index(pysam, temporary, path, csi=True)
-        finally:
-            pysam.set_verbosity(previous)
-
-
-def _with_pass_filter(header_text: str) -> str:
-    """The header with htslib's ##FILTER=<ID=PASS> line second, where pysam puts it."""
-    first, *rest = header_text.split("\n")
-    rest = [line for line in rest if not line.startswith("##FILTER=<ID=PASS,")]
-    return "\n".join([first, '##FILTER=<ID=PASS,Description="All filters passed">', *rest])
-
-
-class _BgzfText:
-    """A text-mode context over a binary pysam.BGZFile."""
-
-    def __init__(self, handle):
-        self.handle = handle
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.close()
-
-    def write(self, text: str):
-        self.handle.write(text.encode())
-
-    def writelines(self, texts):
-        for text in texts:
-            self.write(text)
-
-
-def _index(pysam, temporary, path, csi: bool):
-    suffix = ".csi" if csi else ".tbi"
-    pysam.tabix_index(str(temporary), preset="vcf", force=True, csi=csi, keep_original=True)
-    os.replace(f"{temporary}{suffix}", f"{path}{suffix}")
-
-
-def kept_header_lines(calls: Calls, command="", version="", drop=()) -> list:
-    """The header lines of ``calls``' file to carry over, after a fresh fileformat,
-    ##source and command line: all but fileformat, source, contigs (rewritten from the
-    records) and INFO/FORMAT definitions of the ids in ``drop``."""
-    lines = ["##fileformat=VCFv4.2", f"##source=emapps-{version}"]
-    if command:
-        lines.append(f"##emapps_command={command}")
-    for record in calls.header.records:
-        if record.key in ("fileformat", "source") or record.type == "CONTIG" or (
-                record.type in ("INFO", "FORMAT") and record.get("ID") in drop):
-            continue
-        lines.append(str(record).rstrip("\n"))
-    lines += [f"##contig=<ID={chrom}>" for chrom in dict.fromkeys(calls.chrom.tolist())]
-    return lines
-
-
-def _header_text(target: Calls, result, command, version) -> str:
-    lines = kept_header_lines(target, command, version,
-                              drop={"AF", "DR2", "IMP", "GT", "DS", "GP"})
-    lines = [line for line in lines if not line.startswith("##contig")]
-    lines += [f"##contig=<ID={chrom}>" for chrom in dict.fromkeys(result.chrom.tolist())]
-    lines += [
-        '##INFO=<ID=AF,Number=A,Type=Float,Description="Estimated ALT allele frequency">',
-        '##INFO=<ID=DR2,Number=A,Type=Float,Description="Dosage R-squared: estimated squared '
-        'correlation between estimated REF dose [P(RA) + 2*P(RR)] and true REF dose">',
-        '##INFO=<ID=IMP,Number=0,Type=Flag,Description="Imputed marker">',
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="estimated ALT dose [P(RA) + '
-        '2*P(AA)]">',
-        '##FORMAT=<ID=GP,Number=G,Type=Float,Description="Estimated Genotype Probability">',
-        "#" + "\t".join(["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO",
-                         "FORMAT", *target.samples])]
-    return "\n".join(lines) + "\n"
-
-
-def _body_lines(result):
-    """Record lines (one string), two decimals as Beagle writes them; the sample cells
-    are spelt from tables of the hundredths (codes within them: probabilities are in
-    [0, 1], dosages in [0, 2])."""
-    hundredths = _format_table(np.arange(201) / 100.0, 2)
-    af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)
-                                                        .astype(np.int64)]
-    dr2 = hundredths[np.rint(np.clip(result.dosage_r2, 0, 1) * 100).astype(np.int64)]
-    prefixes = [f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
-                f"{result.alt[s]}\t.\tPASS\tAF={af[s]};DR2={dr2[s]}"
-                f"{';IMP' if result.imputed[s] else ''}\tGT:DS:GP\t".encode()
-                for s in range(result.n_sites)]
-    gp = [np.rint(probs * 100).astype(np.int64) for probs in result.genotype_probs()]
-    text = genotype_records(prefixes, result.genotype_codes().astype(np.int64),
-                            np.rint(result.dosage * 100).astype(np.int64), *gp, GT_TEXT,
-                            list(hundredths))
-    return [text.decode("ascii")]

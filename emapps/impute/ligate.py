@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import UserInputError
 from ..io.vcf import display_name, fetch, open_vcf
-from .io import Calls, read_calls, write_vcf_text
+from .io import Calls, read_calls
+from .vcf_output import write_vcf_text
 
 #: heterozygotes (nearest the cut, called by both chunks) that decide a sample's swap
 VOTERS = 20

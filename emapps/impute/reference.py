@@ -231,4 +231,5 @@ class ReferenceImputer(Estimator):
                   "skipped_panel_records": panel.skipped,
                   "timings": {**self.timings_, "impute": time.perf_counter() - started}}
         return Imputed(panel.chrom, panel.pos, panel.ids, panel.ref, panel.alt,
-                       self._target.samples, (probs[0], probs[1]), imputed, record)
+                       self._target.samples, (probs[0], probs[1]), imputed, record,
+                       source_records=panel.records)

@@ -40,6 +40,9 @@ class ReferencePanel:
     blocks: PanelBlocks
     source: str = ""
     skipped: dict = field(default_factory=dict)
+    #: (S,) each site's record in the panel's VCF (sites split from one multi-allelic
+    #: record share it), or None when none was split
+    records: np.ndarray | None = None
 
     @property
     def n_sites(self) -> int:
@@ -82,16 +85,17 @@ def panel_from_calls(calls: Calls) -> ReferencePanel:
     rows = np.concatenate([calls.alleles[0], calls.alleles[1]]).T
     return ReferencePanel(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt,
                           list(calls.samples), build_blocks(rows), calls.source,
-                          dict(calls.skipped))
+                          dict(calls.skipped), calls.records)
 
 
 def read_panel(path, *, region=None, threads: int = 1) -> ReferencePanel:
     """A reference panel from a compact panel file or a VCF/BCF (its records streamed
-    into blocks); ``region`` as :func:`~emapps.impute.io.read_calls` takes it."""
+    into blocks, multi-allelic ones split into biallelic sites); ``region`` as
+    :func:`~emapps.impute.io.read_calls` takes it."""
     if is_compact(path):
         return load_panel(path, region=region)
-    reading = RecordChunks(path, region=region, threads=threads)
-    builder, sites = None, [[] for _ in SITE_FIELDS]
+    reading = RecordChunks(path, region=region, threads=threads, split=True)
+    builder, sites, records = None, [[] for _ in SITE_FIELDS], []
     for chunk in reading:
         check_panel(Calls(*chunk.sites, reading.samples, chunk.alleles, chunk.phased,
                           source=reading.name))
@@ -102,8 +106,10 @@ def read_panel(path, *, region=None, threads: int = 1) -> ReferencePanel:
             builder.add(row)
         for values, part in zip(sites, chunk.sites):
             values.append(part)
+        records.append(chunk.source)
     return ReferencePanel(*(np.concatenate(values) for values in sites), reading.samples,
-                          builder.finish(), reading.name, reading.skipped)
+                          builder.finish(), reading.name, reading.skipped,
+                          np.concatenate(records) if reading.split else None)
 
 
 # --------------------------------------------------------------- the compact file
@@ -124,6 +130,8 @@ def _arrays(panel: ReferencePanel) -> dict:
     arrays = {name: np.asarray(getattr(panel, name)) for name in SITE_FIELDS}
     arrays.update(bounds=blocks.bounds, labels=blocks.labels, alleles=blocks.alleles,
                   allele_ptr=blocks.allele_ptr)
+    if panel.records is not None:
+        arrays["records"] = panel.records
     return {name: np.ascontiguousarray(array) for name, array in arrays.items()}
 
 
@@ -188,8 +196,10 @@ def load_panel(path, region=None) -> ReferencePanel:
             from None
     blocks = PanelBlocks(*(np.asarray(arrays[name]) for name in
                            ("bounds", "labels", "alleles", "allele_ptr")))
+    records = np.asarray(arrays["records"]) if "records" in arrays else None
     panel = ReferencePanel(*(np.asarray(arrays[name]) for name in SITE_FIELDS),
-                           header["samples"], blocks, str(path), header.get("skipped", {}))
+                           header["samples"], blocks, str(path), header.get("skipped", {}),
+                           records)
     if region is not None:
         panel = _in_regions(panel, as_regions(region), path)
     return panel
@@ -206,4 +216,5 @@ def _in_regions(panel: ReferencePanel, regions, path) -> ReferencePanel:
     sites = np.flatnonzero(keep)
     return ReferencePanel(*(getattr(panel, name)[sites] for name in SITE_FIELDS),
                           panel.samples, build_blocks(panel.rows(sites)), panel.source,
-                          panel.skipped)
+                          panel.skipped,
+                          None if panel.records is None else panel.records[sites])

@@ -90,12 +90,15 @@ def _text_records(handle):
                 yield line.decode()
 
 
-def diploid_calls(columns, sites, samples, name: str) -> tuple:
+def diploid_calls(columns, sites, samples, name: str, n_alts=None) -> tuple:
     """(alleles (2, records, samples) int8 with -1 missing, phased (records, samples)
-    bool) of biallelic records given as the text of their sample columns (``sites``:
-    their (chrom, pos), for messages).  Records whose sample columns are GT-only one-digit
-    diploid calls are decoded together in one vectorised step, the rest call by call."""
+    bool) of records given as the text of their sample columns (``sites``: their (chrom,
+    pos), for messages), each with ``n_alts`` ALT alleles (default 1: biallelic).  Records
+    whose sample columns are GT-only one-digit diploid calls are decoded together in one
+    vectorised step, the rest call by call."""
     n_samples = len(samples)
+    if n_alts is None:
+        n_alts = np.ones(len(columns), dtype=np.int64)
     alleles = np.full((2, len(columns), n_samples), -1, dtype=np.int8)
     phased = np.zeros((len(columns), n_samples), dtype=bool)
     simple = np.array([len(text) == 4 * n_samples - 1 and ":" not in text
@@ -106,8 +109,9 @@ def diploid_calls(columns, sites, samples, name: str) -> tuple:
         codes = raw[:, :, 0:3:2].transpose(2, 0, 1).astype(np.int8) - ZERO
         separator = raw[:, :, 1]
         pipes = separator == PIPE
-        valid = ((pipes | (separator == SLASH)).all(axis=1) & (codes.max(axis=(0, 2)) <= 1))
         rows = np.flatnonzero(simple)
+        valid = ((pipes | (separator == SLASH)).all(axis=1)
+                 & (codes.max(axis=(0, 2)) <= n_alts[rows]))
         alleles[:, rows[valid]] = np.maximum(codes[:, valid], -1)
         phased[rows[valid]] = pipes[valid]
         simple[rows[~valid]] = False
@@ -117,11 +121,12 @@ def diploid_calls(columns, sites, samples, name: str) -> tuple:
         if len(cells) != n_samples:
             raise UserInputError(f"{name}: {where} has {len(cells)} sample columns; the "
                                  f"header names {n_samples}")
-        alleles[:, row], phased[row] = _calls_one_by_one(cells, samples, where, name)
+        alleles[:, row], phased[row] = _calls_one_by_one(cells, samples, where, name,
+                                                         n_alts[row])
     return alleles, phased
 
 
-def _calls_one_by_one(fields, samples, where, name):
+def _calls_one_by_one(fields, samples, where, name, n_alts=1):
     alleles = np.full((2, len(fields)), -1, dtype=np.int8)
     phased = np.zeros(len(fields), dtype=bool)
     for column, text in enumerate(fields):
@@ -137,9 +142,10 @@ def _calls_one_by_one(fields, samples, where, name):
         for copy, part in enumerate(parts):
             if part == ".":
                 continue
-            if part not in ("0", "1"):
+            if not part.isdigit() or int(part) > n_alts:
                 raise UserInputError(f"{name}: {where} sample {samples[column]}: allele "
-                                     f"{part!r} of a biallelic record")
+                                     f"{part!r} of a record with {n_alts} ALT allele"
+                                     f"{'s' if n_alts > 1 else ''}")
             alleles[copy, column] = int(part)
     return alleles, phased
 

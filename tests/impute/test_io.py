@@ -8,8 +8,9 @@ import pysam
 import pytest
 
 from emapps.errors import UserInputError
-from emapps.impute.io import (check_panel, genetic_positions, match_sites, output_type,
-                              read_calls, read_genetic_map, write_vcf_text)
+from emapps.impute.io import (check_panel, genetic_positions, match_sites, read_calls,
+                              read_genetic_map)
+from emapps.impute.vcf_output import output_type, write_vcf_text
 
 HEADER = ("##fileformat=VCFv4.2\n##contig=<ID=20>\n"
           '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from emapps.errors import UserInputError
-from emapps.impute.io import read_calls, write_vcf_text
+from emapps.impute.io import read_calls
+from emapps.impute.vcf_output import write_vcf_text
 from emapps.impute.ligate import ligate
 
 from ..conftest import DATA, run_cli
