@@ -5,21 +5,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .io import Sites
+
 
 @dataclass
-class ImputedSites:
+class ImputedSites(Sites):
     """The sites and samples of an imputation result; subclasses give ``dosage``."""
-
-    chrom: np.ndarray
-    pos: np.ndarray
-    ids: np.ndarray
-    ref: np.ndarray
-    alt: np.ndarray
-    samples: list
-
-    @property
-    def n_sites(self) -> int:
-        return self.pos.shape[0]
 
     @property
     def alt_frequency(self) -> np.ndarray:

@@ -17,9 +17,8 @@ CHUNK_BYTES = 64 << 20
 
 
 @dataclass
-class Calls:
-    """Biallelic sites and diploid calls of one VCF: alleles[copy, sample, site] is 0/1,
-    or -1 when missing."""
+class Sites:
+    """Sites (M,) of one chromosome or more, and the samples they were read for."""
 
     chrom: np.ndarray         # (M,) str
     pos: np.ndarray           # (M,) int64
@@ -27,6 +26,22 @@ class Calls:
     ref: np.ndarray           # (M,) str
     alt: np.ndarray           # (M,) str
     samples: list
+
+    @property
+    def n_sites(self) -> int:
+        return self.pos.shape[0]
+
+    def keys(self) -> np.ndarray:
+        """(M,) 'chrom:pos:ref:alt' of each site."""
+        return np.array([f"{c}:{p}:{r}:{a}" for c, p, r, a in
+                         zip(self.chrom, self.pos, self.ref, self.alt)])
+
+
+@dataclass
+class Calls(Sites):
+    """Biallelic sites and diploid calls of one VCF: alleles[copy, sample, site] is 0/1,
+    or -1 when missing."""
+
     alleles: np.ndarray       # (2, N, M) int8
     phased: np.ndarray        # (N, M) bool
     header: object = None     # the pysam header, for the output
@@ -36,18 +51,10 @@ class Calls:
     #: share it (None when nothing was split)
     records: np.ndarray | None = None
 
-    @property
-    def n_sites(self) -> int:
-        return self.pos.shape[0]
-
     def genotypes(self) -> np.ndarray:
         """(N, M) alt-allele counts, -1 where either allele is missing."""
         total = self.alleles[0].astype(np.int16) + self.alleles[1]
         return np.where((self.alleles[0] < 0) | (self.alleles[1] < 0), -1, total).astype(np.int8)
-
-    def keys(self) -> np.ndarray:
-        return np.array([f"{c}:{p}:{r}:{a}" for c, p, r, a in
-                         zip(self.chrom, self.pos, self.ref, self.alt)])
 
     def subset_sites(self, keep) -> "Calls":
         keep = np.asarray(keep)

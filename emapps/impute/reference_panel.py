@@ -14,7 +14,7 @@ from .._version import __version__
 from ..errors import UserInputError
 from ..io.outputs import atomic_path
 from ..io.selection import as_regions, region_interval
-from .io import Calls, RecordChunks, check_panel
+from .io import Calls, RecordChunks, Sites, check_panel
 from .panel_blocks import BlockBuilder, PanelBlocks, build_blocks
 
 #: the compact panel's first bytes, and its layout version
@@ -27,16 +27,10 @@ SITE_FIELDS = ("chrom", "pos", "ids", "ref", "alt")
 
 
 @dataclass
-class ReferencePanel:
+class ReferencePanel(Sites):
     """Sites (S,) and the haplotypes of the panel's N samples as H = 2N haplotypes:
     haplotype c N + k is copy c of sample k."""
 
-    chrom: np.ndarray
-    pos: np.ndarray
-    ids: np.ndarray
-    ref: np.ndarray
-    alt: np.ndarray
-    samples: list
     blocks: PanelBlocks
     source: str = ""
     skipped: dict = field(default_factory=dict)
@@ -45,16 +39,8 @@ class ReferencePanel:
     records: np.ndarray | None = None
 
     @property
-    def n_sites(self) -> int:
-        return self.pos.shape[0]
-
-    @property
     def n_haplotypes(self) -> int:
         return self.blocks.n_haplotypes
-
-    def keys(self) -> np.ndarray:
-        return np.array([f"{c}:{p}:{r}:{a}" for c, p, r, a in
-                         zip(self.chrom, self.pos, self.ref, self.alt)])
 
     def alt_frequency(self) -> np.ndarray:
         """(S,) the ALT allele's share of the panel's haplotypes at each site."""

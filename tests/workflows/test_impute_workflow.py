@@ -13,8 +13,8 @@ from .conftest import WORKFLOWS, run_snakemake
 def test_scattered_imputation_gathers_to_the_unchunked_run(tmp_path, capsys):
     target, panel = DATA / "impute" / "target.vcf.gz", DATA / "impute" / "ref.vcf.gz"
     config = tmp_path / "config.yaml"
-    config.write_text(f"target: {target}\nref: {panel}\nchunk_size: 90000\n"
-                      f"overlap: 60000\noutdir: out\nseed: 1\nthreads: 1\n")
+    config.write_text(f"target: {target}\nref: {panel}\nchunk_cm: 0.09\n"
+                      f"overlap_cm: 0.06\noutdir: out\nseed: 1\nthreads: 1\n")
     run_snakemake("-s", WORKFLOWS / "impute" / "Snakefile", "--directory", tmp_path,
                   "--configfile", config)
     chunks = sorted((tmp_path / "out" / "chunks").glob("chunk*.vcf.gz"))
