@@ -155,7 +155,7 @@ def match_candidates(panel, haplotypes, keep, owners=None, window=WINDOW) -> tup
     starts = (n_markers - 1 - bounds[:-1])[::-1].copy()
     n_windows = ends.shape[0]
     keep = min(keep, n_panel - int((owners >= 0).any()) * 2)
-    picks = np.full((n_samples, n_windows, 2 * keep), -1, dtype=np.int64)
+    picks = np.full((n_samples, n_windows, 2 * keep), -1, dtype=np.int32)
     counts = np.zeros((n_samples, n_windows), dtype=np.int64)
     chunk = max(QUERY_CHUNK // 2, 1)    # samples per pass, both haplotypes of each
     for first in range(0, n_samples, chunk):
@@ -165,7 +165,7 @@ def match_candidates(panel, haplotypes, keep, owners=None, window=WINDOW) -> tup
         part_owners = np.ascontiguousarray(np.concatenate([owners[samples]] * 2))
 
         def search(reverse):
-            found = np.empty((columns.shape[0], n_windows, keep), dtype=np.int64)
+            found = np.empty((columns.shape[0], n_windows, keep), dtype=np.int32)
             longest_matches(panel, part, part_owners, starts if reverse else ends, keep,
                             reverse, found)
             return np.ascontiguousarray(found[:, ::-1]) if reverse else found

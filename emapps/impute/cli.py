@@ -62,7 +62,8 @@ def impute():
                    "cM); default 1 cM/Mb.")
 @click.option("--states", "per_window", type=int, default=None,
               help=f"Haplotypes kept per window of markers and haplotype for phasing "
-                   f"(default {PANEL['per_window']}).")
+                   f"(default: panel mode 16 up to 10,000 panel haplotypes, growing to 64 "
+                   f"at 100,000; cohort mode {COPYING['per_window']}).")
 @click.option("--phase-states", type=int, default=None,
               help=f"Panel mode: phase moves run over this many composite haplotypes per "
                    f"sample, drawn from the panel and the other targets; a larger panel is "
