@@ -59,9 +59,8 @@ def _blocks_impute_chunk(rows, labels, block_of, site_ptr_seq, site_seqs, site_l
     log_prefix = np.empty(n_markers)
     beta = np.empty(width, dtype=np.float32)
     weighted = np.empty(width, dtype=np.float32)
-    emit = np.empty(width, dtype=np.float32)
     pair = np.zeros((2, width), dtype=np.float32)   # the posterior at m and m + 1
-    lanes = np.empty(LANES)
+    lanes = np.empty(2 * LANES)
     here_sums = np.zeros(256, dtype=np.float32)
     after_sums = np.zeros(256, dtype=np.float32)
     carried = np.zeros(256, dtype=np.float32)   # the sums at m + 1, in carried_block
@@ -76,7 +75,7 @@ def _blocks_impute_chunk(rows, labels, block_of, site_ptr_seq, site_seqs, site_l
             carried_block = -1
             for m in range(n_markers - 1, -1, -1):
                 here, after = posterior_row(composite, observed, switch, mismatch, alpha,
-                                             m, beta, weighted, emit, pair, lanes)
+                                             m, beta, weighted, pair, lanes)
                 own = window[m]
                 following = own
                 if m + 1 < n_markers:

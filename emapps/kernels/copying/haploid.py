@@ -75,50 +75,111 @@ def _emit(panel_row, observed, mismatch, out):
                                             else other)
 
 
+@kernel(inline="always")
+def _emission(allele, observed, same, other, never):
+    return never if allele == 2 else (same if allele == observed or observed < 0 else other)
+
+
+@kernel(inline="always")
+def _combine(lanes, rest):
+    """The pairwise combination of _lane_sum's lanes, plus the tail ``rest``."""
+    width = LANES
+    while width > 1:
+        width //= 2
+        for lane in range(width):
+            lanes[lane] += lanes[lane + width]
+    return lanes[0] + rest
+
+
 @kernel()
 def forward(panel, observed, switch, mismatch, alpha, log_prefix):
     """Scaled forward pass: alpha[m] = P(copying h at m | x_1..m); log_prefix[m] =
-    log P(x_1..m).  In alpha's precision (float64, or float32 for twice the lanes)."""
+    log P(x_1..m).  In alpha's precision (float64, or float32 for twice the lanes).  The
+    emission, the step and the sum run in one pass; the sum adds in _lane_sum's order."""
     n_markers, n_haps = panel.shape
     real = alpha.dtype.type
-    emit = np.empty(n_haps, dtype=alpha.dtype)
-    lanes = np.empty(LANES)
+    lanes = np.empty(2 * LANES)
+    whole = n_haps - n_haps % LANES
+    never = real(0.0)
     total_log = 0.0
     for m in range(n_markers):
-        _emit(panel[m], observed[m], mismatch, emit)
+        seen = observed[m]
+        same = real(1.0 if seen < 0 else 1.0 - mismatch)
+        other = real(1.0 if seen < 0 else mismatch)
+        row = panel[m]
+        here = alpha[m]
+        for lane in range(LANES):
+            lanes[lane] = 0.0
+        rest = 0.0
         if m == 0:
-            start = real(1.0 / n_haps)
+            start_weight = real(1.0 / n_haps)
             for h in range(n_haps):
-                alpha[0, h] = emit[h] * start
+                value = _emission(row[h], seen, same, other, never) * start_weight
+                here[h] = value
+                if h < whole:
+                    lanes[h % LANES] += value
+                else:
+                    rest += value
         else:
             stay = real(1.0 - switch[m - 1])
             land = real(switch[m - 1] / n_haps)
-            for h in range(n_haps):
-                alpha[m, h] = emit[h] * (stay * alpha[m - 1, h] + land)
-        total = _lane_sum(alpha[m], alpha[m], False, lanes)
+            before = alpha[m - 1]
+            for start in range(0, whole, LANES):
+                for lane in range(LANES):
+                    h = start + lane
+                    value = _emission(row[h], seen, same, other, never) * (
+                        stay * before[h] + land)
+                    here[h] = value
+                    lanes[lane] += value
+            for h in range(whole, n_haps):
+                value = _emission(row[h], seen, same, other, never) * (stay * before[h]
+                                                                       + land)
+                here[h] = value
+                rest += value
+        total = _combine(lanes, rest)
         inverse = real(1.0 / total)
         for h in range(n_haps):
-            alpha[m, h] *= inverse
+            here[h] *= inverse
         total_log += math.log(total)
         log_prefix[m] = total_log
 
 
 @kernel(inline="always")
-def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weighted, emit,
-                   lanes):
+def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weighted, lanes):
     """beta <- beta_m from beta_m+1 and marker m + 1's ``panel_row`` and ``observed``:
     beta_m(h) = [(1 - rho) e b(h) + rho / H sum e b] / c_m+1, where c_m+1 = sum_h
     alpha_m(h) (1 - rho) e b(h) + rho / H sum e b, in beta's precision.  Returns the
-    expected switch in the interval, (rho / H sum e b) / c_m+1."""
+    expected switch in the interval, (rho / H sum e b) / c_m+1.  The emission, the
+    product and both sums run in one pass, each sum in _lane_sum's order (``lanes``:
+    2 LANES doubles of scratch)."""
     n_haps = panel_row.shape[0]
     real = beta.dtype.type
-    _emit(panel_row, observed, mismatch, emit)
-    for h in range(n_haps):
-        weighted[h] = emit[h] * beta[h]
+    same = real(1.0 if observed < 0 else 1.0 - mismatch)
+    other = real(1.0 if observed < 0 else mismatch)
+    never = real(0.0)
+    whole = n_haps - n_haps % LANES
+    overlap_lanes = lanes[LANES:]
+    for lane in range(LANES):
+        lanes[lane] = 0.0
+        overlap_lanes[lane] = 0.0
+    for start in range(0, whole, LANES):
+        for lane in range(LANES):
+            h = start + lane
+            value = _emission(panel_row[h], observed, same, other, never) * beta[h]
+            weighted[h] = value
+            lanes[lane] += value
+            overlap_lanes[lane] += alpha_row[h] * value
+    rest = overlap_rest = 0.0
+    for h in range(whole, n_haps):
+        value = _emission(panel_row[h], observed, same, other, never) * beta[h]
+        weighted[h] = value
+        rest += value
+        overlap_rest += alpha_row[h] * value
+    flow = _combine(lanes[:LANES], rest)
+    overlap = _combine(overlap_lanes, overlap_rest)
     stay = real(1.0 - switch)
     land = real(switch / n_haps)
-    flow = _lane_sum(weighted, weighted, False, lanes)
-    scale = stay * _lane_sum(alpha_row, weighted, True, lanes) + land * flow
+    scale = stay * overlap + land * flow
     keep = real(stay / scale)
     enter = land * flow / scale
     entering = real(enter)
@@ -128,14 +189,13 @@ def _backward_step(panel_row, observed, switch, mismatch, alpha_row, beta, weigh
 
 
 @kernel(inline="always")
-def posterior_row(panel, observed, switch, mismatch, alpha, m, beta, weighted, emit, rows,
-                   lanes):
+def posterior_row(panel, observed, switch, mismatch, alpha, m, beta, weighted, rows, lanes):
     """The backward pass's step to marker m (M - 1 down to 0; ``beta`` starts at ones):
     rows[m % 2] <- the posterior at m, alpha_m beta_m; rows[(m + 1) % 2] holds the one at
     m + 1.  Returns (posterior at m, posterior at m + 1)."""
     if m < panel.shape[0] - 1:
         _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch, alpha[m], beta,
-                       weighted, emit, lanes)
+                       weighted, lanes)
     here = rows[m % 2]
     for h in range(here.shape[0]):
         here[h] = alpha[m, h] * beta[h]
@@ -148,20 +208,19 @@ def haploid_posterior(panel, observed, switch, mismatch, posterior, jumps):
     switches of each interval into ``jumps`` (M - 1); returns (log-likelihood, expected
     mismatches, observed markers)."""
     n_markers, n_haps = panel.shape
-    emit = np.empty(n_haps)
     log_prefix = np.empty(n_markers)
     forward(panel, observed, switch, mismatch, posterior, log_prefix)
     loglik = log_prefix[n_markers - 1]
     beta = np.ones(n_haps)
     weighted = np.empty(n_haps)
     differs = np.empty(n_haps)
-    lanes = np.empty(LANES)
+    lanes = np.empty(2 * LANES)
     mismatches = 0.0
     observed_count = 0.0
     for m in range(n_markers - 1, -1, -1):
         if m < n_markers - 1:
             jumps[m] += _backward_step(panel[m + 1], observed[m + 1], switch[m], mismatch,
-                                       posterior[m], beta, weighted, emit, lanes)
+                                       posterior[m], beta, weighted, lanes)
         row = posterior[m]
         for h in range(n_haps):
             row[h] *= beta[h]
@@ -229,12 +288,11 @@ def _impute_one(panel, observed, switch, mismatch, carrier_ptr, carriers, carrie
     forward(panel, observed, switch, mismatch, alpha, np.empty(n_markers))
     beta = np.ones(n_haps, dtype=alpha.dtype)
     weighted = np.empty(n_haps, dtype=alpha.dtype)
-    emit = np.empty(n_haps, dtype=alpha.dtype)
     rows = np.zeros((2, n_haps), dtype=alpha.dtype)   # the posterior at m and at m + 1
-    lanes = np.empty(LANES)
+    lanes = np.empty(2 * LANES)
     for m in range(n_markers - 1, -1, -1):
         here, after = posterior_row(panel, observed, switch, mismatch, alpha, m, beta,
-                                     weighted, emit, rows, lanes)
+                                     weighted, rows, lanes)
         for p in range(site_ptr[m], site_ptr[m + 1]):
             s = site_order[p]
             if not needed[s]:
@@ -282,7 +340,7 @@ def _backward(panel, observed, switch, mismatch, weighted, log_suffix):
     real = weighted.dtype.type
     emit = np.empty(n_haps, dtype=weighted.dtype)
     beta = np.ones(n_haps, dtype=weighted.dtype)   # sum_h' T(h, h') B_m+1(h') / sum B_m+1
-    lanes = np.empty(LANES)
+    lanes = np.empty(2 * LANES)
     total_log = 0.0
     for m in range(n_markers - 1, -1, -1):
         _emit(panel[m], observed[m], mismatch, emit)
@@ -360,7 +418,7 @@ def refine_phase(panel, alleles, heterozygous, switch, mismatch, max_sweeps, spa
     hets = np.flatnonzero(heterozygous)
     gains = np.empty(2 * n_markers)
     terms = np.empty(panel.shape[1])
-    lanes = np.empty(LANES)
+    lanes = np.empty(2 * LANES)
     moves = 0
     for _ in range(max(max_sweeps, 1)):  # one pass at least, for the fills
         for copy in range(2):
