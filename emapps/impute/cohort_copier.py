@@ -14,7 +14,7 @@ from ..kernels.copying.haploid import impute_leave_out
 from .io import Calls, check_one_chromosome, genetic_positions
 from .candidates import carriers_of, interpolation, window_candidates
 from .copying_em import INITIAL_MISMATCH
-from .imputed import Imputed, genotype_probs, variance_ratio
+from .imputed import Imputed, ImputedSites, genotype_probs, variance_ratio
 
 #: 4 Ne of the copying model in a cohort (Beagle's default Ne, 100,000)
 COHORT_THETA = 4e5
@@ -77,6 +77,9 @@ class AveragedImputed(Imputed):
     genotype probabilities (``averaged``, (3, N, S)) for GP, DS, GT and DR2."""
 
     averaged: np.ndarray | None = None
+
+    def cell_codes(self) -> tuple:
+        return ImputedSites.cell_codes(self)
 
     @property
     def dosage(self) -> np.ndarray:

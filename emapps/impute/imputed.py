@@ -5,12 +5,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..kernels.genotype_cells import haplotype_cells
 from .io import Sites
 
 
 @dataclass
 class ImputedSites(Sites):
-    """The sites and samples of an imputation result; subclasses give ``dosage``."""
+    """The sites and samples of an imputation result; subclasses give ``dosage``,
+    ``genotype_codes()`` and ``genotype_probs()``."""
+
+    def cell_codes(self) -> tuple:
+        """(GT code, DS, P(0), P(1), P(2) in hundredths), each (N, S), for the output."""
+        return (self.genotype_codes(), np.rint(self.dosage * 100).astype(np.int64),
+                *(np.rint(probs * 100).astype(np.int64) for probs in self.genotype_probs()))
 
     @property
     def alt_frequency(self) -> np.ndarray:
@@ -44,6 +51,12 @@ class Imputed(ImputedSites):
     def genotype_probs(self) -> tuple:
         """(P(0), P(1), P(2)), each (N, S), from the two haplotypes' ALT probabilities."""
         return genotype_probs(*self.haplotype_probs)
+
+    def cell_codes(self) -> tuple:
+        """As ImputedSites.cell_codes, in one pass over the haplotype probabilities."""
+        first, second = (np.ascontiguousarray(probs, dtype=np.float64)
+                         for probs in self.haplotype_probs)
+        return haplotype_cells(first, second)
 
     @property
     def dosage_r2(self) -> np.ndarray:

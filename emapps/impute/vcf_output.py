@@ -218,9 +218,8 @@ def _site_fields(result, hundredths) -> dict:
     af = _format_table(np.arange(10001) / 10000.0, 4)[np.rint(result.alt_frequency * 10000)
                                                         .astype(np.int64)]
     dr2 = hundredths[np.rint(np.clip(result.dosage_r2, 0, 1) * 100).astype(np.int64)]
-    return {"af": af, "dr2": dr2, "gt": result.genotype_codes().astype(np.int64),
-            "ds": np.rint(result.dosage * 100).astype(np.int64),
-            "gp": [np.rint(probs * 100).astype(np.int64) for probs in result.genotype_probs()]}
+    gt, ds, *gp = result.cell_codes()
+    return {"af": af, "dr2": dr2, "gt": gt, "ds": ds, "gp": gp}
 
 
 def _biallelic_text(result, fields, hundredths, sites: slice) -> str:
