@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pysam
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_impute import measured, score  # noqa: E402
@@ -65,6 +66,7 @@ def run_size(data, work, individuals, threads, tools):
         rows["Beagle prephasing"] = (measured([
             "beagle", f"gt={target}", f"ref={panel_vcf}", f"map={genetic_map}",
             f"out={phased}", "impute=false", f"nthreads={threads}", "seed=1"]), None)
+        pysam.tabix_index(f"{phased}.vcf.gz", preset="vcf", force=True)  # Minimac4 needs it
         out = work / f"minimac{individuals}.vcf.gz"
         cost = measured(["minimac4", str(reference), f"{phased}.vcf.gz", "-o", str(out),
                          "-O", "vcf.gz", "-f", "GT,DS", "-t", str(threads)])

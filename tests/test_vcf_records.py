@@ -32,6 +32,6 @@ def test_genotype_records_spell_every_cell_like_python_formatting(block_bytes, m
     gp = [rng.integers(0, 101, size=(n_samples, n_sites)) for _ in range(3)]
     prefixes = [f"20\t{1000 + s}\trs{s}\tA\tG\t.\tPASS\tAF=0.{s}\tGT:DS:GP\t"
                 for s in range(n_sites)]
-    text = genotype_records([prefix.encode() for prefix in prefixes], gt, dose, *gp, GT_TEXT,
-                            list(hundredths))
+    text = b"".join(genotype_records([prefix.encode() for prefix in prefixes], gt, dose,
+                                     *gp, GT_TEXT, list(hundredths)))
     assert text.decode() == python_records(prefixes, gt, dose, gp, hundredths)

@@ -21,7 +21,7 @@ class ImputedSites(Sites):
 
     @property
     def alt_frequency(self) -> np.ndarray:
-        return 0.5 * self.dosage.mean(axis=0)
+        return 0.5 * self.dosage.mean(axis=0, dtype=np.float64)
 
 
 @dataclass
@@ -54,8 +54,7 @@ class Imputed(ImputedSites):
 
     def cell_codes(self) -> tuple:
         """As ImputedSites.cell_codes, in one pass over the haplotype probabilities."""
-        first, second = (np.ascontiguousarray(probs, dtype=np.float64)
-                         for probs in self.haplotype_probs)
+        first, second = (np.ascontiguousarray(probs) for probs in self.haplotype_probs)
         return haplotype_cells(first, second)
 
     @property
@@ -80,11 +79,11 @@ def variance_ratio(values, chosen, copies) -> np.ndarray:
     """Per site (columns of ``values``, rows of ALT counts out of ``copies``), the
     variance of the values (of the ``chosen`` ones only, when given; 1 where none is)
     over copies p (1 - p), p = mean / copies over every row (0 without variation)."""
-    mean = values.mean(axis=0)
+    mean = values.mean(axis=0, dtype=np.float64)
     frequency = mean / copies
     spread = copies * frequency * (1 - frequency)
     if chosen is None:
-        variance = (values ** 2).mean(axis=0) - mean ** 2
+        variance = np.square(values, dtype=np.float64).mean(axis=0) - mean ** 2
     else:
         count = chosen.sum(axis=0)
         inside = np.where(chosen, values, 0.0)

@@ -39,6 +39,9 @@ from .reference_panel import ReferencePanel, check_distinct_samples, panel_from_
 #: and the other targets); panels above PHASE_STATES / IMPUTE_STATES haplotypes are
 #: reduced to composites of that width for fitting / imputing too
 PHASE_STATES, IMPUTE_STATES = 480, 1600
+#: samples imputed together: bounds the composite lists held, (chunk, windows, 1,600)
+#: (a sample's lists do not depend on the others in its positional-BWT pass)
+IMPUTE_CHUNK = 256
 
 
 def viterbi_states(n_haplotypes: int) -> int:
@@ -214,14 +217,17 @@ class ReferenceImputer(Estimator):
         flat = haplotypes.reshape(-1, haplotypes.shape[2])
         missing = flat < 0  # missing typed genotypes are imputed like untyped sites
         switch = self._model.switch(self.params_)
-        composites = self._composites(haplotypes, self.impute_states)
-        if composites is None:
+        if n_haps <= self.impute_states:
             probs = impute_haplotypes(self._typed_panel, flat, switch, self.params_.mismatch,
                                       *carriers_of(panel.rows()), left, weight)
-        else:
-            probs = blocks_impute(self._model.rows, panel.blocks.site_lists(),
-                                  haplotypes, *composites, switch, self.params_.mismatch,
-                                  left, weight)
+        else:   # sample by sample chunks: their composites are never all held at once
+            probs = np.empty((2, n_samples, panel.n_sites), dtype=np.float32)
+            lists = panel.blocks.site_lists()
+            for start in range(0, n_samples, IMPUTE_CHUNK):
+                part = np.ascontiguousarray(haplotypes[:, start:start + IMPUTE_CHUNK])
+                probs[:, start:start + IMPUTE_CHUNK] = blocks_impute(
+                    self._model.rows, lists, part, *self._composites(part, self.impute_states),
+                    switch, self.params_.mismatch, left, weight)
             probs = probs.reshape(flat.shape[0], -1)
         known = ~missing
         rows, columns = np.nonzero(known)

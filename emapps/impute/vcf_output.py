@@ -88,8 +88,8 @@ def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
             Path(stale).unlink(missing_ok=True)
     if path != "-" and mode in ("v", "z"):
         with atomic_path(path) as temporary:
-            with (open(temporary, "w") if mode == "v"
-                  else _BgzfText(pysam.BGZFile(str(temporary), "wb"))) as handle:
+            with _BinaryText(open(temporary, "wb") if mode == "v"
+                             else pysam.BGZFile(str(temporary), "wb")) as handle:
                 handle.write(header_text)
                 handle.writelines(lines)
             if kind:
@@ -97,7 +97,7 @@ def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
         return
     with tempfile.TemporaryDirectory() as scratch:
         text_path = Path(scratch) / "records.vcf"
-        with open(text_path, "w") as handle:
+        with _BinaryText(open(text_path, "wb")) as handle:
             handle.write(header_text)
             handle.writelines(lines)
         previous = pysam.set_verbosity(0)
@@ -127,8 +127,9 @@ def _with_pass_filter(header_text: str) -> str:
     return "\n".join([first, '##FILTER=<ID=PASS,Description="All filters passed">', *rest])
 
 
-class _BgzfText:
-    """A text-mode context over a binary pysam.BGZFile."""
+class _BinaryText:
+    """A context over a binary handle (a file, pysam.BGZFile) that writes text (str,
+    encoded) and bytes as they are."""
 
     def __init__(self, handle):
         self.handle = handle
@@ -139,8 +140,8 @@ class _BgzfText:
     def __exit__(self, *exc):
         self.handle.close()
 
-    def write(self, text: str):
-        self.handle.write(text.encode())
+    def write(self, text):
+        self.handle.write(text.encode() if isinstance(text, str) else text)
 
     def writelines(self, texts):
         for text in texts:
@@ -189,9 +190,9 @@ def _header_text(target: Calls, result, command, version) -> str:
 
 
 def _body_lines(result):
-    """Record lines (strings), two decimals as Beagle writes them.  Sites split from one
-    multi-allelic record (``result.source_records``) are joined back into it, as
-    ``bcftools norm -m+`` joins them (see :func:`_joined_line`)."""
+    """Record text (bytes, piece by piece), two decimals as Beagle writes them.  Sites
+    split from one multi-allelic record (``result.source_records``) are joined back into
+    it, as ``bcftools norm -m+`` joins them (see :func:`_joined_line`)."""
     hundredths = _format_table(np.arange(201) / 100.0, 2)
     fields = _site_fields(result, hundredths)
     n_sites = result.n_sites
@@ -199,18 +200,18 @@ def _body_lines(result):
     starts = ([] if records is None
               else np.flatnonzero(np.diff(records, prepend=-1, append=-1) != 0))
     if records is None or len(starts) == n_sites + 1:     # nothing to join
-        return [_biallelic_text(result, fields, hundredths, slice(0, n_sites))]
-    lines, done = [], 0
+        yield from _biallelic_text(result, fields, hundredths, slice(0, n_sites))
+        return
+    done = 0
     for lo, hi in zip(starts[:-1], starts[1:]):
         if hi - lo < 2:
             continue
         if lo > done:
-            lines.append(_biallelic_text(result, fields, hundredths, slice(done, lo)))
-        lines.append(_joined_line(result, fields, hundredths, lo, hi))
+            yield from _biallelic_text(result, fields, hundredths, slice(done, lo))
+        yield _joined_line(result, fields, hundredths, lo, hi).encode()
         done = hi
     if done < n_sites:
-        lines.append(_biallelic_text(result, fields, hundredths, slice(done, n_sites)))
-    return lines
+        yield from _biallelic_text(result, fields, hundredths, slice(done, n_sites))
 
 
 def _site_fields(result, hundredths) -> dict:
@@ -222,15 +223,14 @@ def _site_fields(result, hundredths) -> dict:
     return {"af": af, "dr2": dr2, "gt": gt, "ds": ds, "gp": gp}
 
 
-def _biallelic_text(result, fields, hundredths, sites: slice) -> str:
+def _biallelic_text(result, fields, hundredths, sites: slice):
     prefixes = [f"{result.chrom[s]}\t{result.pos[s]}\t{result.ids[s]}\t{result.ref[s]}\t"
                 f"{result.alt[s]}\t.\tPASS\tAF={fields['af'][s]};DR2={fields['dr2'][s]}"
                 f"{';IMP' if result.imputed[s] else ''}\tGT:DS:GP\t".encode()
                 for s in range(sites.start, sites.stop)]
-    text = genotype_records(prefixes, fields["gt"][:, sites], fields["ds"][:, sites],
+    return genotype_records(prefixes, fields["gt"][:, sites], fields["ds"][:, sites],
                             *(gp[:, sites] for gp in fields["gp"]), GT_TEXT,
                             list(hundredths))
-    return text.decode("ascii")
 
 
 def _joined_line(result, fields, hundredths, lo, hi) -> str:

@@ -168,7 +168,7 @@ def _fields(texts: list[str]) -> np.ndarray:
 
 
 def genotype_records(prefixes: list[bytes], gt, dose, gp0, gp1, gp2, gt_text,
-                     number_text) -> bytes:
+                     number_text):
     """Record lines of ``GT:DS:GP`` cells: prefixes[s] then, per sample n,
     gt_text[gt[n, s]] ':' number_text[dose[n, s]] ':' number_text[gp0[n, s]] ','
     number_text[gp1[n, s]] ',' number_text[gp2[n, s]], tab-separated and ended by a
@@ -176,7 +176,8 @@ def genotype_records(prefixes: list[bytes], gt, dose, gp0, gp1, gp2, gt_text,
 
     The (N, S) integer arrays index text tables, so no number is formatted cell by cell:
     a block of sites is laid out as NUL-padded rows (the prefix, then fixed-width cells
-    gathered from three tables of field pairs), and one pass drops the padding."""
+    gathered from three tables of field pairs), and one pass drops the padding.  Yields
+    the text block by block (bytes), so a whole file is never held at once."""
     n_numbers = len(number_text)
     genotype_dose = _fields([f"{g}:{d}:" for g in gt_text for d in number_text])
     first_gp = _fields([f"{p}," for p in number_text])
@@ -187,7 +188,6 @@ def genotype_records(prefixes: list[bytes], gt, dose, gp0, gp1, gp2, gt_text,
     width = prefix_table.shape[1]
     n_samples, n_sites = gt.shape
     block = max(1, RECORD_BLOCK_BYTES // (width + n_samples * cell.itemsize))
-    parts = []
     for start in range(0, n_sites, block):
         sites = slice(start, min(n_sites, start + block))
         rows = np.zeros((sites.stop - sites.start, width + n_samples * cell.itemsize),
@@ -201,5 +201,4 @@ def genotype_records(prefixes: list[bytes], gt, dose, gp0, gp1, gp2, gt_text,
             np.take(table, codes.T, out=cells[name], mode="clip")
         cells["separator"] = ord("\t")
         cells["separator"][:, -1] = ord("\n")
-        parts.append(rows.tobytes().translate(None, b"\0"))
-    return b"".join(parts)
+        yield rows.tobytes().translate(None, b"\0")

@@ -162,3 +162,9 @@ def test_interval_rates_maximise_the_expected_complete_log_posterior():
             moved[m] *= factor
             assert best > objective(moved)
     assert model.switch(params) is params.rates and params.mismatch == 2e-3
+
+
+def test_viterbi_lists_grow_with_the_panel():
+    from emapps.impute.reference import viterbi_states
+    assert [viterbi_states(h) for h in (480, 10_000, 40_000, 100_000, 1_000_000)] == \
+        [16, 16, 37, 64, 64]

@@ -110,14 +110,14 @@ def _blocks_impute_chunk(rows, labels, block_of, site_ptr_seq, site_seqs, site_l
 
 def blocks_impute(rows, blocks, haplotypes, bounds, offsets, candidates, width, switch,
                   mismatch, left, weight):
-    """(2, N, S) ALT probabilities of each sample's two haplotypes (2, N, M typed
+    """(2, N, S) ALT probabilities (float32) of each sample's two haplotypes (2, N, M typed
     markers) over its composite panel of ``width`` columns built from ``rows`` (H, M),
     at the S sites of ``blocks`` (labels (B, H) uint8, each site's block, and per site
     the sequences carrying its listed allele in CSR form, with that allele): the
     posterior mass on columns whose donor's sequence carries the allele, interpolated
     between typed markers (site s lies ``weight[s]`` of the way from ``left[s]``)."""
     labels, block_of, pointer, sequences, listed = blocks
-    out = np.empty(haplotypes.shape[:2] + (left.shape[0],), dtype=np.float64)
+    out = np.empty(haplotypes.shape[:2] + (left.shape[0],), dtype=np.float32)
     order, site_ptr = sites_by_marker(left, rows.shape[1])
     map_chunks(lambda start, stop: _blocks_impute_chunk(
         rows, labels, block_of, pointer, sequences, listed, haplotypes, bounds, offsets,
