@@ -72,11 +72,12 @@ def _haplotype_bars(plt, prefix: Path, folder: Path) -> tuple[str, str]:
 def _imputation_r2(plt, impute_out: Path, data: Path, folder: Path) -> tuple[str, str]:
     from ..impute.evaluate import score
     from ..impute.io import read_calls
+    from ..impute.reference_panel import read_panel
 
     truth = read_calls(str(data / "truth.vcf.gz"))
     runs = {"panel mode (array design)": score(str(impute_out / "imputed.vcf.gz"), truth,
                                                read_calls(str(data / "target.vcf.gz")),
-                                               read_calls(str(data / "ref.vcf.gz"))),
+                                               read_panel(str(data / "ref.vcf.gz"))),
             "cohort mode (5% missing)": score(str(impute_out / "cohort.filled.vcf.gz"), truth,
                                               read_calls(str(impute_out /
                                                              "cohort.masked.vcf.gz")))}

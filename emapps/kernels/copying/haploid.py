@@ -36,6 +36,17 @@ LANES = 64
 
 
 @kernel(inline="always")
+def _combine(lanes, rest):
+    """The pairwise combination of _lane_sum's lanes, plus the tail ``rest``."""
+    width = LANES
+    while width > 1:
+        width //= 2
+        for lane in range(width):
+            lanes[lane] += lanes[lane + width]
+    return lanes[0] + rest
+
+
+@kernel(inline="always")
 def _lane_sum(first, second, product, lanes):
     """sum_h first[h] (times second[h] when ``product``) in a fixed order that vectorises:
     ``lanes`` (LANES doubles, scratch) sum h = l mod LANES block by block (vertical adds),
@@ -53,12 +64,7 @@ def _lane_sum(first, second, product, lanes):
     rest = 0.0
     for h in range(whole, n):
         rest += _term(first, second, h, product)
-    width = LANES
-    while width > 1:
-        width //= 2
-        for lane in range(width):
-            lanes[lane] += lanes[lane + width]
-    return lanes[0] + rest
+    return _combine(lanes, rest)
 
 
 @kernel()
@@ -78,17 +84,6 @@ def _emit(panel_row, observed, mismatch, out):
 @kernel(inline="always")
 def _emission(allele, observed, same, other, never):
     return never if allele == 2 else (same if allele == observed or observed < 0 else other)
-
-
-@kernel(inline="always")
-def _combine(lanes, rest):
-    """The pairwise combination of _lane_sum's lanes, plus the tail ``rest``."""
-    width = LANES
-    while width > 1:
-        width //= 2
-        for lane in range(width):
-            lanes[lane] += lanes[lane + width]
-    return lanes[0] + rest
 
 
 @kernel()
