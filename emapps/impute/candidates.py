@@ -106,10 +106,9 @@ class CandidateSearch:
     the longest exact matches into the window from either side (the positional BWT)."""
 
     def __init__(self, panel, mode="index"):
-        if mode not in SEARCHES:
-            raise ValueError(f"search must be one of {', '.join(SEARCHES)}; got {mode!r}")
         self.panel, self.mode = panel, mode
         self._patterns = None
+        self._commoner = None
 
     def fewest_conflicts(self, genotypes, keep) -> tuple:
         """Per sample and window, the ``keep`` haplotypes with the fewest opposite
@@ -129,24 +128,32 @@ class CandidateSearch:
         if self.mode == "scan":
             return window_candidates(states, haplotypes[0], keep, haplotypes, owners,
                                      by_run=True)
-        return match_candidates(states, haplotypes, keep, owners)
+        if self._commoner is None:   # what a missing allele reads as, marker by marker
+            self._commoner = commoner_alleles(self.panel)
+        return match_candidates(states, haplotypes, keep, owners, self._commoner)
 
 
 #: query haplotypes sorted into one PBWT pass: bounds the (queries, windows, keep) picks
 QUERY_CHUNK = 1024
 
 
-def match_candidates(panel, haplotypes, keep, owners=None, window=WINDOW) -> tuple:
+def commoner_alleles(panel) -> np.ndarray:
+    """(M,) uint8: the allele most of the panel's (M, H) haplotypes carry at each marker."""
+    return (2 * panel.sum(axis=1, dtype=np.int64) > panel.shape[1]).astype(np.uint8)
+
+
+def match_candidates(panel, haplotypes, keep, owners=None, fill=None,
+                     window=WINDOW) -> tuple:
     """Candidates as :func:`window_candidates` with ``by_run``, found by the positional
     BWT of ``panel`` (M, H) with the samples' phased haplotypes (2, N, M) sorted in: per
     window of ``window`` markers and haplotype, the ``keep`` panel haplotypes with the
     longest exact matches ending at the window's last marker or starting at its first,
-    interleaved, never the sample's ``owners`` (N, 2).  Missing alleles read as the
-    panel's commoner allele.  A pass costs (H + 2N) x M, not N x H x M."""
+    interleaved, never the sample's ``owners`` (N, 2).  Missing alleles read as ``fill``
+    (M,), by default the panel's commoner allele.  A pass costs (H + 2N) x M, not N x H x M."""
     n_markers, n_panel = panel.shape
     n_samples = haplotypes.shape[1]
-    major = (2 * panel.sum(axis=1, dtype=np.int64) > n_panel).astype(np.uint8)
-    queries = np.where(haplotypes < 0, major[None, None, :], haplotypes).astype(np.uint8)
+    fill = commoner_alleles(panel) if fill is None else fill
+    queries = np.where(haplotypes < 0, fill[None, None, :], haplotypes).astype(np.uint8)
     queries = np.ascontiguousarray(queries.reshape(-1, n_markers).T)   # (M, 2N)
     if owners is None:
         owners = np.full((n_samples, 2), -1, dtype=np.int64)

@@ -14,6 +14,7 @@ from ..cli.options import (DefaultRunGroup, resolve_seed, run_record_option, see
 from ..core.progress import progress_bar, step
 from ..core.runtime import command_line
 from ..errors import UserInputError
+from .candidates import SEARCHES
 from .imputation import COHORT_MODELS
 from .reference import ReferenceImputer
 from .reference_panel import SUFFIX
@@ -70,7 +71,7 @@ def impute():
                    f"reduced to this many for fitting too (default {PANEL['phase_states']}).")
 @click.option("--impute-states", type=int, default=None,
               help=f"Panel mode: the same for imputing (default {PANEL['impute_states']}).")
-@click.option("--search", type=click.Choice(["index", "scan"]), default=None,
+@click.option("--search", type=click.Choice(SEARCHES), default=None,
               help="Panel mode: find each sample's candidate haplotypes from the panel's "
                    "index (distinct patterns per window and the positional BWT: the time "
                    "barely grows with the panel) or by scoring every panel haplotype "

@@ -45,6 +45,24 @@ class PanelBlocks:
             out[chosen] = alleles.T[:, self.labels[block]]
         return out
 
+    def subset(self, sites) -> "PanelBlocks":
+        """The blocks of ``sites`` (ascending) only: each block keeps its labels and its
+        sequences' alleles at the sites kept (two sequences may then read alike, which
+        changes no sum over them); blocks left without a site are dropped."""
+        sites = np.asarray(sites, dtype=np.int64)
+        block_of = np.searchsorted(self.bounds, sites, side="right") - 1
+        kept, alleles = np.unique(block_of), []
+        for block in kept:
+            chosen = sites[block_of == block] - self.bounds[block]
+            alleles.append(np.ascontiguousarray(self.block_alleles(block)[:, chosen])
+                           .reshape(-1))
+        sizes = np.bincount(np.searchsorted(kept, block_of), minlength=kept.shape[0])
+        return PanelBlocks(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+                           np.ascontiguousarray(self.labels[kept]),
+                           np.concatenate(alleles),
+                           np.concatenate([[0], np.cumsum([a.shape[0] for a in alleles])])
+                           .astype(np.int64))
+
     def site_lists(self) -> tuple:
         """What blocks_impute reads per site: (labels, its block, in CSR form the
         sequences carrying its listed allele, that allele: the one on fewer sequences)."""

@@ -201,6 +201,6 @@ def _in_regions(panel: ReferencePanel, regions, path) -> ReferencePanel:
         raise UserInputError(f"{path}: no sites in {', '.join(regions)}")
     sites = np.flatnonzero(keep)
     return ReferencePanel(*(getattr(panel, name)[sites] for name in SITE_FIELDS),
-                          panel.samples, build_blocks(panel.rows(sites)), panel.source,
+                          panel.samples, panel.blocks.subset(sites), panel.source,
                           panel.skipped,
                           None if panel.records is None else panel.records[sites])

@@ -191,14 +191,19 @@ def cluster_posterior(genotypes, theta, jump_to, stay, posterior, emit, allele_o
     return loglik
 
 
+@kernel(inline="always")
+def _pair_buffers(n_markers, n_clusters):
+    """Scratch of cluster_posterior: the posterior and emissions over cluster pairs, and
+    per-marker, per-cluster sums (allele-1 emissions, copies, jumps), zeroed."""
+    return (np.empty((n_markers, n_clusters, n_clusters)),
+            np.empty((n_markers, n_clusters, n_clusters)), np.zeros((n_markers, n_clusters)),
+            np.zeros((n_markers, n_clusters)), np.zeros((n_markers, n_clusters)))
+
+
 @kernel()
 def _cluster_chunk(genotypes, theta, jump_to, stay, start, stop):
     n_markers, n_clusters = theta.shape
-    posterior = np.empty((n_markers, n_clusters, n_clusters))
-    emit = np.empty((n_markers, n_clusters, n_clusters))
-    allele_one = np.zeros((n_markers, n_clusters))
-    copies = np.zeros((n_markers, n_clusters))
-    jumps = np.zeros((n_markers, n_clusters))
+    posterior, emit, allele_one, copies, jumps = _pair_buffers(n_markers, n_clusters)
     loglik = 0.0
     for k in range(start, stop):
         loglik += cluster_posterior(genotypes[k], theta, jump_to, stay, posterior, emit,
@@ -218,10 +223,7 @@ def cluster_statistics(genotypes, theta, jump_to, stay):
 @kernel()
 def _cluster_dosage_chunk(genotypes, theta, jump_to, stay, start, stop, out):
     n_markers, n_clusters = theta.shape
-    posterior = np.empty((n_markers, n_clusters, n_clusters))
-    emit = np.empty((n_markers, n_clusters, n_clusters))
-    scratch = np.zeros((n_markers, n_clusters))
-    jumps = np.zeros((n_markers, n_clusters))
+    posterior, emit, scratch, _, jumps = _pair_buffers(n_markers, n_clusters)
     table = np.empty((n_clusters, n_clusters))
     for k in range(start, stop):
         cluster_posterior(genotypes[k], theta, jump_to, stay, posterior, emit, scratch,

@@ -27,6 +27,8 @@ def test_blocks_hold_every_allele_and_at_most_255_sequences():
     np.testing.assert_array_equal(blocks.rows(np.arange(300)), rows)
     picked = np.array([0, 7, 150, 299])
     np.testing.assert_array_equal(blocks.rows(picked), rows[picked])
+    kept = blocks.subset(picked)                 # a region's sites, blocks not rebuilt
+    np.testing.assert_array_equal(kept.rows(np.arange(4)), rows[picked])
     for block in range(blocks.bounds.shape[0] - 1):
         assert blocks.labels[block].max() < MAX_SEQUENCES
         alleles = blocks.block_alleles(block)
