@@ -70,7 +70,8 @@ def main(argv=None) -> int:
         return 130
     except click.ClickException as error:
         context = f"{error.ctx.command_path}: " if getattr(error, "ctx", None) else "emapps: "
-        click.echo(f"{context}error: {error.format_message()}", err=True)
+        message = " ".join(error.format_message().split())   # one line, as every error
+        click.echo(f"{context}error: {message}", err=True)
         return 2
     except UserInputError as error:
         click.echo(f"emapps: error: {error}", err=True)

@@ -18,7 +18,7 @@ def _names(text):
 
 @click.command()
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", "prefix", required=True, default=None,
+@click.option("-o", "--output", "prefix", required=True,
               help="Output prefix: PREFIX.freqs.tsv, .pairs.tsv, .ld.tsv and .json.")
 @click.option("--loci", default=None, help="Comma-separated locus names (table columns or "
               "VCF IDs), in the order to use.")

@@ -53,7 +53,7 @@ def impute():
               help="Phased reference panel (VCF/BCF, no missing alleles, or the compact "
                    "file of 'emapps impute convert'); without one, "
                    "cohort mode fills the target's missing calls.")
-@click.option("-o", "--output", required=True, default=None,
+@click.option("-o", "--output", required=True,
               help="Output VCF/BCF; '-' for stdout.")
 @output_type_option
 @regions_options
@@ -190,10 +190,10 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
 @impute.command()
 @run_record_option
 @click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", required=True, default=None,
+@click.option("-o", "--output", required=True,
               help="Masked VCF/BCF ('-' for stdout).")
 @output_type_option
-@click.option("--design", type=click.Choice(["array", "random"]), required=True, default=None,
+@click.option("--design", type=click.Choice(["array", "random"]), required=True,
               help="array: keep every --every-th site; random: hide calls at --rate.")
 @click.option("--every", default=10, show_default=True, help="array: keep 1 site in this many.")
 @click.option("--offset", default=0, show_default=True, help="array: which one (0-based).")
@@ -239,7 +239,7 @@ def mask(input_path, output, output_type, design, every, offset, rate, regions, 
 @impute.command()
 @run_record_option
 @click.argument("panel_path", metavar="PANEL")
-@click.option("-o", "--output", required=True, default=None,
+@click.option("-o", "--output", required=True,
               help=f"The compact panel to write (name it PANEL{SUFFIX}).")
 @regions_options
 @threads_option
@@ -269,7 +269,7 @@ def convert(panel_path, output, regions, regions_file, threads, quiet):
 @impute.command()
 @run_record_option
 @click.argument("chunks", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, default=None,
+@click.option("-o", "--output", required=True,
               help="Ligated VCF/BCF ('-' for stdout).")
 @output_type_option
 @write_index
@@ -303,8 +303,8 @@ def ligate(chunks, output, output_type, index, threads, quiet):
 
 @impute.command()
 @click.argument("imputed")
-@click.option("--truth", required=True, default=None, help="The unmasked calls (VCF/BCF).")
-@click.option("--masked", required=True, default=None,
+@click.option("--truth", required=True, help="The unmasked calls (VCF/BCF).")
+@click.option("--masked", required=True,
               help="The masked input given to the imputation.")
 @click.option("--ref", "panel_path", default=None,
               help="Reference panel: MAF bins from it (else from the truth).")

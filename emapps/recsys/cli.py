@@ -77,7 +77,7 @@ def recsys():
               help="Reject ratings outside this range (e.g. 1,5), naming the line.")
 @seed_option
 @threads_option
-@click.option("-o", "--output", required=True, default=None,
+@click.option("-o", "--output", required=True,
               help="Model file (.npz).")
 @click.option("--json", "record_path", default=None, help="Write the run record (JSON) here.")
 @click.option("-q", "--quiet", is_flag=True, default=False)
@@ -230,7 +230,7 @@ def foldin(model_path, ratings, n, output):
 @recsys.command()
 @run_record_option
 @click.argument("model_path", metavar="MODEL")
-@click.option("--user", required=True, default=None, help="The user id to explain.")
+@click.option("--user", required=True, help="The user id to explain.")
 @click.option("--item", default=None, help="An item id (default: the user's top -n items).")
 @click.option("-n", default=3, show_default=True, help="Recommendations to explain.")
 @click.option("--why", default=3, show_default=True,
@@ -266,8 +266,8 @@ def explain(model_path, user, item, n, why, seen):
 @recsys.command()
 @run_record_option
 @click.option("--protocol", type=click.Choice(["rating-cv", "topn", "foldin"]),
-              required=True, default=None)
-@click.option("--data", "data_path", required=True, default=None,
+              required=True)
+@click.option("--data", "data_path", required=True,
               help="rating-cv: user item rating timestamp fold rows (the frozen 5-fold "
                    "file); topn, foldin: the training ratings.")
 @click.option("--test", "test_path", default=None, help="topn, foldin: the test ratings.")

@@ -47,7 +47,7 @@ def segment():
 
 @segment.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--outdir", required=True, default=None,
+@click.option("-o", "--outdir", required=True,
               help="Output folder (mirrors the inputs).")
 @click.option("-k", "--components", default=str(DEFAULTS["n_components"]), show_default=True,
               help="Classes: one number, or a range 2..8 / list 2,4,8 chosen per image by "

@@ -26,6 +26,29 @@ def test_a_negative_seed_is_one_line(command, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+REQUIRED = {   # a command, and the required option left out of it
+    "impute": (["impute", DATA / "impute" / "target.vcf.gz"], "--output"),
+    "impute convert": (["impute", "convert", DATA / "impute" / "ref.vcf.gz"], "--output"),
+    "impute mask": (["impute", "mask", DATA / "impute" / "truth.vcf.gz", "-o", "{out}/m"],
+                    "--design"),
+    "impute score": (["impute", "score", "{out}/x.vcf.gz"], "--truth"),
+    "haplo": (["haplo", DATA / "haplo" / "kg_chr20_100snp_unphased.vcf"], "--output"),
+    "segment": (["segment", DATA / "images"], "--outdir"),
+    "recsys fit": (["recsys", "fit", DATA / "recsys" / "synthetic_u.data"], "--output"),
+}
+
+
+@pytest.mark.parametrize("command", REQUIRED, ids=list(REQUIRED))
+def test_a_missing_required_option_is_one_line(command, tmp_path, capsys):
+    arguments, option = REQUIRED[command]
+    argv = [str(part).replace("{out}", str(tmp_path)) for part in arguments]
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.strip().splitlines() == [err.strip()] and "Missing option" in err
+    assert option in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_explaining_an_unknown_item_prints_nothing_but_the_error(tmp_path, capsys):
     model = tmp_path / "m.npz"
     assert run_cli(capsys, "recsys", "fit", DATA / "recsys" / "synthetic_u.data", "-o", model,
