@@ -61,6 +61,11 @@ def impute():
 @click.option("--map", "map_path", default=None,
               help="Genetic map: PLINK (chrom id cM bp, as Beagle reads) or SHAPEIT (pos chr "
                    "cM); default 1 cM/Mb.")
+@click.option("--sex", "sex_path", default=None,
+              help="Panel mode: sample and sex per line (1/M/male, 2/F/female, 0/NA "
+                   "unknown); males are imputed haploid where the panel's males are "
+                   "(chromosome X outside the PARs). Without it, each sample's ploidy "
+                   "comes from its calls.")
 @click.option("--states", "per_window", type=int, default=None,
               help=f"Haplotypes kept per window of markers and haplotype for phasing "
                    f"(default: panel mode 16 up to 10,000 panel haplotypes, growing to 64 "
@@ -104,7 +109,7 @@ def impute():
 @threads_option
 @click.option("-q", "--quiet", is_flag=True, default=False)
 def run(target, panel_path, output, output_type, regions, regions_file, samples, samples_file,
-        map_path, per_window, phase_states, impute_states, search, cohort_model, rounds, phasings,
+        map_path, sex_path, per_window, phase_states, impute_states, search, cohort_model, rounds, phasings,
         n_clusters, n_init, max_iter, record_path, index, seed, threads, quiet):
     """Impute (and phase) TARGET from a reference panel, or fill its missing calls from
     the cohort itself; write GT, DS, GP, AF, DR2 (and IMP for untyped panel sites).
@@ -122,13 +127,15 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
     from .io import read_calls, read_genetic_map
     from .vcf_output import index_kind, index_paths, write_imputed
     from .vcf_output import output_type as resolve_type
+    from .ploidy import read_sex_file
     from .reference_panel import read_panel
 
     mode = resolve_type(output, output_type)
     index_kind(index, output, mode)
     check_outputs([output, record_path, *index_paths(output)],
-                  inputs=[target, panel_path, map_path, regions_file, samples_file])
+                  inputs=[target, panel_path, map_path, regions_file, samples_file, sex_path])
     region, sample_selection = selections(regions, regions_file, samples, samples_file)
+    sex = read_sex_file(sex_path) if sex_path else None
     given = {name: value for name, value in (
         ("per_window", per_window), ("phase_states", phase_states),
         ("impute_states", impute_states), ("search", search), ("rounds", rounds), ("phasings", phasings),
@@ -151,7 +158,7 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
         with progress_bar("step", quiet=quiet) as bar:
             done = impute_calls(target_calls, panel, cohort_model=cohort_model,
                                 genetic_map=genetic_map, random_state=seed,
-                                progress=step(bar), **given)
+                                progress=step(bar), sex=sex, **given)
     except NotASettingError as error:
         flags = ", ".join(FLAGS[name] for name in error.names)
         raise UserInputError(f"{flags}: not used in {error.mode} "
@@ -174,7 +181,8 @@ def run(target, panel_path, output, output_type, regions, regions_file, samples,
         write_json(record_path, run_record(
             settings={**{name: value for name, value in done.estimator._settings().items()
                          if name != "genetic_map"},   # the map's path is recorded instead
-                      "mode": done.mode, "map": map_path, "regions": region,
+                      "mode": done.mode, "map": map_path, "sex": sex_path,
+                      "regions": region,
                       "samples": samples or samples_file, "threads": n_threads},
             seed=None if panel else seed, **done.fit_fields(),
             timings={**result.record.get("timings", {}), **timings}, warnings=warnings,

@@ -5,6 +5,7 @@ missingness, seeded) and scoring an imputed file against the truth on the masked
 import numpy as np
 
 from ..errors import UserInputError
+from ..io.vcf import ABSENT
 from .io import Calls
 from .vcf_output import kept_header_lines
 
@@ -29,10 +30,10 @@ def mask_random(calls: Calls, rate: float, seed: int) -> tuple[Calls, int]:
     rng = np.random.default_rng(seed)
     hidden = np.stack([rng.random(len(calls.samples)) < rate for _ in range(calls.n_sites)],
                       axis=1)
-    alleles = np.where(hidden[None], -1, calls.alleles).astype(np.int8)
+    alleles = np.where(hidden[None] & (calls.alleles != ABSENT), -1, calls.alleles)
     masked = Calls(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt, calls.samples,
-                   alleles, calls.phased, calls.header, calls.source)
-    return masked, int((hidden & (calls.alleles >= 0).all(axis=0)).sum())
+                   alleles.astype(np.int8), calls.phased, calls.header, calls.source)
+    return masked, int((hidden & (calls.genotypes() >= 0)).sum())
 
 
 def unphased_vcf(calls: Calls, command="", version="") -> tuple[str, list]:
@@ -42,9 +43,10 @@ def unphased_vcf(calls: Calls, command="", version="") -> tuple[str, list]:
     header.append("#" + "\t".join(["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER",
                                    "INFO", "FORMAT", *calls.samples]))
     text = np.array([".", "0", "1"], dtype=object)
-    first, second = text[calls.alleles[0] + 1], text[calls.alleles[1] + 1]
-    missing = (calls.alleles < 0).any(axis=0)
-    cells = np.where(missing, "./.", first + "/" + second)
+    first, second = text[calls.alleles[0] + 1], text[np.maximum(calls.alleles[1], -1) + 1]
+    missing = calls.genotypes() < 0
+    cells = np.where(calls.haploid, np.where(missing, ".", first),
+                     np.where(missing, "./.", first + "/" + second))
     lines = [f"{calls.chrom[s]}\t{calls.pos[s]}\t{calls.ids[s]}\t{calls.ref[s]}\t"
              f"{calls.alt[s]}\t.\t.\t.\tGT\t" + "\t".join(cells[:, s]) + "\n"
              for s in range(calls.n_sites)]
@@ -99,8 +101,8 @@ def _record_dosages(keys, cells, name, record):
         parts = cell.split(":")
         gt = parts[where["GT"]] if "GT" in where and where["GT"] < len(parts) else "."
         alleles = gt.replace("|", "/").split("/")
-        if len(alleles) == 2 and "." not in alleles:
-            call[column] = int(alleles[0] != "0") + int(alleles[1] != "0")
+        if len(alleles) <= 2 and "." not in alleles:   # diploid or haploid
+            call[column] = sum(int(allele != "0") for allele in alleles)
         try:
             if "DS" in where and parts[where["DS"]] != ".":
                 dosage[column] = float(parts[where["DS"]])

@@ -4,6 +4,8 @@ line, a workflow, a notebook) gets the same choice and the same defaults."""
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import UserInputError
 from .cohort_clusters import CohortImputer
 from .cohort_copier import CohortCopier
@@ -70,14 +72,17 @@ class Imputation:
 
 
 def impute(target: Calls, panel: Calls | None = None, *, cohort_model: str = "copying",
-           genetic_map=None, random_state=None, progress=None, **settings) -> Imputation:
+           genetic_map=None, random_state=None, progress=None, sex: dict | None = None,
+           **settings) -> Imputation:
     """Impute (and phase) ``target``: from ``panel`` with :class:`ReferenceImputer`, or,
     without one, its missing calls from the cohort itself with the ``cohort_model``
     (:class:`CohortCopier`, or :class:`CohortImputer` for 'clusters').
 
     ``settings`` are that estimator's parameters (its defaults where not given);
     ``genetic_map`` (from :func:`read_genetic_map`) sets the copying models' switch rates;
-    ``progress()``, when given, is called after each phasing round or EM run.
+    ``progress()``, when given, is called after each phasing round or EM run;
+    ``sex`` ({sample: 'male' | 'female'}, panel mode) makes males haploid where the
+    panel's males are (chromosome X outside the PARs).
     """
     if panel is not None:
         kind, mode = ReferenceImputer, "panel"
@@ -94,10 +99,18 @@ def impute(target: Calls, panel: Calls | None = None, *, cohort_model: str = "co
         settings["genetic_map"] = genetic_map
     estimator = kind(random_state=random_state, **settings)
     if panel is None:
+        haploid = np.argwhere(target.haploid)
+        if haploid.size or sex:
+            where = (f"; sample {target.samples[haploid[0][0]]} has one at "
+                     f"{target.chrom[haploid[0][1]]}:{target.pos[haploid[0][1]]}"
+                     if haploid.size else "")
+            raise UserInputError(f"{target.source}: cohort mode imputes diploid calls only; "
+                                 f"impute haploid calls (chromosome X) from a panel with "
+                                 f"--ref{where}")
         estimator.fit(target, progress=progress)
         dropped = dict(target.skipped)
     else:
-        estimator.fit(target, panel, progress=progress)
+        estimator.fit(target, panel, progress=progress, sex=sex)
     result = estimator.predict()
     if panel is not None:
         dropped = {**result.record["dropped_target_sites"], **target.skipped}

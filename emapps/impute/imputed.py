@@ -8,6 +8,11 @@ import numpy as np
 from ..kernels.genotype_cells import haplotype_cells
 from .io import Sites
 
+#: GT code of a haploid call of REF (ALT: one more), after the diploid codes 0-6
+HAPLOID_GT = 7
+#: a GP value code that writes nothing (a haploid call's third genotype)
+NO_VALUE = np.iinfo(np.int16).max
+
 
 @dataclass
 class ImputedSites(Sites):
@@ -36,26 +41,57 @@ class Imputed(ImputedSites):
     #: (S,) the input record of each site: sites split from one multi-allelic record
     #: share it and are written back as that record (None: nothing was split)
     source_records: np.ndarray | None = None
+    #: (N, S) bool: the sample is haploid at the site (its first haplotype is its call;
+    #: the second repeats it); None when every call is diploid
+    haploid: np.ndarray | None = None
 
     @property
     def dosage(self) -> np.ndarray:
         """(N, S) expected ALT count."""
-        return self.haplotype_probs[0] + self.haplotype_probs[1]
+        first, second = self.haplotype_probs
+        if self.haploid is None:
+            return first + second
+        return first + np.where(self.haploid, 0, second)
+
+    @property
+    def alt_frequency(self) -> np.ndarray:
+        if self.haploid is None:
+            return super().alt_frequency
+        copies = 2 * self.haploid.shape[0] - self.haploid.sum(axis=0)
+        return self.dosage.sum(axis=0, dtype=np.float64) / copies
 
     def genotype_codes(self) -> np.ndarray:
-        """(N, S) phased GT codes 0-3 (0|0, 0|1, 1|0, 1|1): each haplotype's likelier
-        allele."""
+        """(N, S) GT codes: 0-3 phased diploid (0|0, 0|1, 1|0, 1|1), 7-8 haploid (0, 1):
+        each haplotype's likelier allele."""
         first, second = self.haplotype_probs
-        return 2 * (first > 0.5) + (second > 0.5)
+        codes = 2 * (first > 0.5) + (second > 0.5)
+        if self.haploid is None:
+            return codes
+        return np.where(self.haploid, HAPLOID_GT + (first > 0.5), codes)
 
     def genotype_probs(self) -> tuple:
-        """(P(0), P(1), P(2)), each (N, S), from the two haplotypes' ALT probabilities."""
-        return genotype_probs(*self.haplotype_probs)
+        """(P(0), P(1), P(2)), each (N, S), from the two haplotypes' ALT probabilities (a
+        haploid call's P(0) and P(1) as its P(0) and P(2))."""
+        if self.haploid is None:
+            return genotype_probs(*self.haplotype_probs)
+        first, second = self.haplotype_probs
+        return genotype_probs(first, np.where(self.haploid, first, second))
 
     def cell_codes(self) -> tuple:
-        """As ImputedSites.cell_codes, in one pass over the haplotype probabilities."""
+        """As ImputedSites.cell_codes, in one pass over the haplotype probabilities; a
+        haploid cell's two GP values come as its P(1) and P(2) codes, its P(0) code is
+        NO_VALUE."""
         first, second = (np.ascontiguousarray(probs) for probs in self.haplotype_probs)
-        return haplotype_cells(first, second)
+        codes = haplotype_cells(first, second)
+        if self.haploid is not None:
+            gt, ds, gp0, gp1, gp2 = codes
+            rows, sites = np.nonzero(self.haploid)
+            alt = np.float64(1) * first[rows, sites]
+            gt[rows, sites] = HAPLOID_GT + (alt > 0.5)
+            ds[rows, sites] = gp2[rows, sites] = np.rint(alt * 100)
+            gp1[rows, sites] = np.rint((1 - alt) * 100)
+            gp0[rows, sites] = NO_VALUE
+        return codes
 
     @property
     def dosage_r2(self) -> np.ndarray:
@@ -65,7 +101,9 @@ class Imputed(ImputedSites):
         over every haplotype, and a site with none estimated gets 1."""
         chosen = (None if self.estimated is None
                   else np.concatenate([self.estimated, self.estimated]))
-        return variance_ratio(np.concatenate(self.haplotype_probs), chosen, 1)
+        present = (None if self.haploid is None
+                   else np.concatenate([np.ones_like(self.haploid), ~self.haploid]))
+        return variance_ratio(np.concatenate(self.haplotype_probs), chosen, 1, present)
 
 
 def genotype_probs(first, second) -> tuple:
@@ -75,11 +113,18 @@ def genotype_probs(first, second) -> tuple:
             first * second)
 
 
-def variance_ratio(values, chosen, copies) -> np.ndarray:
+def variance_ratio(values, chosen, copies, present=None) -> np.ndarray:
     """Per site (columns of ``values``, rows of ALT counts out of ``copies``), the
     variance of the values (of the ``chosen`` ones only, when given; 1 where none is)
-    over copies p (1 - p), p = mean / copies over every row (0 without variation)."""
-    mean = values.mean(axis=0, dtype=np.float64)
+    over copies p (1 - p), p = mean / copies over every row (0 without variation).
+    ``present``: the rows that exist (a haploid call's second haplotype does not)."""
+    if present is not None:
+        values = np.where(present, values, 0.0)
+        count = present.sum(axis=0)
+        chosen = present if chosen is None else chosen & present
+        mean = values.sum(axis=0, dtype=np.float64) / count
+    else:
+        mean = values.mean(axis=0, dtype=np.float64)
     frequency = mean / copies
     spread = copies * frequency * (1 - frequency)
     if chosen is None:

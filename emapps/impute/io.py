@@ -1,4 +1,4 @@
-"""Imputation input: diploid calls from VCF/BCF (pysam; multi-allelic records split on
+"""Imputation input: haploid and diploid calls from VCF/BCF (pysam; multi-allelic records split on
 request), the target-panel site match, and genetic maps (the output: vcf_output)."""
 
 import gzip
@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import UserInputError
 from ..io.selection import as_regions, as_selection
-from ..io.vcf import diploid_calls, display_name, open_vcf, record_lines
+from ..io.vcf import ABSENT, display_name, genotype_calls, open_vcf, record_lines
 
 #: 1 cM per Mb when no genetic map is given
 CM_PER_BP = 1e-6
@@ -39,8 +39,8 @@ class Sites:
 
 @dataclass
 class Calls(Sites):
-    """Biallelic sites and diploid calls of one VCF: alleles[copy, sample, site] is 0/1,
-    or -1 when missing."""
+    """Biallelic sites and the calls of one VCF: alleles[copy, sample, site] is 0/1, or
+    -1 when missing; a haploid call's second copy is ABSENT."""
 
     alleles: np.ndarray       # (2, N, M) int8
     phased: np.ndarray        # (N, M) bool
@@ -52,9 +52,25 @@ class Calls(Sites):
     records: np.ndarray | None = None
 
     def genotypes(self) -> np.ndarray:
-        """(N, M) alt-allele counts, -1 where either allele is missing."""
-        total = self.alleles[0].astype(np.int16) + self.alleles[1]
-        return np.where((self.alleles[0] < 0) | (self.alleles[1] < 0), -1, total).astype(np.int8)
+        """(N, M) ALT allele counts (0/1 for a haploid call), -1 where an allele is
+        missing."""
+        first, second = self.alleles
+        total = first.astype(np.int16) + np.where(second == ABSENT, 0, second)
+        return np.where((first < 0) | (second == -1), -1, total).astype(np.int8)
+
+    @property
+    def haploid(self) -> np.ndarray:
+        """(N, M) bool: the call is haploid."""
+        return self.alleles[1] == ABSENT
+
+    def as_diploid(self) -> "Calls":
+        """The calls with every haploid call read as a homozygous diploid one, as the
+        copying model takes it."""
+        first, second = self.alleles
+        alleles = np.stack([first, np.where(second == ABSENT, first, second)])
+        return Calls(self.chrom, self.pos, self.ids, self.ref, self.alt, self.samples,
+                     alleles, self.phased, self.header, self.source, dict(self.skipped),
+                     self.records)
 
     def subset_sites(self, keep) -> "Calls":
         keep = np.asarray(keep)
@@ -187,7 +203,7 @@ class RecordChunks:
     def _decode(self, pending, header_samples, columns) -> CallChunk:
         chrom, pos, ids, ref, alts, texts = pending
         n_alts = np.array([len(alleles) for alleles in alts], dtype=np.int64)
-        codes, phased = diploid_calls(texts, list(zip(chrom, pos)), header_samples,
+        codes, phased = genotype_calls(texts, list(zip(chrom, pos)), header_samples,
                                       self.name, n_alts)
         codes, phased = codes[:, :, columns], phased[:, columns]
         source = self._records + np.arange(len(texts))
@@ -199,7 +215,8 @@ class RecordChunks:
         if n_alts.max() > 1:
             chosen = np.array([allele for _, allele in rows], dtype=np.int8)[None, :, None]
             picked = codes[:, records]
-            codes = np.where(picked < 0, -1, (picked == chosen).astype(np.int8))
+            codes = np.where(picked == ABSENT, ABSENT,
+                             np.where(picked < 0, -1, (picked == chosen).astype(np.int8)))
             self.split += int(np.count_nonzero(n_alts > 1))
         sites = (np.array(chrom, dtype=str)[records], np.array(pos, dtype=np.int64)[records],
                  np.array(ids, dtype=str)[records], np.array(ref, dtype=str)[records],
@@ -217,8 +234,8 @@ def check_one_chromosome(calls: Calls) -> None:
 # ------------------------------------------------------------------------- the panel
 
 def check_panel(panel: Calls) -> None:
-    """A reference panel must be phased and complete."""
-    missing = np.argwhere((panel.alleles < 0).any(axis=0))
+    """A reference panel must be phased and complete (haploid calls are phased)."""
+    missing = np.argwhere((panel.alleles == -1).any(axis=0))
     if missing.size:
         sample, site = missing[0]
         raise UserInputError(f"{panel.source}: {panel.chrom[site]}:{panel.pos[site]} sample "

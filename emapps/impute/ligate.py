@@ -65,8 +65,10 @@ def _junction(before: Calls, after: Calls) -> tuple:
         raise UserInputError(f"{before.source} and {after.source} share no records: chunks "
                              f"must overlap for their phase to be joined")
     left, right = np.array(pairs).T
-    het_before = (before.alleles[0][:, left] != before.alleles[1][:, left]) & before.phased[:, left]
-    het_after = (after.alleles[0][:, right] != after.alleles[1][:, right]) & after.phased[:, right]
+    het_before = ((before.alleles[0][:, left] != before.alleles[1][:, left])
+                  & before.phased[:, left] & ~before.haploid[:, left])
+    het_after = ((after.alleles[0][:, right] != after.alleles[1][:, right])
+                 & after.phased[:, right] & ~after.haploid[:, right])
     both = het_before & het_after & (before.alleles[0][:, left] >= 0)
     differ = before.alleles[0][:, left] != after.alleles[0][:, right]
     middle = (len(left) - 1) // 2

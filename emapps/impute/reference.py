@@ -31,7 +31,8 @@ from ..kernels.copying.haploid import impute_haplotypes
 from .candidates import SEARCHES, CandidateSearch, carriers_of, interpolation
 from .copying_em import LOCAL_PRIOR_WEIGHT, Composites, CopyingEM
 from .imputed import Imputed
-from .io import Calls, check_one_chromosome, genetic_positions, match_sites
+from .io import Calls, SiteMatch, check_one_chromosome, genetic_positions, match_sites
+from .ploidy import ploidy_stretches, stretch_target
 from .reference_panel import ReferencePanel, check_distinct_samples, panel_from_calls
 
 
@@ -83,11 +84,14 @@ class ReferenceImputer(Estimator):
         self.genetic_map = genetic_map
         take_renamed_keywords(self, renamed)
 
-    def fit(self, target: Calls, panel: "ReferencePanel | Calls",
-            progress=None) -> "ReferenceImputer":
+    def fit(self, target: Calls, panel: "ReferencePanel | Calls", progress=None,
+            sex: dict | None = None) -> "ReferenceImputer":
         """Phase ``target`` against ``panel`` (a :class:`ReferencePanel`, or calls read
         from a phased, complete VCF) and fit the copying rates; ``progress()``,
-        when given, is called after each phasing and each EM run."""
+        when given, is called after each phasing and each EM run.  Haploid calls (in
+        the target or the panel, chromosome X) are imputed stretch by stretch of
+        constant panel ploidy (see :mod:`~emapps.impute.ploidy`); ``sex`` ({sample:
+        'male' | 'female'}) makes males haploid where the panel's are."""
         if self.per_window != "auto":
             check_positive_int(self.per_window, "per_window")
         check_positive_int(self.rounds, "rounds")
@@ -101,6 +105,9 @@ class ReferenceImputer(Estimator):
             panel = panel_from_calls(panel)
         check_one_chromosome(panel)
         check_distinct_samples(target, panel)
+        self._stretches = ploidy_stretches(target, panel, sex)
+        if self._stretches is not None:
+            return self._fit_stretches(target, panel, progress)
         timings = {}
         started = time.perf_counter()
         match = match_sites(target, panel)
@@ -153,6 +160,41 @@ class ReferenceImputer(Estimator):
         self._typed_panel = typed_panel
         self._centimorgans, self._genotypes = centimorgans, genotypes
         self.timings_ = timings
+        return self
+
+    def _fit_stretches(self, target, panel, progress) -> "ReferenceImputer":
+        """One imputer per stretch of constant ploidy; the fitted attributes combine
+        theirs: the log-likelihoods add up, the largest stretch gives ``params_``."""
+        self._parts = []
+        for stretch in self._stretches:
+            part = type(self)(**self.get_params())
+            try:
+                part.fit(stretch_target(target, stretch),
+                         panel.stretch(stretch.sites, stretch.present), progress)
+            except UserInputError as error:
+                raise UserInputError(f"{panel.chrom[0]}:{panel.pos[stretch.sites.start]}-"
+                                     f"{panel.pos[stretch.sites.stop - 1]}: {error}") from None
+            self._parts.append(part)
+        largest = max(self._parts, key=lambda part: part._panel.n_sites)
+        longest = max(len(part.trace_) for part in self._parts)
+        self.params_ = largest.params_
+        self.loglik_ = float(sum(part.loglik_ for part in self._parts))
+        self.trace_ = [float(sum(part.trace_[min(k, len(part.trace_) - 1)]
+                                 for part in self._parts)) for k in range(longest)]
+        self.n_iter_ = max(part.n_iter_ for part in self._parts)
+        self.converged_ = all(part.converged_ for part in self._parts)
+        self.stop_reason_ = largest.stop_reason_
+        self.haplotypes_ = np.concatenate([part.haplotypes_ for part in self._parts], axis=2)
+        offsets = [stretch.sites.start for stretch in self._stretches]
+        self.match_ = SiteMatch(
+            np.concatenate([part.match_.typed + offset
+                            for part, offset in zip(self._parts, offsets)]),
+            np.concatenate([stretch.target_sites[part.match_.target_index]
+                            for part, stretch in zip(self._parts, self._stretches)]),
+            {key: sum(part.match_.dropped.get(key, 0) for part in self._parts)
+             for key in set().union(*(part.match_.dropped for part in self._parts))})
+        self._panel, self._target = panel, target
+        self._per_window = largest._per_window
         return self
 
     def _phase(self, typed_panel, genotypes, switch, mismatch, previous=None,
@@ -208,6 +250,8 @@ class ReferenceImputer(Estimator):
     def predict(self) -> Imputed:
         """ALT probabilities of both phased haplotypes of every target at every panel
         site: typed and observed alleles as given, the rest imputed."""
+        if self._stretches is not None:
+            return self._predict_stretches()
         started = time.perf_counter()
         panel = self._panel
         typed, n_haps = self.match_.typed, panel.n_haplotypes
@@ -252,3 +296,38 @@ class ReferenceImputer(Estimator):
         return Imputed(panel.chrom, panel.pos, panel.ids, panel.ref, panel.alt,
                        self._target.samples, (probs[0], probs[1]), imputed, record,
                        source_records=panel.records)
+
+    def _predict_stretches(self) -> Imputed:
+        """The stretches' results side by side, haploid samples marked."""
+        parts = [part.predict() for part in self._parts]
+        haploid = np.concatenate([np.repeat(stretch.haploid_targets[:, None],
+                                            stretch.sites.stop - stretch.sites.start, axis=1)
+                                  for stretch in self._stretches], axis=1)
+        record = dict(parts[0].record)
+        for key in ("typed_sites", "panel_sites"):
+            record[key] = sum(part.record[key] for part in parts)
+        record.update(
+            theta=self.params_.theta, mismatch=self.params_.mismatch,
+            log_likelihood=self.loglik_, trace=self.trace_, n_iter=self.n_iter_,
+            converged=self.converged_, stop_reason=self.stop_reason_,
+            panel_haplotypes=int(self._panel.n_haplotypes),
+            dropped_target_sites=self.match_.dropped,
+            timings={key: sum(part.record["timings"].get(key, 0.0) for part in parts)
+                     for key in parts[0].record["timings"]},
+            ploidy_stretches=[
+                {"region": f"{self._panel.chrom[0]}:{self._panel.pos[stretch.sites.start]}-"
+                           f"{self._panel.pos[stretch.sites.stop - 1]}",
+                 "x_specific": stretch.x_specific,
+                 "panel_haplotypes": int(stretch.present.shape[0]),
+                 "haploid_targets": int(stretch.haploid_targets.sum()),
+                 "typed_sites": part.record["typed_sites"], "theta": part.record["theta"],
+                 "mismatch": part.record["mismatch"],
+                 "log_likelihood": part.record["log_likelihood"]}
+                for stretch, part in zip(self._stretches, parts)])
+        panel = self._panel
+        return Imputed(panel.chrom, panel.pos, panel.ids, panel.ref, panel.alt,
+                       self._target.samples,
+                       tuple(np.concatenate([part.haplotype_probs[copy] for part in parts],
+                                            axis=1) for copy in range(2)),
+                       np.concatenate([part.imputed for part in parts]), record,
+                       source_records=panel.records, haploid=haploid)

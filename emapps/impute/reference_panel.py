@@ -14,12 +14,16 @@ from .._version import __version__
 from ..errors import UserInputError
 from ..io.outputs import atomic_path
 from ..io.selection import as_regions, region_interval
+from ..io.vcf import ABSENT
 from .io import Calls, RecordChunks, Sites, check_panel
 from .panel_blocks import BlockBuilder, PanelBlocks, build_blocks
+from .ploidy import PloidyMap, PloidyTracker, ploidy_map
 
 #: the compact panel's first bytes, and its layout version
 MAGIC = b"EMAPPS-REF\0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: versions this emapps reads (1: written before haploid calls were kept)
+READABLE_VERSIONS = (1, 2)
 SUFFIX = ".emref"
 #: arrays start on multiples of this many bytes
 ALIGN = 64
@@ -29,7 +33,8 @@ SITE_FIELDS = ("chrom", "pos", "ids", "ref", "alt")
 @dataclass
 class ReferencePanel(Sites):
     """Sites (S,) and the haplotypes of the panel's N samples as H = 2N haplotypes:
-    haplotype c N + k is copy c of sample k."""
+    haplotype c N + k is copy c of sample k.  Where a sample is haploid (``ploidy``),
+    its second copy repeats its first and is left out of imputation."""
 
     blocks: PanelBlocks
     source: str = ""
@@ -37,19 +42,36 @@ class ReferencePanel(Sites):
     #: (S,) each site's record in the panel's VCF (sites split from one multi-allelic
     #: record share it), or None when none was split
     records: np.ndarray | None = None
+    ploidy: PloidyMap | None = None
 
     @property
     def n_haplotypes(self) -> int:
         return self.blocks.n_haplotypes
 
     def alt_frequency(self) -> np.ndarray:
-        """(S,) the ALT allele's share of the panel's haplotypes at each site."""
+        """(S,) the ALT allele's share of the panel's haplotypes at each site (a haploid
+        sample's one)."""
         blocks, out = self.blocks, np.empty(self.n_sites)
         for block in range(blocks.bounds.shape[0] - 1):
             alleles = blocks.block_alleles(block)
             counts = np.bincount(blocks.labels[block], minlength=alleles.shape[0])
             out[blocks.bounds[block]:blocks.bounds[block + 1]] = counts @ alleles
-        return out / self.n_haplotypes
+        if self.ploidy is None:
+            return out / self.n_haplotypes
+        for stretch in range(self.ploidy.haploid.shape[0]):
+            sites = np.arange(self.ploidy.bounds[stretch], self.ploidy.bounds[stretch + 1])
+            repeated = len(self.samples) + np.flatnonzero(self.ploidy.haploid[stretch])
+            out[sites] -= self.rows(sites)[:, repeated].sum(axis=1)
+            out[sites] /= self.n_haplotypes - repeated.shape[0]
+        return out
+
+    def stretch(self, sites: slice, present) -> "ReferencePanel":
+        """The panel at ``sites`` (a slice), with the haplotypes ``present`` only."""
+        blocks = self.blocks.subset(np.arange(sites.start, sites.stop))
+        blocks.labels = np.ascontiguousarray(blocks.labels[:, present])
+        return ReferencePanel(*(getattr(self, name)[sites] for name in SITE_FIELDS),
+                              self.samples, blocks, self.source, self.skipped,
+                              None if self.records is None else self.records[sites])
 
     def rows(self, sites=None) -> np.ndarray:
         """(S', H) uint8 alleles at ``sites`` (all by default)."""
@@ -68,10 +90,13 @@ def check_distinct_samples(target: Calls, panel: ReferencePanel) -> None:
 def panel_from_calls(calls: Calls) -> ReferencePanel:
     """The panel of calls already read (complete and phased)."""
     check_panel(calls)
-    rows = np.concatenate([calls.alleles[0], calls.alleles[1]]).T
+    tracker = PloidyTracker()
+    tracker.add(calls.haploid)
+    alleles = calls.as_diploid().alleles
+    rows = np.concatenate([alleles[0], alleles[1]]).T
     return ReferencePanel(calls.chrom, calls.pos, calls.ids, calls.ref, calls.alt,
                           list(calls.samples), build_blocks(rows), calls.source,
-                          dict(calls.skipped), calls.records)
+                          dict(calls.skipped), calls.records, tracker.finish())
 
 
 def read_panel(path, *, region=None, threads: int = 1) -> ReferencePanel:
@@ -82,12 +107,16 @@ def read_panel(path, *, region=None, threads: int = 1) -> ReferencePanel:
         return load_panel(path, region=region)
     reading = RecordChunks(path, region=region, threads=threads, split=True)
     builder, sites, records = None, [[] for _ in SITE_FIELDS], []
+    tracker = PloidyTracker()
     for chunk in reading:
         check_panel(Calls(*chunk.sites, reading.samples, chunk.alleles, chunk.phased,
                           source=reading.name))
         if builder is None:
             builder = BlockBuilder(2 * chunk.alleles.shape[1])
-        rows = np.concatenate([chunk.alleles[0], chunk.alleles[1]]).T.astype(np.uint8)
+        first, second = chunk.alleles
+        haploid = second == ABSENT
+        tracker.add(haploid)
+        rows = np.concatenate([first, np.where(haploid, first, second)]).T.astype(np.uint8)
         for row in np.ascontiguousarray(rows):
             builder.add(row)
         for values, part in zip(sites, chunk.sites):
@@ -95,7 +124,8 @@ def read_panel(path, *, region=None, threads: int = 1) -> ReferencePanel:
         records.append(chunk.source)
     return ReferencePanel(*(np.concatenate(values) for values in sites), reading.samples,
                           builder.finish(), reading.name, reading.skipped,
-                          np.concatenate(records) if reading.split else None)
+                          np.concatenate(records) if reading.split else None,
+                          tracker.finish())
 
 
 # --------------------------------------------------------------- the compact file
@@ -118,6 +148,8 @@ def _arrays(panel: ReferencePanel) -> dict:
                   allele_ptr=blocks.allele_ptr)
     if panel.records is not None:
         arrays["records"] = panel.records
+    if panel.ploidy is not None:
+        arrays.update(ploidy_bounds=panel.ploidy.bounds, ploidy_haploid=panel.ploidy.haploid)
     return {name: np.ascontiguousarray(array) for name, array in arrays.items()}
 
 
@@ -158,9 +190,10 @@ def load_panel(path, region=None) -> ReferencePanel:
             if head[:len(MAGIC)] != MAGIC:
                 raise UserInputError(f"{path}: not an emapps compact panel")
             version, length = struct.unpack("<IQ", head[len(MAGIC):])
-            if version != FORMAT_VERSION:
+            if version not in READABLE_VERSIONS:
                 raise UserInputError(f"{path}: compact panel version {version}; this emapps "
-                                     f"reads version {FORMAT_VERSION} (convert the VCF again)")
+                                     f"reads versions {READABLE_VERSIONS[0]} to "
+                                     f"{READABLE_VERSIONS[-1]} (convert the VCF again)")
             header = json.loads(handle.read(length))
         start = -(-(len(MAGIC) + 12 + length) // ALIGN) * ALIGN
         arrays = {}
@@ -183,9 +216,12 @@ def load_panel(path, region=None) -> ReferencePanel:
     blocks = PanelBlocks(*(np.asarray(arrays[name]) for name in
                            ("bounds", "labels", "alleles", "allele_ptr")))
     records = np.asarray(arrays["records"]) if "records" in arrays else None
+    ploidy = (ploidy_map(np.asarray(arrays["ploidy_bounds"]),
+                         np.asarray(arrays["ploidy_haploid"]))
+              if "ploidy_bounds" in arrays else None)
     panel = ReferencePanel(*(np.asarray(arrays[name]) for name in SITE_FIELDS),
                            header["samples"], blocks, str(path), header.get("skipped", {}),
-                           records)
+                           records, ploidy)
     if region is not None:
         panel = _in_regions(panel, as_regions(region), path)
     return panel
@@ -203,4 +239,5 @@ def _in_regions(panel: ReferencePanel, regions, path) -> ReferencePanel:
     return ReferencePanel(*(getattr(panel, name)[sites] for name in SITE_FIELDS),
                           panel.samples, panel.blocks.subset(sites), panel.source,
                           panel.skipped,
-                          None if panel.records is None else panel.records[sites])
+                          None if panel.records is None else panel.records[sites],
+                          None if panel.ploidy is None else panel.ploidy.subset(sites))

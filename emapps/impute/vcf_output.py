@@ -15,8 +15,8 @@ from .io import Calls
 
 
 OUTPUT_MODES = {"v": "w", "z": "wz", "b": "wb", "u": "wbu"}
-#: output GT by code (the results' ``genotype_codes``)
-GT_TEXT = ("0|0", "0|1", "1|0", "1|1", "0/0", "0/1", "1/1")
+#: output GT by code (the results' ``genotype_codes``; 7 and 8 haploid)
+GT_TEXT = ("0|0", "0|1", "1|0", "1|1", "0/0", "0/1", "1/1", "0", "1")
 
 
 def output_type(path, requested=None) -> str:
@@ -237,8 +237,8 @@ def _joined_line(result, fields, hundredths, lo, hi) -> str:
     """One record of the k = hi - lo ALT alleles of sites lo..hi - 1.  Each haplotype's
     allele probabilities are its ALT probabilities at the k sites (scaled down if they sum
     past 1) and REF the rest: GT takes each haplotype's likeliest allele, DS the ALT
-    doses, GP the k (k + 1) / 2 + k + 1 genotypes in VCF order; AF and DR2 are the
-    split sites' own."""
+    doses, GP the k (k + 1) / 2 + k + 1 genotypes in VCF order (a haploid call: its
+    one allele, its k + 1 allele probabilities); AF and DR2 are the split sites' own."""
     first, second = (np.asarray(probs[:, lo:hi], dtype=float)
                      for probs in result.haplotype_probs[:2])
     alleles = []
@@ -251,11 +251,17 @@ def _joined_line(result, fields, hundredths, lo, hi) -> str:
     pairs = [(j, i) for i in range(n_alleles) for j in range(i + 1)]
     genotype = np.column_stack([one[:, j] * two[:, i] + (one[:, i] * two[:, j] if i != j
                                                          else 0.0) for j, i in pairs])
-    dose = np.rint((one[:, 1:] + two[:, 1:]) * 100).astype(np.int64)
+    haploid = (np.zeros(one.shape[0], dtype=bool) if getattr(result, "haploid", None) is None
+               else result.haploid[:, lo])
+    dose = np.rint((one[:, 1:] + np.where(haploid[:, None], 0, two[:, 1:])) * 100
+                   ).astype(np.int64)
     gp = np.rint(genotype * 100).astype(np.int64)
-    calls = np.char.add(np.char.add(one.argmax(axis=1).astype(str), "|"),
-                        two.argmax(axis=1).astype(str))
-    cells = "\t".join(f"{call}:{','.join(hundredths[dose[n]])}:{','.join(hundredths[gp[n]])}"
+    haploid_gp = np.rint(one * 100).astype(np.int64)
+    calls = np.where(haploid, one.argmax(axis=1).astype(str),
+                     np.char.add(np.char.add(one.argmax(axis=1).astype(str), "|"),
+                                 two.argmax(axis=1).astype(str)))
+    cells = "\t".join(f"{call}:{','.join(hundredths[dose[n]])}:"
+                      f"{','.join(hundredths[(haploid_gp if haploid[n] else gp)[n]])}"
                       for n, call in enumerate(calls))
     info = (f"AF={','.join(fields['af'][lo:hi])};DR2={','.join(fields['dr2'][lo:hi])}"
             f"{';IMP' if result.imputed[lo:hi].any() else ''}")

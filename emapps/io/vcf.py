@@ -90,31 +90,27 @@ def _text_records(handle):
                 yield line.decode()
 
 
-def diploid_calls(columns, sites, samples, name: str, n_alts=None) -> tuple:
+#: the second allele code of a haploid call (the first is 0/1 or -1 when missing)
+ABSENT = -2
+TAB = ord("\t")
+
+
+def genotype_calls(columns, sites, samples, name: str, n_alts=None) -> tuple:
     """(alleles (2, records, samples) int8 with -1 missing, phased (records, samples)
     bool) of records given as the text of their sample columns (``sites``: their (chrom,
-    pos), for messages), each with ``n_alts`` ALT alleles (default 1: biallelic).  Records
-    whose sample columns are GT-only one-digit diploid calls are decoded together in one
-    vectorised step, the rest call by call."""
+    pos), for messages), each with ``n_alts`` ALT alleles (default 1: biallelic).  A
+    haploid call (males' chromosome X) has ABSENT as its second allele and counts as
+    phased; '.' alone is a missing call of either ploidy.  Records whose sample columns
+    are GT-only one-digit calls are decoded together in one vectorised step, the rest
+    call by call."""
     n_samples = len(samples)
     if n_alts is None:
         n_alts = np.ones(len(columns), dtype=np.int64)
     alleles = np.full((2, len(columns), n_samples), -1, dtype=np.int8)
     phased = np.zeros((len(columns), n_samples), dtype=bool)
-    simple = np.array([len(text) == 4 * n_samples - 1 and ":" not in text
-                       for text in columns], dtype=bool)
+    simple = np.array([":" not in text for text in columns], dtype=bool)
     if simple.any() and n_samples:
-        block = "\t".join(text for text, easy in zip(columns, simple) if easy) + "\t"
-        raw = np.frombuffer(block.encode(), dtype=np.uint8).reshape(-1, n_samples, 4)
-        codes = raw[:, :, 0:3:2].transpose(2, 0, 1).astype(np.int8) - ZERO
-        separator = raw[:, :, 1]
-        pipes = separator == PIPE
-        rows = np.flatnonzero(simple)
-        valid = ((pipes | (separator == SLASH)).all(axis=1)
-                 & (codes.max(axis=(0, 2)) <= n_alts[rows]))
-        alleles[:, rows[valid]] = np.maximum(codes[:, valid], -1)
-        phased[rows[valid]] = pipes[valid]
-        simple[rows[~valid]] = False
+        _decode_simple(columns, simple, n_samples, n_alts, alleles, phased)
     for row in np.flatnonzero(~simple):
         cells = columns[row].split("\t")
         where = "{}:{}".format(*sites[row])
@@ -126,19 +122,60 @@ def diploid_calls(columns, sites, samples, name: str, n_alts=None) -> tuple:
     return alleles, phased
 
 
+def _decode_simple(columns, simple, n_samples, n_alts, alleles, phased) -> None:
+    """Decode the GT-only records flagged ``simple`` when all their calls are one-digit
+    haploid or diploid calls; the others (other calls, the wrong number of columns) are
+    flagged not simple, for the call-by-call path."""
+    rows = np.flatnonzero(simple)
+    texts = [columns[row] for row in rows]
+    raw = np.frombuffer(("\t".join(texts) + "\t").encode(), dtype=np.uint8)
+    ends = np.flatnonzero(raw == TAB)
+    if ends.shape[0] != rows.shape[0] * n_samples:   # some record has other columns
+        good = np.array([text.count("\t") + 1 == n_samples for text in texts])
+        simple[rows[~good]] = False
+        if good.any():
+            _decode_simple(columns, simple, n_samples, n_alts, alleles, phased)
+        return
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = (ends - starts).reshape(rows.shape[0], n_samples)
+    starts = starts.reshape(rows.shape[0], n_samples)
+    last = raw.shape[0] - 1
+    diploid = lengths == 3
+    first = raw[starts].astype(np.int16) - ZERO
+    second = np.where(diploid, raw[np.minimum(starts + 2, last)].astype(np.int16) - ZERO,
+                      ABSENT)
+    separator = np.where(diploid, raw[np.minimum(starts + 1, last)], PIPE)
+    pipes = separator == PIPE
+    limit = n_alts[rows, None]
+    dot = ord(".") - ZERO
+    valid = (((lengths == 1) | (diploid & (pipes | (separator == SLASH))))
+             & ((first == dot) | ((first >= 0) & (first <= limit)))
+             & (~diploid | (second == dot) | ((second >= 0) & (second <= limit))))
+    valid = valid.all(axis=1)
+    first = np.maximum(first, -1)
+    # a lone '.' is missing whatever the ploidy: both alleles -1
+    second = np.where(diploid, np.maximum(second, -1), np.where(first < 0, -1, ABSENT))
+    alleles[0, rows[valid]] = first[valid]
+    alleles[1, rows[valid]] = second[valid]
+    phased[rows[valid]] = pipes[valid]
+    simple[rows[~valid]] = False
+
+
 def _calls_one_by_one(fields, samples, where, name, n_alts=1):
     alleles = np.full((2, len(fields)), -1, dtype=np.int8)
     phased = np.zeros(len(fields), dtype=bool)
     for column, text in enumerate(fields):
         call = text.split(":", 1)[0]
-        phased[column] = "|" in call
         parts = call.replace("|", "/").split("/")
-        if len(parts) != 2:
-            if parts == ["."]:
-                continue
+        if len(parts) > 2:
             raise UserInputError(f"{name}: {where} sample {samples[column]} has a "
-                                 f"{len(parts)}-ploid "
-                                 f"call {call!r}; imputation needs diploid genotypes")
+                                 f"{len(parts)}-ploid call {call!r}; imputation takes "
+                                 f"haploid and diploid genotypes")
+        if parts == ["."]:
+            continue
+        phased[column] = "|" in call or len(parts) == 1
+        if len(parts) == 1:
+            alleles[1, column] = ABSENT
         for copy, part in enumerate(parts):
             if part == ".":
                 continue
@@ -172,7 +209,7 @@ def genotype_records(prefixes: list[bytes], gt, dose, gp0, gp1, gp2, gt_text,
     """Record lines of ``GT:DS:GP`` cells: prefixes[s] then, per sample n,
     gt_text[gt[n, s]] ':' number_text[dose[n, s]] ':' number_text[gp0[n, s]] ','
     number_text[gp1[n, s]] ',' number_text[gp2[n, s]], tab-separated and ended by a
-    newline.
+    newline; a gp0 code past the table writes nothing (a haploid cell's two GP values).
 
     The (N, S) integer arrays index text tables, so no number is formatted cell by cell:
     a block of sites is laid out as NUL-padded rows (the prefix, then fixed-width cells
@@ -180,7 +217,7 @@ def genotype_records(prefixes: list[bytes], gt, dose, gp0, gp1, gp2, gt_text,
     the text block by block (bytes), so a whole file is never held at once."""
     n_numbers = len(number_text)
     genotype_dose = _fields([f"{g}:{d}:" for g in gt_text for d in number_text])
-    first_gp = _fields([f"{p}," for p in number_text])
+    first_gp = _fields([f"{p}," for p in number_text] + [""])
     last_gps = _fields([f"{p},{q}" for p in number_text for q in number_text])
     cell = np.dtype([("genotype_dose", genotype_dose.dtype), ("first_gp", first_gp.dtype),
                      ("last_gps", last_gps.dtype), ("separator", np.uint8)])
