@@ -35,3 +35,27 @@ def test_genotype_records_spell_every_cell_like_python_formatting(block_bytes, m
     text = b"".join(genotype_records([prefix.encode() for prefix in prefixes], gt, dose,
                                      *gp, GT_TEXT, list(hundredths)))
     assert text.decode() == python_records(prefixes, gt, dose, gp, hundredths)
+
+
+@pytest.mark.parametrize("records", [
+    ["0|1\t1\t./.\t.", "1\t0\t1/1\t0|0"],              # haploid and diploid, vectorised
+    ["0|1\t1|0\t0/0\t1|1", "0|1\t1\t./.\t."],          # one row of each path
+    ["0|1:5\t1\t./.\t.", "1\t0\t1/1\t0|0"],            # one record call by call
+])
+def test_haploid_and_diploid_calls_decode_alike_on_every_path(records):
+    """A haploid call's second allele is ABSENT and it counts as phased; '.' alone is
+    missing; every decoding path gives what the call-by-call path gives."""
+    sites, samples = [("X", k) for k in range(len(records))], list("abcd")
+    alleles, phased = vcf.genotype_calls(records, sites, samples, "test")
+    for row, text in enumerate(records):
+        one, phase = vcf._calls_one_by_one(text.split("\t"), samples, "X:0", "test")
+        np.testing.assert_array_equal(alleles[:, row], one)
+        np.testing.assert_array_equal(phased[row], phase)
+    first, second = vcf.genotype_calls(["0|1\t1\t./.\t."], sites, samples, "t")[0][:, 0]
+    np.testing.assert_array_equal(first, [0, 1, -1, -1])
+    np.testing.assert_array_equal(second, [1, vcf.ABSENT, -1, -1])
+
+
+def test_a_triploid_call_is_refused():
+    with pytest.raises(vcf.UserInputError, match="3-ploid"):
+        vcf.genotype_calls(["0/1/1\t0"], [("X", 1)], ["a", "b"], "t")
