@@ -15,6 +15,8 @@ import click
 from .._version import __version__
 
 SUBCOMMANDS = {
+    "admix": ("emapps.admix.cli", "admix",
+              "Ancestry proportions (ADMIXTURE's model): fit, cross-validate, project."),
     "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
     "haplo": ("emapps.haplo.cli", "haplo",
               "Haplotype frequencies from unphased genotypes (VCF/BCF or tables)."),

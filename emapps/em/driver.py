@@ -16,11 +16,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import ConvergenceWarning
-from .accel import SquaremStep
+from .accel import QuasiNewtonStep, SquaremStep
 from .monitor import ConvergenceMonitor
 from .protocol import EMModel, Extrapolable, Stats, add_stats
 
-ACCELERATIONS = (None, "squarem")
+ACCELERATIONS = (None, "squarem", "qn")
 
 
 @dataclass
@@ -81,7 +81,7 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
     if needs_pack and not isinstance(model, Extrapolable):
         raise TypeError(f"{type(model).__name__} has no pack/unpack, so it cannot use SQUAREM "
                         f"or param_tol")
-    step = SquaremStep()
+    step = QuasiNewtonStep() if accelerate == "qn" else SquaremStep()
     n_estep = 0
     converged = False
     iter_seconds = []
@@ -118,8 +118,9 @@ def run_em(model: EMModel, chunks: Sequence, params, *, monitor: ConvergenceMoni
         timings={"iterations": iter_seconds})
 
 
-def _squarem_cycle(model, chunks, theta0, theta1, step: SquaremStep, map_fn):
-    """Two EM maps, an extrapolation and a stabilising map; returns (params, extra E-steps)."""
+def _squarem_cycle(model, chunks, theta0, theta1, step, map_fn):
+    """Two EM maps, an extrapolation (``step``: SQUAREM or quasi-Newton) and a
+    stabilising map; returns (params, extra E-steps)."""
     stats1 = e_step(model, theta1, chunks, map_fn)
     theta2 = model.m_step(theta1, stats1)
     v0, v1, v2 = model.pack(theta0), model.pack(theta1), model.pack(theta2)
