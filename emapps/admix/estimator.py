@@ -90,7 +90,9 @@ class Admixture(Estimator):
         self.random_state = random_state
 
     def _check(self, n_samples):
-        check_positive_int(self.n_components, "n_components", minimum=2)
+        if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 2:
+            raise UserInputError(f"K (n_components) must be an integer >= 2; got "
+                                 f"{self.n_components!r}")
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
         if self.n_components >= n_samples:
