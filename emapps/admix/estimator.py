@@ -11,7 +11,7 @@ from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
 from .genotypes import Genotypes, pack
-from .model import BOUND, AdmixtureEM, AdmixtureParams, Fold
+from .model import BOUND, INITS, AdmixtureEM, AdmixtureParams, Fold
 
 
 @dataclass
@@ -75,14 +75,18 @@ class Admixture(Estimator):
     log p + (2 - g) log(1 - p)), ``trace_``, ``n_iter_``, ``converged_``, ``seed_``,
     ``dropped_`` (individuals and SNPs left out: they carry no information; their Q rows
     are 1/K and their F rows the observed frequency), ``restart_log_likelihoods_``.
-    ``tol``: stop when the log-likelihood's relative change per step falls below it."""
+    ``tol``: stop when the log-likelihood's relative change per step falls below it
+    (ADMIXTURE stops at an absolute change of 1e-4, about 1e-11 relative on HapMap3).
+    ``init``: 'pca' (clusters of principal components, see :class:`AdmixtureEM`) or
+    'random' (a flat Dirichlet draw)."""
 
     _fitted_attribute = "Q_"
     _estimator_type = "transformer"
 
-    def __init__(self, n_components=3, *, n_init=1, max_iter=1000, tol=1e-8,
-                 accelerate="qn", random_state=None):
+    def __init__(self, n_components=3, *, n_init=1, max_iter=3000, tol=1e-10,
+                 init="pca", accelerate="qn", random_state=None):
         self.n_components = n_components
+        self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
@@ -100,6 +104,8 @@ class Admixture(Estimator):
                                  f"with calls; there are {n_samples}")
         if not self.tol > 0:
             raise UserInputError(f"tol must be > 0; got {self.tol}")
+        if self.init not in INITS:
+            raise UserInputError(f"init must be one of {', '.join(INITS)}; got {self.init!r}")
 
     def fit(self, X, y=None, *, populations=None, progress=None) -> "Admixture":
         """Fit on ``X`` (:class:`Genotypes` or an (N, M) array of A1 counts).
@@ -111,7 +117,7 @@ class Admixture(Estimator):
         self._check(cleaned.samples.shape[0])
         fixed = None if populations is None else np.asarray(populations)[cleaned.samples]
         model = AdmixtureEM(cleaned.packed, cleaned.samples.shape[0], self.n_components,
-                            fixed=fixed)
+                            fixed=fixed, init=self.init)
         sequence = seed_sequence(self.random_state)
         result = fit_em(model, None, chunks=model.chunks(), n_init=self.n_init,
                         seed=sequence, max_iter=self.max_iter, tol=self.tol,

@@ -5,8 +5,8 @@ each individual's ancestry proportions, F (M x K) each population's A1 frequenci
 The E-step splits every observed allele copy over the K populations; the M-step is
 closed form (Alexander et al. 2009; Frichot et al. 2014): q_ik <- q_ik q_num[k, i] /
 (2 n_i), n_i the individual's observed calls, and f_jk <- f_num / f_den.  Statistics add
-over SNP blocks.  SQUAREM extrapolates (Q, F) jointly and falls back to the EM step when
-the likelihood would fall.  Q and F are kept in [1e-5, 1 - 1e-5] (Q's rows renormalised),
+over SNP blocks.  The driver's quasi-Newton or SQUAREM step extrapolates (log Q, logit
+F) jointly and falls back to the EM step when the likelihood would fall.  Q and F are kept in [1e-5, 1 - 1e-5] (Q's rows renormalised),
 as ADMIXTURE and fastmixture bound them.
 """
 
@@ -16,10 +16,33 @@ import numpy as np
 
 from ..kernels.admixture import admixture_statistics, heldout_deviance, weighted_frequencies
 from ..kernels.parallel import add_in_order, map_chunks
-from .genotypes import SNP_CHUNK
+from ..mixture.init import kmeans_plusplus, lloyd, one_hot
+from .genotypes import SNP_CHUNK, unpack
 
 #: bounds on every proportion and frequency
 BOUND = 1e-5
+#: starting share of each individual's own cluster
+INIT_PURITY = 0.9
+#: SNPs (at most) and genotype values (at most) the starting clusters are drawn from
+INIT_SNPS, INIT_VALUES = 3000, 50_000_000
+INITS = ("pca", "random")
+
+
+def pca_clusters(packed, n_samples, n_components, rng) -> np.ndarray:
+    """(N,) k-means clusters (k-means++ seeds, Lloyd) of the individuals' top K - 1
+    principal components over a random subset of SNPs (standardised, missing calls at
+    the mean)."""
+    n_snps = packed.shape[0]
+    size = int(min(n_snps, INIT_SNPS, max(INIT_VALUES // max(n_samples, 1), 50)))
+    rows = np.sort(rng.choice(n_snps, size=size, replace=False))
+    calls = unpack(packed[rows], n_samples).T.astype(float)
+    missing = calls < 0
+    mean = np.where(missing, 0, calls).sum(axis=0) / np.maximum((~missing).sum(axis=0), 1)
+    centred = np.where(missing, 0.0, calls - mean)
+    centred /= np.sqrt(np.maximum(mean / 2 * (1 - mean / 2), 1e-3))
+    U, S, _ = np.linalg.svd(centred, full_matrices=False)
+    scores = U[:, :max(n_components - 1, 1)] * S[:max(n_components - 1, 1)]
+    return lloyd(scores, kmeans_plusplus(scores, n_components, rng))
 
 
 @dataclass
@@ -49,8 +72,9 @@ class AdmixtureEM:
     (projection: only Q is fitted); ``fold`` leaves a cross-validation fold out."""
 
     def __init__(self, packed, n_samples: int, n_components: int, *, fixed=None,
-                 frequencies=None, fold: Fold | None = None):
+                 frequencies=None, fold: Fold | None = None, init: str = "pca"):
         self.packed, self.n_samples, self.n_components = packed, n_samples, n_components
+        self.init = init
         self.fixed = None if fixed is None or (np.asarray(fixed) < 0).all() else np.asarray(fixed)
         self.frequencies = frequencies
         self.fold = fold
@@ -64,10 +88,22 @@ class AdmixtureEM:
 
     # ------------------------------------------------------------------ starting point
     def initial_params(self, data, rng) -> AdmixtureParams:
-        """Q drawn from a flat Dirichlet (supervised rows fixed), F the A1 frequencies
-        of the individuals weighted by Q."""
-        Q = self._with_fixed(bounded_proportions(
-            rng.dirichlet(np.ones(self.n_components), self.n_samples)))
+        """Q from k-means on the top K - 1 principal components of a random subset of
+        SNPs (each individual 0.9 in its cluster, the rest spread evenly; supervised
+        rows fixed), F the A1 frequencies of the individuals weighted by Q.  Started
+        from distinct clusters, EM reaches the maxima whose reference individuals are
+        unadmixed, which a flat random start reaches only after many more iterations
+        (measured on HapMap3, K = 3: 1,100 E-steps to fastmixture's maximum from here,
+        none in 1,700 from a flat Dirichlet draw)."""
+        if self.init == "random":
+            Q = rng.dirichlet(np.ones(self.n_components), self.n_samples)
+        else:
+            clusters = pca_clusters(self.packed, self.n_samples, self.n_components, rng)
+            if self.fixed is not None:   # clusters named after the labelled populations
+                clusters = self._labelled_clusters(clusters)
+            Q = (INIT_PURITY * one_hot(clusters, self.n_components)
+                 + (1 - INIT_PURITY) / self.n_components)
+        Q = self._with_fixed(bounded_proportions(Q))
         if self.frequencies is not None:
             return AdmixtureParams(Q, self.frequencies)
         q_t = np.ascontiguousarray(Q.T)
@@ -76,6 +112,19 @@ class AdmixtureEM:
                                                             start, stop, q_t, F),
                    self.n_snps, SNP_CHUNK)
         return AdmixtureParams(Q, np.clip(F, BOUND, 1 - BOUND))
+
+    def _labelled_clusters(self, clusters) -> np.ndarray:
+        """The clusters renumbered so that each supervised component is the cluster
+        holding most of its labelled individuals."""
+        from scipy.optimize import linear_sum_assignment
+
+        chosen = self.fixed >= 0
+        table = np.zeros((self.n_components, self.n_components))
+        np.add.at(table, (clusters[chosen], self.fixed[chosen]), 1)
+        rows, columns = linear_sum_assignment(-table)
+        renamed = np.empty(self.n_components, dtype=np.int64)
+        renamed[rows] = columns
+        return renamed[clusters]
 
     def _with_fixed(self, Q) -> np.ndarray:
         if self.fixed is not None:
@@ -115,21 +164,28 @@ class AdmixtureEM:
             F = np.where(stats["f_den"] > 0, stats["f_num"] / stats["f_den"], params.F)
         return AdmixtureParams(Q, np.clip(F, BOUND, 1 - BOUND))
 
-    # ------------------------------------------------------------------ SQUAREM
+    # ------------------------------------------------------------ acceleration
+    # Extrapolation runs on log Q and logit F: near the optimum many proportions decay
+    # geometrically towards the bound, and a geometric sequence is a straight line in
+    # log space, which the accelerators extend in one step.
     def pack(self, params: AdmixtureParams) -> np.ndarray:
+        log_q = np.log(params.Q).ravel()
         if self.frequencies is not None:
-            return params.Q.ravel()
-        return np.concatenate([params.Q.ravel(), params.F.ravel()])
+            return log_q
+        F = params.F
+        return np.concatenate([log_q, (np.log(F) - np.log1p(-F)).ravel()])
 
     def unpack(self, vector, like: AdmixtureParams) -> AdmixtureParams | None:
         if not np.all(np.isfinite(vector)):
             return None
         size = like.Q.size
-        Q = self._with_fixed(bounded_proportions(vector[:size].reshape(like.Q.shape)))
+        log_q = vector[:size].reshape(like.Q.shape)
+        Q = np.exp(log_q - log_q.max(axis=1, keepdims=True))
+        Q = self._with_fixed(bounded_proportions(Q / Q.sum(axis=1, keepdims=True)))
         if self.frequencies is not None:
             return AdmixtureParams(Q, like.F)
-        return AdmixtureParams(Q, np.clip(vector[size:].reshape(like.F.shape), BOUND,
-                                          1 - BOUND))
+        logit = np.clip(vector[size:].reshape(like.F.shape), -50, 50)
+        return AdmixtureParams(Q, np.clip(1 / (1 + np.exp(-logit)), BOUND, 1 - BOUND))
 
     # ------------------------------------------------------------ cross-validation
     def heldout_error(self, params: AdmixtureParams, fold: Fold) -> tuple:

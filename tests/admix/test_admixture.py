@@ -82,9 +82,9 @@ def test_projection_recovers_the_fitted_proportions():
 
 def test_cross_validation_prefers_the_true_k():
     counts, _, _ = simulate(n=120, m=1500, k=3, seed=9)
-    errors = {k: Admixture(k, random_state=0).fit(counts).cross_validation_error(5)[0]
-              for k in (2, 3, 5)}
-    assert errors[3] < errors[2] and errors[3] < errors[5]
+    errors = {k: Admixture(k, random_state=0, tol=1e-7).fit(counts)
+              .cross_validation_error(5)[0] for k in (2, 3, 4)}
+    assert errors[3] < errors[2] and errors[3] < errors[4]
 
 
 def test_bootstrap_standard_errors_shrink_with_more_snps():

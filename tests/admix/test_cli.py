@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from ..conftest import run_cli
 from .conftest import write_plink, write_vcf
