@@ -8,7 +8,8 @@ import click
 #: the bundled inputs the demo reads, under the data folder
 INPUTS = {"faithful": "tabular/old_faithful.csv", "airquality": "tabular/airquality.csv",
           "images": "images", "kg": "haplo/kg_chr20_100snp_unphased.vcf",
-          "synthetic": "recsys/synthetic_u.data", "genotypes": "impute"}
+          "synthetic": "recsys/synthetic_u.data", "genotypes": "impute",
+          "structure": "admix/sim.bed"}
 
 
 @click.command()
@@ -48,8 +49,10 @@ def demo(data_dir, outdir):
 def demo_steps(data: Path, out: Path, plot: list) -> list[list[str]]:
     """The demo's commands (argv after ``emapps``), reading ``data`` and writing under
     ``out``; ``plot`` is ``["--plot", folder]`` or empty."""
-    faithful, airquality, images, kg, synthetic, genotypes = (
+    faithful, airquality, images, kg, synthetic, genotypes, structure = (
         data / relative for relative in INPUTS.values())
+    admix_plot = (["--plot", "--populations", str(structure.with_suffix(".pops.tsv"))]
+                  if plot else [])
     return [
         ["mixture", "fit", str(faithful), "-k", "1..6", "--covariance", "all", "--seed", "1",
          "-o", str(out / "mixture" / "faithful.npz"),
@@ -86,6 +89,8 @@ def demo_steps(data: Path, out: Path, plot: list) -> list[list[str]]:
         ["recsys", "explain", str(out / "recsys" / "model.npz"), "--user", "1", "--item",
          "50", "--why", "3"],
         ["segment", str(images), "-o", str(out / "segment"), "--seed", "0"],
+        ["admix", str(structure), "-k", "2..3", "--cv", "5", "-o",
+         str(out / "admix" / "sim"), "--seed", "1", *admix_plot],
         ["segment", str(images), "-o", str(out / "segment-shared"), "--shared-model",
          "-k", "3..6", "--criterion", "icl", "--seed", "0"],
     ]
