@@ -22,11 +22,11 @@ def test_the_site_builds_without_warnings(tmp_path):
     assert "Sentinel" not in cli and "<code>200</code>" in cli    # defaults as users read them
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "CohortCopier" in api and "DaskMap" in api and "ImageSegmenter" in api
-    for page in ("mixture", "impute", "haplo", "segment", "recsys", "workflows"):
+    for page in ("mixture", "impute", "haplo", "admix", "segment", "recsys", "workflows"):
         assert (tmp_path / "site" / page / "index.html").exists()
     gallery = (tmp_path / "site" / "gallery" / "index.html").read_text()
     for picture in ("mixture_trace", "mixture_bic", "segment_overlay", "haplo_frequencies",
-                    "impute_r2", "recsys_explanation"):
+                    "impute_r2", "recsys_explanation", "admix_proportions"):
         assert f"{picture}.png" in gallery
         assert (tmp_path / "site" / "gallery" / f"{picture}.png").stat().st_size > 5000
     assert gallery.count("emapps mixture fit data/tabular/old_faithful.csv") == 2   # the code

@@ -37,10 +37,13 @@ def make_gallery(demo_out, folder, data) -> list[tuple[str, str]]:
         ("mixture_bic.png", "BIC against K for each covariance type (Old Faithful)."),
         ("segment_overlay.png", "HMRF-EM segmentation of a bundled image: region "
          "boundaries over the picture."),
+        ("admix_proportions.png", "Ancestry proportions at K = 3 of 600 simulated "
+         "individuals (AFR, EUR, ASIA and an admixed group), grouped by population."),
     ]
     for (name, _), source in zip(pictures, (demo_out / "mixture" / "trace.png",
                                             demo_out / "mixture" / "criterion.png",
-                                            demo_out / "segment" / "chelsea.overlay.png")):
+                                            demo_out / "segment" / "chelsea.overlay.png",
+                                            demo_out / "admix" / "sim.3.png")):
         shutil.copyfile(source, folder / name)
     plt = _pyplot()
     pictures.append(_haplotype_bars(plt, demo_out / "haplo" / "kg_chr20", folder))
@@ -125,6 +128,7 @@ SOURCES = {
     "mixture_bic.png": (lambda argv: argv[:2] == ["mixture", "fit"], None),
     "segment_overlay.png": (lambda argv: argv[0] == "segment" and "--shared-model" not in argv,
                             None),
+    "admix_proportions.png": (lambda argv: argv[0] == "admix", None),
     "haplo_frequencies.png": (lambda argv: argv[0] == "haplo", _haplotype_bars),
     "impute_r2.png": (lambda argv: argv[0] == "impute" and argv[1] != "score", _imputation_r2),
     "recsys_explanation.png": (lambda argv: argv[:2] == ["recsys", "fit"] and "implicit" in argv,

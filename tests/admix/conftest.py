@@ -4,9 +4,9 @@ import pytest
 
 from emapps.admix.genotypes import pack
 
-from ..conftest import DATA
+from ..conftest import SHARED
 
-STRUCTURE = DATA.parent.parent / "shared" / "data" / "genetics" / "structure"
+STRUCTURE = SHARED / "data" / "genetics" / "structure"
 
 
 def simulate(n=80, m=600, k=2, missing=0.02, seed=0):
