@@ -45,7 +45,7 @@ def score(prefix, Q, P) -> float:
     genotypes = read_plink(prefix)
     model = AdmixtureEM(np.ascontiguousarray(genotypes.packed), genotypes.n_samples, Q.shape[1])
     params = AdmixtureParams(np.clip(Q, 1e-5, 1), np.clip(P, 1e-5, 1 - 1e-5))
-    return model.e_step(params, (0, model.n_snps))["loglik"]
+    return model.e_step(params, model.chunks()[0])["loglik"]
 
 
 def rmse(Q, truth) -> float:

@@ -10,7 +10,7 @@ from ..core.estimator import Estimator, seed_sequence
 from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
-from .genotypes import Genotypes, pack
+from .genotypes import SNP_CHUNK, Genotypes, is_dask, pack
 from .model import BOUND, INITS, AdmixtureEM, AdmixtureParams, Fold
 
 
@@ -64,6 +64,17 @@ def clean(genotypes: Genotypes) -> Cleaned:
         ("individuals_without_calls", genotypes.n_samples - samples.shape[0]),
         ("snps_without_calls", no_calls.sum()), ("monomorphic_snps", monomorphic.sum()))
         if value}
+    if is_dask(genotypes.packed):   # blocks stay where they are
+        if samples.shape[0] != genotypes.n_samples:
+            raise UserInputError(f"{genotypes.n_samples - samples.shape[0]} individuals "
+                                 f"have no calls; remove them before a Dask fit (plink "
+                                 f"--mind 1)")
+        packed = genotypes.packed if snps.shape[0] == genotypes.n_snps \
+            else genotypes.packed[snps]
+        # blocks of the kernels' own chunk: the statistics add in the order they add in
+        # memory, so the answer is the same to the last bit
+        packed = packed.rechunk({0: SNP_CHUNK, 1: -1})
+        return Cleaned(packed, samples, snps, frequencies, dropped)
     source = genotypes if samples.shape[0] == genotypes.n_samples \
         else genotypes.take_samples(samples)
     packed = source.packed if snps.shape[0] == genotypes.n_snps else source.packed[snps]
@@ -112,7 +123,10 @@ class Admixture(Estimator):
             raise UserInputError(f"init must be one of {', '.join(INITS)}; got {self.init!r}")
 
     def fit(self, X, y=None, *, populations=None, progress=None) -> "Admixture":
-        """Fit on ``X`` (:class:`Genotypes` or an (N, M) array of A1 counts).
+        """Fit on ``X`` (:class:`Genotypes` or an (N, M) array of A1 counts).  Genotypes
+        whose ``packed`` .bed rows are a Dask array (``dask.array.from_zarr``, ...) are
+        fitted block of rows by block on Dask's scheduler (a ``distributed.Client``
+        when one is active): only parameters and statistics travel.
         ``populations``: supervised mode, each individual's component (-1 unknown),
         see :func:`emapps.admix.supervised.supervised_components`."""
         started = time.perf_counter()
@@ -123,9 +137,14 @@ class Admixture(Estimator):
         model = AdmixtureEM(cleaned.packed, cleaned.samples.shape[0], self.n_components,
                             fixed=fixed, init=self.init)
         sequence = seed_sequence(self.random_state)
+        map_fn = map
+        if is_dask(cleaned.packed):
+            from ..em.dask import DaskMap
+            map_fn = DaskMap()
         result = fit_em(model, None, chunks=model.chunks(), n_init=self.n_init,
                         seed=sequence, max_iter=self.max_iter, tol=self.tol,
                         tol_on="relative", accelerate=self.accelerate, warn=False,
+                        map_fn=map_fn,
                         callback=(lambda *args: progress()) if progress else None)
         self._model, self._cleaned, self._params = model, cleaned, result.params
         self.Q_, self.F_ = self._full(genotypes, cleaned, result.params)

@@ -50,9 +50,11 @@ class Genotypes:
         """(observed calls per individual (N,), per SNP (observed calls, A1 copies)
         (M, 2))."""
         per_snp = np.zeros((self.n_snps, 2))
-        parts = map_chunks(lambda start, stop: _counts(self.packed, self.n_samples, start,
-                                                       stop, per_snp),
-                           self.n_snps, SNP_CHUNK)
+        parts = []
+        for first, rows in blocks_in_memory(self.packed):
+            parts += map_chunks(lambda start, stop: _counts(
+                rows, self.n_samples, start, stop, per_snp[first:first + rows.shape[0]]),
+                rows.shape[0], SNP_CHUNK)
         return np.sum(parts, axis=0), per_snp
 
     def take_snps(self, keep) -> "Genotypes":
@@ -69,6 +71,23 @@ class Genotypes:
         return Genotypes(pack(calls), [self.fid[k] for k in keep], [self.iid[k] for k in keep],
                          self.chrom, self.snp_ids, self.cm, self.pos, self.a1, self.a2,
                          self.source, dict(self.skipped))
+
+
+def is_dask(array) -> bool:
+    return hasattr(array, "dask") and hasattr(array, "chunks")
+
+
+def blocks_in_memory(packed):
+    """(first SNP, rows as numpy) of ``packed``: itself, or a Dask array's row blocks
+    computed one at a time."""
+    if not is_dask(packed):
+        yield 0, packed
+        return
+    first = 0
+    for block in packed.rechunk({1: -1}).blocks:
+        rows = np.ascontiguousarray(block.compute())
+        yield first, rows
+        first += rows.shape[0]
 
 
 def _counts(packed, n, start, stop, per_snp):

@@ -17,7 +17,7 @@ import numpy as np
 from ..kernels.admixture import admixture_statistics, heldout_deviance, weighted_frequencies
 from ..kernels.parallel import add_in_order, map_chunks
 from ..mixture.init import kmeans_plusplus, lloyd, one_hot
-from .genotypes import SNP_CHUNK, unpack
+from .genotypes import SNP_CHUNK, blocks_in_memory, is_dask, unpack
 
 #: bounds on every proportion and frequency
 BOUND = 1e-5
@@ -35,7 +35,7 @@ def pca_clusters(packed, n_samples, n_components, rng) -> np.ndarray:
     n_snps = packed.shape[0]
     size = int(min(n_snps, INIT_SNPS, max(INIT_VALUES // max(n_samples, 1), 50)))
     rows = np.sort(rng.choice(n_snps, size=size, replace=False))
-    calls = unpack(packed[rows], n_samples).T.astype(float)
+    calls = unpack(np.asarray(packed[rows]), n_samples).T.astype(float)
     missing = calls < 0
     mean = np.where(missing, 0, calls).sum(axis=0) / np.maximum((~missing).sum(axis=0), 1)
     centred = np.where(missing, 0.0, calls - mean)
@@ -79,12 +79,24 @@ class AdmixtureEM:
         self.frequencies = frequencies
         self.fold = fold
 
+    def __getstate__(self) -> dict:
+        """Sent to Dask workers without the genotypes: each task brings its rows."""
+        state = dict(self.__dict__)
+        state["packed"] = None
+        return state
+
     @property
     def n_snps(self) -> int:
         return self.packed.shape[0]
 
     def chunks(self) -> list:
-        return [(0, self.n_snps)]
+        """In memory, one chunk (the kernels split it over threads); for a Dask array
+        of .bed rows, one (first SNP, delayed rows) pair per block of rows."""
+        if not is_dask(self.packed):
+            return [SnpRows(0, self.packed)]
+        starts = np.concatenate([[0], np.cumsum(self.packed.chunks[0])[:-1]])
+        return [(int(first), block) for first, block in
+                zip(starts, self.packed.rechunk({1: -1}).to_delayed().ravel())]
 
     # ------------------------------------------------------------------ starting point
     def initial_params(self, data, rng) -> AdmixtureParams:
@@ -108,9 +120,10 @@ class AdmixtureEM:
             return AdmixtureParams(Q, self.frequencies)
         q_t = np.ascontiguousarray(Q.T)
         F = np.empty((self.n_snps, self.n_components))
-        map_chunks(lambda start, stop: weighted_frequencies(self.packed, self.n_samples,
-                                                            start, stop, q_t, F),
-                   self.n_snps, SNP_CHUNK)
+        for first, rows in blocks_in_memory(self.packed):
+            map_chunks(lambda start, stop: weighted_frequencies(
+                rows, self.n_samples, start, stop, q_t, F[first:first + rows.shape[0]]),
+                rows.shape[0], SNP_CHUNK)
         return AdmixtureParams(Q, np.clip(F, BOUND, 1 - BOUND))
 
     def _labelled_clusters(self, clusters) -> np.ndarray:
@@ -135,23 +148,29 @@ class AdmixtureEM:
 
     # --------------------------------------------------------------------- EM steps
     def e_step(self, params: AdmixtureParams, chunk) -> dict:
-        start, stop = chunk
+        """The statistics of one :class:`SnpRows` chunk (a Dask block arrives as a
+        (first SNP, rows) pair): F rows of its SNPs only are read and written."""
+        if not isinstance(chunk, SnpRows):
+            chunk = SnpRows(*chunk)
+        first, rows = chunk.first, np.ascontiguousarray(chunk.rows)
+        count = rows.shape[0]
         n, k = self.n_samples, self.n_components
         q_t = np.ascontiguousarray(params.Q.T)
-        F = np.ascontiguousarray(params.F)
+        F = np.ascontiguousarray(params.F[first:first + count])
         with_f = self.frequencies is None
-        f_num = np.zeros((self.n_snps, k)) if with_f else np.zeros((0, k))
+        f_num = np.zeros((params.F.shape[0], k)) if with_f else np.zeros((0, k))
         f_den = np.zeros_like(f_num)
+        block_num, block_den = f_num[first:first + count], f_den[first:first + count]
         fold = self.fold or Fold(0, 1, -1)
 
-        def block(first, last):
+        def block(start, stop):
             q_num, observed = np.zeros((k, n)), np.zeros(n)
-            loglik = admixture_statistics(self.packed, n, start + first, start + last, q_t,
-                                          F, fold.key, fold.n_folds, fold.index, with_f,
-                                          q_num, observed, f_num, f_den)
+            loglik = admixture_statistics(rows, n, start, stop, first, q_t, F, fold.key,
+                                          fold.n_folds, fold.index, with_f, q_num,
+                                          observed, block_num, block_den)
             return q_num, observed, loglik
 
-        q_num, observed, loglik = add_in_order(map_chunks(block, stop - start, SNP_CHUNK))
+        q_num, observed, loglik = add_in_order(map_chunks(block, count, SNP_CHUNK))
         return {"loglik": float(loglik), "weight": float(observed.sum()), "q_num": q_num,
                 "observed": observed, "f_num": f_num, "f_den": f_den}
 
@@ -191,8 +210,18 @@ class AdmixtureEM:
     def heldout_error(self, params: AdmixtureParams, fold: Fold) -> tuple:
         """(sum of deviance residuals, calls) over ``fold``'s held-out calls."""
         q_t = np.ascontiguousarray(params.Q.T)
-        F = np.ascontiguousarray(params.F)
-        parts = map_chunks(lambda start, stop: heldout_deviance(
-            self.packed, self.n_samples, start, stop, q_t, F, fold.key, fold.n_folds,
-            fold.index), self.n_snps, SNP_CHUNK)
+        parts = []
+        for first, rows in blocks_in_memory(self.packed):
+            F = np.ascontiguousarray(params.F[first:first + rows.shape[0]])
+            parts += map_chunks(lambda start, stop: heldout_deviance(
+                rows, self.n_samples, start, stop, first, q_t, F, fold.key, fold.n_folds,
+                fold.index), rows.shape[0], SNP_CHUNK)
         return add_in_order(parts)
+
+
+@dataclass
+class SnpRows:
+    """A chunk of the E-step: consecutive .bed rows starting at SNP ``first``."""
+
+    first: int
+    rows: np.ndarray

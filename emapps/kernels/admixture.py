@@ -39,10 +39,11 @@ def _fold_of(i, j, n, key, n_folds):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _decode(packed, j, n, codes, g, w, key, n_folds, fold, keep_fold):
+def _decode(packed, j, snp, n, codes, g, w, key, n_folds, fold, keep_fold):
     """SNP j's calls as A1 counts ``g`` and weights ``w`` (1 observed, 0 missing or held
-    out: with ``keep_fold`` only fold ``fold`` counts, else every fold but it);
-    ``codes`` is scratch of ceil(n / 4) * 4 bytes."""
+    out: with ``keep_fold`` only fold ``fold`` counts, else every fold but it; ``snp``
+    is its index in the whole panel, which names the folds); ``codes`` is scratch of
+    ceil(n / 4) * 4 bytes."""
     for b in range(packed.shape[1]):
         byte = packed[j, b]
         codes[4 * b] = byte & 3
@@ -55,9 +56,20 @@ def _decode(packed, j, n, codes, g, w, key, n_folds, fold, keep_fold):
         w[i] = 0.0 if code == 1 else 1.0
     if fold >= 0:
         for i in range(n):
-            inside = _fold_of(i, j, n, key, n_folds) == fold
+            inside = _fold_of(i, snp, n, key, n_folds) == fold
             if inside != keep_fold:
                 w[i] = 0.0
+
+
+@kernel(fastmath=REDUCE_FLAGS)
+def _mix(q_t, f, j, p, n):
+    """p[i] = sum_k q_ik f_jk: each individual's A1 frequency at SNP j."""
+    for i in range(n):
+        p[i] = 0.0
+    for k in range(q_t.shape[0]):
+        fk = f[j, k]
+        for i in range(n):
+            p[i] += q_t[k, i] * fk
 
 
 @kernel()
@@ -87,24 +99,20 @@ def _log_terms(p, g, w, n):
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def admixture_statistics(packed, n, start, stop, q_t, f, key, n_folds, fold, with_f,
+def admixture_statistics(packed, n, start, stop, first, q_t, f, key, n_folds, fold, with_f,
                          q_num, observed_calls, f_num, f_den):
-    """EM statistics of SNPs start..stop-1 (see the module): adds to q_num (K, N) and
-    observed_calls (N,), writes f_num and f_den rows start..stop-1 when ``with_f``;
-    returns the log-likelihood.  ``fold`` >= 0 leaves that fold's calls out."""
+    """EM statistics of rows start..stop-1 of ``packed`` (and of ``f``; SNPs first +
+    start.. of the panel) (see the module): adds to q_num (K, N) and observed_calls
+    (N,), writes f_num and f_den rows start..stop-1 when ``with_f``; returns the
+    log-likelihood.  ``fold`` >= 0 leaves that fold's calls out."""
     n_components = q_t.shape[0]
     g, w = np.empty(n), np.empty(n)
     codes = np.empty(4 * packed.shape[1], dtype=np.uint8)
     p, x, y = np.empty(n), np.empty(n), np.empty(n)
     loglik = 0.0
     for j in range(start, stop):
-        _decode(packed, j, n, codes, g, w, key, n_folds, fold, False)
-        for i in range(n):
-            p[i] = 0.0
-        for k in range(n_components):
-            fk = f[j, k]
-            for i in range(n):
-                p[i] += q_t[k, i] * fk
+        _decode(packed, j, first + j, n, codes, g, w, key, n_folds, fold, False)
+        _mix(q_t, f, j, p, n)
         for i in range(n):
             x[i] = w[i] * g[i] / p[i]
             y[i] = w[i] * (2.0 - g[i]) / (1.0 - p[i])
@@ -124,22 +132,16 @@ def admixture_statistics(packed, n, start, stop, q_t, f, key, n_folds, fold, wit
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def heldout_deviance(packed, n, start, stop, q_t, f, key, n_folds, fold):
+def heldout_deviance(packed, n, start, stop, first, q_t, f, key, n_folds, fold):
     """(sum of the deviance residuals d(g, 2p) = g log(g / 2p) + (2 - g) log((2 - g) /
-    (2 - 2p)) over fold ``fold``'s observed calls of SNPs start..stop-1, their count):
-    ADMIXTURE's cross-validation error."""
-    n_components = q_t.shape[0]
+    (2 - 2p)) over fold ``fold``'s observed calls of rows start..stop-1 (SNPs first +
+    start..), their count): ADMIXTURE's cross-validation error."""
     g, w, p = np.empty(n), np.empty(n), np.empty(n)
     codes = np.empty(4 * packed.shape[1], dtype=np.uint8)
     total, count = 0.0, 0.0
     for j in range(start, stop):
-        _decode(packed, j, n, codes, g, w, key, n_folds, fold, True)
-        for i in range(n):
-            p[i] = 0.0
-        for k in range(n_components):
-            fk = f[j, k]
-            for i in range(n):
-                p[i] += q_t[k, i] * fk
+        _decode(packed, j, first + j, n, codes, g, w, key, n_folds, fold, True)
+        _mix(q_t, f, j, p, n)
         for i in range(n):
             if w[i] > 0.0:
                 mean = 2.0 * p[i]
@@ -158,7 +160,7 @@ def call_counts(packed, n, start, stop, per_sample, per_snp):
     g, w = np.empty(n), np.empty(n)
     codes = np.empty(4 * packed.shape[1], dtype=np.uint8)
     for j in range(start, stop):
-        _decode(packed, j, n, codes, g, w, 0, 1, -1, False)
+        _decode(packed, j, j, n, codes, g, w, 0, 1, -1, False)
         observed, copies = 0.0, 0.0
         for i in range(n):
             per_sample[i] += w[i]
@@ -176,7 +178,7 @@ def weighted_frequencies(packed, n, start, stop, q_t, out):
     g, w = np.empty(n), np.empty(n)
     codes = np.empty(4 * packed.shape[1], dtype=np.uint8)
     for j in range(start, stop):
-        _decode(packed, j, n, codes, g, w, 0, 1, -1, False)
+        _decode(packed, j, j, n, codes, g, w, 0, 1, -1, False)
         for k in range(n_components):
             copies, calls = 0.0, 0.0
             for i in range(n):

@@ -133,3 +133,22 @@ def test_scikit_learn_contract():
     assert pipeline.fit_transform(counts).shape == (40, 2)
     with pytest.raises(NotFittedError):
         Admixture(2).transform(counts)
+
+
+def test_a_dask_fit_on_a_local_cluster_matches_the_fit_in_memory():
+    """Blocks of .bed rows on two worker processes (rechunked to the kernels' own chunk): the
+    statistics add in the same order, so the answer is the same to the last bit."""
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    from emapps.admix.estimator import as_genotypes
+    counts, _, _ = simulate(n=60, m=2500, k=2, seed=14)
+    genotypes = as_genotypes(counts)
+    in_memory = Admixture(2, random_state=3, max_iter=40).fit(genotypes)
+    genotypes.packed = da.from_array(np.asarray(genotypes.packed), chunks=(700, -1))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster):
+        on_dask = Admixture(2, random_state=3, max_iter=40).fit(genotypes)
+    np.testing.assert_array_equal(on_dask.Q_, in_memory.Q_)
+    np.testing.assert_array_equal(on_dask.F_, in_memory.F_)
+    assert on_dask.log_likelihood_ == in_memory.log_likelihood_
