@@ -64,6 +64,11 @@ def admix():
               help="PREFIX.K.png (stacked bars) and, with --cv, PREFIX.cv.png.")
 @click.option("--starts", "n_init", type=int, default=DEFAULTS["n_init"], show_default=True,
               help="Seeded EM starts per K; the best is kept.")
+@click.option("--init", type=click.Choice(["pca", "random"]), default=DEFAULTS["init"],
+              show_default=True,
+              help="Starting Q: k-means clusters of principal components (reaches the "
+                   "maximum sooner when K is at most the populations present) or a flat "
+                   "Dirichlet draw (better for a K past them).")
 @click.option("--tol", type=float, default=DEFAULTS["tol"], show_default=True,
               help="Stop when the log-likelihood's relative change falls below this.")
 @click.option("--max-iter", type=int, default=DEFAULTS["max_iter"], show_default=True)
@@ -73,7 +78,7 @@ def admix():
 @threads_option
 @click.option("-q", "--quiet", is_flag=True, default=False)
 def run(input_path, k_text, prefix, regions, regions_file, samples, samples_file, n_folds,
-        n_replicates, supervised_path, populations_path, plot, n_init, tol, max_iter,
+        n_replicates, supervised_path, populations_path, plot, n_init, init, tol, max_iter,
         record_path, seed, threads, quiet):
     """Estimate ancestry proportions Q and population allele frequencies F of INPUT: a
     PLINK 1 fileset (prefix or .bed) or a VCF/BCF (GT calls; A1 = ALT).  Writes
@@ -122,7 +127,7 @@ def run(input_path, k_text, prefix, regions, regions_file, samples, samples_file
             if supervised_path:
                 supervised, names = supervised_components(labels, k)
             fit_started = time.perf_counter()
-            model = Admixture(k, n_init=n_init, max_iter=max_iter, tol=tol,
+            model = Admixture(k, n_init=n_init, max_iter=max_iter, tol=tol, init=init,
                               random_state=seed).fit(genotypes, populations=supervised,
                                                      progress=step(bar))
             row = {"k": k, "log_likelihood": model.log_likelihood_, "n_iter": model.n_iter_,
@@ -155,6 +160,7 @@ def run(input_path, k_text, prefix, regions, regions_file, samples, samples_file
     timings["total"] = time.perf_counter() - started
     record = run_record(
         settings={"k": ks, "cv": n_folds, "bootstrap": n_replicates, "starts": n_init,
+                  "init": init,
                   "tol": tol, "max_iter": max_iter, "supervised": supervised_path,
                   "regions": region, "samples": samples or samples_file,
                   "threads": threads},
