@@ -24,7 +24,7 @@ BOUND = 1e-5
 #: starting share of each individual's own cluster
 INIT_PURITY = 0.9
 #: SNPs (at most) and genotype values (at most) the starting clusters are drawn from
-INIT_SNPS, INIT_VALUES = 3000, 50_000_000
+INIT_SNPS, INIT_VALUES = 3000, 20_000_000
 INITS = ("pca", "random")
 
 
@@ -35,12 +35,14 @@ def pca_clusters(packed, n_samples, n_components, rng) -> np.ndarray:
     n_snps = packed.shape[0]
     size = int(min(n_snps, INIT_SNPS, max(INIT_VALUES // max(n_samples, 1), 50)))
     rows = np.sort(rng.choice(n_snps, size=size, replace=False))
-    calls = unpack(np.asarray(packed[rows]), n_samples).T.astype(float)
+    calls = unpack(np.asarray(packed[rows]), n_samples).T
     missing = calls < 0
     mean = np.where(missing, 0, calls).sum(axis=0) / np.maximum((~missing).sum(axis=0), 1)
-    centred = np.where(missing, 0.0, calls - mean)
-    centred /= np.sqrt(np.maximum(mean / 2 * (1 - mean / 2), 1e-3))
-    U, S, _ = np.linalg.svd(centred, full_matrices=False)
+    scale = np.sqrt(np.maximum(mean / 2 * (1 - mean / 2), 1e-3))
+    centred = np.where(missing, 0.0, (calls - mean) / scale).astype(np.float32)
+    del calls, missing
+    U, S, _ = np.linalg.svd(centred, full_matrices=False)   # single precision: half the
+    U, S = U.astype(float), S.astype(float)                 # memory, the same clusters
     scores = U[:, :max(n_components - 1, 1)] * S[:max(n_components - 1, 1)]
     return lloyd(scores, kmeans_plusplus(scores, n_components, rng))
 
