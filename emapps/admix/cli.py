@@ -30,6 +30,15 @@ def _matrix_text(matrix, digits=6) -> str:
     return "".join(" ".join(f"{value:.{digits}f}" for value in row) + "\n" for row in matrix)
 
 
+def _commit(texts: dict, record_path: str, record: dict) -> None:
+    """The run's files as one set, its record (with every file's SHA-256) renamed last."""
+    import json
+
+    from ..io.outputs import commit_files, plain
+    commit_files(texts, manifest=(record_path, lambda digests: json.dumps(
+        {**record, "digests": digests}, indent=2, default=plain) + "\n"))
+
+
 @click.group(cls=DefaultRunGroup)
 def admix():
     """Ancestry proportions (ADMIXTURE's model) fitted by EM.
@@ -85,8 +94,8 @@ def run(input_path, k_text, prefix, regions, regions_file, samples, samples_file
     ADMIXTURE's files: PREFIX.K.Q (one line per individual, K proportions) and
     PREFIX.K.P (one line per SNP, the A1 frequency in each population)."""
     from ..core.record import run_record
-    from ..io.outputs import check_outputs, commit_files, write_json
-    from .genotypes import read_genotypes
+    from ..io.outputs import check_outputs, write_json
+    from .genotypes import fileset_paths, read_genotypes
     from .supervised import read_labels, supervised_components
 
     ks = parse_int_range(k_text, "-k")
@@ -104,7 +113,6 @@ def run(input_path, k_text, prefix, regions, regions_file, samples, samples_file
             outputs[f"{k}.Q_se"] = f"{prefix}.{k}.Q_se"
     pictures = ([f"{prefix}.{k}.png" for k in ks] + ([f"{prefix}.cv.png"] if n_folds else [])
                 if plot else [])
-    from .genotypes import fileset_paths
     plink_inputs = [str(path) for path in fileset_paths(input_path)]
     check_outputs([*outputs.values(), *pictures, record_path],
                   inputs=[input_path, *plink_inputs, regions_file, samples_file,
@@ -170,11 +178,7 @@ def run(input_path, k_text, prefix, regions, regions_file, samples, samples_file
         snps=genotypes.n_snps, skipped_records=genotypes.skipped, dropped=best.dropped_,
         components=names, chosen_k=chosen, chosen_by=criterion, table=rows,
         outputs=sorted(texts))
-    import json
-
-    from ..io.outputs import plain
-    commit_files(texts, manifest=(outputs["json"], lambda digests: json.dumps(
-        {**record, "digests": digests}, indent=2, default=plain) + "\n"))
+    _commit(texts, outputs["json"], record)
     if record_path:
         write_json(record_path, record)
     if plot:
@@ -215,10 +219,9 @@ def project(input_path, freqs_path, snps_path, prefix, regions, regions_file, sa
     earlier run fixed (ADMIXTURE's -P).  SNPs are matched by id and alleles: swapped
     alleles are flipped, strand-ambiguous (A/T, C/G) ones whose alleles disagree are left
     out and counted, as are SNPs missing from NEW."""
-    import json
-
     from ..core.record import run_record
-    from ..io.outputs import check_outputs, commit_files, plain, write_json
+    from ..io.outputs import check_outputs, write_json
+    from .estimator import project as project_q
     from .genotypes import fileset_paths, read_genotypes
     from .projection import matched_frequencies, read_frequencies
 
@@ -236,7 +239,6 @@ def project(input_path, freqs_path, snps_path, prefix, regions, regions_file, sa
     genotypes = read_genotypes(input_path, region=region, samples=sample_selection,
                                threads=threads or 1)
     matched, F, counts = matched_frequencies(genotypes, frequencies, snp_table)
-    from .estimator import project as project_q
     Q = project_q(matched, F)
     record = run_record(settings={"freqs": freqs_path, "snps": snps_path, "regions": region,
                                   "samples": samples or samples_file, "threads": threads},
@@ -245,9 +247,7 @@ def project(input_path, freqs_path, snps_path, prefix, regions, regions_file, sa
                         timings={"total": time.perf_counter() - started}, warnings=[],
                         input=genotypes.source, individuals=genotypes.n_samples,
                         snps_matched=counts)
-    commit_files({outputs["Q"]: _matrix_text(Q)}, manifest=(
-        outputs["json"], lambda digests: json.dumps({**record, "digests": digests},
-                                                    indent=2, default=plain) + "\n"))
+    _commit({outputs["Q"]: _matrix_text(Q)}, outputs["json"], record)
     if record_path:
         write_json(record_path, record)
     if not quiet:

@@ -123,11 +123,6 @@ def fileset_paths(name) -> tuple:
     return tuple(Path(prefix + suffix) for suffix in (".bed", ".bim", ".fam"))
 
 
-def is_plink(name) -> bool:
-    bed, bim, fam = fileset_paths(name)
-    return bed.exists() or (str(name).endswith(".bed"))
-
-
 def _columns(path, expected, what) -> list:
     try:
         with open(path) as handle:

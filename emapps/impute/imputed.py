@@ -86,7 +86,7 @@ class Imputed(ImputedSites):
         if self.haploid is not None:
             gt, ds, gp0, gp1, gp2 = codes
             rows, sites = np.nonzero(self.haploid)
-            alt = np.float64(1) * first[rows, sites]
+            alt = first[rows, sites].astype(np.float64)
             gt[rows, sites] = HAPLOID_GT + (alt > 0.5)
             ds[rows, sites] = gp2[rows, sites] = np.rint(alt * 100)
             gp1[rows, sites] = np.rint((1 - alt) * 100)
