@@ -22,5 +22,10 @@ class DegenerateModelError(UserInputError):
     """A fitted component collapsed (singular covariance, empty component...)."""
 
 
+class NonFiniteObjectiveError(UserInputError):
+    """The EM objective became NaN or infinite: values beyond double precision's range
+    or a collapsed model; the message names both and the iteration."""
+
+
 class ConvergenceWarning(UserWarning):
     """EM stopped at ``max_iter`` before the tolerance was met."""

@@ -71,7 +71,8 @@ def admix():
               help="Population labels for the plot (same formats).")
 @click.option("--plot", is_flag=True, default=False,
               help="PREFIX.K.png (stacked bars) and, with --cv, PREFIX.cv.png.")
-@click.option("--starts", "n_init", type=int, default=DEFAULTS["n_init"], show_default=True,
+@click.option("--n-init", "--starts", "n_init", type=int, default=DEFAULTS["n_init"],
+              show_default=True,
               help="Seeded EM starts per K; the best is kept.")
 @click.option("--init", type=click.Choice(["pca", "random"]), default=DEFAULTS["init"],
               show_default=True,

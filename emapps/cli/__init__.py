@@ -58,17 +58,20 @@ def main(argv=None) -> int:
     """Run the CLI; return the exit status (testable without a subprocess)."""
     from ..core.runtime import set_command_line
     from ..errors import UserInputError
+    from ..io.outputs import count_writes_from_zero, output_set
 
+    count_writes_from_zero()
     set_command_line(["emapps", *(sys.argv[1:] if argv is None else argv)])
     shown = warnings.showwarning
     warnings.showwarning = _one_line_warning
     _shown_warnings.clear()
     try:
-        status = cli.main(args=argv, prog_name="emapps", standalone_mode=False)
+        with output_set(independent=True):   # a run's files land together or not at all
+            status = cli.main(args=argv, prog_name="emapps", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
-        click.echo("emapps: aborted", err=True)
+    except click.exceptions.Abort:   # click's form of Ctrl-C (and of EOF at a prompt)
+        click.echo("emapps: interrupted", err=True)
         return 130
     except click.ClickException as error:
         context = f"{error.ctx.command_path}: " if getattr(error, "ctx", None) else "emapps: "

@@ -1,8 +1,11 @@
 """Convergence monitor: keeps the log-likelihood history and decides when to stop."""
 
+import math
 import sys
 import warnings
 from dataclasses import dataclass, field
+
+from ..errors import NonFiniteObjectiveError
 
 TOL_MODES = ("mean", "total", "relative")
 
@@ -32,7 +35,13 @@ class ConvergenceMonitor:
         return loglik / weight if self.tol_on == "mean" else loglik
 
     def report(self, loglik: float, weight: float = 1.0) -> bool:
-        """Record one value; return True when converged."""
+        """Record one value; return True when converged.  A NaN or infinite value is an
+        error: no later iteration can be trusted."""
+        if not math.isfinite(loglik):
+            raise NonFiniteObjectiveError(
+                f"the objective became {loglik} at EM iteration {len(self.history) + 1}: "
+                f"the data hold values too large for double precision (rescale them) or "
+                f"the model collapsed (raise the regularisation or lower K)")
         previous = self.history[-1] if self.history else None
         self.history.append(loglik)
         if previous is None:

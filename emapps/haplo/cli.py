@@ -26,7 +26,7 @@ def _names(text):
 @samples_options
 @click.option("--use-phase", is_flag=True, default=False,
               help="Trust phased VCF calls (a|b): one phase block per sample.")
-@click.option("--starts", default=DEFAULTS["n_init"], show_default=True,
+@click.option("--n-init", "--starts", "starts", default=DEFAULTS["n_init"], show_default=True,
               help="Starts of the search: the first, then perturbations of the best.")
 @click.option("--min-posterior", default=DEFAULTS["min_posterior"], show_default=True,
               help="Trim pairs below this posterior while loci are inserted.")

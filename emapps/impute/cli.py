@@ -25,7 +25,7 @@ CLUSTERS = COHORT_MODELS["clusters"].default_params()
 #: the option that sets each estimator parameter
 FLAGS = {"per_window": "--states", "phase_states": "--phase-states",
          "impute_states": "--impute-states", "search": "--search", "rounds": "--rounds", "phasings": "--phasings",
-         "n_clusters": "-k/--clusters", "n_init": "--starts", "max_iter": "--max-iter"}
+         "n_clusters": "-k/--clusters", "n_init": "--n-init", "max_iter": "--max-iter"}
 
 
 def _command() -> str:
@@ -97,7 +97,7 @@ def impute():
 @click.option("-k", "--clusters", "n_clusters", type=int, default=None,
               help=f"Cohort mode, clusters: haplotype clusters (default "
                    f"{CLUSTERS['n_clusters']}).")
-@click.option("--starts", "n_init", type=int, default=None,
+@click.option("--n-init", "--starts", "n_init", type=int, default=None,
               help=f"Cohort mode, clusters: seeded EM fits whose imputations are averaged "
                    f"(default {CLUSTERS['n_init']}).")
 @click.option("--max-iter", type=int, default=None,

@@ -1,7 +1,6 @@
 """The imputed VCF/BCF (Beagle's fields: INFO AF/DR2/IMP, FORMAT GT/DS/GP) and VCF text
 writing shared by the imputation commands: atomic, bgzipped or BCF, indexed."""
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
-from ..io.outputs import atomic_path
+from ..io.outputs import atomic_path, commit_path, output_set
 from ..io.vcf import genotype_records
 from .io import Calls
 
@@ -87,11 +86,12 @@ def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
         if not stale.endswith(f".{kind}"):
             Path(stale).unlink(missing_ok=True)
     if path != "-" and mode in ("v", "z"):
-        with atomic_path(path) as temporary:
-            with _BinaryText(open(temporary, "wb") if mode == "v"
-                             else pysam.BGZFile(str(temporary), "wb")) as handle:
-                handle.write(header_text)
-                handle.writelines(lines)
+        with output_set():   # the file, then its index
+            with atomic_path(path) as temporary:
+                with _BinaryText(open(temporary, "wb") if mode == "v"
+                                 else pysam.BGZFile(str(temporary), "wb")) as handle:
+                    handle.write(header_text)
+                    handle.writelines(lines)
             if kind:
                 _index(pysam, temporary, path, csi=kind == "csi")
         return
@@ -109,11 +109,12 @@ def write_vcf_text(path, header_text: str, lines, *, mode="v", threads: int = 1,
                         for record in source:
                             out.write(record)
                     return
-                with atomic_path(path) as temporary:
-                    with pysam.VariantFile(str(temporary), OUTPUT_MODES[mode],
-                                           header=source.header, threads=threads) as out:
-                        for record in source:
-                            out.write(record)
+                with output_set():
+                    with atomic_path(path) as temporary:
+                        with pysam.VariantFile(str(temporary), OUTPUT_MODES[mode],
+                                               header=source.header, threads=threads) as out:
+                            for record in source:
+                                out.write(record)
                     if kind:
                         _index(pysam, temporary, path, csi=True)
         finally:
@@ -149,9 +150,10 @@ class _BinaryText:
 
 
 def _index(pysam, temporary, path, csi: bool):
+    """Index the finished temporary file (waiting in an output set) as ``path``'s."""
     suffix = ".csi" if csi else ".tbi"
     pysam.tabix_index(str(temporary), preset="vcf", force=True, csi=csi, keep_original=True)
-    os.replace(f"{temporary}{suffix}", f"{path}{suffix}")
+    commit_path(f"{temporary}{suffix}", f"{path}{suffix}")
 
 
 def kept_header_lines(calls: Calls, command="", version="", drop=()) -> list:

@@ -1,11 +1,14 @@
 """Output safety: a run's outputs checked against its inputs and each other before any
-work, and atomic writes (a temporary file in the target folder, then a rename)."""
+work, atomic writes (a temporary file in the target folder, then a rename) and output
+sets (every file of a run renamed into place together, once all are written)."""
 
+import errno
 import json
 import os
 import sys
 import tempfile
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from ..core.runtime import UMASK
@@ -58,9 +61,63 @@ def check_writable(path) -> None:
         raise UserInputError(f"cannot write {path}: {existing} is not writable")
 
 
+#: (temporary, target) renames waiting for the output set open in this context
+_pending_renames: ContextVar = ContextVar("pending_renames", default=None)
+
+#: environment variable naming the write (1, 2, ...) that fails as a full disk would:
+#: how the tests check that a fault at any write leaves every earlier file as it was
+FAULT_VARIABLE = "EMAPPS_FAULT_AT_WRITE"
+_writes_started = [0]
+
+
+@contextmanager
+def output_set(independent: bool = False):
+    """Files written inside the block (through :func:`atomic_path`) are renamed into
+    place together when it ends, in the order they were written (so a run record
+    written last lands last); if the block fails, none is and the temporaries go.
+    A nested block joins the outer set, unless ``independent`` (a unit that must land
+    on its own: one command of the demo, one image of a folder)."""
+    if _pending_renames.get() is not None and not independent:
+        yield
+        return
+    pending = []
+    token = _pending_renames.set(pending)
+    try:
+        yield
+    except BaseException:
+        for temporary, _ in pending:
+            Path(temporary).unlink(missing_ok=True)
+        raise
+    finally:
+        _pending_renames.reset(token)
+    for temporary, target in pending:
+        os.replace(temporary, target)
+
+
+def commit_path(temporary, target) -> None:
+    """Rename a finished temporary file into place, now or with the open output set."""
+    pending = _pending_renames.get()
+    if pending is None:
+        os.replace(temporary, target)
+    else:
+        pending.append((str(temporary), str(target)))
+
+
+def count_writes_from_zero() -> None:
+    """Start a run's count of writes (for :data:`FAULT_VARIABLE`)."""
+    _writes_started[0] = 0
+
+
+def _injected_fault(path) -> None:
+    _writes_started[0] += 1
+    if os.environ.get(FAULT_VARIABLE) == str(_writes_started[0]):
+        raise OSError(errno.ENOSPC, "No space left on device (injected)", str(path))
+
+
 @contextmanager
 def atomic_path(path, suffix: str = ""):
-    """Yield a temporary path beside ``path``; on success it replaces ``path``."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` (at the
+    end of the open :func:`output_set`, if any)."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -71,8 +128,9 @@ def atomic_path(path, suffix: str = ""):
     os.close(handle)
     try:
         yield Path(temporary)
+        _injected_fault(path)
         os.chmod(temporary, 0o666 & ~UMASK)  # mkstemp made it private; use the usual mode
-        os.replace(temporary, target)
+        commit_path(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -84,22 +142,19 @@ def write_text(path, text: str) -> None:
 
 
 def commit_files(texts: dict, manifest=None) -> dict:
-    """Write several files as one set: every text to a temporary file beside its path,
-    and only when all are written are they renamed into place, ``manifest`` last.  A
-    failure (a full disk, an interruption) leaves every earlier file as it was.
-    ``manifest`` is (path, function of {path: sha256} giving its text), so the set's
+    """Write several files as one set (see :func:`output_set`): a failure (a full disk,
+    an interruption) leaves every earlier file as it was.  ``manifest`` is (path,
+    function of {path: sha256} giving its text), written and renamed last, so the set's
     own index names the digest of every member; returns {path: sha256}."""
     import hashlib
-    from contextlib import ExitStack
 
     digests = {str(path): hashlib.sha256(text.encode()).hexdigest()
                for path, text in texts.items()}
-    with ExitStack() as stack:   # exits in reverse: the manifest is renamed last
-        if manifest is not None:
-            temporary = stack.enter_context(atomic_path(manifest[0]))
-            temporary.write_text(manifest[1](digests))
+    with output_set():
         for path, text in texts.items():
-            stack.enter_context(atomic_path(path)).write_text(text)
+            write_text(path, text)
+        if manifest is not None:
+            write_text(manifest[0], manifest[1](digests))
     return digests
 
 

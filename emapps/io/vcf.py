@@ -19,13 +19,11 @@ def open_vcf(path, threads: int = 1):
     name = display_name(path)
     if path != "-" and not Path(path).is_file():
         raise UserInputError(f"{name}: no such file")
-    if path != "-" and _plain_gzip(path):
-        raise UserInputError(f"{name}: compressed with gzip, not bgzip; recompress it "
-                             f"('zcat {name} | bgzip > new.vcf.gz') or pipe it in "
-                             f"('zcat {name} | emapps ... -')")
+    # plain gzip (not bgzip) is read as a stream, as stdin is: htslib cannot seek in it
+    source = open(path, "rb") if path != "-" and _plain_gzip(path) else str(path)
     previous = pysam.set_verbosity(0)  # htslib's own messages would repeat ours
     try:
-        vcf = pysam.VariantFile(str(path), threads=threads)
+        vcf = pysam.VariantFile(source, threads=threads)
     except (OSError, ValueError) as error:
         raise UserInputError(f"{name}: not a readable VCF/BCF file ({error})") from None
     finally:
@@ -38,7 +36,7 @@ def open_vcf(path, threads: int = 1):
 
 def _plain_gzip(path) -> bool:
     """A gzip file whose first member lacks BGZF's 'BC' extra field (htslib cannot seek
-    in it, and reading it as a file fails part-way)."""
+    in it: opened by name, reading fails part-way)."""
     with open(path, "rb") as handle:
         head = handle.read(18)
     is_gzip = head[:2] == b"\x1f\x8b"
@@ -59,6 +57,10 @@ def fetch(vcf, name, regions):
 
 
 def _fetch_one(vcf, name, region):
+    if vcf.compression == "GZIP":
+        raise UserInputError(f"{name}: compressed with gzip, not bgzip, so -r/-R cannot "
+                             f"seek in it; recompress and index it ('zcat {name} | bgzip > "
+                             f"new.vcf.gz && bcftools index new.vcf.gz')")
     try:
         return vcf.fetch(region=region)
     except ValueError as error:

@@ -26,7 +26,7 @@ def mixture():
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
               show_default=True, help="How the best model is chosen (lower is better).")
 @click.option("--columns", default=None, help="Comma-separated columns to use (default: all).")
-@click.option("--n-init", default=DEFAULTS["n_init"], show_default=True,
+@click.option("--n-init", "--starts", "n_init", default=DEFAULTS["n_init"], show_default=True,
               help="Restarts per candidate.")
 @click.option("--max-iter", default=DEFAULTS["max_iter"], show_default=True)
 @click.option("--tol", default=DEFAULTS["tol"], show_default=True,
@@ -171,8 +171,9 @@ def predict(model, data, output, threads):
               help="Filled table (.csv comma-separated, else tab; '-' = stdout).")
 @click.option("--json", "--record", "record", default=None,
               help="Write the run record of the fit (JSON) here.")
+@click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
 def impute(data, model, components, covariance, criterion, columns, seed, threads, output,
-           record):
+           record, quiet):
     """Fill missing entries (empty, NA, NaN) with conditional means E[x_miss | x_obs]."""
     import numpy as np
 
@@ -192,20 +193,22 @@ def impute(data, model, components, covariance, criterion, columns, seed, thread
         seed = resolve_seed(seed)
         ks = parse_int_range(components, "-k")
         covariances = parse_choices(covariance, "--covariance", COVARIANCES)
-        with progress_bar("model", total=len(ks) * len(covariances)) as bar:
+        with progress_bar("model", total=len(ks) * len(covariances), quiet=quiet) as bar:
             selection = select_model(X, ks, covariances, criterion, random_state=seed,
                                      tol=1e-6, max_iter=1000, accelerate="squarem",
                                      progress=step(bar))
         _warn_unconverged(selection, 1000)
         gm = selection.best
-        click.echo(f"emapps mixture impute: fitted K={gm.n_components} "
-                   f"{gm.covariance_type} on {X.shape[0]} rows, seed {seed}", err=True)
+        if not quiet:
+            click.echo(f"emapps mixture impute: fitted K={gm.n_components} "
+                       f"{gm.covariance_type} on {X.shape[0]} rows, seed {seed}", err=True)
         if record:
             write_json(record, gm.run_record(data=data, columns=names, selection=selection.rows))
     missing = int(np.isnan(X).sum())
     table[:, [all_names.index(name) for name in names]] = gm.impute(X)
     write_table(output, all_names, list(table.T), ["%.10g"] * len(all_names))
-    click.echo(f"emapps mixture impute: filled {missing} missing values", err=True)
+    if not quiet:
+        click.echo(f"emapps mixture impute: filled {missing} missing values", err=True)
 
 
 def _load(path, columns):

@@ -24,6 +24,7 @@ import numpy as np
 from .._version import __version__
 from ..core.progress import progress_bar
 from ..errors import DegenerateModelError, UserInputError
+from ..io.outputs import output_set
 from . import io
 from .features import n_colour_channels
 from .regions import check_region_settings, image_regions
@@ -81,17 +82,19 @@ def _segment_one(path: Path, relative: PurePath, outdir: Path, params: dict, see
     else:
         labels = segmenter.use_shared(shared).predict(image, features=X)
     paths = output_paths(outdir, relative)
-    io.write_labels(paths["labels"], labels)
     regions = None
     if regions_settings is not None:
         colours = X[:, :n_colour_channels(image, params["features"])]  # colour comes first
         regions = image_regions(labels, colours, **regions_settings)
-        io.write_labels(paths["regions"], regions)
-    io.write_overlay(paths["overlay"], image, labels if regions is None else regions)
-    if posteriors:
-        q = getattr(segmenter, "posteriors_", None)  # the HMRF's own; else computed now
-        io.write_posteriors(paths["posteriors"], segmenter.predict_proba(image, features=X)
-                            if q is None else q, labels)
+    with output_set(independent=True):   # the image's files land together, then its line
+        io.write_labels(paths["labels"], labels)
+        if regions is not None:
+            io.write_labels(paths["regions"], regions)
+        io.write_overlay(paths["overlay"], image, labels if regions is None else regions)
+        if posteriors:
+            q = getattr(segmenter, "posteriors_", None)  # the HMRF's own; else computed now
+            io.write_posteriors(paths["posteriors"], segmenter.predict_proba(
+                image, features=X) if q is None else q, labels)
     written = {kind: file_digest(paths[kind]) for kind in paths if paths[kind].exists()
                and (kind != "regions" or regions is not None)
                and (kind != "posteriors" or posteriors)}

@@ -90,7 +90,7 @@ def test_cohort_mode_fills_missing_calls_without_a_panel(tmp_path, capsys):
                              "--max-iter", "8", "--seed", "0")   # settings of 'clusters'
     assert status == 2 and not out.exists()
     assert err.strip().splitlines() == [
-        "emapps: error: --max-iter, -k/--clusters, --starts: not used in copying cohort mode"]
+        "emapps: error: --max-iter, -k/--clusters, --n-init: not used in copying cohort mode"]
     status, _, err = run_cli(capsys, "impute", masked, "-o", out, "--cohort-model",
                              "clusters", "-k", "4", "--starts", "2", "--max-iter", "8",
                              "--seed", "0")

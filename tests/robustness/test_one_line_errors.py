@@ -105,7 +105,8 @@ def plain_gzip(tmp_path):
     (["impute", DATA / "impute" / "target.vcf.gz", "-s", "HG00100,HG00102,HG00103",
       "--cohort-model", "clusters", "-k", "7", "-o", "{out}/x.vcf.gz"],
      "7 clusters for 6 haplotypes"),
-    (["haplo", "{gzip}", "-o", "{out}/h"], "compressed with gzip, not bgzip"),
+    (["haplo", "{gzip}", "-o", "{out}/h", "-r", "20:1-2000000"],
+     "compressed with gzip, not bgzip, so -r/-R cannot seek in it"),
 ])
 def test_options_that_make_no_sense_are_one_line(argv, message, tmp_path, capsys):
     argv = [str(part).replace("{out}", str(tmp_path / "out"))
@@ -114,6 +115,31 @@ def test_options_that_make_no_sense_are_one_line(argv, message, tmp_path, capsys
     assert status == 2 and out == "" and message in err, err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() and not (tmp_path / "-").exists()
+
+
+def test_a_plain_gzip_vcf_is_read_as_a_stream(tmp_path, capsys):
+    """As when piped in: the same tables as from the uncompressed file."""
+    source = DATA / "haplo" / "kg_chr20_100snp_unphased.vcf"
+    for name, path in (("plain", source), ("gzip", plain_gzip(tmp_path))):
+        status, _, err = run_cli(capsys, "haplo", path, "-o", tmp_path / name, "--seed", "1",
+                                 "-q")
+        assert status == 0, err
+    assert ((tmp_path / "plain.freqs.tsv").read_bytes()
+            == (tmp_path / "gzip.freqs.tsv").read_bytes())
+
+
+def test_ratings_beyond_double_precision_are_one_line(tmp_path, capsys):
+    lines = (DATA / "recsys" / "synthetic_u.data").read_text().splitlines()
+    user, item, _, *rest = lines[0].split("\t")
+    ratings = tmp_path / "r.data"
+    ratings.write_text("\n".join(["\t".join([user, item, "1e300", *rest]), *lines[1:]]) + "\n")
+    status, out, err = run_cli(capsys, "recsys", "fit", ratings, "-o", tmp_path / "m.npz",
+                               "-k", "2", "--seed", "0", "-q")
+    assert status == 2 and out == "" and not (tmp_path / "m.npz").exists()
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert errors == [line for line in err.splitlines() if "warning" not in line]
+    assert len(errors) == 1 and "the objective became nan at EM iteration 1" in errors[0]
+    assert "values too large for double precision" in errors[0]
 
 
 @pytest.mark.filterwarnings("ignore:log-likelihood decreased:RuntimeWarning")
