@@ -1,0 +1,189 @@
+"""``LatentClassModel``: latent class analysis of categorical items (poLCA's model), as a
+scikit-learn-style estimator.  See :mod:`emapps.lca.model` for the EM."""
+
+import numpy as np
+
+from ..core.estimator import Estimator
+from ..core.validation import check_positive_int
+from ..em import fit_em
+from ..errors import UserInputError
+from ..kernels.latent_class import latent_class_posteriors
+from .model import LatentClassEM, LatentClassParams, safe_log
+from .responses import as_columns, distinct_patterns, encode, learn_categories
+
+#: starts count as reaching the best maximum when this close to it (poLCA's census)
+SAME_MAXIMUM = 1e-6
+
+
+class LatentClassModel(Estimator):
+    """Latent classes behind categorical items.
+
+    Each respondent belongs to one of ``n_components`` classes (shares ``weights_``);
+    within a class the items are independent, item j answered c with probability
+    ``probabilities_[j][k, c]``.  Missing answers (NaN, None, '' or 'NA') drop out of
+    the respondent's likelihood (full information, poLCA's ``na.rm = FALSE``); a
+    respondent with no answers keeps the class shares as posterior.
+
+    Fitted by EM (SQUAREM-accelerated) from ``n_init`` seeded random starts; the best
+    is kept and ``start_logliks_`` holds every start's maximum (poLCA's census).
+    Classes are ordered by decreasing share.
+    """
+
+    _estimator_type = "clusterer"
+    _fitted_attribute = "weights_"
+    _input_tags = {"allow_nan": True, "two_d_array": True, "categorical": True}
+
+    def __init__(self, n_components=2, *, n_init=10, max_iter=5000, tol=1e-10,
+                 accelerate="squarem", random_state=None, verbose=0):
+        self.n_components = n_components
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.accelerate = accelerate
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fitting -------------------------------------------------------------------------
+    def _check_settings(self):
+        check_positive_int(self.n_components, "n_components")
+        check_positive_int(self.n_init, "n_init")
+        check_positive_int(self.max_iter, "max_iter")
+        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
+            raise UserInputError(f"tol must be a number >= 0; got {self.tol!r}")
+        if self.accelerate not in (None, "squarem"):
+            raise UserInputError(f"accelerate must be 'squarem' or None; got "
+                                 f"{self.accelerate!r}")
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate class shares and answer probabilities from X (respondents x items)."""
+        self._check_settings()
+        columns = as_columns(X)
+        names = _item_names(X, len(columns))
+        self.feature_names_in_ = np.array(names, dtype=object) if hasattr(X, "columns") \
+            else None
+        self.n_features_in_ = len(columns)
+        self.categories_ = learn_categories(columns, names)
+        codes = encode(columns, self.categories_, names)
+        weight = None if sample_weight is None else _checked_weight(sample_weight,
+                                                                    codes.shape[0])
+        data = distinct_patterns(codes, weight)
+        answered = data.weight[(data.codes >= 0).any(axis=1)]
+        if self.n_components >= answered.shape[0]:
+            raise UserInputError(f"{self.n_components} classes for {answered.shape[0]} "
+                                 f"distinct answer patterns: K must be smaller")
+        self.offsets_ = np.concatenate([[0], np.cumsum([len(c) for c in self.categories_])])
+        model = LatentClassEM(self.offsets_, self.n_components)
+        self.result_ = fit_em(model, data, n_init=self.n_init, seed=self._seed_sequence(),
+                              max_iter=self.max_iter, tol=self.tol, tol_on="total",
+                              accelerate=self.accelerate, verbose=bool(self.verbose))
+        self._set_fitted(self.result_.params, data)
+        return self
+
+    def _set_fitted(self, params: LatentClassParams, data) -> None:
+        order = np.argsort(-params.weights, kind="stable")
+        self.weights_ = params.weights[order]
+        self.answer_probabilities_ = np.ascontiguousarray(params.probs[:, order])
+        self.probabilities_ = [self.answer_probabilities_[start:stop].T.copy()
+                               for start, stop in zip(self.offsets_[:-1], self.offsets_[1:])]
+        result = self.result_
+        self.loglik_ = float(result.loglik)
+        self.n_iter_ = result.n_iter
+        self.converged_ = bool(result.converged)
+        self.start_logliks_ = np.array(result.restart_logliks)
+        self.n_observations_ = float(data.weight.sum())
+        self.trace_ = list(result.trace)
+        self.seed_ = result.seed
+
+    @property
+    def n_parameters_(self) -> int:
+        """(K - 1) shares and K (C_j - 1) answer probabilities per item, as poLCA counts."""
+        self._check_fitted()
+        return int(self.n_components - 1
+                   + self.n_components * sum(len(c) - 1 for c in self.categories_))
+
+    @property
+    def starts_at_best_(self) -> int:
+        """How many starts reached the best maximum (within 1e-6)."""
+        self._check_fitted()
+        return int(np.sum(self.start_logliks_ >= self.loglik_ - SAME_MAXIMUM))
+
+    # -- criteria ------------------------------------------------------------------------
+    def criteria(self) -> dict:
+        """Log-likelihood, parameters and the criteria of the fit (lower is better):
+        BIC, AIC, CAIC, sample-size adjusted BIC (N* = (N + 2) / 24)."""
+        self._check_fitted()
+        deviance, p, n = -2.0 * self.loglik_, self.n_parameters_, self.n_observations_
+        return {"log_likelihood": self.loglik_, "parameters": p, "observations": n,
+                "bic": deviance + p * np.log(n), "aic": deviance + 2.0 * p,
+                "caic": deviance + p * (np.log(n) + 1.0),
+                "abic": deviance + p * np.log((n + 2.0) / 24.0)}
+
+    def bic(self, X) -> float:
+        """-2 log L(X) + p log N (poLCA's and mclust's sign is the opposite for mclust)."""
+        return -2.0 * self.score(X) * _rows(X) + self.n_parameters_ * np.log(_rows(X))
+
+    def aic(self, X) -> float:
+        return -2.0 * self.score(X) * _rows(X) + 2.0 * self.n_parameters_
+
+    # -- prediction ----------------------------------------------------------------------
+    def _codes(self, X) -> np.ndarray:
+        self._check_fitted()
+        columns = as_columns(X)
+        if len(columns) != self.n_features_in_:
+            raise UserInputError(f"X has {len(columns)} items; the model was fitted on "
+                                 f"{self.n_features_in_}")
+        names = [str(name) for name in self.feature_names_in_] \
+            if self.feature_names_in_ is not None else _item_names(X, len(columns))
+        return encode(columns, self.categories_, names)
+
+    def _posteriors(self, X):
+        codes = np.ascontiguousarray(self._codes(X))
+        return latent_class_posteriors(codes, self.offsets_, safe_log(self.weights_),
+                                       np.ascontiguousarray(safe_log(
+                                           self.answer_probabilities_)))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior class membership p(k | answers), (respondents, K)."""
+        return self._posteriors(X)[0]
+
+    def predict(self, X) -> np.ndarray:
+        """Modal class of each respondent."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def fit_predict(self, X, y=None):
+        return self.fit(X).predict(X)
+
+    def score_samples(self, X) -> np.ndarray:
+        """log p(answers) of each respondent."""
+        return self._posteriors(X)[1]
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood per respondent."""
+        return float(np.mean(self.score_samples(X)))
+
+    def entropy_r2(self, X) -> float:
+        """1 - (posterior entropy) / (N log K): 1 when every respondent's class is
+        certain, 0 when posteriors equal the shares."""
+        if self.n_components == 1:
+            return 1.0
+        resp = self.predict_proba(X)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = -np.nansum(np.where(resp > 0, resp * np.log(resp), 0.0))
+        return float(1.0 - entropy / (resp.shape[0] * np.log(self.n_components)))
+
+
+def _item_names(X, n_items) -> list[str]:
+    if hasattr(X, "columns"):
+        return [str(name) for name in X.columns]
+    return [f"item{j + 1}" for j in range(n_items)]
+
+
+def _rows(X) -> int:
+    return len(X) if hasattr(X, "__len__") else np.asarray(X).shape[0]
+
+
+def _checked_weight(sample_weight, n_rows) -> np.ndarray:
+    weight = np.asarray(sample_weight, dtype=float)
+    if weight.shape != (n_rows,) or not np.all(np.isfinite(weight)) or np.any(weight < 0):
+        raise UserInputError(f"sample_weight must be {n_rows} finite non-negative numbers")
+    return weight

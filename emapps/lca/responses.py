@@ -1,0 +1,110 @@
+"""Categorical answers as codes: each item's observed values become 0..C_j - 1 in sorted
+order; NaN, None, '' and 'NA' are missing (-1).  Identical respondents are counted once,
+with a weight, so a survey of a few hundred distinct answer patterns costs no more than
+the patterns."""
+
+import warnings
+
+import numpy as np
+
+from ..errors import UserInputError
+from .model import Responses
+
+MISSING_TEXT = ("", "NA", "N/A", "NaN", "nan", ".")
+
+
+def as_columns(X, name="X") -> list[np.ndarray]:
+    """The items of X (rows x items) as one array per item (numbers as float with NaN
+    missing; text as str with None missing)."""
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):
+        raise UserInputError(f"{name} is a sparse matrix; pass {name}.toarray()")
+    if hasattr(X, "columns") and hasattr(X, "iloc"):   # a data frame: column by column
+        columns = [np.asarray(X.iloc[:, j]) for j in range(X.shape[1])]
+    else:
+        array = np.asarray(X, dtype=object if not _numeric(X) else float)
+        if array.ndim != 2:
+            raise UserInputError(f"{name} must be 2-D (respondents x items), got "
+                                 f"{array.ndim} dimension(s)")
+        columns = [array[:, j] for j in range(array.shape[1])]
+    if not columns:
+        raise UserInputError(f"{name} has no items")
+    if columns[0].shape[0] == 0:
+        raise UserInputError(f"{name} has no respondents")
+    return [_plain_column(column) for column in columns]
+
+
+def _numeric(X) -> bool:
+    try:
+        return np.asarray(X).dtype.kind in "biuf"
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain_column(column: np.ndarray) -> np.ndarray:
+    if column.dtype.kind in "biuf":
+        return column.astype(float)
+    values = [None if value is None or (isinstance(value, float) and np.isnan(value))
+              or (isinstance(value, str) and value.strip() in MISSING_TEXT) else value
+              for value in column.tolist()]
+    if all(value is None or isinstance(value, (int, float, np.number)) for value in values):
+        return np.array([np.nan if value is None else float(value) for value in values])
+    return np.array(values, dtype=object)
+
+
+def _missing(column: np.ndarray) -> np.ndarray:
+    if column.dtype.kind == "f":
+        return np.isnan(column)
+    return np.array([value is None for value in column], dtype=bool)
+
+
+def learn_categories(columns, names) -> list[np.ndarray]:
+    """Each item's observed values, sorted; an item never answered is an error, one with
+    a single value a warning (it says nothing about the classes)."""
+    categories = []
+    for column, name in zip(columns, names):
+        observed = column[~_missing(column)]
+        if observed.shape[0] == 0:
+            raise UserInputError(f"item {name} has no observed answers; leave it out")
+        values = np.unique(observed if column.dtype.kind == "f" else observed.astype(str))
+        if values.shape[0] == 1:
+            warnings.warn(f"item {name} has one observed answer ({values[0]}): it says "
+                          f"nothing about the classes", UserWarning, stacklevel=4)
+        categories.append(values)
+    return categories
+
+
+def encode(columns, categories, names) -> np.ndarray:
+    """Codes (rows, items), -1 missing; a value not among an item's categories (seen only
+    in new data) is an error naming it."""
+    n_rows = columns[0].shape[0]
+    dtype = np.int8 if max(len(values) for values in categories) < 127 else np.int16
+    codes = np.full((n_rows, len(columns)), -1, dtype=dtype)
+    for j, (column, values, name) in enumerate(zip(columns, categories, names)):
+        if column.shape[0] != n_rows:
+            raise UserInputError(f"item {name} has {column.shape[0]} rows, not {n_rows}")
+        present = ~_missing(column)
+        observed = column[present] if column.dtype.kind == "f" and values.dtype.kind == "f" \
+            else column[present].astype(str)
+        if values.dtype.kind != "f":
+            values = values.astype(str)
+        position = np.searchsorted(values, observed)
+        position = np.minimum(position, values.shape[0] - 1)
+        unknown = values[position] != observed
+        if np.any(unknown):
+            raise UserInputError(f"item {name}: answer {observed[unknown][0]!r} was not "
+                                 f"seen when the model was fitted (answers: "
+                                 f"{', '.join(map(_label, values))})")
+        codes[present, j] = position
+    return codes
+
+
+def _label(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def distinct_patterns(codes: np.ndarray, weight: np.ndarray | None = None) -> Responses:
+    """Identical rows counted once (weights add), in sorted order."""
+    patterns, inverse = np.unique(codes, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    counts = np.bincount(inverse, weights=weight, minlength=patterns.shape[0])
+    return Responses(np.ascontiguousarray(patterns), counts.astype(np.float64))
