@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "admix": ("emapps.admix.cli", "admix",
               "Ancestry proportions (ADMIXTURE's model): fit, cross-validate, project."),
     "mixture": ("emapps.mixture.cli", "mixture", "Gaussian mixtures: fit, select K, predict, impute."),
+    "lca": ("emapps.lca.cli", "lca",
+            "Latent class analysis of categorical answers: fit (K chosen), predict."),
     "haplo": ("emapps.haplo.cli", "haplo",
               "Haplotype frequencies from unphased genotypes (VCF/BCF or tables)."),
     "impute": ("emapps.impute.cli", "impute",

@@ -34,6 +34,27 @@ def read_table(path: str) -> tuple[np.ndarray, list[str]]:
         if values.ndim != 2:
             raise UserInputError(f"{path}: expected a 2-D array, got shape {values.shape}")
         return values, array_column_names(values.shape[1])
+    header, rows = read_text_table(path)
+    values = []
+    for line_number, fields in rows:
+        row = []
+        for name, field in zip(header, fields):
+            if field.lower() in MISSING:
+                row.append(np.nan)
+                continue
+            try:
+                row.append(float(field))
+            except ValueError:
+                raise UserInputError(f"{path}, line {line_number}, column '{name}': "
+                                     f"'{field}' is not a number") from None
+        values.append(row)
+    return np.array(values, dtype=np.float64), header
+
+
+def read_text_table(path: str, allow_empty_rows: bool = False) -> tuple[list, list]:
+    """(column names, [(line number, stripped fields)]) of a CSV/TSV with a header row;
+    '-' reads stdin.  A line whose fields are all empty is refused (outputs are aligned
+    by row) unless ``allow_empty_rows``."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except (OSError, UnicodeDecodeError) as error:
@@ -47,27 +68,16 @@ def read_table(path: str) -> tuple[np.ndarray, list[str]]:
     for line_number, fields in enumerate(reader, start=2):
         if not fields:   # an empty line is no row
             continue
-        if all(not field.strip() for field in fields):
+        if not allow_empty_rows and all(not field.strip() for field in fields):
             raise UserInputError(f"{path}, line {line_number}: every field is empty; give the "
                                  f"row's values or remove it (outputs are aligned by row)")
         if len(fields) != len(header):
             raise UserInputError(f"{path}, line {line_number}: {len(fields)} fields, "
                                  f"header has {len(header)}")
-        row = []
-        for name, field in zip(header, fields):
-            value = field.strip()
-            if value.lower() in MISSING:
-                row.append(np.nan)
-                continue
-            try:
-                row.append(float(value))
-            except ValueError:
-                raise UserInputError(f"{path}, line {line_number}, column '{name}': "
-                                     f"'{value}' is not a number") from None
-        rows.append(row)
+        rows.append((line_number, [field.strip() for field in fields]))
     if not rows:
         raise UserInputError(f"{path}: no data rows after the header")
-    return np.array(rows, dtype=np.float64), header
+    return header, rows
 
 
 def write_table(path: str, header: list[str], columns: list[np.ndarray], formats: list[str]):

@@ -54,13 +54,15 @@ class LatentClassModel(Estimator):
             raise UserInputError(f"accelerate must be 'squarem' or None; got "
                                  f"{self.accelerate!r}")
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate class shares and answer probabilities from X (respondents x items)."""
+    def fit(self, X, y=None, sample_weight=None, item_names=None):
+        """Estimate class shares and answer probabilities from X (respondents x items;
+        a data frame's column names, or ``item_names``, name the items in messages)."""
         self._check_settings()
         columns = as_columns(X)
-        names = _item_names(X, len(columns))
+        names = list(item_names) if item_names is not None else _item_names(X, len(columns))
         self.feature_names_in_ = np.array(names, dtype=object) if hasattr(X, "columns") \
             else None
+        self.item_names_ = names
         self.n_features_in_ = len(columns)
         self.categories_ = learn_categories(columns, names)
         codes = encode(columns, self.categories_, names)
@@ -79,12 +81,26 @@ class LatentClassModel(Estimator):
         self._set_fitted(self.result_.params, data)
         return self
 
-    def _set_fitted(self, params: LatentClassParams, data) -> None:
-        order = np.argsort(-params.weights, kind="stable")
-        self.weights_ = params.weights[order]
-        self.answer_probabilities_ = np.ascontiguousarray(params.probs[:, order])
+    def set_fitted(self, weights, answer_probabilities, categories, item_names):
+        """Use given parameters (e.g. a model file's) as the fit, for prediction."""
+        self.categories_ = list(categories)
+        self.item_names_ = list(item_names)
+        self.n_features_in_ = len(self.categories_)
+        self.feature_names_in_ = None
+        self.offsets_ = np.concatenate([[0], np.cumsum([len(c) for c in self.categories_])])
+        self._set_parameters(np.asarray(weights, dtype=float),
+                             np.asarray(answer_probabilities, dtype=float))
+        return self
+
+    def _set_parameters(self, weights, probs) -> None:
+        self.weights_ = weights
+        self.answer_probabilities_ = np.ascontiguousarray(probs)
         self.probabilities_ = [self.answer_probabilities_[start:stop].T.copy()
                                for start, stop in zip(self.offsets_[:-1], self.offsets_[1:])]
+
+    def _set_fitted(self, params: LatentClassParams, data) -> None:
+        order = np.argsort(-params.weights, kind="stable")
+        self._set_parameters(params.weights[order], params.probs[:, order])
         result = self.result_
         self.loglik_ = float(result.loglik)
         self.n_iter_ = result.n_iter
@@ -125,6 +141,23 @@ class LatentClassModel(Estimator):
     def aic(self, X) -> float:
         return -2.0 * self.score(X) * _rows(X) + 2.0 * self.n_parameters_
 
+    def standard_errors(self, X, sample_weight=None) -> dict:
+        """Standard errors of ``weights_`` and ``probabilities_`` (same shapes) from the
+        observed information of the fit on X, the data it was fitted on (see
+        :mod:`emapps.lca.information`)."""
+        from .information import standard_errors
+
+        codes = self._codes(X)
+        weight = None if sample_weight is None else _checked_weight(sample_weight,
+                                                                    codes.shape[0])
+        params = LatentClassParams(self.weights_, self.answer_probabilities_)
+        weights_se, probs_se = standard_errors(
+            LatentClassEM(self.offsets_, self.n_components), distinct_patterns(codes, weight),
+            params)
+        return {"weights": weights_se,
+                "probabilities": [probs_se[start:stop].T.copy() for start, stop
+                                  in zip(self.offsets_[:-1], self.offsets_[1:])]}
+
     # -- prediction ----------------------------------------------------------------------
     def _codes(self, X) -> np.ndarray:
         self._check_fitted()
@@ -132,11 +165,10 @@ class LatentClassModel(Estimator):
         if len(columns) != self.n_features_in_:
             raise UserInputError(f"X has {len(columns)} items; the model was fitted on "
                                  f"{self.n_features_in_}")
-        names = [str(name) for name in self.feature_names_in_] \
-            if self.feature_names_in_ is not None else _item_names(X, len(columns))
-        return encode(columns, self.categories_, names)
+        return encode(columns, self.categories_, self.item_names_)
 
-    def _posteriors(self, X):
+    def posteriors(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(p(k | answers) as (respondents, K), log p(answers) per respondent)."""
         codes = np.ascontiguousarray(self._codes(X))
         return latent_class_posteriors(codes, self.offsets_, safe_log(self.weights_),
                                        np.ascontiguousarray(safe_log(
@@ -144,7 +176,7 @@ class LatentClassModel(Estimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior class membership p(k | answers), (respondents, K)."""
-        return self._posteriors(X)[0]
+        return self.posteriors(X)[0]
 
     def predict(self, X) -> np.ndarray:
         """Modal class of each respondent."""
@@ -155,7 +187,7 @@ class LatentClassModel(Estimator):
 
     def score_samples(self, X) -> np.ndarray:
         """log p(answers) of each respondent."""
-        return self._posteriors(X)[1]
+        return self.posteriors(X)[1]
 
     def score(self, X, y=None) -> float:
         """Mean log-likelihood per respondent."""

@@ -91,7 +91,7 @@ def encode(columns, categories, names) -> np.ndarray:
         position = np.minimum(position, values.shape[0] - 1)
         unknown = values[position] != observed
         if np.any(unknown):
-            raise UserInputError(f"item {name}: answer {observed[unknown][0]!r} was not "
+            raise UserInputError(f"item {name}: answer {_label(observed[unknown][0])!r} was not "
                                  f"seen when the model was fitted (answers: "
                                  f"{', '.join(map(_label, values))})")
         codes[present, j] = position
@@ -99,7 +99,7 @@ def encode(columns, categories, names) -> np.ndarray:
 
 
 def _label(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
 def distinct_patterns(codes: np.ndarray, weight: np.ndarray | None = None) -> Responses:
