@@ -44,6 +44,7 @@ class EMResult:
     restart: int = 0
     timings: dict = field(default_factory=dict)
     restart_logliks: list = field(default_factory=list)
+    screened_logliks: list = field(default_factory=list)
 
 
 def _entropy(seed) -> tuple[np.random.SeedSequence, int | None]:
@@ -159,6 +160,27 @@ def best_of_restarts(seed, n_restarts: int, run_one: Callable):
     return best, entropy, logliks
 
 
+def screened_restarts(seed, n_restarts: int, keep: int, screen_one: Callable,
+                      finish: Callable):
+    """Mplus's two stages: ``screen_one(restart, rng)`` for every restart (a short run),
+    then ``finish(result)`` for the ``keep`` best of them.  Returns (the best finished
+    result, the seed's entropy, the finished starts' logliks, every screened loglik);
+    ties keep the earliest restart."""
+    if not 1 <= keep <= n_restarts:
+        raise ValueError(f"the starts kept must be in 1..{n_restarts}, got {keep}")
+    sequence, entropy = _entropy(seed)
+    screened = [screen_one(restart, np.random.default_rng(child))
+                for restart, child in enumerate(sequence.spawn(n_restarts))]
+    order = sorted(range(n_restarts), key=lambda restart: -screened[restart].loglik)
+    finished = [finish(screened[restart]) for restart in sorted(order[:keep])]
+    best = None
+    for result in finished:
+        if best is None or result.loglik > best.loglik:
+            best = result
+    return (best, entropy, [result.loglik for result in finished],
+            [result.loglik for result in screened])
+
+
 def iterated_search(seed, n_rounds: int, start: Callable, perturb: Callable):
     """Iterated local search over EM fits: ``start(rng)`` first, then ``n_rounds - 1``
     fits ``perturb(best, rng)`` from the best so far, keeping a result only when its
@@ -182,11 +204,14 @@ def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int 
            seed=None, max_iter: int = 100, tol: float = 1e-3, tol_on: str = "mean",
            accelerate: str | None = None, map_fn: Callable = map, init_params=None,
            param_tol: float | None = None, verbose: bool = False, warn: bool = True,
-           callback=None) -> EMResult:
+           callback=None, screen: tuple[int, int] | None = None) -> EMResult:
     """Fit ``model`` by EM with restarts; return the best restart's result.
 
     ``init_params`` (a value, or a callable rng -> params) replaces the model's own
-    initialisation; ``chunks`` defaults to ``[data]``.
+    initialisation; ``chunks`` defaults to ``[data]``.  ``screen=(iterations, keep)``
+    runs every restart for ``iterations`` first and only the ``keep`` best of them on
+    to convergence (Mplus's initial and final stage starts): the result's
+    ``restart_logliks`` are then the finished starts', ``screened_logliks`` all of them.
     """
     if n_init < 1:
         raise ValueError(f"n_init must be >= 1, got {n_init}")
@@ -195,23 +220,46 @@ def fit_em(model: EMModel, data, *, chunks: Sequence | None = None, n_init: int 
     chunks = [data] if chunks is None else list(chunks)
     total_started = time.perf_counter()
 
-    def one_restart(restart, rng):
+    def one_restart(restart, rng, iterations=max_iter):
         started = time.perf_counter()
         if init_params is None:
             params = model.initial_params(data, rng)
         else:
             params = init_params(rng) if callable(init_params) else init_params
         init_seconds = time.perf_counter() - started
-        monitor = ConvergenceMonitor(tol=tol, tol_on=tol_on, max_iter=max_iter, verbose=verbose)
+        monitor = ConvergenceMonitor(tol=tol, tol_on=tol_on, max_iter=iterations,
+                                     verbose=verbose)
         result = run_em(model, chunks, params, monitor=monitor, accelerate=accelerate,
                         map_fn=map_fn, callback=callback, param_tol=param_tol)
         result.restart = restart
         result.timings["init"] = init_seconds
         return result
 
-    best, entropy, logliks = best_of_restarts(seed, n_init, one_restart)
+    def finish(result):   # a screened restart, on from where it stopped
+        if result.converged or result.n_iter >= max_iter:
+            return result
+        monitor = ConvergenceMonitor(tol=tol, tol_on=tol_on, max_iter=max_iter,
+                                     verbose=verbose, history=list(result.trace))
+        more = run_em(model, chunks, result.params, monitor=monitor, accelerate=accelerate,
+                      map_fn=map_fn, callback=callback, param_tol=param_tol)
+        more.trace_esteps = result.trace_esteps + [n + result.n_estep
+                                                   for n in more.trace_esteps]
+        more.n_estep += result.n_estep
+        more.restart = result.restart
+        more.timings = {"init": result.timings["init"], "iterations":
+                        result.timings["iterations"] + more.timings["iterations"]}
+        return more
+
+    screened = []
+    if screen is None:
+        best, entropy, logliks = best_of_restarts(seed, n_init, one_restart)
+    else:
+        best, entropy, logliks, screened = screened_restarts(
+            seed, n_init, screen[1], partial(one_restart, iterations=min(screen[0], max_iter)),
+            finish)
     best.seed = entropy
     best.restart_logliks = logliks
+    best.screened_logliks = screened
     best.timings["total"] = time.perf_counter() - total_started
     if warn and not best.converged and max_iter > 0:
         warnings.warn(f"EM did not converge in {max_iter} iterations (best of {n_init} "

@@ -27,9 +27,14 @@ def lca():
 @click.option("--n-init", "--starts", "n_init", default=DEFAULTS["n_init"], show_default=True,
               help="Seeded random starts per K; the best is kept (the table counts how many "
                    "reached it).")
+@click.option("--final", "n_final", type=int, default=DEFAULTS["n_final"],
+              help="Run every start --screen-iter iterations, then only this many of the "
+                   "best on to convergence (Mplus's STARTS = n-init final); default: all.")
+@click.option("--screen-iter", default=DEFAULTS["screen_iter"], show_default=True,
+              help="Iterations of each start before the --final ones are chosen.")
 @click.option("--max-iter", default=DEFAULTS["max_iter"], show_default=True)
 @click.option("--tol", default=DEFAULTS["tol"], show_default=True,
-              help="Stop when the log-likelihood changes by less.")
+              help="Stop when the log-likelihood changes by less, relative to its value.")
 @click.option("--se", "with_se", is_flag=True, default=False,
               help="Standard errors of the chosen model (observed information).")
 @seed_option
@@ -38,8 +43,8 @@ def lca():
 @click.option("--json", "--record", "record", default=None,
               help="Write the run record (JSON) here.")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
-def fit(data, items, components, criterion, n_init, max_iter, tol, with_se, seed, threads,
-        output, record, quiet):
+def fit(data, items, components, criterion, n_init, n_final, screen_iter, max_iter, tol,
+        with_se, seed, threads, output, record, quiet):
     """Fit latent class models for every K; print the table, the chosen K, its class
     shares and each item's answer probabilities per class."""
     from ..errors import UserInputError
@@ -60,6 +65,7 @@ def fit(data, items, components, criterion, n_init, max_iter, tol, with_se, seed
                    f"{n_init} starts each, seed {seed}", err=True)
     with progress_bar("K", total=len(ks), quiet=quiet) as bar:
         selection = select_classes(X, ks, criterion, item_names=names, n_init=n_init,
+                                   n_final=n_final, screen_iter=screen_iter,
                                    max_iter=max_iter, tol=tol, random_state=seed,
                                    progress=step(bar))
     for row in selection.rows:

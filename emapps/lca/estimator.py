@@ -8,8 +8,8 @@ from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.latent_class import latent_class_posteriors
-from .model import LatentClassEM, LatentClassParams, safe_log
-from .responses import as_columns, distinct_patterns, encode, learn_categories
+from .model import LatentClassEM, LatentClassParams, answer_rows, log_table, safe_log
+from .responses import as_columns, encode, learn_categories, responses
 
 #: starts count as reaching the best maximum when this close to it (poLCA's census)
 SAME_MAXIMUM = 1e-6
@@ -24,8 +24,16 @@ class LatentClassModel(Estimator):
     the respondent's likelihood (full information, poLCA's ``na.rm = FALSE``); a
     respondent with no answers keeps the class shares as posterior.
 
-    Fitted by EM (SQUAREM-accelerated) from ``n_init`` seeded random starts; the best
-    is kept and ``start_logliks_`` holds every start's maximum (poLCA's census).
+    With ``n_final``, every start first runs ``screen_iter`` iterations and only the
+    ``n_final`` best go on to convergence (Mplus's initial and final stage starts:
+    starts bound for a poor maximum are often the slowest to reach it).
+
+    Fitted by EM (SQUAREM-accelerated) from ``n_init`` seeded random starts, each until
+    the log-likelihood changes by less than ``tol`` relative to its value (poLCA's
+    1e-10 on the total is below double precision's resolution past a few thousand
+    respondents; 1e-12 relative is tighter than it below 100 respondents and reaches
+    its maxima and parameters elsewhere); the best is kept and ``start_logliks_`` holds
+    every start's maximum (poLCA's census).
     Classes are ordered by decreasing share.
     """
 
@@ -33,10 +41,13 @@ class LatentClassModel(Estimator):
     _fitted_attribute = "weights_"
     _input_tags = {"allow_nan": True, "two_d_array": True, "categorical": True}
 
-    def __init__(self, n_components=2, *, n_init=10, max_iter=5000, tol=1e-10,
-                 accelerate="squarem", random_state=None, verbose=0):
+    def __init__(self, n_components=2, *, n_init=10, n_final=None, screen_iter=10,
+                 max_iter=5000, tol=1e-12, accelerate="squarem", random_state=None,
+                 verbose=0):
         self.n_components = n_components
         self.n_init = n_init
+        self.n_final = n_final
+        self.screen_iter = screen_iter
         self.max_iter = max_iter
         self.tol = tol
         self.accelerate = accelerate
@@ -48,6 +59,12 @@ class LatentClassModel(Estimator):
         check_positive_int(self.n_components, "n_components")
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.screen_iter, "screen_iter")
+        if self.n_final is not None:
+            check_positive_int(self.n_final, "n_final")
+            if self.n_final > self.n_init:
+                raise UserInputError(f"n_final ({self.n_final}) must be at most n_init "
+                                     f"({self.n_init})")
         if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
             raise UserInputError(f"tol must be a number >= 0; got {self.tol!r}")
         if self.accelerate not in (None, "squarem"):
@@ -68,16 +85,18 @@ class LatentClassModel(Estimator):
         codes = encode(columns, self.categories_, names)
         weight = None if sample_weight is None else _checked_weight(sample_weight,
                                                                     codes.shape[0])
-        data = distinct_patterns(codes, weight)
-        answered = data.weight[(data.codes >= 0).any(axis=1)]
-        if self.n_components >= answered.shape[0]:
-            raise UserInputError(f"{self.n_components} classes for {answered.shape[0]} "
-                                 f"distinct answer patterns: K must be smaller")
+        patterns = _distinct_answered(codes, self.n_components + 1)
+        if self.n_components >= patterns:
+            raise UserInputError(f"{self.n_components} classes for {patterns} distinct "
+                                 f"answer patterns: K must be smaller")
         self.offsets_ = np.concatenate([[0], np.cumsum([len(c) for c in self.categories_])])
+        data = responses(codes, self.offsets_, weight)
         model = LatentClassEM(self.offsets_, self.n_components)
         self.result_ = fit_em(model, data, n_init=self.n_init, seed=self._seed_sequence(),
-                              max_iter=self.max_iter, tol=self.tol, tol_on="total",
-                              accelerate=self.accelerate, verbose=bool(self.verbose))
+                              max_iter=self.max_iter, tol=self.tol, tol_on="relative",
+                              accelerate=self.accelerate, verbose=bool(self.verbose),
+                              screen=None if self.n_final is None
+                              else (self.screen_iter, self.n_final))
         self._set_fitted(self.result_.params, data)
         return self
 
@@ -119,9 +138,11 @@ class LatentClassModel(Estimator):
 
     @property
     def starts_at_best_(self) -> int:
-        """How many starts reached the best maximum (within 1e-6)."""
+        """How many (finished) starts reached the best maximum: within 1e-6, or 1e-8
+        relative for large data, where the stopping rule leaves more than 1e-6."""
         self._check_fitted()
-        return int(np.sum(self.start_logliks_ >= self.loglik_ - SAME_MAXIMUM))
+        margin = max(SAME_MAXIMUM, 1e-8 * abs(self.loglik_))
+        return int(np.sum(self.start_logliks_ >= self.loglik_ - margin))
 
     # -- criteria ------------------------------------------------------------------------
     def criteria(self) -> dict:
@@ -152,8 +173,8 @@ class LatentClassModel(Estimator):
                                                                     codes.shape[0])
         params = LatentClassParams(self.weights_, self.answer_probabilities_)
         weights_se, probs_se = standard_errors(
-            LatentClassEM(self.offsets_, self.n_components), distinct_patterns(codes, weight),
-            params)
+            LatentClassEM(self.offsets_, self.n_components),
+            responses(codes, self.offsets_, weight), params)
         return {"weights": weights_se,
                 "probabilities": [probs_se[start:stop].T.copy() for start, stop
                                   in zip(self.offsets_[:-1], self.offsets_[1:])]}
@@ -169,10 +190,9 @@ class LatentClassModel(Estimator):
 
     def posteriors(self, X) -> tuple[np.ndarray, np.ndarray]:
         """(p(k | answers) as (respondents, K), log p(answers) per respondent)."""
-        codes = np.ascontiguousarray(self._codes(X))
-        return latent_class_posteriors(codes, self.offsets_, safe_log(self.weights_),
-                                       np.ascontiguousarray(safe_log(
-                                           self.answer_probabilities_)))
+        return latent_class_posteriors(answer_rows(self._codes(X), self.offsets_),
+                                       safe_log(self.weights_),
+                                       log_table(self.answer_probabilities_))
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior class membership p(k | answers), (respondents, K)."""
@@ -202,6 +222,14 @@ class LatentClassModel(Estimator):
         with np.errstate(divide="ignore", invalid="ignore"):
             entropy = -np.nansum(np.where(resp > 0, resp * np.log(resp), 0.0))
         return float(1.0 - entropy / (resp.shape[0] * np.log(self.n_components)))
+
+
+def _distinct_answered(codes, enough: int) -> int:
+    """How many distinct answer patterns (of respondents who answered something) there
+    are, counted exactly only when there may be fewer than ``enough``."""
+    answered = codes[(codes >= 0).any(axis=1)]
+    head = np.unique(answered[:50 * enough], axis=0).shape[0]
+    return head if head >= enough else np.unique(answered, axis=0).shape[0]
 
 
 def _item_names(X, n_items) -> list[str]:

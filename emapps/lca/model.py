@@ -27,10 +27,25 @@ class LatentClassParams:
 
 @dataclass
 class Responses:
-    """Answers coded 0..C_j - 1 (-1 missing) as a C-ordered (rows, items) int8 or int16
-    array, with each row's weight (a count of identical respondents)."""
-    codes: np.ndarray
+    """Each respondent's answers as rows of the answer table (see
+    :mod:`emapps.kernels.latent_class`; a missing answer is row A, past the last), a
+    C-ordered (rows, items) int16 or int32 array, with each row's weight (a count of
+    identical respondents)."""
+    answers: np.ndarray
     weight: np.ndarray
+
+
+def answer_rows(codes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Codes 0..C_j - 1 (-1 missing) of each item as rows of the answer table."""
+    dtype = np.int16 if offsets[-1] < np.iinfo(np.int16).max else np.int32
+    rows = codes.astype(dtype) + offsets[:-1].astype(dtype)
+    rows[codes < 0] = offsets[-1]
+    return np.ascontiguousarray(rows)
+
+
+def log_table(probs: np.ndarray) -> np.ndarray:
+    """The kernels' (A + 1, K) table: log-probabilities, then a row of zeros (missing)."""
+    return np.ascontiguousarray(np.vstack([safe_log(probs), np.zeros((1, probs.shape[1]))]))
 
 
 def safe_log(values: np.ndarray) -> np.ndarray:
@@ -73,10 +88,9 @@ class LatentClassEM:
 
     def e_step(self, params: LatentClassParams, chunk: Responses) -> dict:
         nk, counts, loglik, classification = latent_class_pass(
-            chunk.codes, self.offsets, chunk.weight, safe_log(params.weights),
-            np.ascontiguousarray(safe_log(params.probs)))
+            chunk.answers, chunk.weight, safe_log(params.weights), log_table(params.probs))
         return {"loglik": loglik, "weight": float(chunk.weight.sum()), "nk": nk,
-                "counts": counts, "classification": classification}
+                "counts": counts[:-1], "classification": classification}
 
     def m_step(self, params: LatentClassParams, stats: dict) -> LatentClassParams:
         weights = stats["nk"] / stats["nk"].sum()

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..errors import UserInputError
-from .model import Responses
+from .model import Responses, answer_rows
 
 MISSING_TEXT = ("", "NA", "N/A", "NaN", "nan", ".")
 
@@ -102,9 +102,19 @@ def _label(value) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
-def distinct_patterns(codes: np.ndarray, weight: np.ndarray | None = None) -> Responses:
-    """Identical rows counted once (weights add), in sorted order."""
+#: rows sampled to judge whether counting identical respondents once pays
+PATTERN_SAMPLE = 20_000
+
+
+def responses(codes: np.ndarray, offsets: np.ndarray, weight=None) -> Responses:
+    """The fit's data: identical respondents counted once (weights add) when a sample
+    shows that they repeat enough to pay for the sort; else every row, in order."""
+    n_rows = codes.shape[0]
+    sample = codes if n_rows <= PATTERN_SAMPLE else codes[np.random.default_rng(0).choice(
+        n_rows, PATTERN_SAMPLE, replace=False)]
+    if np.unique(sample, axis=0).shape[0] > 0.7 * sample.shape[0]:
+        return Responses(answer_rows(codes, offsets),
+                         np.ones(n_rows) if weight is None else weight.astype(np.float64))
     patterns, inverse = np.unique(codes, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    counts = np.bincount(inverse, weights=weight, minlength=patterns.shape[0])
-    return Responses(np.ascontiguousarray(patterns), counts.astype(np.float64))
+    counts = np.bincount(inverse.ravel(), weights=weight, minlength=patterns.shape[0])
+    return Responses(answer_rows(patterns, offsets), counts.astype(np.float64))

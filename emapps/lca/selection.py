@@ -42,7 +42,7 @@ def select_classes(X, n_components, criterion="bic", sample_weight=None, item_na
             model.fit(X, sample_weight=sample_weight, item_names=item_names)
         selection.rows.append({"k": k, **model.criteria(), "entropy_r2": model.entropy_r2(X),
                                "starts_at_best": model.starts_at_best_,
-                               "starts": model.n_init, "n_iter": model.n_iter_,
+                               "starts": len(model.start_logliks_), "n_iter": model.n_iter_,
                                "converged": model.converged_})
         selection.models[k] = model
         if progress:

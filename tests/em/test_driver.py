@@ -148,3 +148,20 @@ def test_parameter_tolerance_keeps_iterating_until_parameters_settle():
     strict = fit_em(model, data, seed=1, tol=1e-2, max_iter=5000, param_tol=1e-3)
     assert strict.converged and strict.n_iter > loose.n_iter
     assert strict.trace[:loose.n_iter] == loose.trace
+
+
+def test_screened_restarts_finish_the_best_as_if_never_stopped():
+    """Every start runs 5 iterations, the 2 best go on; a finished start is the same to
+    the last bit as the same start run straight through (plain EM)."""
+    model, data = toy(3, n_components=4)
+    straight = fit_em(model, data, seed=5, n_init=6, tol=1e-7, max_iter=1000)
+    screened = fit_em(model, data, seed=5, n_init=6, tol=1e-7, max_iter=1000, screen=(5, 2))
+    assert len(screened.screened_logliks) == 6 and len(screened.restart_logliks) == 2
+    best_two = sorted(sorted(range(6), key=lambda r: -screened.screened_logliks[r])[:2])
+    assert screened.restart in best_two
+    assert screened.restart_logliks == [straight.restart_logliks[r] for r in best_two]
+    everyone = fit_em(model, data, seed=5, n_init=6, tol=1e-7, max_iter=1000, screen=(5, 6))
+    assert everyone.trace == straight.trace and everyone.restart == straight.restart
+    assert everyone.n_estep == straight.n_estep == len(straight.trace)
+    with pytest.raises(ValueError, match="starts kept must be in 1..6"):
+        fit_em(model, data, seed=5, n_init=6, screen=(5, 7))

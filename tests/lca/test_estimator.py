@@ -10,7 +10,7 @@ from emapps.io.tables import read_table
 from emapps.lca import LatentClassModel
 from emapps.lca.information import from_logits, observed_information, to_logits
 from emapps.lca.model import LatentClassEM, LatentClassParams
-from emapps.lca.responses import distinct_patterns
+from emapps.lca.responses import responses
 
 from ..conftest import DATA
 
@@ -36,7 +36,7 @@ def test_observed_information_is_minus_the_hessian_of_the_log_likelihood():
     X = dataset("values")
     fitted = LatentClassModel(2, n_init=5, random_state=0).fit(X)
     model = LatentClassEM(fitted.offsets_, 2)
-    data = distinct_patterns(fitted._codes(X))
+    data = responses(fitted._codes(X), fitted.offsets_)
     params = LatentClassParams(fitted.weights_, fitted.answer_probabilities_)
     theta = to_logits(params, fitted.offsets_)
 
