@@ -32,6 +32,7 @@ bench: $(VENV)/.installed-test
 	Rscript -e 'library(haplo.stats)' 2>/dev/null || apt-get install -y r-cran-haplo.stats
 	$(BIN)/python benchmarks/bench_haplo.py
 	$(BIN)/python benchmarks/bench_recsys.py
+	$(BIN)/python benchmarks/bench_lca.py
 	command -v beagle >/dev/null || apt-get install -y beagle
 	$(BIN)/python benchmarks/bench_impute.py
 	$(BIN)/python benchmarks/bench_dask.py
