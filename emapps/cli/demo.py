@@ -9,7 +9,11 @@ import click
 INPUTS = {"faithful": "tabular/old_faithful.csv", "airquality": "tabular/airquality.csv",
           "images": "images", "kg": "haplo/kg_chr20_100snp_unphased.vcf",
           "synthetic": "recsys/synthetic_u.data", "genotypes": "impute",
-          "structure": "admix/sim.bed"}
+          "structure": "admix/sim.bed", "survey": "lca/election.csv"}
+
+#: the twelve candidate-trait items of poLCA's election data (Gore ...G, Bush ...B)
+ELECTION_ITEMS = ",".join(f"{trait}{candidate}" for candidate in "GB" for trait in
+                          ("MORAL", "CARES", "KNOW", "LEAD", "DISHON", "INTEL"))
 
 
 @click.command()
@@ -49,7 +53,7 @@ def demo(data_dir, outdir):
 def demo_steps(data: Path, out: Path, plot: list) -> list[list[str]]:
     """The demo's commands (argv after ``emapps``), reading ``data`` and writing under
     ``out``; ``plot`` is ``["--plot", folder]`` or empty."""
-    faithful, airquality, images, kg, synthetic, genotypes, structure = (
+    faithful, airquality, images, kg, synthetic, genotypes, structure, survey = (
         data / relative for relative in INPUTS.values())
     admix_plot = (["--plot", "--populations", str(structure.with_suffix(".pops.tsv"))]
                   if plot else [])
@@ -91,6 +95,11 @@ def demo_steps(data: Path, out: Path, plot: list) -> list[list[str]]:
         ["segment", str(images), "-o", str(out / "segment"), "--seed", "0"],
         ["admix", str(structure), "-k", "2..3", "--cv", "5", "-o",
          str(out / "admix" / "sim"), "--seed", "1", *admix_plot],
+        ["lca", "fit", str(survey), "--items", ELECTION_ITEMS, "-k", "1..4", "--n-init", "20",
+         "--seed", "1", "-o", str(out / "lca" / "election.npz"), "--json",
+         str(out / "lca" / "election.run.json")],
+        ["lca", "predict", str(out / "lca" / "election.npz"), str(survey), "-o",
+         str(out / "lca" / "election.classes.tsv")],
         ["segment", str(images), "-o", str(out / "segment-shared"), "--shared-model",
          "-k", "3..6", "--criterion", "icl", "--seed", "0"],
     ]
