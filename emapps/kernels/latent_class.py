@@ -1,16 +1,23 @@
-"""The latent class E-step: categorical items, missing answers, fused with the
-sufficient statistics.
+"""The latent class E-step over mixed indicators (categorical answers, Gaussian
+measurements, Poisson counts), each with missing values, fused with the sufficient
+statistics.
 
-A respondent's answers come as rows of a flat (A + 1, K) table: ``answers[n, j]`` is the
-row of item j's answer (item j's answers occupy rows offsets[j] .. offsets[j + 1] - 1 of
-the A answer rows), and a missing answer points at row A, whose log-probabilities are
-zero.  So log p(x_n, k) = log w_k + sum_j log_probs[answers[n, j], k] needs no test
-for missing answers: they drop out of the likelihood (full information under
-missingness at random), and their counts land in row A, which the M-step ignores.
-The statistics are N_k = sum_n r_nk and counts[a, k] = sum_n r_nk [x_n gives answer a].
+Categorical answers come as rows of a flat (A + 1, K) table of log-probabilities:
+``answers[n, j]`` is the row of item j's answer, and a missing answer points at row A,
+whose entries are zero, so missing answers need no test: they drop out of the
+likelihood (full information under missingness at random) and their counts land in row
+A, which the M-step ignores.  Measurements ``continuous[n, d]`` are Gaussian within a
+class (mean, precision and log normaliser per (d, k)); counts ``counts[n, p]`` are
+Poisson (rate per (p, k)); NaN is missing in both.  Within a class every indicator is
+independent, so log p(x_n, k) = log w_k + the sum of the observed indicators' terms.
+
+Statistics: N_k; answer counts (A + 1, K); for measurements the weighted sums of 1, x,
+x^2 over the observed cells (D, K) each; for counts those of 1 and x (P, K).
 ``latent_class_chunk`` covers rows [start, stop); passes run over fixed chunks on
 threads and add in chunk order (see parallel.py), so any thread count gives the same bits.
 """
+
+import math
 
 import numpy as np
 
@@ -20,61 +27,101 @@ from .parallel import CHUNK_ROWS, map_add, map_chunks
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def _log_joint_block(answers, first, nb, log_weights, log_probs, lp, row):
-    """lp[k, b] = log w_k + sum_j log_probs[answers[first + b, j], k] for b < nb
-    (``row``: K scratch values)."""
+def _log_joint_block(answers, continuous, counts, first, nb, log_weights, log_probs,
+                     means, precisions, log_norms, rates, log_rates, lp, row):
+    """lp[k, b] = log p(x_{first + b}, k) for b < nb (``row``: K scratch values)."""
     n_components = log_weights.shape[0]
     n_items = answers.shape[1]
     for b in range(nb):
+        n = first + b
         for k in range(n_components):
             row[k] = log_weights[k]
         for j in range(n_items):
-            answer = answers[first + b, j]
+            answer = answers[n, j]
             for k in range(n_components):
                 row[k] += log_probs[answer, k]
+        for d in range(continuous.shape[1]):
+            x = continuous[n, d]
+            if not math.isnan(x):
+                for k in range(n_components):
+                    diff = x - means[d, k]
+                    row[k] += log_norms[d, k] - 0.5 * precisions[d, k] * diff * diff
+        for p in range(counts.shape[1]):
+            x = counts[n, p]
+            if not math.isnan(x):
+                log_factorial = math.lgamma(x + 1.0)
+                for k in range(n_components):
+                    row[k] += x * log_rates[p, k] - rates[p, k] - log_factorial
         for k in range(n_components):
             lp[k, b] = row[k]
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def latent_class_chunk(answers, start, stop, sample_weight, log_weights, log_probs):
-    """(N_k, counts (A + 1, K), log-likelihood, classification term) of rows
+def latent_class_chunk(answers, continuous, counts, start, stop, sample_weight,
+                       log_weights, log_probs, means, precisions, log_norms, rates,
+                       log_rates):
+    """(N_k, answer counts (A + 1, K), measurement sums of 1, x, x^2 (D, K) each, count
+    sums of 1, x (P, K) each, log-likelihood, classification term) of rows
     [start, stop); sample_weight is empty for unit weights."""
-    n_rows_table, n_components = log_probs.shape
+    n_components = log_weights.shape[0]
     n_items = answers.shape[1]
+    n_continuous, n_counts = continuous.shape[1], counts.shape[1]
     nk = np.zeros(n_components)
-    counts = np.zeros((n_rows_table, n_components))
+    answer_counts = np.zeros((log_probs.shape[0], n_components))
+    measured = np.zeros((n_continuous, n_components))
+    sum_x = np.zeros((n_continuous, n_components))
+    sum_xx = np.zeros((n_continuous, n_components))
+    counted = np.zeros((n_counts, n_components))
+    sum_counts = np.zeros((n_counts, n_components))
     loglik = 0.0
     classification = 0.0
     lp, top, norm = posterior_buffers(n_components)
     row = np.empty(n_components)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _log_joint_block(answers, first, nb, log_weights, log_probs, lp, row)
+        _log_joint_block(answers, continuous, counts, first, nb, log_weights, log_probs,
+                         means, precisions, log_norms, rates, log_rates, lp, row)
         block_loglik, block_classification = posterior_block(lp, nb, sample_weight, first,
                                                              top, norm)
         loglik += block_loglik
         classification += block_classification
         for b in range(nb):
+            n = first + b
             for k in range(n_components):
                 row[k] = lp[k, b]
                 nk[k] += row[k]
             for j in range(n_items):
-                answer = answers[first + b, j]
+                answer = answers[n, j]
                 for k in range(n_components):
-                    counts[answer, k] += row[k]
-    return nk, counts, loglik, classification
+                    answer_counts[answer, k] += row[k]
+            for d in range(n_continuous):
+                x = continuous[n, d]
+                if not math.isnan(x):
+                    for k in range(n_components):
+                        measured[d, k] += row[k]
+                        sum_x[d, k] += row[k] * x
+                        sum_xx[d, k] += row[k] * x * x
+            for p in range(n_counts):
+                x = counts[n, p]
+                if not math.isnan(x):
+                    for k in range(n_components):
+                        counted[p, k] += row[k]
+                        sum_counts[p, k] += row[k] * x
+    return (nk, answer_counts, measured, sum_x, sum_xx, counted, sum_counts, loglik,
+            classification)
 
 
-def latent_class_pass(answers, sample_weight, log_weights, log_probs, chunk_rows=CHUNK_ROWS):
-    """(N_k, counts, log-likelihood, classification term) of all rows."""
+def latent_class_pass(answers, continuous, counts, sample_weight, log_weights, log_probs,
+                      means, precisions, log_norms, rates, log_rates, chunk_rows=CHUNK_ROWS):
+    """The statistics of :func:`latent_class_chunk` over all rows."""
     return map_add(lambda start, stop: latent_class_chunk(
-        answers, start, stop, sample_weight, log_weights, log_probs),
-        answers.shape[0], chunk_rows)
+        answers, continuous, counts, start, stop, sample_weight, log_weights, log_probs,
+        means, precisions, log_norms, rates, log_rates), answers.shape[0], chunk_rows)
 
 
 @kernel(fastmath=REDUCE_FLAGS)
-def latent_class_posterior_chunk(answers, start, stop, log_weights, log_probs):
+def latent_class_posterior_chunk(answers, continuous, counts, start, stop, log_weights,
+                                 log_probs, means, precisions, log_norms, rates, log_rates):
     """(p(k | x_n) as (stop - start, K), log p(x_n)) of rows [start, stop)."""
     n_components = log_weights.shape[0]
     n_rows = stop - start
@@ -85,7 +132,8 @@ def latent_class_posterior_chunk(answers, start, stop, log_weights, log_probs):
     unit = np.empty(0)
     for first in range(start, stop, BLOCK):
         nb = min(BLOCK, stop - first)
-        _log_joint_block(answers, first, nb, log_weights, log_probs, lp, row)
+        _log_joint_block(answers, continuous, counts, first, nb, log_weights, log_probs,
+                         means, precisions, log_norms, rates, log_rates, lp, row)
         posterior_block(lp, nb, unit, first, top, norm)
         for b in range(nb):   # norm[b] is now 1 / sum_k exp(lp[k, b] - top[b])
             log_density[first - start + b] = top[b] - np.log(norm[b])
@@ -94,9 +142,11 @@ def latent_class_posterior_chunk(answers, start, stop, log_weights, log_probs):
     return resp, log_density
 
 
-def latent_class_posteriors(answers, log_weights, log_probs, chunk_rows=CHUNK_ROWS):
+def latent_class_posteriors(answers, continuous, counts, log_weights, log_probs, means,
+                            precisions, log_norms, rates, log_rates, chunk_rows=CHUNK_ROWS):
     """(p(k | x_n) as (N, K), log p(x_n) as (N,)) of every row."""
     parts = map_chunks(lambda start, stop: latent_class_posterior_chunk(
-        answers, start, stop, log_weights, log_probs), answers.shape[0], chunk_rows)
+        answers, continuous, counts, start, stop, log_weights, log_probs, means, precisions,
+        log_norms, rates, log_rates), answers.shape[0], chunk_rows)
     return (np.concatenate([part[0] for part in parts]),
             np.concatenate([part[1] for part in parts]))

@@ -19,7 +19,12 @@ def lca():
 @lca.command()
 @click.argument("data")
 @click.option("--items", default=None,
-              help="Comma-separated columns to model (default: all).")
+              help="Comma-separated categorical columns (default: all columns not given as "
+                   "--continuous or --counts).")
+@click.option("--continuous", default=None,
+              help="Comma-separated columns of measurements (Gaussian within a class).")
+@click.option("--counts", default=None,
+              help="Comma-separated columns of counts (Poisson within a class).")
 @click.option("-k", "--classes", "components", default="1..6", show_default=True,
               help="Number of classes: 3, a range 1..6 or a list 2,3,5.")
 @click.option("--criterion", type=click.Choice(CRITERIA), default="bic", show_default=True,
@@ -43,8 +48,8 @@ def lca():
 @click.option("--json", "--record", "record", default=None,
               help="Write the run record (JSON) here.")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
-def fit(data, items, components, criterion, n_init, n_final, screen_iter, max_iter, tol,
-        with_se, seed, threads, output, record, quiet):
+def fit(data, items, continuous, counts, components, criterion, n_init, n_final, screen_iter,
+        max_iter, tol, with_se, seed, threads, output, record, quiet):
     """Fit latent class models for every K; print the table, the chosen K, its class
     shares and each item's answer probabilities per class."""
     from ..errors import UserInputError
@@ -57,14 +62,22 @@ def fit(data, items, components, criterion, n_init, n_final, screen_iter, max_it
         raise UserInputError("-o: a model is a file (.npz), not stdout")
     check_outputs([output, record], inputs=[data])
     set_threads(threads)
-    columns, names = read_answers(data, _names(items))
+    measured, counted = _names(continuous) or [], _names(counts) or []
+    chosen = _names(items)
+    if chosen is not None:
+        chosen = chosen + measured + counted
+    columns, names = read_answers(data, chosen)
+    if chosen is None:   # all columns: the measurements and counts are among them
+        names = [name for name in names if name not in measured + counted] + measured + counted
+        columns, names = read_answers(data, names)
     X = _as_matrix(columns)
     seed = resolve_seed(seed)
     if not quiet:
         click.echo(f"emapps lca: {X.shape[0]} respondents x {X.shape[1]} items, K in {ks}, "
                    f"{n_init} starts each, seed {seed}", err=True)
     with progress_bar("K", total=len(ks), quiet=quiet) as bar:
-        selection = select_classes(X, ks, criterion, item_names=names, n_init=n_init,
+        selection = select_classes(X, ks, criterion, item_names=names, continuous=measured,
+                                   counts=counted, n_init=n_init,
                                    n_final=n_final, screen_iter=screen_iter,
                                    max_iter=max_iter, tol=tol, random_state=seed,
                                    progress=step(bar))
@@ -84,9 +97,11 @@ def fit(data, items, components, criterion, n_init, n_final, screen_iter, max_it
         extra = {} if errors is None else {"standard_errors": {
             "weights": errors["weights"], "probabilities": errors["probabilities"]}}
         write_json(record, best.run_record(
-            data=data, items=names, selection=selection.rows, chosen_k=best.n_components,
-            weights=best.weights_, probabilities=best.probabilities_,
-            categories=[values.tolist() for values in best.categories_], **extra))
+            data=data, items=best.item_names_, continuous=measured, counts=counted,
+            selection=selection.rows, chosen_k=best.n_components, weights=best.weights_,
+            probabilities=best.probabilities_, means=best.means_, variances=best.variances_,
+            rates=best.rates_, categories=[values.tolist() for values in best.categories_],
+            **extra))
 
 
 def _names(items):
@@ -119,7 +134,10 @@ def format_table(rows) -> str:
 
 def format_profiles(model, errors=None) -> str:
     """Class shares, then item / answer / probability per class (tab-separated, with
-    standard errors in brackets when given)."""
+    standard errors in brackets when given), then each measurement's mean and standard
+    deviation and each count's rate per class."""
+    import numpy as np
+
     K = model.n_components
 
     def cell(value, se):
@@ -135,6 +153,12 @@ def format_profiles(model, errors=None) -> str:
                 model.probabilities_[j][k, c],
                 None if errors is None else errors["probabilities"][j][k, c])
                 for k in range(K)]]))
+    for d, name in enumerate(model.continuous_names_):
+        lines.append("\t".join([name, "mean", *[f"{value:.4g}" for value in model.means_[:, d]]]))
+        lines.append("\t".join([name, "sd", *[f"{value:.4g}" for value in
+                                              np.sqrt(model.variances_[:, d])]]))
+    for p, name in enumerate(model.count_names_):
+        lines.append("\t".join([name, "rate", *[f"{value:.4g}" for value in model.rates_[:, p]]]))
     return "\n".join([header, *lines])
 
 
@@ -155,7 +179,8 @@ def predict(model_path, data, output, threads):
 
     set_threads(threads)
     model, meta = load_model(model_path)
-    columns, _ = read_answers(data, model.item_names_)
+    columns, _ = read_answers(data, model.item_names_ + model.continuous_names_
+                              + model.count_names_)
     X = _as_matrix(columns)
     proba, log_density = model.posteriors(X)
     K = model.n_components

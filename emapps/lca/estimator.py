@@ -1,4 +1,5 @@
-"""``LatentClassModel``: latent class analysis of categorical items (poLCA's model), as a
+"""``LatentClassModel``: latent class analysis of categorical items (poLCA's model), with
+Gaussian measurements and Poisson counts beside them (StepMix's mixed models), as a
 scikit-learn-style estimator.  See :mod:`emapps.lca.model` for the EM."""
 
 import numpy as np
@@ -8,8 +9,9 @@ from ..core.validation import check_positive_int
 from ..em import fit_em
 from ..errors import UserInputError
 from ..kernels.latent_class import latent_class_posteriors
-from .model import LatentClassEM, LatentClassParams, answer_rows, log_table, safe_log
-from .responses import as_columns, encode, learn_categories, responses
+from .model import LatentClassEM, LatentClassParams, answer_rows, kernel_parameters
+from .responses import (as_columns, encode, learn_categories, numeric_block, responses,
+                        split_indicators)
 
 #: starts count as reaching the best maximum when this close to it (poLCA's census)
 SAME_MAXIMUM = 1e-6
@@ -35,16 +37,22 @@ class LatentClassModel(Estimator):
     its maxima and parameters elsewhere); the best is kept and ``start_logliks_`` holds
     every start's maximum (poLCA's census).
     Classes are ordered by decreasing share.
+
+    ``continuous`` and ``counts`` name columns (by position, or by name for a data
+    frame) that are not categorical: a measurement is Gaussian within a class (``means_``,
+    ``variances_``), a count Poisson (``rates_``); NaN is missing in both.
     """
 
     _estimator_type = "clusterer"
     _fitted_attribute = "weights_"
     _input_tags = {"allow_nan": True, "two_d_array": True, "categorical": True}
 
-    def __init__(self, n_components=2, *, n_init=10, n_final=None, screen_iter=10,
-                 max_iter=5000, tol=1e-12, accelerate="squarem", random_state=None,
-                 verbose=0):
+    def __init__(self, n_components=2, *, continuous=None, counts=None, n_init=10,
+                 n_final=None, screen_iter=10, max_iter=5000, tol=1e-12, accelerate="squarem",
+                 random_state=None, verbose=0):
         self.n_components = n_components
+        self.continuous = continuous
+        self.counts = counts
         self.n_init = n_init
         self.n_final = n_final
         self.screen_iter = screen_iter
@@ -72,26 +80,33 @@ class LatentClassModel(Estimator):
                                  f"{self.accelerate!r}")
 
     def fit(self, X, y=None, sample_weight=None, item_names=None):
-        """Estimate class shares and answer probabilities from X (respondents x items;
-        a data frame's column names, or ``item_names``, name the items in messages)."""
+        """Estimate class shares and each indicator's parameters from X (respondents x
+        indicators; a data frame's column names, or ``item_names``, name them)."""
         self._check_settings()
         columns = as_columns(X)
         names = list(item_names) if item_names is not None else _item_names(X, len(columns))
         self.feature_names_in_ = np.array(names, dtype=object) if hasattr(X, "columns") \
             else None
-        self.item_names_ = names
         self.n_features_in_ = len(columns)
-        self.categories_ = learn_categories(columns, names)
-        codes = encode(columns, self.categories_, names)
+        self.indicator_columns_ = split_indicators(names, self.continuous, self.counts)
+        items, measured, counted = ([names[p] for p in positions]
+                                    for positions in self.indicator_columns_)
+        self.item_names_, self.continuous_names_, self.count_names_ = items, measured, counted
+        self.categories_ = learn_categories(
+            [columns[p] for p in self.indicator_columns_[0]], items)
+        codes, continuous, counts = self._indicators(columns)
         weight = None if sample_weight is None else _checked_weight(sample_weight,
                                                                     codes.shape[0])
-        patterns = _distinct_answered(codes, self.n_components + 1)
-        if self.n_components >= patterns:
-            raise UserInputError(f"{self.n_components} classes for {patterns} distinct "
-                                 f"answer patterns: K must be smaller")
+        if not measured and not counted:
+            patterns = _distinct_answered(codes, self.n_components + 1)
+            if self.n_components >= patterns:
+                raise UserInputError(f"{self.n_components} classes for {patterns} distinct "
+                                     f"answer patterns: K must be smaller")
         self.offsets_ = np.concatenate([[0], np.cumsum([len(c) for c in self.categories_])])
-        data = responses(codes, self.offsets_, weight)
-        model = LatentClassEM(self.offsets_, self.n_components)
+        data = responses(codes, self.offsets_, weight, continuous, counts)
+        with np.errstate(invalid="ignore"):
+            spread = np.nanvar(continuous, axis=0) if measured else np.zeros(0)
+        model = LatentClassEM(self.offsets_, self.n_components, spread)
         self.result_ = fit_em(model, data, n_init=self.n_init, seed=self._seed_sequence(),
                               max_iter=self.max_iter, tol=self.tol, tol_on="relative",
                               accelerate=self.accelerate, verbose=bool(self.verbose),
@@ -100,26 +115,48 @@ class LatentClassModel(Estimator):
         self._set_fitted(self.result_.params, data)
         return self
 
-    def set_fitted(self, weights, answer_probabilities, categories, item_names):
-        """Use given parameters (e.g. a model file's) as the fit, for prediction."""
+    def _indicators(self, columns) -> tuple:
+        """(answer codes, measurements, counts) of the columns, by the fitted split."""
+        items, measured, counted = self.indicator_columns_
+        n_rows = columns[0].shape[0]
+        codes = encode([columns[p] for p in items], self.categories_, self.item_names_) \
+            if items else np.zeros((n_rows, 0), dtype=np.int8)
+        return (codes,
+                numeric_block([columns[p] for p in measured], self.continuous_names_, n_rows),
+                numeric_block([columns[p] for p in counted], self.count_names_, n_rows,
+                              counts=True))
+
+    def set_fitted(self, params: LatentClassParams, categories, item_names,
+                   continuous_names=(), count_names=()):
+        """Use given parameters (e.g. a model file's) as the fit, for prediction; X then
+        holds the items, the measurements and the counts, in that order."""
         self.categories_ = list(categories)
         self.item_names_ = list(item_names)
-        self.n_features_in_ = len(self.categories_)
+        self.continuous_names_, self.count_names_ = list(continuous_names), list(count_names)
+        J, D = len(self.item_names_), len(self.continuous_names_)
+        self.n_features_in_ = J + D + len(self.count_names_)
+        self.indicator_columns_ = (list(range(J)), list(range(J, J + D)),
+                                   list(range(J + D, self.n_features_in_)))
         self.feature_names_in_ = None
         self.offsets_ = np.concatenate([[0], np.cumsum([len(c) for c in self.categories_])])
-        self._set_parameters(np.asarray(weights, dtype=float),
-                             np.asarray(answer_probabilities, dtype=float))
+        self._set_parameters(params)
         return self
 
-    def _set_parameters(self, weights, probs) -> None:
-        self.weights_ = weights
-        self.answer_probabilities_ = np.ascontiguousarray(probs)
+    def _set_parameters(self, params: LatentClassParams) -> None:
+        self.params_ = params
+        self.weights_ = params.weights
+        self.answer_probabilities_ = np.ascontiguousarray(params.probs)
         self.probabilities_ = [self.answer_probabilities_[start:stop].T.copy()
                                for start, stop in zip(self.offsets_[:-1], self.offsets_[1:])]
+        self.means_ = params.means.T.copy()
+        self.variances_ = params.variances.T.copy()
+        self.rates_ = params.rates.T.copy()
 
     def _set_fitted(self, params: LatentClassParams, data) -> None:
         order = np.argsort(-params.weights, kind="stable")
-        self._set_parameters(params.weights[order], params.probs[:, order])
+        self._set_parameters(LatentClassParams(
+            params.weights[order], params.probs[:, order], params.means[:, order],
+            params.variances[:, order], params.rates[:, order]))
         result = self.result_
         self.loglik_ = float(result.loglik)
         self.n_iter_ = result.n_iter
@@ -131,10 +168,12 @@ class LatentClassModel(Estimator):
 
     @property
     def n_parameters_(self) -> int:
-        """(K - 1) shares and K (C_j - 1) answer probabilities per item, as poLCA counts."""
+        """(K - 1) shares, K (C_j - 1) answer probabilities per item (as poLCA counts), a
+        mean and a variance per class and measurement, a rate per class and count."""
         self._check_fitted()
-        return int(self.n_components - 1
-                   + self.n_components * sum(len(c) - 1 for c in self.categories_))
+        K = self.n_components
+        return int(K - 1 + K * sum(len(c) - 1 for c in self.categories_)
+                   + K * (2 * len(self.continuous_names_) + len(self.count_names_)))
 
     @property
     def starts_at_best_(self) -> int:
@@ -168,31 +207,32 @@ class LatentClassModel(Estimator):
         :mod:`emapps.lca.information`)."""
         from .information import standard_errors
 
-        codes = self._codes(X)
+        if self.continuous_names_ or self.count_names_:
+            raise UserInputError("standard errors cover models of categorical items only")
+        codes = self._indicators(self._columns(X))[0]
         weight = None if sample_weight is None else _checked_weight(sample_weight,
                                                                     codes.shape[0])
-        params = LatentClassParams(self.weights_, self.answer_probabilities_)
         weights_se, probs_se = standard_errors(
             LatentClassEM(self.offsets_, self.n_components),
-            responses(codes, self.offsets_, weight), params)
+            responses(codes, self.offsets_, weight), self.params_)
         return {"weights": weights_se,
                 "probabilities": [probs_se[start:stop].T.copy() for start, stop
                                   in zip(self.offsets_[:-1], self.offsets_[1:])]}
 
     # -- prediction ----------------------------------------------------------------------
-    def _codes(self, X) -> np.ndarray:
+    def _columns(self, X) -> list:
         self._check_fitted()
         columns = as_columns(X)
         if len(columns) != self.n_features_in_:
-            raise UserInputError(f"X has {len(columns)} items; the model was fitted on "
+            raise UserInputError(f"X has {len(columns)} columns; the model was fitted on "
                                  f"{self.n_features_in_}")
-        return encode(columns, self.categories_, self.item_names_)
+        return columns
 
     def posteriors(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """(p(k | answers) as (respondents, K), log p(answers) per respondent)."""
-        return latent_class_posteriors(answer_rows(self._codes(X), self.offsets_),
-                                       safe_log(self.weights_),
-                                       log_table(self.answer_probabilities_))
+        """(p(k | x) as (respondents, K), log p(x) per respondent)."""
+        codes, continuous, counts = self._indicators(self._columns(X))
+        return latent_class_posteriors(answer_rows(codes, self.offsets_), continuous, counts,
+                                       *kernel_parameters(self.params_))
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior class membership p(k | answers), (respondents, K)."""

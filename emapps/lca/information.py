@@ -1,4 +1,5 @@
-"""Standard errors of a latent class fit from the observed information.
+"""Standard errors of a latent class fit (categorical items) from the observed
+information.
 
 The log-likelihood is taken over unconstrained logits: gamma_k = log w_k - log w_1 for
 the class shares, beta_kjc = log rho_kjc - log rho_kj1 for each class and item.  Its
@@ -42,7 +43,8 @@ def from_logits(theta: np.ndarray, offsets, n_components) -> LatentClassParams:
                           np.diff(offsets), axis=0)
     probs = np.exp(logits - block_max)
     probs /= np.repeat(item_sums(probs, offsets), np.diff(offsets), axis=0)
-    return LatentClassParams(weights / weights.sum(), probs)
+    empty = np.zeros((0, K))
+    return LatentClassParams(weights / weights.sum(), probs, empty, empty, empty)
 
 
 def score(model: LatentClassEM, data: Responses, params: LatentClassParams) -> np.ndarray:

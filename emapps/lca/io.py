@@ -43,15 +43,22 @@ def _column(fields: list[str]) -> np.ndarray:
                      for field in fields])
 
 
+ARRAYS = ("weights", "answer_probabilities", "means", "variances", "rates")
+
+
 def save_model(path, model, metadata=None) -> None:
-    """A fitted LatentClassModel with its items' names and answer categories."""
+    """A fitted LatentClassModel with its indicators' names and answer categories."""
     meta = {"items": [str(name) for name in model.item_names_],
             "categories": [[_plain(value) for value in values] for values in model.categories_],
+            "continuous": list(model.continuous_names_), "counts": list(model.count_names_),
             "settings": {key: value for key, value in model.get_params().items()
                          if isinstance(value, (int, float, str, type(None)))},
             "seed": model.seed_, "log_likelihood": model.loglik_, **(metadata or {})}
-    write_model(path, FORMAT, meta, {"weights": model.weights_,
-                                     "answer_probabilities": model.answer_probabilities_})
+    params = model.params_
+    write_model(path, FORMAT, meta, {"weights": params.weights,
+                                     "answer_probabilities": params.probs,
+                                     "means": params.means, "variances": params.variances,
+                                     "rates": params.rates})
 
 
 def _plain(value):
@@ -60,28 +67,36 @@ def _plain(value):
 
 def load_model(path):
     """(LatentClassModel, metadata) from a file written by :func:`save_model`; shapes,
-    finiteness and sums to one are checked."""
+    finiteness, sums to one and positive variances and rates are checked."""
     from .estimator import LatentClassModel
+    from .model import LatentClassParams
 
-    meta, arrays = read_model(path, FORMAT, ("weights", "answer_probabilities"),
-                              what="latent class model")
+    meta, arrays = read_model(path, FORMAT, ARRAYS, what="latent class model")
     weights, probs = arrays["weights"], arrays["answer_probabilities"]
-    categories = meta.get("categories")
-    items = meta.get("items")
+    categories, items = meta.get("categories"), meta.get("items")
+    continuous, counts = meta.get("continuous", []), meta.get("counts", [])
     if not (isinstance(categories, list) and isinstance(items, list)
-            and len(categories) == len(items) and all(categories)):
-        raise UserInputError(f"{path}: its items and categories do not match")
+            and len(categories) == len(items) and all(categories)
+            and isinstance(continuous, list) and isinstance(counts, list)):
+        raise UserInputError(f"{path}: its indicators and categories do not match")
     sizes = [len(values) for values in categories]
     K = weights.shape[0] if weights.ndim == 1 else -1
-    if K < 1 or probs.shape != (sum(sizes), K):
-        raise UserInputError(f"{path}: arrays of shapes {weights.shape} and {probs.shape} "
-                             f"do not fit {len(items)} items with {sum(sizes)} answers")
+    shapes = {"answer_probabilities": (sum(sizes), K), "means": (len(continuous), K),
+              "variances": (len(continuous), K), "rates": (len(counts), K)}
+    if K < 1 or any(arrays[name].shape != shape for name, shape in shapes.items()):
+        raise UserInputError(f"{path}: its arrays do not fit {len(items)} items with "
+                             f"{sum(sizes)} answers, {len(continuous)} measurements and "
+                             f"{len(counts)} counts")
     offsets = np.concatenate([[0], np.cumsum(sizes)])
-    if (not np.all(np.isfinite(weights)) or not np.all(np.isfinite(probs))
+    if (not all(np.all(np.isfinite(array)) for array in arrays.values())
             or np.any(weights < 0) or np.any(probs < 0) or abs(weights.sum() - 1) > 1e-9
-            or np.any(np.abs(np.add.reduceat(probs, offsets[:-1], axis=0) - 1) > 1e-9)):
-        raise UserInputError(f"{path}: class shares or answer probabilities are not "
-                             f"probabilities (negative, not finite or not summing to 1)")
-    model = LatentClassModel(K)
-    model.set_fitted(weights, probs, [np.array(values) for values in categories], items)
+            or (items and np.any(np.abs(np.add.reduceat(probs, offsets[:-1], axis=0) - 1)
+                                 > 1e-9))
+            or np.any(arrays["variances"] <= 0) or np.any(arrays["rates"] <= 0)):
+        raise UserInputError(f"{path}: its parameters are not a model (negative, not "
+                             f"finite, or probabilities not summing to 1)")
+    params = LatentClassParams(weights, probs, arrays["means"], arrays["variances"],
+                               arrays["rates"])
+    model = LatentClassModel(K).set_fitted(params, [np.array(values) for values in categories],
+                                           items, continuous, counts)
     return model, meta

@@ -106,15 +106,73 @@ def _label(value) -> str:
 PATTERN_SAMPLE = 20_000
 
 
-def responses(codes: np.ndarray, offsets: np.ndarray, weight=None) -> Responses:
-    """The fit's data: identical respondents counted once (weights add) when a sample
-    shows that they repeat enough to pay for the sort; else every row, in order."""
+def responses(codes: np.ndarray, offsets: np.ndarray, weight=None, continuous=None,
+              counts=None) -> Responses:
+    """The fit's data: with categorical items only, identical respondents counted once
+    (weights add) when a sample shows that they repeat enough to pay for the sort; else
+    every row, in order."""
     n_rows = codes.shape[0]
-    sample = codes if n_rows <= PATTERN_SAMPLE else codes[np.random.default_rng(0).choice(
-        n_rows, PATTERN_SAMPLE, replace=False)]
-    if np.unique(sample, axis=0).shape[0] > 0.7 * sample.shape[0]:
-        return Responses(answer_rows(codes, offsets),
-                         np.ones(n_rows) if weight is None else weight.astype(np.float64))
+    continuous = np.zeros((n_rows, 0)) if continuous is None else continuous
+    counts = np.zeros((n_rows, 0)) if counts is None else counts
+    rows = np.ones(n_rows) if weight is None else weight.astype(np.float64)
+    if continuous.shape[1] or counts.shape[1] or not _repeats(codes):
+        return Responses(answer_rows(codes, offsets), np.ascontiguousarray(continuous),
+                         np.ascontiguousarray(counts), rows)
     patterns, inverse = np.unique(codes, axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=weight, minlength=patterns.shape[0])
-    return Responses(answer_rows(patterns, offsets), counts.astype(np.float64))
+    pattern_weights = np.bincount(inverse.ravel(), weights=weight, minlength=patterns.shape[0])
+    empty = np.zeros((patterns.shape[0], 0))
+    return Responses(answer_rows(patterns, offsets), empty, empty.copy(),
+                     pattern_weights.astype(np.float64))
+
+
+def _repeats(codes: np.ndarray) -> bool:
+    """Whether a sample of rows holds few enough distinct ones for counting to pay."""
+    sample = codes if codes.shape[0] <= PATTERN_SAMPLE else codes[
+        np.random.default_rng(0).choice(codes.shape[0], PATTERN_SAMPLE, replace=False)]
+    return np.unique(sample, axis=0).shape[0] <= 0.7 * sample.shape[0]
+
+
+def split_indicators(names: list, continuous, counts) -> tuple[list, list, list]:
+    """Positions of the (categorical items, measurements, counts) among ``names``:
+    ``continuous`` and ``counts`` give columns by position or name; the rest are items."""
+    def positions(chosen, what):
+        found = []
+        for column in chosen or ():
+            if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
+                if not 0 <= column < len(names):
+                    raise UserInputError(f"{what} column {column} is not among the "
+                                         f"{len(names)} columns")
+                found.append(int(column))
+            elif str(column) in names:
+                found.append(names.index(str(column)))
+            else:
+                raise UserInputError(f"{what} column {column!r} is not among the columns "
+                                     f"({', '.join(map(str, names))})")
+        return found
+
+    measured, counted = positions(continuous, "continuous"), positions(counts, "count")
+    both = sorted(set(measured) & set(counted))
+    if both or len(set(measured)) < len(measured) or len(set(counted)) < len(counted):
+        twice = both or [p for p in measured + counted if (measured + counted).count(p) > 1]
+        raise UserInputError(f"column(s) {', '.join(str(names[p]) for p in sorted(set(twice)))}"
+                             f" given more than once")
+    items = [p for p in range(len(names)) if p not in measured and p not in counted]
+    return items, measured, counted
+
+
+def numeric_block(columns: list, names: list, n_rows: int, counts: bool = False) -> np.ndarray:
+    """(rows, len(columns)) floats with NaN missing; counts must be whole numbers >= 0."""
+    block = np.empty((n_rows, len(columns)))
+    for j, (column, name) in enumerate(zip(columns, names)):
+        if column.dtype.kind != "f":
+            raise UserInputError(f"{'count' if counts else 'measurement'} {name} holds text; "
+                                 f"it must be numbers")
+        observed = column[~np.isnan(column)]
+        if observed.shape[0] == 0:
+            raise UserInputError(f"{name} has no observed values; leave it out")
+        if not np.all(np.isfinite(observed)):
+            raise UserInputError(f"{name} holds infinite values")
+        if counts and np.any((observed < 0) | (observed != np.round(observed))):
+            raise UserInputError(f"count {name} holds values that are not whole numbers >= 0")
+        block[:, j] = column
+    return block

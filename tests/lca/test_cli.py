@@ -57,3 +57,17 @@ def test_bad_input_is_one_line(tmp_path, capsys):
                    "-q")[0] == 0
     status, out, err = run_cli(capsys, "lca", "predict", model, DATA / "lca" / "gss82.csv")
     assert status == 2 and "no column(s) A, B, C, D" in err
+
+
+def test_a_measurement_beside_the_items(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    status, out, err = run_cli(capsys, "lca", "fit", DATA / "lca" / "election.csv", "--items",
+                               ELECTION_ITEMS, "--continuous", "AGE", "-k", "3", "--n-init",
+                               "10", "--seed", "1", "-o", model, "-q")
+    assert status == 0, err
+    rows = out.splitlines()
+    assert rows[1].split()[:3] == ["3", "-28832.9360", "116"]   # StepMix's maximum
+    assert [line.split("\t")[:2] for line in rows if line.startswith("AGE")] == [
+        ["AGE", "mean"], ["AGE", "sd"]]
+    status, out, err = run_cli(capsys, "lca", "predict", model, DATA / "lca" / "election.csv")
+    assert status == 0 and len(out.splitlines()) == 1786, err

@@ -9,7 +9,7 @@ from emapps.errors import UserInputError
 from emapps.io.tables import read_table
 from emapps.lca import LatentClassModel
 from emapps.lca.information import from_logits, observed_information, to_logits
-from emapps.lca.model import LatentClassEM, LatentClassParams
+from emapps.lca.model import LatentClassEM
 from emapps.lca.responses import responses
 
 from ..conftest import DATA
@@ -36,8 +36,8 @@ def test_observed_information_is_minus_the_hessian_of_the_log_likelihood():
     X = dataset("values")
     fitted = LatentClassModel(2, n_init=5, random_state=0).fit(X)
     model = LatentClassEM(fitted.offsets_, 2)
-    data = responses(fitted._codes(X), fitted.offsets_)
-    params = LatentClassParams(fitted.weights_, fitted.answer_probabilities_)
+    data = responses(fitted._indicators(fitted._columns(X))[0], fitted.offsets_)
+    params = fitted.params_
     theta = to_logits(params, fitted.offsets_)
 
     def loglik(point):
@@ -93,7 +93,7 @@ def test_bad_input_is_one_clear_error():
     new[1, 2] = 3
     with pytest.raises(UserInputError, match=r"item item3: answer '3' was not seen"):
         model.predict(new)
-    with pytest.raises(UserInputError, match="items; the model was fitted on 7"):
+    with pytest.raises(UserInputError, match="columns; the model was fitted on 7"):
         model.predict(X[:, :5])
     with pytest.raises(UserInputError, match="4 classes for 3 distinct answer patterns"):
         LatentClassModel(4).fit(np.array([[1, 1], [1, 2], [2, 2], [1, 1.0]]))
@@ -130,3 +130,53 @@ def test_scikit_learn_clones_pipelines_and_grid_searches_it():
                           {"n_components": [1, 2, 3, 4]},
                           cv=KFold(3, shuffle=True, random_state=0)).fit(X)
     assert search.best_params_["n_components"] >= 3   # held-out likelihood finds the classes
+
+
+def mixed_simulation(n=4000, seed=0):
+    """Two classes: 5 binary items, a Gaussian measurement and a Poisson count, each with
+    10% missing."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(n) < 0.35).astype(int)
+    p_yes = np.array([[0.2, 0.8, 0.3, 0.7, 0.5], [0.9, 0.1, 0.8, 0.2, 0.6]])
+    items = (rng.random((n, 5)) < p_yes[truth]).astype(float) + 1
+    measure = rng.normal(np.array([10.0, 14.0])[truth], np.array([2.0, 1.0])[truth])
+    count = rng.poisson(np.array([1.5, 6.0])[truth]).astype(float)
+    X = np.column_stack([items, measure, count])
+    X[rng.random(X.shape) < 0.1] = np.nan
+    return X, truth
+
+
+@pytest.mark.filterwarnings("ignore::emapps.errors.ConvergenceWarning")
+def test_measurements_and_counts_beside_items_recover_the_classes():
+    from sklearn.metrics import adjusted_rand_score
+
+    X, truth = mixed_simulation()
+    model = LatentClassModel(2, continuous=[5], counts=[6], n_init=5, random_state=0).fit(X)
+    assert adjusted_rand_score(truth, model.predict(X)) > 0.85
+    assert model.n_parameters_ == 1 + 2 * 5 + 2 * 2 + 2
+    np.testing.assert_allclose(model.weights_, [0.65, 0.35], atol=0.03)
+    np.testing.assert_allclose(model.means_[:, 0], [10.0, 14.0], atol=0.2)
+    np.testing.assert_allclose(np.sqrt(model.variances_[:, 0]), [2.0, 1.0], atol=0.15)
+    np.testing.assert_allclose(model.rates_[:, 0], [1.5, 6.0], atol=0.2)
+    plain = LatentClassModel(2, continuous=[5], counts=[6], n_init=1, accelerate=None,
+                             max_iter=200, random_state=3).fit(X)
+    assert np.all(np.diff(plain.trace_) >= -1e-9 * np.abs(plain.trace_[1:]))
+    with pytest.raises(UserInputError, match="count item7 holds values that are not whole"):
+        bad = X.copy()
+        bad[0, 6] = 1.5
+        LatentClassModel(2, continuous=[5], counts=[6]).fit(bad)
+    with pytest.raises(UserInputError, match="column\\(s\\) item6 given more than once"):
+        LatentClassModel(2, continuous=[5], counts=[5]).fit(X)
+    with pytest.raises(UserInputError, match="standard errors cover models of categorical"):
+        model.standard_errors(X)
+
+
+def test_a_model_file_round_trips_every_kind_of_indicator(tmp_path):
+    from emapps.lca.io import load_model, save_model
+
+    X, _ = mixed_simulation(n=800, seed=1)
+    model = LatentClassModel(2, continuous=[5], counts=[6], n_init=2, random_state=0).fit(X)
+    save_model(tmp_path / "m.npz", model)
+    loaded, meta = load_model(tmp_path / "m.npz")
+    assert meta["continuous"] == ["item6"] and meta["counts"] == ["item7"]
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
