@@ -97,7 +97,7 @@ def demo_steps(data: Path, out: Path, plot: list) -> list[list[str]]:
          str(out / "admix" / "sim"), "--seed", "1", *admix_plot],
         ["lca", "fit", str(survey), "--items", ELECTION_ITEMS, "-k", "1..4", "--n-init", "20",
          "--seed", "1", "-o", str(out / "lca" / "election.npz"), "--json",
-         str(out / "lca" / "election.run.json")],
+         str(out / "lca" / "election.run.json"), *(["--plot", str(out / "lca")] if plot else [])],
         ["lca", "predict", str(out / "lca" / "election.npz"), str(survey), "-o",
          str(out / "lca" / "election.classes.tsv")],
         ["segment", str(images), "-o", str(out / "segment-shared"), "--shared-model",

@@ -39,11 +39,15 @@ def make_gallery(demo_out, folder, data) -> list[tuple[str, str]]:
          "boundaries over the picture."),
         ("admix_proportions.png", "Ancestry proportions at K = 3 of 600 simulated "
          "individuals (AFR, EUR, ASIA and an admixed group), grouped by population."),
+        ("lca_profiles.png", "Latent classes of the 2000 ANES election items (how well six "
+         "traits describe Gore and Bush, 1 extremely well .. 4 not well at all): each "
+         "class's answer probabilities, K chosen by BIC."),
     ]
     for (name, _), source in zip(pictures, (demo_out / "mixture" / "trace.png",
                                             demo_out / "mixture" / "criterion.png",
                                             demo_out / "segment" / "chelsea.overlay.png",
-                                            demo_out / "admix" / "sim.3.png")):
+                                            demo_out / "admix" / "sim.3.png",
+                                            demo_out / "lca" / "profiles.png")):
         shutil.copyfile(source, folder / name)
     plt = _pyplot()
     pictures.append(_haplotype_bars(plt, demo_out / "haplo" / "kg_chr20", folder))
@@ -129,6 +133,7 @@ SOURCES = {
     "segment_overlay.png": (lambda argv: argv[0] == "segment" and "--shared-model" not in argv,
                             None),
     "admix_proportions.png": (lambda argv: argv[0] == "admix", None),
+    "lca_profiles.png": (lambda argv: argv[:2] == ["lca", "fit"], None),
     "haplo_frequencies.png": (lambda argv: argv[0] == "haplo", _haplotype_bars),
     "impute_r2.png": (lambda argv: argv[0] == "impute" and argv[1] != "score", _imputation_r2),
     "recsys_explanation.png": (lambda argv: argv[:2] == ["recsys", "fit"] and "implicit" in argv,

@@ -47,9 +47,12 @@ def lca():
 @click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")
 @click.option("--json", "--record", "record", default=None,
               help="Write the run record (JSON) here.")
+@click.option("--plot", default=None,
+              help="Folder for profiles.png (the chosen model's answer profile per class) "
+                   "and criteria.png (criteria against K); needs matplotlib.")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
 def fit(data, items, continuous, counts, components, criterion, n_init, n_final, screen_iter,
-        max_iter, tol, with_se, seed, threads, output, record, quiet):
+        max_iter, tol, with_se, seed, threads, output, record, plot, quiet):
     """Fit latent class models for every K; print the table, the chosen K, its class
     shares and each item's answer probabilities per class."""
     from ..errors import UserInputError
@@ -60,7 +63,8 @@ def fit(data, items, continuous, counts, components, criterion, n_init, n_final,
     ks = parse_int_range(components, "-k")
     if output == "-":
         raise UserInputError("-o: a model is a file (.npz), not stdout")
-    check_outputs([output, record], inputs=[data])
+    pictures = [f"{plot}/profiles.png", f"{plot}/criteria.png"] if plot else []
+    check_outputs([output, record, *pictures], inputs=[data])
     set_threads(threads)
     measured, counted = _names(continuous) or [], _names(counts) or []
     chosen = _names(items)
@@ -93,6 +97,11 @@ def fit(data, items, continuous, counts, components, criterion, n_init, n_final,
     click.echo(format_profiles(best, errors))
     if output:
         save_model(output, best, {"data": data, "criterion": criterion})
+    if plot:
+        from .plots import plot_criteria, plot_profiles
+        if best.item_names_:
+            plot_profiles(best, pictures[0])
+        plot_criteria(selection.rows, pictures[1])
     if record:
         extra = {} if errors is None else {"standard_errors": {
             "weights": errors["weights"], "probabilities": errors["probabilities"]}}

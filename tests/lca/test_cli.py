@@ -13,8 +13,10 @@ def test_fit_chooses_k_writes_the_model_and_predict_reads_it(tmp_path, capsys):
     model, record = tmp_path / "m.npz", tmp_path / "run.json"
     status, out, err = run_cli(capsys, "lca", "fit", DATA / "lca" / "carcinoma.csv", "-k",
                                "1..4", "--n-init", "20", "--seed", "1", "-o", model,
-                               "--json", record, "--se", "-q")
+                               "--json", record, "--se", "-q", "--plot", tmp_path / "plots")
     assert status == 0, err
+    for picture in ("profiles.png", "criteria.png"):
+        assert (tmp_path / "plots" / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["K", "loglik", "params", "BIC"]
     rows = {int(line.split()[0]): line.split() for line in lines[1:5]}
