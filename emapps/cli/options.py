@@ -62,6 +62,10 @@ threads_option = click.option("--threads", "-@", type=int, default=None,
                               help="Worker threads (default: all cores).")
 seed_option = click.option("--seed", type=click.IntRange(min=0), default=None,
                            help="Random seed; the seed used is always recorded.")
+model_output_option = click.option("-o", "--output", default=None,
+                                   help="Write the chosen model (.npz).")
+record_option = click.option("--json", "--record", "record", default=None,
+                             help="Write the run record (JSON) here.")
 
 
 class DefaultRunGroup(click.Group):

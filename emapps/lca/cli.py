@@ -2,8 +2,8 @@
 
 import click
 
-from ..cli.options import (parse_int_range, resolve_seed, run_record_option, seed_option,
-                           set_threads, threads_option)
+from ..cli.options import (model_output_option, parse_int_range, record_option, resolve_seed,
+                           run_record_option, seed_option, set_threads, threads_option)
 from ..core.progress import progress_bar, step
 from .estimator import LatentClassModel
 from .selection import CRITERIA
@@ -44,9 +44,8 @@ def lca():
               help="Standard errors of the chosen model (observed information).")
 @seed_option
 @threads_option
-@click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")
-@click.option("--json", "--record", "record", default=None,
-              help="Write the run record (JSON) here.")
+@model_output_option
+@record_option
 @click.option("--plot", default=None,
               help="Folder for profiles.png (the chosen model's answer profile per class) "
                    "and criteria.png (criteria against K); needs matplotlib.")

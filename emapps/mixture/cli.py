@@ -2,8 +2,9 @@
 
 import click
 
-from ..cli.options import (parse_choices, parse_int_range, resolve_seed, run_record_option,
-                           seed_option, set_threads, threads_option)
+from ..cli.options import (model_output_option, parse_choices, parse_int_range, record_option,
+                           resolve_seed, run_record_option, seed_option, set_threads,
+                           threads_option)
 from ..core.progress import progress_bar, step
 from .gaussian import GaussianMixture
 
@@ -39,9 +40,8 @@ def mixture():
               show_default=True, help="SQUAREM acceleration.")
 @seed_option
 @threads_option
-@click.option("-o", "--output", default=None, help="Write the chosen model (.npz).")
-@click.option("--json", "--record", "record", default=None,
-              help="Write the run record (JSON) here.")
+@model_output_option
+@record_option
 @click.option("--plot", default=None,
               help="Folder for trace and criterion PNGs (needs matplotlib).")
 @click.option("--bootstrap", "n_boot", default=0, show_default=True,
