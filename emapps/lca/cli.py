@@ -25,6 +25,9 @@ def lca():
               help="Comma-separated columns of measurements (Gaussian within a class).")
 @click.option("--counts", default=None,
               help="Comma-separated columns of counts (Poisson within a class).")
+@click.option("--covariates", default=None,
+              help="Comma-separated numeric columns that predict class membership (latent "
+                   "class regression); respondents must have them all.")
 @click.option("-k", "--classes", "components", default="1..6", show_default=True,
               help="Number of classes: 3, a range 1..6 or a list 2,3,5.")
 @click.option("--criterion", type=click.Choice(CRITERIA), default="bic", show_default=True,
@@ -50,8 +53,8 @@ def lca():
               help="Folder for profiles.png (the chosen model's answer profile per class) "
                    "and criteria.png (criteria against K); needs matplotlib.")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
-def fit(data, items, continuous, counts, components, criterion, n_init, n_final, screen_iter,
-        max_iter, tol, with_se, seed, threads, output, record, plot, quiet):
+def fit(data, items, continuous, counts, covariates, components, criterion, n_init, n_final,
+        screen_iter, max_iter, tol, with_se, seed, threads, output, record, plot, quiet):
     """Fit latent class models for every K; print the table, the chosen K, its class
     shares and each item's answer probabilities per class."""
     from ..errors import UserInputError
@@ -66,13 +69,15 @@ def fit(data, items, continuous, counts, components, criterion, n_init, n_final,
     check_outputs([output, record, *pictures], inputs=[data])
     set_threads(threads)
     measured, counted = _names(continuous) or [], _names(counts) or []
+    explaining = _names(covariates) or []
+    others = measured + counted + explaining
     chosen = _names(items)
     if chosen is not None:
-        chosen = chosen + measured + counted
+        chosen = chosen + others
     columns, names = read_answers(data, chosen)
-    if chosen is None:   # all columns: the measurements and counts are among them
-        names = [name for name in names if name not in measured + counted] + measured + counted
-        columns, names = read_answers(data, names)
+    if chosen is None:   # all columns: the measurements, counts and covariates among them
+        columns, names = read_answers(data, [name for name in names if name not in others]
+                                      + others)
     X = _as_matrix(columns)
     seed = resolve_seed(seed)
     if not quiet:
@@ -80,7 +85,7 @@ def fit(data, items, continuous, counts, components, criterion, n_init, n_final,
                    f"{n_init} starts each, seed {seed}", err=True)
     with progress_bar("K", total=len(ks), quiet=quiet) as bar:
         selection = select_classes(X, ks, criterion, item_names=names, continuous=measured,
-                                   counts=counted, n_init=n_init,
+                                   counts=counted, covariates=explaining, n_init=n_init,
                                    n_final=n_final, screen_iter=screen_iter,
                                    max_iter=max_iter, tol=tol, random_state=seed,
                                    progress=step(bar))
@@ -106,6 +111,7 @@ def fit(data, items, continuous, counts, components, criterion, n_init, n_final,
             "weights": errors["weights"], "probabilities": errors["probabilities"]}}
         write_json(record, best.run_record(
             data=data, items=best.item_names_, continuous=measured, counts=counted,
+            covariates=explaining, coefficients=best.coefficients_,
             selection=selection.rows, chosen_k=best.n_components, weights=best.weights_,
             probabilities=best.probabilities_, means=best.means_, variances=best.variances_,
             rates=best.rates_, categories=[values.tolist() for values in best.categories_],
@@ -143,7 +149,8 @@ def format_table(rows) -> str:
 def format_profiles(model, errors=None) -> str:
     """Class shares, then item / answer / probability per class (tab-separated, with
     standard errors in brackets when given), then each measurement's mean and standard
-    deviation and each count's rate per class."""
+    deviation, each count's rate and each covariate's logit coefficient per class (class
+    1 the reference)."""
     import numpy as np
 
     K = model.n_components
@@ -167,6 +174,10 @@ def format_profiles(model, errors=None) -> str:
                                               np.sqrt(model.variances_[:, d])]]))
     for p, name in enumerate(model.count_names_):
         lines.append("\t".join([name, "rate", *[f"{value:.4g}" for value in model.rates_[:, p]]]))
+    for q, name in enumerate(["(intercept)", *model.covariate_names_]
+                             if model.covariate_names_ else []):
+        lines.append("\t".join([name, "logit", *[f"{value:.4g}" for value in
+                                                 model.coefficients_[q]]]))
     return "\n".join([header, *lines])
 
 
@@ -188,7 +199,7 @@ def predict(model_path, data, output, threads):
     set_threads(threads)
     model, meta = load_model(model_path)
     columns, _ = read_answers(data, model.item_names_ + model.continuous_names_
-                              + model.count_names_)
+                              + model.count_names_ + model.covariate_names_)
     X = _as_matrix(columns)
     proba, log_density = model.posteriors(X)
     K = model.n_components

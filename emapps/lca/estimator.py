@@ -41,18 +41,24 @@ class LatentClassModel(Estimator):
     ``continuous`` and ``counts`` name columns (by position, or by name for a data
     frame) that are not categorical: a measurement is Gaussian within a class (``means_``,
     ``variances_``), a count Poisson (``rates_``); NaN is missing in both.
+    ``covariates`` name columns that predict class membership instead (latent class
+    regression, poLCA's formula with covariates): the prior of each respondent's class is
+    a multinomial logit of them, ``coefficients_`` (intercept first, class 1 the
+    reference), fitted by a Newton step per EM iteration.
     """
 
     _estimator_type = "clusterer"
     _fitted_attribute = "weights_"
     _input_tags = {"allow_nan": True, "two_d_array": True, "categorical": True}
 
-    def __init__(self, n_components=2, *, continuous=None, counts=None, n_init=10,
+    def __init__(self, n_components=2, *, continuous=None, counts=None, covariates=None,
+                 n_init=10,
                  n_final=None, screen_iter=10, max_iter=5000, tol=1e-12, accelerate="squarem",
                  random_state=None, verbose=0):
         self.n_components = n_components
         self.continuous = continuous
         self.counts = counts
+        self.covariates = covariates
         self.n_init = n_init
         self.n_final = n_final
         self.screen_iter = screen_iter
@@ -88,22 +94,24 @@ class LatentClassModel(Estimator):
         self.feature_names_in_ = np.array(names, dtype=object) if hasattr(X, "columns") \
             else None
         self.n_features_in_ = len(columns)
-        self.indicator_columns_ = split_indicators(names, self.continuous, self.counts)
-        items, measured, counted = ([names[p] for p in positions]
-                                    for positions in self.indicator_columns_)
+        self.indicator_columns_ = split_indicators(names, self.continuous, self.counts,
+                                                   self.covariates)
+        items, measured, counted, explaining = ([names[p] for p in positions]
+                                                for positions in self.indicator_columns_)
         self.item_names_, self.continuous_names_, self.count_names_ = items, measured, counted
+        self.covariate_names_ = explaining
         self.categories_ = learn_categories(
             [columns[p] for p in self.indicator_columns_[0]], items)
-        codes, continuous, counts = self._indicators(columns)
+        codes, continuous, counts, covariates = self._indicators(columns)
         weight = None if sample_weight is None else _checked_weight(sample_weight,
                                                                     codes.shape[0])
-        if not measured and not counted:
+        if not measured and not counted and not explaining:
             patterns = _distinct_answered(codes, self.n_components + 1)
             if self.n_components >= patterns:
                 raise UserInputError(f"{self.n_components} classes for {patterns} distinct "
                                      f"answer patterns: K must be smaller")
         self.offsets_ = np.concatenate([[0], np.cumsum([len(c) for c in self.categories_])])
-        data = responses(codes, self.offsets_, weight, continuous, counts)
+        data = responses(codes, self.offsets_, weight, continuous, counts, covariates)
         with np.errstate(invalid="ignore"):
             spread = np.nanvar(continuous, axis=0) if measured else np.zeros(0)
         model = LatentClassEM(self.offsets_, self.n_components, spread)
@@ -116,27 +124,34 @@ class LatentClassModel(Estimator):
         return self
 
     def _indicators(self, columns) -> tuple:
-        """(answer codes, measurements, counts) of the columns, by the fitted split."""
-        items, measured, counted = self.indicator_columns_
+        """(answer codes, measurements, counts, covariates) of the columns, by the fitted
+        split."""
+        items, measured, counted, explaining = self.indicator_columns_
         n_rows = columns[0].shape[0]
         codes = encode([columns[p] for p in items], self.categories_, self.item_names_) \
             if items else np.zeros((n_rows, 0), dtype=np.int8)
         return (codes,
                 numeric_block([columns[p] for p in measured], self.continuous_names_, n_rows),
                 numeric_block([columns[p] for p in counted], self.count_names_, n_rows,
-                              counts=True))
+                              "count"),
+                numeric_block([columns[p] for p in explaining], self.covariate_names_, n_rows,
+                              "covariate"))
 
     def set_fitted(self, params: LatentClassParams, categories, item_names,
-                   continuous_names=(), count_names=()):
+                   continuous_names=(), count_names=(), covariate_names=()):
         """Use given parameters (e.g. a model file's) as the fit, for prediction; X then
-        holds the items, the measurements and the counts, in that order."""
+        holds the items, the measurements, the counts and the covariates, in that
+        order."""
         self.categories_ = list(categories)
         self.item_names_ = list(item_names)
         self.continuous_names_, self.count_names_ = list(continuous_names), list(count_names)
-        J, D = len(self.item_names_), len(self.continuous_names_)
-        self.n_features_in_ = J + D + len(self.count_names_)
-        self.indicator_columns_ = (list(range(J)), list(range(J, J + D)),
-                                   list(range(J + D, self.n_features_in_)))
+        self.covariate_names_ = list(covariate_names)
+        sizes = [len(self.item_names_), len(self.continuous_names_), len(self.count_names_),
+                 len(self.covariate_names_)]
+        ends = np.cumsum(sizes)
+        self.n_features_in_ = int(ends[-1])
+        self.indicator_columns_ = tuple(list(range(end - size, end))
+                                        for size, end in zip(sizes, ends))
         self.feature_names_in_ = None
         self.offsets_ = np.concatenate([[0], np.cumsum([len(c) for c in self.categories_])])
         self._set_parameters(params)
@@ -151,12 +166,15 @@ class LatentClassModel(Estimator):
         self.means_ = params.means.T.copy()
         self.variances_ = params.variances.T.copy()
         self.rates_ = params.rates.T.copy()
+        self.coefficients_ = params.coefficients.copy()
 
     def _set_fitted(self, params: LatentClassParams, data) -> None:
         order = np.argsort(-params.weights, kind="stable")
+        coefficients = params.coefficients[:, order]
         self._set_parameters(LatentClassParams(
             params.weights[order], params.probs[:, order], params.means[:, order],
-            params.variances[:, order], params.rates[:, order]))
+            params.variances[:, order], params.rates[:, order],
+            coefficients - coefficients[:, :1]))
         result = self.result_
         self.loglik_ = float(result.loglik)
         self.n_iter_ = result.n_iter
@@ -168,11 +186,13 @@ class LatentClassModel(Estimator):
 
     @property
     def n_parameters_(self) -> int:
-        """(K - 1) shares, K (C_j - 1) answer probabilities per item (as poLCA counts), a
-        mean and a variance per class and measurement, a rate per class and count."""
+        """(K - 1) shares (or (K - 1)(Q + 1) coefficients with Q covariates), K (C_j - 1)
+        answer probabilities per item (as poLCA counts), a mean and a variance per class
+        and measurement, a rate per class and count."""
         self._check_fitted()
         K = self.n_components
-        return int(K - 1 + K * sum(len(c) - 1 for c in self.categories_)
+        return int((K - 1) * (1 + len(self.covariate_names_))
+                   + K * sum(len(c) - 1 for c in self.categories_)
                    + K * (2 * len(self.continuous_names_) + len(self.count_names_)))
 
     @property
@@ -207,8 +227,9 @@ class LatentClassModel(Estimator):
         :mod:`emapps.lca.information`)."""
         from .information import standard_errors
 
-        if self.continuous_names_ or self.count_names_:
-            raise UserInputError("standard errors cover models of categorical items only")
+        if self.continuous_names_ or self.count_names_ or self.covariate_names_:
+            raise UserInputError("standard errors cover models of categorical items only "
+                                 "(no measurements, counts or covariates)")
         codes = self._indicators(self._columns(X))[0]
         weight = None if sample_weight is None else _checked_weight(sample_weight,
                                                                     codes.shape[0])
@@ -230,9 +251,11 @@ class LatentClassModel(Estimator):
 
     def posteriors(self, X) -> tuple[np.ndarray, np.ndarray]:
         """(p(k | x) as (respondents, K), log p(x) per respondent)."""
-        codes, continuous, counts = self._indicators(self._columns(X))
+        codes, continuous, counts, covariates = self._indicators(self._columns(X))
+        design = np.column_stack([np.ones(codes.shape[0]), covariates]) \
+            if covariates.shape[1] else covariates
         return latent_class_posteriors(answer_rows(codes, self.offsets_), continuous, counts,
-                                       *kernel_parameters(self.params_))
+                                       design, *kernel_parameters(self.params_))
 
     def predict_proba(self, X) -> np.ndarray:
         """Posterior class membership p(k | answers), (respondents, K)."""

@@ -44,7 +44,7 @@ def from_logits(theta: np.ndarray, offsets, n_components) -> LatentClassParams:
     probs = np.exp(logits - block_max)
     probs /= np.repeat(item_sums(probs, offsets), np.diff(offsets), axis=0)
     empty = np.zeros((0, K))
-    return LatentClassParams(weights / weights.sum(), probs, empty, empty, empty)
+    return LatentClassParams(weights / weights.sum(), probs, empty, empty, empty, empty)
 
 
 def score(model: LatentClassEM, data: Responses, params: LatentClassParams) -> np.ndarray:

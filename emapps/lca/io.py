@@ -43,7 +43,7 @@ def _column(fields: list[str]) -> np.ndarray:
                      for field in fields])
 
 
-ARRAYS = ("weights", "answer_probabilities", "means", "variances", "rates")
+ARRAYS = ("weights", "answer_probabilities", "means", "variances", "rates", "coefficients")
 
 
 def save_model(path, model, metadata=None) -> None:
@@ -51,6 +51,7 @@ def save_model(path, model, metadata=None) -> None:
     meta = {"items": [str(name) for name in model.item_names_],
             "categories": [[_plain(value) for value in values] for values in model.categories_],
             "continuous": list(model.continuous_names_), "counts": list(model.count_names_),
+            "covariates": list(model.covariate_names_),
             "settings": {key: value for key, value in model.get_params().items()
                          if isinstance(value, (int, float, str, type(None)))},
             "seed": model.seed_, "log_likelihood": model.loglik_, **(metadata or {})}
@@ -58,7 +59,8 @@ def save_model(path, model, metadata=None) -> None:
     write_model(path, FORMAT, meta, {"weights": params.weights,
                                      "answer_probabilities": params.probs,
                                      "means": params.means, "variances": params.variances,
-                                     "rates": params.rates})
+                                     "rates": params.rates,
+                                     "coefficients": params.coefficients})
 
 
 def _plain(value):
@@ -75,14 +77,17 @@ def load_model(path):
     weights, probs = arrays["weights"], arrays["answer_probabilities"]
     categories, items = meta.get("categories"), meta.get("items")
     continuous, counts = meta.get("continuous", []), meta.get("counts", [])
+    covariates = meta.get("covariates", [])
     if not (isinstance(categories, list) and isinstance(items, list)
             and len(categories) == len(items) and all(categories)
-            and isinstance(continuous, list) and isinstance(counts, list)):
+            and isinstance(continuous, list) and isinstance(counts, list)
+            and isinstance(covariates, list)):
         raise UserInputError(f"{path}: its indicators and categories do not match")
     sizes = [len(values) for values in categories]
     K = weights.shape[0] if weights.ndim == 1 else -1
     shapes = {"answer_probabilities": (sum(sizes), K), "means": (len(continuous), K),
-              "variances": (len(continuous), K), "rates": (len(counts), K)}
+              "variances": (len(continuous), K), "rates": (len(counts), K),
+              "coefficients": (len(covariates) + 1 if covariates else 0, K)}
     if K < 1 or any(arrays[name].shape != shape for name, shape in shapes.items()):
         raise UserInputError(f"{path}: its arrays do not fit {len(items)} items with "
                              f"{sum(sizes)} answers, {len(continuous)} measurements and "
@@ -96,7 +101,7 @@ def load_model(path):
         raise UserInputError(f"{path}: its parameters are not a model (negative, not "
                              f"finite, or probabilities not summing to 1)")
     params = LatentClassParams(weights, probs, arrays["means"], arrays["variances"],
-                               arrays["rates"])
+                               arrays["rates"], arrays["coefficients"])
     model = LatentClassModel(K).set_fitted(params, [np.array(values) for values in categories],
-                                           items, continuous, counts)
+                                           items, continuous, counts, covariates)
     return model, meta

@@ -6,7 +6,8 @@ Answer probabilities are kept answer-major: ``probs[offsets[j] + c, k]`` is the
 probability that a member of class k gives answer c to item j (each item's block sums
 to 1 per class); measurement and count parameters are (indicator, K).  The E-step is
 :func:`emapps.kernels.latent_class.latent_class_pass`; the M-step is closed-form
-(shares N_k / N; each indicator's statistics over the respondents who gave it), so
+(shares N_k / N; each indicator's statistics over the respondents who gave it; with
+covariates, one Newton step of the prior's multinomial logit, an ECM step as poLCA's), so
 missing values are handled by full information (poLCA's ``na.rm = FALSE``, StepMix's
 ``*_nan`` models).
 """
@@ -32,17 +33,21 @@ class LatentClassParams:
     means: np.ndarray       # (D, K) Gaussian means of the measurements
     variances: np.ndarray   # (D, K) and their variances
     rates: np.ndarray       # (P, K) Poisson rates of the counts
+    coefficients: np.ndarray   # (Q, K) multinomial logit of the class prior on the
+    #                            covariates (intercept first; class 1's column is zero)
 
 
 @dataclass
 class Responses:
     """Each respondent's answers as rows of the answer table (a missing answer is row A,
     past the last), a C-ordered (rows, items) int16 or int32 array; measurements and
-    counts (rows, D) and (rows, P), NaN missing; each row's weight (a count of
-    identical respondents)."""
+    counts (rows, D) and (rows, P), NaN missing; covariates of the class prior (rows, Q:
+    none, or an intercept and the covariates); each row's weight (a count of identical
+    respondents)."""
     answers: np.ndarray
     continuous: np.ndarray
     counts: np.ndarray
+    covariates: np.ndarray   # (rows, Q): an intercept column, then the covariates
     weight: np.ndarray
 
 
@@ -60,12 +65,13 @@ def safe_log(values: np.ndarray) -> np.ndarray:
 
 
 def kernel_parameters(params: LatentClassParams) -> tuple:
-    """The kernels' parameter arguments: log shares, the (A + 1, K) table of
-    log-probabilities with its row of zeros for missing answers, means, precisions,
-    Gaussian log normalisers, rates and log rates."""
+    """The kernels' parameter arguments: log shares, the prior's coefficients, the
+    (A + 1, K) table of log-probabilities with its row of zeros for missing answers,
+    means, precisions, Gaussian log normalisers, rates and log rates."""
     table = np.vstack([safe_log(params.probs), np.zeros((1, params.probs.shape[1]))])
     precisions = 1.0 / params.variances
-    return (safe_log(params.weights), np.ascontiguousarray(table),
+    return (safe_log(params.weights), np.ascontiguousarray(params.coefficients),
+            np.ascontiguousarray(table),
             np.ascontiguousarray(params.means), np.ascontiguousarray(precisions),
             np.ascontiguousarray(-0.5 * np.log(2 * np.pi * params.variances)),
             np.ascontiguousarray(params.rates), np.ascontiguousarray(np.log(params.rates)))
@@ -118,18 +124,21 @@ class LatentClassEM:
         rates = np.maximum(mean_counts * rng.gamma(4.0, 0.25, size=(mean_counts.shape[0], K)),
                            RATE_FLOOR)
         return LatentClassParams(np.full(K, 1.0 / K), normalise_items(draws, self.offsets),
-                                 means, np.maximum(variances, self._floor()), rates)
+                                 means, np.maximum(variances, self._floor()), rates,
+                                 np.zeros((data.covariates.shape[1], K)))
 
     def _floor(self) -> np.ndarray:
         return np.maximum(VARIANCE_FLOOR * self.spread, 1e-300)[:, None]
 
     def e_step(self, params: LatentClassParams, chunk: Responses) -> dict:
-        (nk, answer_counts, measured, sum_x, sum_xx, counted, sum_counts, loglik,
-         classification) = latent_class_pass(chunk.answers, chunk.continuous, chunk.counts,
-                                             chunk.weight, *kernel_parameters(params))
+        (nk, answer_counts, measured, sum_x, sum_xx, counted, sum_counts, score, information,
+         loglik, classification) = latent_class_pass(
+            chunk.answers, chunk.continuous, chunk.counts, chunk.covariates, chunk.weight,
+            *kernel_parameters(params))
         return {"loglik": loglik, "weight": float(chunk.weight.sum()), "nk": nk,
                 "counts": answer_counts[:-1], "measured": measured, "sum_x": sum_x,
                 "sum_xx": sum_xx, "counted": counted, "sum_counts": sum_counts,
+                "score": score, "information": information,
                 "classification": classification}
 
     def m_step(self, params: LatentClassParams, stats: dict) -> LatentClassParams:
@@ -144,19 +153,21 @@ class LatentClassEM:
             rates = np.where(stats["counted"] > 0, stats["sum_counts"] / stats["counted"],
                              params.rates)
         return LatentClassParams(weights, probs, means, np.maximum(variances, self._floor()),
-                                 np.maximum(rates, RATE_FLOOR))
+                                 np.maximum(rates, RATE_FLOOR),
+                                 newton_step(params.coefficients, stats))
 
     def pack(self, params: LatentClassParams) -> np.ndarray:
         return np.concatenate([safe_log(params.weights), safe_log(params.probs).ravel(),
                                params.means.ravel(), np.log(params.variances).ravel(),
-                               np.log(params.rates).ravel()])
+                               np.log(params.rates).ravel(), params.coefficients.ravel()])
 
     def unpack(self, vector: np.ndarray, like: LatentClassParams):
         if not np.all(np.isfinite(vector)):
             return None
         K = self.n_components
         pieces = np.split(vector, np.cumsum([K, like.probs.size, like.means.size,
-                                             like.variances.size]))
+                                             like.variances.size, like.rates.size]))
+        coefficients = pieces[5].reshape(like.coefficients.shape)
         log_weights = pieces[0]
         weights = np.exp(log_weights - log_weights.max())
         probs = np.exp(np.minimum(pieces[1].reshape(like.probs.shape), 0.0))
@@ -165,4 +176,22 @@ class LatentClassEM:
                                  pieces[2].reshape(like.means.shape),
                                  np.maximum(variances, self._floor()),
                                  np.maximum(np.exp(pieces[4].reshape(like.rates.shape)),
-                                            RATE_FLOOR))
+                                            RATE_FLOOR),
+                                 coefficients - coefficients[:, :1])
+
+
+def newton_step(coefficients: np.ndarray, stats: dict) -> np.ndarray:
+    """One Newton step of the prior's multinomial logit towards the posteriors (poLCA's
+    M-step for covariates), class 1 the reference; unchanged without covariates."""
+    n_covariates, K = coefficients.shape
+    if n_covariates == 0:
+        return coefficients
+    free = np.array([q * K + k for q in range(n_covariates) for k in range(1, K)])
+    information = stats["information"][np.ix_(free, free)]
+    try:
+        step = np.linalg.solve(information, stats["score"].ravel()[free])
+    except np.linalg.LinAlgError:
+        step = np.linalg.lstsq(information, stats["score"].ravel()[free], rcond=None)[0]
+    updated = coefficients.copy()
+    updated[:, 1:] += step.reshape(n_covariates, K - 1)
+    return updated

@@ -107,21 +107,23 @@ PATTERN_SAMPLE = 20_000
 
 
 def responses(codes: np.ndarray, offsets: np.ndarray, weight=None, continuous=None,
-              counts=None) -> Responses:
+              counts=None, covariates=None) -> Responses:
     """The fit's data: with categorical items only, identical respondents counted once
     (weights add) when a sample shows that they repeat enough to pay for the sort; else
-    every row, in order."""
+    every row, in order.  ``covariates`` (rows, Q) get an intercept column in front."""
     n_rows = codes.shape[0]
     continuous = np.zeros((n_rows, 0)) if continuous is None else continuous
     counts = np.zeros((n_rows, 0)) if counts is None else counts
+    design = np.zeros((n_rows, 0)) if covariates is None or covariates.shape[1] == 0 \
+        else np.column_stack([np.ones(n_rows), covariates])
     rows = np.ones(n_rows) if weight is None else weight.astype(np.float64)
-    if continuous.shape[1] or counts.shape[1] or not _repeats(codes):
+    if continuous.shape[1] or counts.shape[1] or design.shape[1] or not _repeats(codes):
         return Responses(answer_rows(codes, offsets), np.ascontiguousarray(continuous),
-                         np.ascontiguousarray(counts), rows)
+                         np.ascontiguousarray(counts), np.ascontiguousarray(design), rows)
     patterns, inverse = np.unique(codes, axis=0, return_inverse=True)
     pattern_weights = np.bincount(inverse.ravel(), weights=weight, minlength=patterns.shape[0])
     empty = np.zeros((patterns.shape[0], 0))
-    return Responses(answer_rows(patterns, offsets), empty, empty.copy(),
+    return Responses(answer_rows(patterns, offsets), empty, empty.copy(), empty.copy(),
                      pattern_weights.astype(np.float64))
 
 
@@ -132,9 +134,9 @@ def _repeats(codes: np.ndarray) -> bool:
     return np.unique(sample, axis=0).shape[0] <= 0.7 * sample.shape[0]
 
 
-def split_indicators(names: list, continuous, counts) -> tuple[list, list, list]:
-    """Positions of the (categorical items, measurements, counts) among ``names``:
-    ``continuous`` and ``counts`` give columns by position or name; the rest are items."""
+def split_indicators(names: list, continuous, counts, covariates=None) -> tuple:
+    """Positions of the (categorical items, measurements, counts, covariates) among
+    ``names``: the last three give columns by position or name; the rest are items."""
     def positions(chosen, what):
         found = []
         for column in chosen or ():
@@ -151,28 +153,33 @@ def split_indicators(names: list, continuous, counts) -> tuple[list, list, list]
         return found
 
     measured, counted = positions(continuous, "continuous"), positions(counts, "count")
-    both = sorted(set(measured) & set(counted))
-    if both or len(set(measured)) < len(measured) or len(set(counted)) < len(counted):
-        twice = both or [p for p in measured + counted if (measured + counted).count(p) > 1]
-        raise UserInputError(f"column(s) {', '.join(str(names[p]) for p in sorted(set(twice)))}"
-                             f" given more than once")
-    items = [p for p in range(len(names)) if p not in measured and p not in counted]
-    return items, measured, counted
+    explaining = positions(covariates, "covariate")
+    given = measured + counted + explaining
+    twice = sorted({p for p in given if given.count(p) > 1})
+    if twice:
+        raise UserInputError(f"column(s) {', '.join(str(names[p]) for p in twice)} given "
+                             f"more than once")
+    items = [p for p in range(len(names)) if p not in given]
+    return items, measured, counted, explaining
 
 
-def numeric_block(columns: list, names: list, n_rows: int, counts: bool = False) -> np.ndarray:
-    """(rows, len(columns)) floats with NaN missing; counts must be whole numbers >= 0."""
+def numeric_block(columns: list, names: list, n_rows: int, kind: str = "measurement",
+                  ) -> np.ndarray:
+    """(rows, len(columns)) floats with NaN missing; a count must be a whole number >= 0,
+    a covariate may not be missing."""
     block = np.empty((n_rows, len(columns)))
     for j, (column, name) in enumerate(zip(columns, names)):
         if column.dtype.kind != "f":
-            raise UserInputError(f"{'count' if counts else 'measurement'} {name} holds text; "
-                                 f"it must be numbers")
+            raise UserInputError(f"{kind} {name} holds text; it must be numbers")
+        if kind == "covariate" and np.isnan(column).any():
+            raise UserInputError(f"covariate {name} is missing for {np.isnan(column).sum()} "
+                                 f"respondents; leave them out or fill it in")
         observed = column[~np.isnan(column)]
         if observed.shape[0] == 0:
             raise UserInputError(f"{name} has no observed values; leave it out")
         if not np.all(np.isfinite(observed)):
             raise UserInputError(f"{name} holds infinite values")
-        if counts and np.any((observed < 0) | (observed != np.round(observed))):
+        if kind == "count" and np.any((observed < 0) | (observed != np.round(observed))):
             raise UserInputError(f"count {name} holds values that are not whole numbers >= 0")
         block[:, j] = column
     return block

@@ -73,3 +73,24 @@ def test_a_measurement_beside_the_items(tmp_path, capsys):
         ["AGE", "mean"], ["AGE", "sd"]]
     status, out, err = run_cli(capsys, "lca", "predict", model, DATA / "lca" / "election.csv")
     assert status == 0 and len(out.splitlines()) == 1786, err
+
+
+def test_covariates_predict_class_membership(tmp_path, capsys):
+    lines = (DATA / "lca" / "election.csv").read_text().splitlines()
+    party = lines[0].split(",").index('"PARTY"')
+    table = tmp_path / "party.csv"
+    table.write_text("\n".join([lines[0], *(line for line in lines[1:]
+                                            if line.split(",")[party])]) + "\n")
+    model = tmp_path / "m.npz"
+    status, out, err = run_cli(capsys, "lca", "fit", table, "--items", ELECTION_ITEMS,
+                               "--covariates", "PARTY", "-k", "3", "--n-init", "5", "--seed",
+                               "1", "-o", model, "-q")
+    assert status == 0, err
+    logits = [line.split("\t") for line in out.splitlines() if "\tlogit\t" in line]
+    assert [row[0] for row in logits] == ["(intercept)", "PARTY"]
+    assert logits[1][2] == "0" or float(logits[1][2]) == 0.0
+    status, out, err = run_cli(capsys, "lca", "predict", model, table)
+    assert status == 0 and len(out.splitlines()) == len(table.read_text().splitlines()), err
+    status, out, err = run_cli(capsys, "lca", "fit", DATA / "lca" / "election.csv", "--items",
+                               ELECTION_ITEMS, "--covariates", "PARTY", "-k", "3", "-q")
+    assert status == 2 and "covariate PARTY is missing for 25 respondents" in err

@@ -180,3 +180,50 @@ def test_a_model_file_round_trips_every_kind_of_indicator(tmp_path):
     loaded, meta = load_model(tmp_path / "m.npz")
     assert meta["continuous"] == ["item6"] and meta["counts"] == ["item7"]
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.filterwarnings("ignore::emapps.errors.ConvergenceWarning")
+def test_latent_class_regression_finds_the_maximum_over_its_coefficients():
+    """Election items with PARTY predicting class membership: at the fit the
+    log-likelihood is flat in every coefficient (central differences), at least the
+    no-covariate maximum, and plain EM with Newton M-steps never lowers it."""
+    from emapps.lca.model import LatentClassEM, LatentClassParams
+    from emapps.lca.responses import responses as build
+
+    X, names = read_table(str(DATA / "lca" / "election.csv"))
+    columns = ["MORALG", "CARESG", "KNOWG", "LEADG", "DISHONG", "INTELG", "MORALB", "CARESB",
+               "KNOWB", "LEADB", "DISHONB", "INTELB", "PARTY"]
+    X = X[:, [names.index(column) for column in columns]]
+    X = X[~np.isnan(X[:, 12])]
+    model = LatentClassModel(3, covariates=["PARTY"], n_init=10, random_state=1).fit(
+        X, item_names=columns)
+    assert model.n_parameters_ == 2 * 2 + 3 * 36 and model.coefficients_.shape == (2, 3)
+    assert np.all(model.coefficients_[:, 0] == 0)
+    plain = LatentClassModel(3, n_init=10, random_state=1).fit(X[:, :12])
+    assert model.loglik_ > plain.loglik_ + 100   # party predicts the classes strongly
+    codes, _, _, covariates = model._indicators(model._columns(X))
+    data = build(codes, model.offsets_, covariates=covariates)
+    em = LatentClassEM(model.offsets_, 3)
+    base = model.params_
+
+    def loglik(coefficients):
+        params = LatentClassParams(base.weights, base.probs, base.means, base.variances,
+                                   base.rates, coefficients)
+        return em.e_step(params, data)["loglik"]
+
+    assert loglik(base.coefficients) == pytest.approx(model.loglik_, rel=1e-12)
+    for q in range(2):
+        for k in (1, 2):
+            step = np.zeros((2, 3))
+            step[q, k] = 1e-5
+            slope = (loglik(base.coefficients + step) - loglik(base.coefficients - step)) / 2e-5
+            assert abs(slope) < 1e-2, (q, k, slope)
+    steps = LatentClassModel(3, covariates=[12], n_init=1, accelerate=None, max_iter=150,
+                             random_state=2)
+    steps.fit(X)
+    assert np.all(np.diff(steps.trace_) >= -1e-9 * np.abs(steps.trace_[1:]))
+    with pytest.raises(UserInputError, match="covariate PARTY is missing for 25 respondents"):
+        full = read_table(str(DATA / "lca" / "election.csv"))[0]
+        LatentClassModel(2, covariates=[12]).fit(
+            full[:, [names.index(column) for column in columns]], item_names=columns)
+
