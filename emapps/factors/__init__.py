@@ -1,5 +1,5 @@
-"""Factor analysis by EM, with missing values."""
+"""Factor analysis and mixtures of factor analysers by EM, with missing values."""
 
-from .analysis import FactorAnalysis
+from .analysis import FactorAnalysis, MixtureOfFactorAnalysers
 
-__all__ = ["FactorAnalysis"]
+__all__ = ["FactorAnalysis", "MixtureOfFactorAnalysers"]

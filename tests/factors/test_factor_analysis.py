@@ -93,7 +93,7 @@ def test_scikit_learns_contract_and_bad_input():
     search = GridSearchCV(FactorAnalysis(max_iter=2000, random_state=0),
                           {"n_components": [1, 2, 3, 4]}, cv=3).fit(X)
     assert search.best_params_["n_components"] >= 3   # held-out likelihood finds the factors
-    with pytest.raises(UserInputError, match="n_components must be smaller than the 10"):
+    with pytest.raises(UserInputError, match="the number of factors must be smaller than the 10"):
         FactorAnalysis(10).fit(X)
     bad = X.copy()
     bad[1:, 2] = np.nan

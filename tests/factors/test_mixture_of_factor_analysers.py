@@ -1,0 +1,54 @@
+"""MixtureOfFactorAnalysers: one analyser is factor analysis, clusters recovered with
+missing entries, BIC over (K, q) finds the simulated model, EM never falls."""
+
+import numpy as np
+import pytest
+
+from emapps.factors import FactorAnalysis, MixtureOfFactorAnalysers
+
+
+def clustered(n=2400, n_features=12, n_factors=2, n_components=3, missing=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(n_components, size=n, p=[0.5, 0.3, 0.2][:n_components])
+    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    loadings = rng.normal(size=(n_components, n_features, n_factors))
+    noise = rng.uniform(0.2, 0.6, size=(n_components, n_features))
+    z = rng.normal(size=(n, n_factors))
+    X = (centres[truth] + np.einsum("ndq,nq->nd", loadings[truth], z)
+         + rng.normal(size=(n, n_features)) * np.sqrt(noise[truth]))
+    X[rng.random(X.shape) < missing] = np.nan
+    return X, truth
+
+
+def test_one_analyser_is_factor_analysis():
+    X, _ = clustered(n=600, missing=0.1, seed=1)
+    mixture = MixtureOfFactorAnalysers(1, n_factors=2, n_init=1, random_state=0).fit(X)
+    single = FactorAnalysis(2, random_state=0).fit(X)
+    assert mixture.loglik_ == pytest.approx(single.loglik_, rel=1e-9)
+    assert mixture.n_parameters_ == single.n_parameters_
+
+
+@pytest.mark.filterwarnings("ignore::emapps.errors.ConvergenceWarning")
+def test_clusters_and_bic_over_components_and_factors():
+    from sklearn.metrics import adjusted_rand_score
+
+    X, truth = clustered(n=1200)
+    bic = {}
+    for k, q in ((2, 2), (3, 2), (4, 2), (3, 1), (3, 3)):
+        model = MixtureOfFactorAnalysers(k, n_factors=q, n_init=5, max_iter=150,
+                                         random_state=0).fit(X)
+        bic[k, q] = model.bic(X)
+        if (k, q) == (3, 2):
+            assert model.converged_
+            assert adjusted_rand_score(truth, model.predict(X)) > 0.95
+            np.testing.assert_allclose(model.weights_, [0.5, 0.3, 0.2], atol=0.04)
+    assert min(bic, key=bic.get) == (3, 2)
+
+
+@pytest.mark.filterwarnings("ignore::emapps.errors.ConvergenceWarning")
+def test_plain_em_never_lowers_the_likelihood():
+    X, _ = clustered(n=800, seed=2)
+    model = MixtureOfFactorAnalysers(3, n_factors=2, n_init=1, accelerate=None, max_iter=150,
+                                     random_state=1).fit(X)
+    trace = np.asarray(model.trace_)
+    assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
