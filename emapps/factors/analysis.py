@@ -203,3 +203,25 @@ class MixtureOfFactorAnalysers(_FactorModel):
         self._check_fitted()
         return (np.einsum("kdq,keq->kde", self.loadings_, self.loadings_)
                 + np.stack([np.diag(noise) for noise in self.noise_variance_]))
+
+    def criteria(self, X) -> dict:
+        """log L, parameters, BIC, AIC and ICL (BIC - 2 sum_n log max_k p(k | x_n)), lower
+        is better, under the names :class:`emapps.mixture.GaussianMixture` uses."""
+        resp, _, log_density = self._posteriors(X)
+        loglik, n_params = float(log_density.sum()), self.n_parameters_
+        bic = -2 * loglik + n_params * np.log(resp.shape[0])
+        return {"loglik": loglik, "n_params": n_params, "bic": bic,
+                "aic": -2 * loglik + 2 * n_params,
+                "icl": bic - 2 * float(np.log(np.maximum(resp.max(axis=1), 1e-300)).sum())}
+
+    def as_gaussian_mixture(self):
+        """The same densities as a fitted full-covariance
+        :class:`emapps.mixture.GaussianMixture` (to save, predict or impute with)."""
+        from ..mixture import GaussianMixture
+        from ..mixture.params import GaussianParams
+
+        mixture = GaussianMixture(self.n_components, covariance_type="full")
+        mixture.set_fitted_params(GaussianParams.from_covariances(
+            self.weights_, self.means_, self.covariances(), "full"))
+        mixture.seed_ = self.seed_
+        return mixture

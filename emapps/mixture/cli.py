@@ -24,6 +24,9 @@ def mixture():
               help="Number of components: 3, a range 1..9 or a list 2,4,8.")
 @click.option("--covariance", default="full", show_default=True,
               help="full, tied, diag, spherical, a comma list, or all.")
+@click.option("--factors", default=None,
+              help="Mixtures of factor analysers instead: q factors per component (3, a "
+                   "range 1..3 or a list); the chosen one is saved as its full covariances.")
 @click.option("--criterion", type=click.Choice(["bic", "aic", "icl"]), default="bic",
               show_default=True, help="How the best model is chosen (lower is better).")
 @click.option("--columns", default=None, help="Comma-separated columns to use (default: all).")
@@ -53,9 +56,9 @@ def mixture():
                    ".npy file larger than memory.")
 @click.option("--chunk-rows", default=1_000_000, show_default=True,
               help="With --dask: rows per block.")
-def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol, reg_covar,
-        init_params, accelerate, seed, threads, output, record, plot, n_boot, quiet, scheduler,
-        chunk_rows):
+def fit(data, components, covariance, factors, criterion, columns, n_init, max_iter, tol,
+        reg_covar, init_params, accelerate, seed, threads, output, record, plot, n_boot, quiet,
+        scheduler, chunk_rows):
     """Fit mixtures for every K and covariance type; print the table and the chosen model."""
     from contextlib import nullcontext
 
@@ -64,6 +67,10 @@ def fit(data, components, covariance, criterion, columns, n_init, max_iter, tol,
 
     ks = parse_int_range(components, "-k")
     covariances = parse_choices(covariance, "--covariance", COVARIANCES)
+    if factors is not None:
+        covariances = [f"factors={q}" for q in parse_int_range(factors, "--factors")]
+        if scheduler is not None or n_boot:
+            raise UserInputError("--factors runs in memory, without --dask or --bootstrap")
     if output == "-":
         raise UserInputError("-o: a model is a file (.npz), not stdout")
     check_outputs([output, record, plot and f"{plot}/criterion.png",
@@ -96,16 +103,24 @@ def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter
     if not quiet:
         click.echo(f"emapps mixture: {X.shape[0]} rows x {X.shape[1]} columns, "
                    f"K in {ks}, covariance {covariances}, seed {seed}", err=True)
+    acceleration = "squarem" if accelerate else None
     with progress_bar("model", total=len(ks) * len(covariances), quiet=quiet) as bar:
-        selection = select_model(X, ks, covariances, criterion, n_init=n_init,
-                                 max_iter=max_iter, tol=tol, reg_covar=reg_covar,
-                                 init_params=init_params, random_state=seed,
-                                 accelerate="squarem" if accelerate else None,
-                                 progress=step(bar))
+        if covariances[0].startswith("factors="):
+            from ..factors.selection import select_factor_mixtures
+            selection = select_factor_mixtures(
+                X, ks, [int(name.split("=")[1]) for name in covariances], criterion,
+                n_init=n_init, max_iter=max_iter, random_state=seed, accelerate=acceleration,
+                progress=step(bar))
+        else:
+            selection = select_model(X, ks, covariances, criterion, n_init=n_init,
+                                     max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+                                     init_params=init_params, random_state=seed,
+                                     accelerate=acceleration, progress=step(bar))
     _warn_unconverged(selection, max_iter)
     click.echo(_format_table(selection))
-    best = selection.best
-    click.echo(f"chosen: K={best.n_components} covariance={best.covariance_type} "
+    fitted = selection.best
+    best = fitted if hasattr(fitted, "covariance_type") else fitted.as_gaussian_mixture()
+    click.echo(f"chosen: K={best.n_components} covariance={selection.best_row['covariance']} "
                f"({criterion.upper()} {selection.best_row[criterion]:.4f})")
     errors = None
     if n_boot:
@@ -118,8 +133,8 @@ def _fit_and_report(X, names, data, ks, covariances, criterion, n_init, max_iter
         if errors is not None:
             extra["bootstrap"] = {"replicates": n_boot, "weights_se": errors.weights_se,
                                   "means_se": errors.means_se}
-        write_json(record, best.run_record(data=data, columns=names, selection=selection.rows,
-                                           **extra))
+        write_json(record, fitted.run_record(data=data, columns=names,
+                                             selection=selection.rows, **extra))
     if plot:
         from .plots import plot_selection
         plot_selection(selection, plot)

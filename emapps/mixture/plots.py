@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import UserInputError
 from ..io.outputs import atomic_path
 
@@ -39,11 +41,12 @@ def plot_selection(selection, folder) -> list[Path]:
     paths = [folder / "criterion.png", folder / "trace.png"]
     _save(figure, paths[0])
     plt.close(figure)
-    best = selection.best
+    best, chosen = selection.best, selection.best_row
+    trace = np.asarray(best.result_.trace) / best.result_.weight
     figure, axes = plt.subplots(figsize=(6, 4))
-    axes.plot(range(1, len(best.lower_bounds_) + 1), best.lower_bounds_, ".-")
+    axes.plot(range(1, len(trace) + 1), trace, ".-")
     axes.set(xlabel="iteration", ylabel="mean log-likelihood",
-             title=f"EM trace, K={best.n_components} {best.covariance_type}")
+             title=f"EM trace, K={chosen['k']} {chosen['covariance']}")
     figure.tight_layout()
     _save(figure, paths[1])
     plt.close(figure)

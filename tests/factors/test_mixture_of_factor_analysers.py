@@ -52,3 +52,23 @@ def test_plain_em_never_lowers_the_likelihood():
                                      random_state=1).fit(X)
     trace = np.asarray(model.trace_)
     assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
+
+
+def test_mixture_fit_with_factors_saves_a_model_mixture_predict_reads(tmp_path, capsys):
+    from ..conftest import DATA, run_cli
+
+    model = tmp_path / "m.npz"
+    status, out, err = run_cli(capsys, "mixture", "fit", DATA / "tabular" / "airquality.csv",
+                               "--columns", "Ozone,Solar.R,Wind,Temp", "-k", "1..2",
+                               "--factors", "1", "--seed", "1", "-q", "-o", model)
+    assert status == 0, err
+    rows = [line.split() for line in out.splitlines()[1:3]]
+    assert [row[1] for row in rows] == ["factors=1", "factors=1"]
+    assert [row[3] for row in rows] == ["12", "25"]   # 2 D + D q per component, K - 1 shares
+    assert "chosen: K=" in out and "covariance=factors=1" in out
+    status, out, err = run_cli(capsys, "mixture", "predict", model,
+                               DATA / "tabular" / "airquality.csv")
+    assert status == 0 and len(out.splitlines()) == 154, err
+    status, _, err = run_cli(capsys, "mixture", "fit", DATA / "tabular" / "airquality.csv",
+                             "--factors", "1", "--bootstrap", "5", "-q")
+    assert status == 2 and "--factors runs in memory" in err
