@@ -42,6 +42,7 @@ API = {  # heading: objects documented from their docstrings
                              "emapps.admix.genotypes.read_genotypes"],
     "Latent class analysis": ["emapps.lca.LatentClassModel",
                               "emapps.lca.selection.select_classes",
+                              "emapps.lca.three_step.three_step",
                               "emapps.factors.FactorAnalysis",
                               "emapps.factors.MixtureOfFactorAnalysers"],
     "Image segmentation": ["emapps.segment.ImageSegmenter", "emapps.segment.pixel_features",

@@ -227,3 +227,32 @@ def test_latent_class_regression_finds_the_maximum_over_its_coefficients():
         LatentClassModel(2, covariates=[12]).fit(
             full[:, [names.index(column) for column in columns]], item_names=columns)
 
+
+
+@pytest.mark.filterwarnings("ignore::emapps.errors.ConvergenceWarning")
+def test_three_step_with_the_ml_correction_recovers_the_one_step_coefficients():
+    """Modal assignments err (entropy R2 about 0.63 here), so regressing them as they are
+    shrinks the effects; the ML correction recovers what the one-step model estimates."""
+    from emapps.lca.three_step import classification_errors, three_step
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    z = rng.normal(size=n)
+    logits = np.array([0.0, -0.3, 0.2]) + np.outer(z, [0.0, 1.2, -1.0])
+    prior = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    classes = (rng.random(n)[:, None] > np.cumsum(prior, axis=1)).sum(axis=1)
+    yes = np.array([[0.8] * 6, [0.2] * 6, [0.8, 0.8, 0.8, 0.2, 0.2, 0.2]])
+    X = (rng.random((n, 6)) < yes[classes]).astype(float) + 1
+    measurement = LatentClassModel(3, n_init=10, random_state=0).fit(X)
+    errors = classification_errors(measurement.predict_proba(X), measurement.predict(X))
+    np.testing.assert_allclose(errors.sum(axis=1), 1.0)
+    assert np.all(np.diag(errors) > 0.6)
+    corrected = three_step(measurement, X, z, correction="ML")
+    naive = three_step(measurement, X, z, correction="none")
+    one_step = LatentClassModel(3, covariates=[6], n_init=10, random_state=0).fit(
+        np.column_stack([X, z]))
+    assert corrected.converged and corrected.coefficients.shape == (2, 3)
+    np.testing.assert_allclose(corrected.coefficients[1], one_step.coefficients_[1], atol=0.15)
+    assert np.all(np.abs(naive.coefficients[1, 1:]) < 0.7 * np.abs(corrected.coefficients[1, 1:]))
+    with pytest.raises(UserInputError, match="correction must be one of ML, none"):
+        three_step(measurement, X, z, correction="BCH")
