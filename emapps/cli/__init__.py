@@ -53,7 +53,8 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", message="%(version)s")
 def cli():
-    """EM at work: mixtures, haplotypes, imputation, segmentation, recommenders."""
+    """EM at work: mixtures, latent classes, haplotypes, imputation, ancestry,
+    segmentation, recommenders."""
 
 
 def main(argv=None) -> int:
