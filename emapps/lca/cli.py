@@ -107,8 +107,7 @@ def fit(data, items, continuous, counts, covariates, components, criterion, n_in
             plot_profiles(best, pictures[0])
         plot_criteria(selection.rows, pictures[1])
     if record:
-        extra = {} if errors is None else {"standard_errors": {
-            "weights": errors["weights"], "probabilities": errors["probabilities"]}}
+        extra = {} if errors is None else {"standard_errors": errors}
         write_json(record, best.run_record(
             data=data, items=best.item_names_, continuous=measured, counts=counted,
             covariates=explaining, coefficients=best.coefficients_,
@@ -160,7 +159,7 @@ def format_profiles(model, errors=None) -> str:
 
     header = "\t".join(["item", "answer", *[f"class{k + 1}" for k in range(K)]])
     lines = ["\t".join(["share", "", *[cell(model.weights_[k], None if errors is None
-                                            else errors["weights"][k]) for k in range(K)]])]
+                                            else _at(errors["weights"], k)) for k in range(K)]])]
     for j, name in enumerate(model.item_names_):
         for c, answer in enumerate(model.categories_[j]):
             label = f"{answer:g}" if isinstance(answer, float) else str(answer)
@@ -176,9 +175,16 @@ def format_profiles(model, errors=None) -> str:
         lines.append("\t".join([name, "rate", *[f"{value:.4g}" for value in model.rates_[:, p]]]))
     for q, name in enumerate(["(intercept)", *model.covariate_names_]
                              if model.covariate_names_ else []):
-        lines.append("\t".join([name, "logit", *[f"{value:.4g}" for value in
-                                                 model.coefficients_[q]]]))
+        lines.append("\t".join([name, "logit", *[
+            f"{value:.4g}" if errors is None else f"{value:.4g} ({se:.4g})"
+            for value, se in zip(model.coefficients_[q], np.zeros(K) if errors is None
+                                 else errors["coefficients"][q])]]))
     return "\n".join([header, *lines])
+
+
+def _at(values, index):
+    """values[index], or None where there are no values (shares with covariates)."""
+    return None if values is None else values[index]
 
 
 @lca.command()

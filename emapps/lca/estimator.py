@@ -222,23 +222,25 @@ class LatentClassModel(Estimator):
         return -2.0 * self.score(X) * _rows(X) + 2.0 * self.n_parameters_
 
     def standard_errors(self, X, sample_weight=None) -> dict:
-        """Standard errors of ``weights_`` and ``probabilities_`` (same shapes) from the
+        """Standard errors of ``weights_`` (None with covariates, whose shares are
+        derived), ``probabilities_`` and ``coefficients_`` (same shapes) from the
         observed information of the fit on X, the data it was fitted on (see
         :mod:`emapps.lca.information`)."""
         from .information import standard_errors
 
-        if self.continuous_names_ or self.count_names_ or self.covariate_names_:
+        if self.continuous_names_ or self.count_names_:
             raise UserInputError("standard errors cover models of categorical items only "
-                                 "(no measurements, counts or covariates)")
-        codes = self._indicators(self._columns(X))[0]
+                                 "(no measurements or counts)")
+        codes, _, _, covariates = self._indicators(self._columns(X))
         weight = None if sample_weight is None else _checked_weight(sample_weight,
                                                                     codes.shape[0])
-        weights_se, probs_se = standard_errors(
+        weights_se, probs_se, coefficients_se = standard_errors(
             LatentClassEM(self.offsets_, self.n_components),
-            responses(codes, self.offsets_, weight), self.params_)
+            responses(codes, self.offsets_, weight, covariates=covariates), self.params_)
         return {"weights": weights_se,
                 "probabilities": [probs_se[start:stop].T.copy() for start, stop
-                                  in zip(self.offsets_[:-1], self.offsets_[1:])]}
+                                  in zip(self.offsets_[:-1], self.offsets_[1:])],
+                "coefficients": coefficients_se}
 
     # -- prediction ----------------------------------------------------------------------
     def _columns(self, X) -> list:

@@ -25,26 +25,42 @@ def _free_answers(offsets) -> np.ndarray:
     return np.setdiff1d(np.arange(offsets[-1]), offsets[:-1])
 
 
+def _class_size(like: LatentClassParams) -> int:
+    """How many leading logits are about the classes: K - 1 shares, or (K - 1) per
+    covariate coefficient row."""
+    K = like.weights.shape[0]
+    return (K - 1) * max(like.coefficients.shape[0], 1)
+
+
 def to_logits(params: LatentClassParams, offsets) -> np.ndarray:
     log_weights = safe_log(params.weights)
     log_probs = safe_log(params.probs)
     first = np.repeat(log_probs[offsets[:-1]], np.diff(offsets), axis=0)
     beta = (log_probs - first)[_free_answers(offsets)]
-    return np.concatenate([log_weights[1:] - log_weights[0], beta.T.ravel()])
+    classes = params.coefficients[:, 1:].ravel() if params.coefficients.shape[0] \
+        else log_weights[1:] - log_weights[0]
+    return np.concatenate([classes, beta.T.ravel()])
 
 
-def from_logits(theta: np.ndarray, offsets, n_components) -> LatentClassParams:
-    K = n_components
-    gamma = np.concatenate([[0.0], theta[:K - 1]])
-    weights = np.exp(gamma - gamma.max())
+def from_logits(theta: np.ndarray, offsets, like: LatentClassParams) -> LatentClassParams:
+    """Parameters from logits, shaped as ``like`` (whose shares stand with covariates)."""
+    K = like.weights.shape[0]
+    size = _class_size(like)
+    coefficients = like.coefficients.copy()
+    if coefficients.shape[0]:
+        coefficients[:, 1:] = theta[:size].reshape(coefficients.shape[0], K - 1)
+        weights = like.weights
+    else:
+        gamma = np.concatenate([[0.0], theta[:K - 1]])
+        weights = np.exp(gamma - gamma.max())
     logits = np.zeros((offsets[-1], K))
-    logits[_free_answers(offsets)] = theta[K - 1:].reshape(K, -1).T
+    logits[_free_answers(offsets)] = theta[size:].reshape(K, -1).T
     block_max = np.repeat(np.maximum.reduceat(logits, offsets[:-1], axis=0),
                           np.diff(offsets), axis=0)
     probs = np.exp(logits - block_max)
     probs /= np.repeat(item_sums(probs, offsets), np.diff(offsets), axis=0)
     empty = np.zeros((0, K))
-    return LatentClassParams(weights / weights.sum(), probs, empty, empty, empty, empty)
+    return LatentClassParams(weights / weights.sum(), probs, empty, empty, empty, coefficients)
 
 
 def score(model: LatentClassEM, data: Responses, params: LatentClassParams) -> np.ndarray:
@@ -53,21 +69,23 @@ def score(model: LatentClassEM, data: Responses, params: LatentClassParams) -> n
     offsets = model.offsets
     answered = np.repeat(item_sums(stats["counts"], offsets), np.diff(offsets), axis=0)
     beta = (stats["counts"] - answered * params.probs)[_free_answers(offsets)]
-    gamma = stats["nk"] - stats["nk"].sum() * params.weights
-    return np.concatenate([gamma[1:], beta.T.ravel()])
+    if params.coefficients.shape[0]:   # the logit's score, from the kernel
+        classes = stats["score"][:, 1:].ravel()
+    else:
+        classes = (stats["nk"] - stats["nk"].sum() * params.weights)[1:]
+    return np.concatenate([classes, beta.T.ravel()])
 
 
 def observed_information(model: LatentClassEM, data: Responses,
                          params: LatentClassParams) -> np.ndarray:
     """Minus the Hessian of the log-likelihood over the logits."""
     theta = to_logits(params, model.offsets)
-    K = model.n_components
     hessian = np.empty((theta.shape[0], theta.shape[0]))
     for index in range(theta.shape[0]):
         step = np.zeros_like(theta)
         step[index] = STEP
-        up = score(model, data, from_logits(theta + step, model.offsets, K))
-        down = score(model, data, from_logits(theta - step, model.offsets, K))
+        up = score(model, data, from_logits(theta + step, model.offsets, params))
+        down = score(model, data, from_logits(theta - step, model.offsets, params))
         hessian[:, index] = (up - down) / (2 * STEP)
     return -(hessian + hessian.T) / 2
 
@@ -78,22 +96,30 @@ def _softmax_jacobian(p: np.ndarray) -> np.ndarray:
 
 
 def standard_errors(model: LatentClassEM, data: Responses,
-                    params: LatentClassParams) -> tuple[np.ndarray, np.ndarray]:
-    """(standard errors of the class shares (K,), of the answer probabilities
-    (answers, K)) at ``params``."""
+                    params: LatentClassParams) -> tuple:
+    """(standard errors of the class shares (K,) or, with covariates, None; of the
+    answer probabilities (answers, K); of the covariate coefficients (Q, K), class 1's
+    column zero) at ``params``."""
     covariance = np.linalg.pinv(observed_information(model, data, params), hermitian=True)
     offsets, K = model.offsets, model.n_components
     n_free = offsets[-1] - (offsets.shape[0] - 1)
-    weight_jacobian = _softmax_jacobian(params.weights)
-    weight_se = np.sqrt(np.maximum(np.einsum(
-        "ij,jk,ik->i", weight_jacobian, covariance[:K - 1, :K - 1], weight_jacobian), 0))
+    size = _class_size(params)
+    coefficient_se = np.zeros_like(params.coefficients)
+    weight_se = None
+    if params.coefficients.shape[0]:
+        coefficient_se[:, 1:] = np.sqrt(np.maximum(np.diag(covariance)[:size], 0)).reshape(
+            params.coefficients.shape[0], K - 1)
+    else:
+        weight_jacobian = _softmax_jacobian(params.weights)
+        weight_se = np.sqrt(np.maximum(np.einsum(
+            "ij,jk,ik->i", weight_jacobian, covariance[:K - 1, :K - 1], weight_jacobian), 0))
     prob_se = np.zeros_like(params.probs)
     free_columns = np.cumsum(np.concatenate([[0], np.diff(offsets) - 1]))
     for k in range(K):
-        base = K - 1 + k * n_free
+        base = size + k * n_free
         for j, (start, stop) in enumerate(zip(offsets[:-1], offsets[1:])):
             block = slice(base + free_columns[j], base + free_columns[j + 1])
             jacobian = _softmax_jacobian(params.probs[start:stop, k])
             variance = np.einsum("ij,jk,ik->i", jacobian, covariance[block, block], jacobian)
             prob_se[start:stop, k] = np.sqrt(np.maximum(variance, 0))
-    return weight_se, prob_se
+    return weight_se, prob_se, coefficient_se

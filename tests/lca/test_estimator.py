@@ -41,7 +41,7 @@ def test_observed_information_is_minus_the_hessian_of_the_log_likelihood():
     theta = to_logits(params, fitted.offsets_)
 
     def loglik(point):
-        return e_step(model, from_logits(point, fitted.offsets_, 2), [data])["loglik"]
+        return e_step(model, from_logits(point, fitted.offsets_, params), [data])["loglik"]
 
     h, size = 1e-4, theta.shape[0]
     hessian = np.empty((size, size))
@@ -256,3 +256,40 @@ def test_three_step_with_the_ml_correction_recovers_the_one_step_coefficients():
     assert np.all(np.abs(naive.coefficients[1, 1:]) < 0.7 * np.abs(corrected.coefficients[1, 1:]))
     with pytest.raises(UserInputError, match="correction must be one of ML, none"):
         three_step(measurement, X, z, correction="BCH")
+
+
+def test_standard_errors_of_covariate_coefficients_come_from_the_exact_information():
+    """Against second differences of the log-likelihood over (coefficients, item logits)."""
+    from emapps.lca.responses import responses as build
+
+    rng = np.random.default_rng(5)
+    n = 1500
+    z = rng.normal(size=n)
+    second = rng.random(n) < 1 / (1 + np.exp(-(0.3 + 1.0 * z)))
+    yes = np.where(second[:, None], 0.25, 0.8)
+    X = np.column_stack([(rng.random((n, 5)) < yes).astype(float) + 1, z])
+    fitted = LatentClassModel(2, covariates=[5], n_init=5, random_state=0).fit(X)
+    codes, _, _, covariates = fitted._indicators(fitted._columns(X))
+    data = build(codes, fitted.offsets_, covariates=covariates)
+    model = LatentClassEM(fitted.offsets_, 2)
+    params = fitted.params_
+    theta = to_logits(params, fitted.offsets_)
+    assert theta.shape == (2 + 2 * 5,)
+
+    def loglik(point):
+        return e_step(model, from_logits(point, fitted.offsets_, params), [data])["loglik"]
+
+    h, size = 1e-4, theta.shape[0]
+    hessian = np.empty((size, size))
+    for i in range(size):
+        for j in range(size):
+            a, b = np.eye(size)[i] * h, np.eye(size)[j] * h
+            hessian[i, j] = (loglik(theta + a + b) - loglik(theta + a - b)
+                             - loglik(theta - a + b) + loglik(theta - a - b)) / (4 * h * h)
+    information = observed_information(model, data, params)
+    assert np.max(np.abs(information + hessian)) <= 1e-5 * np.max(np.abs(hessian))
+    errors = fitted.standard_errors(X)
+    assert errors["weights"] is None and errors["coefficients"].shape == (2, 2)
+    assert np.all(errors["coefficients"][:, 0] == 0) and np.all(errors["coefficients"][:, 1] > 0)
+    expected = np.sqrt(np.diag(np.linalg.inv(-hessian))[:2])
+    np.testing.assert_allclose(errors["coefficients"][:, 1], expected, rtol=1e-3)
