@@ -45,6 +45,9 @@ def lca():
               help="Stop when the log-likelihood changes by less, relative to its value.")
 @click.option("--se", "with_se", is_flag=True, default=False,
               help="Standard errors of the chosen model (observed information).")
+@click.option("--bootstrap", "n_boot", default=0, show_default=True,
+              help="Bootstrap replicates for standard errors of the chosen model (shown "
+                   "instead of --se's; 0 = none).")
 @seed_option
 @threads_option
 @model_output_option
@@ -54,7 +57,8 @@ def lca():
                    "and criteria.png (criteria against K); needs matplotlib.")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No progress on stderr.")
 def fit(data, items, continuous, counts, covariates, components, criterion, n_init, n_final,
-        screen_iter, max_iter, tol, with_se, seed, threads, output, record, plot, quiet):
+        screen_iter, max_iter, tol, with_se, n_boot, seed, threads, output, record, plot,
+        quiet):
     """Fit latent class models for every K; print the table, the chosen K, its class
     shares and each item's answer probabilities per class."""
     from ..errors import UserInputError
@@ -95,10 +99,11 @@ def fit(data, items, continuous, counts, covariates, components, criterion, n_in
                        f"iterations (raise --max-iter or --tol)", err=True)
     best = selection.best
     errors = best.standard_errors(X) if with_se else None
+    resampled = best.bootstrap(X, n_boot, random_state=seed) if n_boot else None
     click.echo(format_table(selection.rows))
     click.echo(f"chosen: K={best.n_components} ({criterion.upper()} "
                f"{selection.best_row[criterion]:.4f})")
-    click.echo(format_profiles(best, errors))
+    click.echo(format_profiles(best, resampled or errors))
     if output:
         save_model(output, best, {"data": data, "criterion": criterion})
     if plot:
@@ -107,7 +112,8 @@ def fit(data, items, continuous, counts, covariates, components, criterion, n_in
             plot_profiles(best, pictures[0])
         plot_criteria(selection.rows, pictures[1])
     if record:
-        extra = {} if errors is None else {"standard_errors": errors}
+        extra = {key: value for key, value in (("standard_errors", errors),
+                                               ("bootstrap", resampled)) if value is not None}
         write_json(record, best.run_record(
             data=data, items=best.item_names_, continuous=measured, counts=counted,
             covariates=explaining, coefficients=best.coefficients_,

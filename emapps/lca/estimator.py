@@ -242,6 +242,14 @@ class LatentClassModel(Estimator):
                                   in zip(self.offsets_[:-1], self.offsets_[1:])],
                 "coefficients": coefficients_se}
 
+    def bootstrap(self, X, n_boot=100, random_state=None) -> dict:
+        """Bootstrap standard errors of every fitted parameter from ``n_boot``
+        replicates of X's respondents (see :mod:`emapps.lca.bootstrap`)."""
+        from .bootstrap import bootstrap_errors
+
+        return bootstrap_errors(self, X, n_boot, self.random_state if random_state is None
+                                else random_state)
+
     # -- prediction ----------------------------------------------------------------------
     def _columns(self, X) -> list:
         self._check_fitted()

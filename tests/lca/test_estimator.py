@@ -293,3 +293,21 @@ def test_standard_errors_of_covariate_coefficients_come_from_the_exact_informati
     assert np.all(errors["coefficients"][:, 0] == 0) and np.all(errors["coefficients"][:, 1] > 0)
     expected = np.sqrt(np.diag(np.linalg.inv(-hessian))[:2])
     np.testing.assert_allclose(errors["coefficients"][:, 1], expected, rtol=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore::emapps.errors.ConvergenceWarning")
+def test_bootstrap_errors_agree_with_the_observed_information():
+    X, _ = simulated(n=2000, n_items=6, n_classes=2, categories=3, missing=0.05, seed=7)
+    model = LatentClassModel(2, n_init=5, random_state=0).fit(X)
+    analytic = model.standard_errors(X)
+    resampled = model.bootstrap(X, n_boot=80, random_state=1)
+    assert resampled["replicates"] == 80 and len(resampled["log_likelihoods"]) == 80
+    ratio = resampled["weights"] / analytic["weights"]
+    assert np.all((ratio > 0.7) & (ratio < 1.4)), ratio
+    inner = [(b / a)[(a > 0.01)] for a, b in zip(analytic["probabilities"],
+                                                   resampled["probabilities"])]
+    ratios = np.concatenate(inner)
+    assert 0.8 < np.median(ratios) < 1.25, np.median(ratios)
+    again = model.bootstrap(X, n_boot=3, random_state=1)
+    assert np.array_equal(again["weights"], model.bootstrap(X, n_boot=3,
+                                                            random_state=1)["weights"])
