@@ -18,7 +18,8 @@ class _FactorModel(Estimator):
 
     _input_tags = {"allow_nan": True, "two_d_array": True}
 
-    def _fit(self, X, sample_weight, n_components: int, n_factors: int):
+    def _fit(self, X, sample_weight, n_components: int, n_factors: int,
+             shared_noise: bool = False):
         X = check_matrix(X, allow_nan=True, min_rows=2)
         for value, name in ((self.n_init, "n_init"), (self.max_iter, "max_iter")):
             check_positive_int(value, name)
@@ -36,7 +37,7 @@ class _FactorModel(Estimator):
             raise UserInputError(f"sample_weight must be {X.shape[0]} non-negative numbers")
         with np.errstate(invalid="ignore"):
             spread = np.nanvar(X, axis=0)
-        model = FactorMixtureEM(n_components, n_factors, spread)
+        model = FactorMixtureEM(n_components, n_factors, spread, shared_noise)
         self.result_ = fit_em(model, Rows(np.ascontiguousarray(X, dtype=np.float64), weight),
                               n_init=self.n_init, seed=self._seed_sequence(),
                               max_iter=self.max_iter, tol=self.tol, tol_on="relative",
@@ -73,9 +74,11 @@ class _FactorModel(Estimator):
         """Mean log-likelihood per row (scikit-learn's ``score``)."""
         return float(np.mean(self.score_samples(X)))
 
-    def _n_parameters(self, n_components, n_factors) -> int:
+    def _n_parameters(self, n_components, n_factors, shared_noise=False) -> int:
         D, q = self.n_features_in_, n_factors
-        return int(n_components - 1 + n_components * (2 * D + D * q - q * (q - 1) // 2))
+        noise = D if shared_noise else n_components * D
+        return int(n_components - 1 + noise
+                   + n_components * (D + D * q - q * (q - 1) // 2))
 
     def bic(self, X) -> float:
         """-2 log L(X) + p log N (lower is better)."""
@@ -149,6 +152,9 @@ class MixtureOfFactorAnalysers(_FactorModel):
     information.  Starts: k-means clusters of the mean-filled rows, each with its
     principal axes; ``n_init`` seeded starts, the best kept.
 
+    ``noise="shared"`` gives every analyser the same noise variances (Ghahramani &
+    Hinton's model, fewer parameters); ``"component"`` (default) one set each.
+
     Fitted: ``weights_`` (K,), ``means_`` (K, D), ``loadings_`` (K, D, q),
     ``noise_variance_`` (K, D), ``loglik_``.
     """
@@ -156,10 +162,11 @@ class MixtureOfFactorAnalysers(_FactorModel):
     _estimator_type = "clusterer"
     _fitted_attribute = "weights_"
 
-    def __init__(self, n_components=1, *, n_factors=1, n_init=3, max_iter=5000, tol=1e-10,
-                 accelerate="squarem", random_state=None, verbose=0):
+    def __init__(self, n_components=1, *, n_factors=1, noise="component", n_init=3,
+                 max_iter=5000, tol=1e-10, accelerate="squarem", random_state=None, verbose=0):
         self.n_components = n_components
         self.n_factors = n_factors
+        self.noise = noise
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
@@ -170,7 +177,10 @@ class MixtureOfFactorAnalysers(_FactorModel):
     def fit(self, X, y=None, sample_weight=None):
         check_positive_int(self.n_components, "n_components")
         check_positive_int(self.n_factors, "n_factors")
-        self._fit(X, sample_weight, self.n_components, self.n_factors)
+        if self.noise not in ("component", "shared"):
+            raise UserInputError(f"noise must be 'component' or 'shared'; got {self.noise!r}")
+        self._fit(X, sample_weight, self.n_components, self.n_factors,
+                  self.noise == "shared")
         order = np.argsort(-self.params_.weights, kind="stable")
         params = self.params_
         self.params_ = type(params)(params.weights[order], params.means[order],
@@ -183,10 +193,10 @@ class MixtureOfFactorAnalysers(_FactorModel):
 
     @property
     def n_parameters_(self) -> int:
-        """(K - 1) shares and, per component, D means, D noise variances and
-        D q - q (q - 1) / 2 loadings."""
+        """(K - 1) shares, D noise variances per component (or once, shared) and, per
+        component, D means and D q - q (q - 1) / 2 loadings."""
         self._check_fitted()
-        return self._n_parameters(self.n_components, self.n_factors)
+        return self._n_parameters(self.n_components, self.n_factors, self.noise == "shared")
 
     def predict_proba(self, X) -> np.ndarray:
         """p(component | observed entries), (rows, K)."""

@@ -49,10 +49,20 @@ def principal_axes(X: np.ndarray, n_factors: int) -> tuple:
 class FactorMixtureEM:
     """The driver's model (emapps.em.protocol); SQUAREM steps on (log w, mu, L, log psi)."""
 
-    def __init__(self, n_components: int, n_factors: int, spread: np.ndarray):
+    def __init__(self, n_components: int, n_factors: int, spread: np.ndarray,
+                 shared_noise: bool = False):
         self.n_components = n_components
         self.n_factors = n_factors
         self.floor = np.maximum(NOISE_FLOOR * spread, 1e-300)
+        #: one noise variance per column for every analyser (Ghahramani & Hinton's MFA)
+        self.shared_noise = shared_noise
+
+    def _noise(self, noise: np.ndarray) -> np.ndarray:
+        """Floored, and the same for every analyser when shared (geometric mean)."""
+        noise = np.maximum(noise, self.floor)
+        if self.shared_noise:
+            noise = np.repeat(np.exp(np.log(noise).mean(axis=0))[None], noise.shape[0], axis=0)
+        return noise
 
     def initial_params(self, data: Rows, rng) -> FactorParams:
         """One analyser: the principal axes, scaled by a random factor near 1 per start.
@@ -71,7 +81,7 @@ class FactorMixtureEM:
         weights = np.maximum(np.bincount(labels, minlength=K), 1) / X.shape[0]
         return FactorParams(weights / weights.sum(), np.array([part[0] for part in parts]),
                             np.array([part[1] for part in parts]),
-                            np.maximum(np.array([part[2] for part in parts]), self.floor))
+                            self._noise(np.array([part[2] for part in parts])))
 
     def e_step(self, params: FactorParams, chunk: Rows) -> dict:
         with np.errstate(divide="ignore"):
@@ -93,10 +103,14 @@ class FactorMixtureEM:
         seen = observed > 1e-10
         with np.errstate(invalid="ignore", divide="ignore"):
             noise = np.where(seen, residual / observed, params.noise)
+            if self.shared_noise:   # pooled over the analysers
+                pooled = residual.sum(axis=0) / observed.sum(axis=0)
+                noise = np.repeat(np.where(observed.sum(axis=0) > 1e-10, pooled,
+                                           params.noise[0])[None], noise.shape[0], axis=0)
         means = np.where(seen, coefficients[..., 0], params.means)
         loadings = np.where(seen[..., None], coefficients[..., 1:], params.loadings)
         return FactorParams(stats["nk"] / stats["nk"].sum(), means, loadings,
-                            np.maximum(noise, self.floor))
+                            np.maximum(noise, self.floor))   # pooled noise is already equal
 
     def pack(self, params: FactorParams) -> np.ndarray:
         with np.errstate(divide="ignore"):
@@ -112,5 +126,4 @@ class FactorMixtureEM:
         weights = np.exp(pieces[0] - pieces[0].max())
         return FactorParams(weights / weights.sum(), pieces[1].reshape(like.means.shape),
                             pieces[2].reshape(like.loadings.shape),
-                            np.maximum(np.exp(pieces[3].reshape(like.noise.shape)),
-                                       self.floor))
+                            self._noise(np.exp(pieces[3].reshape(like.noise.shape))))

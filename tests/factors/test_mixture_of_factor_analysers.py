@@ -72,3 +72,18 @@ def test_mixture_fit_with_factors_saves_a_model_mixture_predict_reads(tmp_path, 
     status, _, err = run_cli(capsys, "mixture", "fit", DATA / "tabular" / "airquality.csv",
                              "--factors", "1", "--bootstrap", "5", "-q")
     assert status == 2 and "--factors runs in memory" in err
+
+
+@pytest.mark.filterwarnings("ignore::emapps.errors.ConvergenceWarning")
+def test_shared_noise_variances():
+    X, truth = clustered(n=1200, seed=3)
+    shared = MixtureOfFactorAnalysers(3, n_factors=2, noise="shared", n_init=3,
+                                      random_state=0).fit(X)
+    own = MixtureOfFactorAnalysers(3, n_factors=2, n_init=3, random_state=0).fit(X)
+    assert np.allclose(shared.noise_variance_, shared.noise_variance_[0])
+    assert shared.n_parameters_ == own.n_parameters_ - 2 * 12
+    assert shared.loglik_ < own.loglik_   # the simulated noise differs by component
+    plain = MixtureOfFactorAnalysers(3, n_factors=2, noise="shared", n_init=1,
+                                     accelerate=None, max_iter=100, random_state=1).fit(X)
+    trace = np.asarray(plain.trace_)
+    assert np.all(np.diff(trace) >= -1e-9 * np.abs(trace[1:]))
