@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +74,9 @@ def warm_up() -> None:
 
     answers = np.random.default_rng(0).integers(1, 4, size=(300, 5)).astype(float)
     answers[0, 0] = np.nan
-    model = LatentClassModel(2, n_init=1, max_iter=3, tol=0, random_state=0).fit(answers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # three iterations do not converge, by design
+        model = LatentClassModel(2, n_init=1, max_iter=3, tol=0, random_state=0).fit(answers)
     model.predict_proba(answers)
 
 

@@ -24,6 +24,9 @@ def read_model(path, file_format: str, names=None, what="model") -> tuple[dict, 
     ``names`` lists the arrays that must be there.  A missing, truncated or foreign file
     is one error line naming it (and ``what`` it should have been)."""
     try:
+        with open(path, "rb") as handle:   # np.load reads any other file as a pickle
+            if handle.read(4) != b"PK\x03\x04":
+                raise UserInputError(f"{path}: not an emapps {what} (not a .npz archive)")
         with np.load(path, allow_pickle=False) as archive:
             if "metadata" not in archive.files:
                 raise UserInputError(f"{path}: not an emapps {what} (no metadata)")

@@ -69,6 +69,10 @@ def fit(data, items, continuous, counts, covariates, components, criterion, n_in
     ks = parse_int_range(components, "-k")
     if output == "-":
         raise UserInputError("-o: a model is a file (.npz), not stdout")
+    LatentClassModel(n_init=n_init, n_final=n_final, screen_iter=screen_iter,
+                     max_iter=max_iter, tol=tol).check_settings()   # before any reading
+    if n_boot and n_boot < 2:
+        raise UserInputError(f"--bootstrap needs at least 2 replicates; got {n_boot}")
     pictures = [f"{plot}/profiles.png", f"{plot}/criteria.png"] if plot else []
     check_outputs([output, record, *pictures], inputs=[data])
     set_threads(threads)

@@ -69,7 +69,8 @@ class LatentClassModel(Estimator):
         self.verbose = verbose
 
     # -- fitting -------------------------------------------------------------------------
-    def _check_settings(self):
+    def check_settings(self):
+        """One error line for a setting that makes no sense (before any data is read)."""
         check_positive_int(self.n_components, "n_components")
         check_positive_int(self.n_init, "n_init")
         check_positive_int(self.max_iter, "max_iter")
@@ -88,7 +89,7 @@ class LatentClassModel(Estimator):
     def fit(self, X, y=None, sample_weight=None, item_names=None):
         """Estimate class shares and each indicator's parameters from X (respondents x
         indicators; a data frame's column names, or ``item_names``, name them)."""
-        self._check_settings()
+        self.check_settings()
         columns = as_columns(X)
         names = list(item_names) if item_names is not None else _item_names(X, len(columns))
         self.feature_names_in_ = np.array(names, dtype=object) if hasattr(X, "columns") \

@@ -21,7 +21,12 @@ def as_columns(X, name="X") -> list[np.ndarray]:
     if hasattr(X, "columns") and hasattr(X, "iloc"):   # a data frame: column by column
         columns = [np.asarray(X.iloc[:, j]) for j in range(X.shape[1])]
     else:
-        array = np.asarray(X, dtype=object if not _numeric(X) else float)
+        try:
+            array = np.asarray(X)
+        except ValueError as error:
+            raise UserInputError(f"{name} is not a table: {error}") from None
+        if array.dtype.kind not in "biufO":   # text: one Python string per answer
+            array = array.astype(object)
         if array.ndim != 2:
             raise UserInputError(f"{name} must be 2-D (respondents x items), got "
                                  f"{array.ndim} dimension(s)")
@@ -31,13 +36,6 @@ def as_columns(X, name="X") -> list[np.ndarray]:
     if columns[0].shape[0] == 0:
         raise UserInputError(f"{name} has no respondents")
     return [_plain_column(column) for column in columns]
-
-
-def _numeric(X) -> bool:
-    try:
-        return np.asarray(X).dtype.kind in "biuf"
-    except (TypeError, ValueError):
-        return False
 
 
 def _plain_column(column: np.ndarray) -> np.ndarray:

@@ -49,11 +49,17 @@ def test_bad_input_is_one_line(tmp_path, capsys):
             (["--items", "A,A"], "item(s) named more than once: A"),
             (["-k", "200"], "200 classes for"),
             (["-o", "-"], "a model is a file"),
+            (["--n-init", "0"], "n_init must be an integer >= 1"),
+            (["--n-init", "3", "--final", "5"], "n_final (5) must be at most n_init (3)"),
+            (["--tol", "-1"], "tol must be a number >= 0"),
+            (["--bootstrap", "1"], "--bootstrap needs at least 2 replicates"),
+            (["--continuous", "A", "--counts", "A"], "named more than once: A"),
     ):
-        status, out, err = run_cli(capsys, "lca", "fit", DATA / "lca" / "carcinoma.csv", *argv,
-                                   "-q")
+        status, out, err = run_cli(capsys, "lca", "fit", DATA / "lca" / "carcinoma.csv",
+                                   *argv)   # not quiet: settings fail before any reading
         assert status == 2 and out == "" and message in err, err
-        assert len(err.strip().splitlines()) == 1
+        lines = err.strip().splitlines()
+        assert lines[-1].startswith("emapps: error:") and len(lines) == 1 + ("200" in argv)
     model = tmp_path / "m.npz"
     assert run_cli(capsys, "lca", "fit", DATA / "lca" / "values.csv", "-k", "2", "-o", model,
                    "-q")[0] == 0

@@ -31,6 +31,18 @@ def simulated(n=3000, n_items=8, n_classes=3, categories=3, missing=0.1, seed=0)
     return X, truth
 
 
+def second_differences(function, point, h=1e-4) -> np.ndarray:
+    """The Hessian of ``function`` at ``point`` by central second differences."""
+    size = point.shape[0]
+    hessian = np.empty((size, size))
+    for i in range(size):
+        for j in range(size):
+            a, b = np.eye(size)[i] * h, np.eye(size)[j] * h
+            hessian[i, j] = (function(point + a + b) - function(point + a - b)
+                             - function(point - a + b) + function(point - a - b)) / (4 * h * h)
+    return hessian
+
+
 def test_observed_information_is_minus_the_hessian_of_the_log_likelihood():
     """Against second differences of the log-likelihood itself (values, K=2)."""
     X = dataset("values")
@@ -43,13 +55,7 @@ def test_observed_information_is_minus_the_hessian_of_the_log_likelihood():
     def loglik(point):
         return e_step(model, from_logits(point, fitted.offsets_, params), [data])["loglik"]
 
-    h, size = 1e-4, theta.shape[0]
-    hessian = np.empty((size, size))
-    for i in range(size):
-        for j in range(size):
-            a, b = np.eye(size)[i] * h, np.eye(size)[j] * h
-            hessian[i, j] = (loglik(theta + a + b) - loglik(theta + a - b)
-                             - loglik(theta - a + b) + loglik(theta - a - b)) / (4 * h * h)
+    hessian = second_differences(loglik, theta)
     information = observed_information(model, data, params)
     assert np.max(np.abs(information + hessian)) <= 1e-5 * np.max(np.abs(hessian))
     errors = fitted.standard_errors(X)
@@ -279,13 +285,7 @@ def test_standard_errors_of_covariate_coefficients_come_from_the_exact_informati
     def loglik(point):
         return e_step(model, from_logits(point, fitted.offsets_, params), [data])["loglik"]
 
-    h, size = 1e-4, theta.shape[0]
-    hessian = np.empty((size, size))
-    for i in range(size):
-        for j in range(size):
-            a, b = np.eye(size)[i] * h, np.eye(size)[j] * h
-            hessian[i, j] = (loglik(theta + a + b) - loglik(theta + a - b)
-                             - loglik(theta - a + b) + loglik(theta - a - b)) / (4 * h * h)
+    hessian = second_differences(loglik, theta)
     information = observed_information(model, data, params)
     assert np.max(np.abs(information + hessian)) <= 1e-5 * np.max(np.abs(hessian))
     errors = fitted.standard_errors(X)

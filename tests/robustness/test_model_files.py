@@ -70,7 +70,7 @@ def test_a_nonsensical_mixture_model_is_refused(models, tmp_path, capsys, change
 
 @pytest.mark.parametrize("make, message", [
     (lambda path, good: path.write_bytes(good.read_bytes()[:300]), "not an emapps"),
-    (lambda path, good: path.write_text("a text file, not an archive"), "not an emapps"),
+    (lambda path, good: path.write_text("a text file, not an archive"), "not a .npz archive"),
     (lambda path, good: np.savez(path, metadata=np.array([{"format": "x"}], dtype=object)),
      "not an emapps"),
     (lambda path, good: np.savez(path, weights=np.ones(2)), "no metadata"),
