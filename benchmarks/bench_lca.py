@@ -8,8 +8,8 @@
 2. The simulated 200,000 respondents x 20 items x 6 classes with 10% missing
    (lca_sim): one start of each tool (seconds per iteration, CPU, log-likelihood, ARI
    against the true classes), then emapps's 50 starts (10 finished) at 1 and 2 threads.
-3. Scale: emapps's seconds per E-step and peak memory for 25k .. 800k respondents
-   (rows of lca_sim repeated), with the log-log slope.
+3. Scale: emapps's seconds per E-step and peak memory for 25k .. 1.6M respondents (rows
+   of lca_sim repeated), and StepMix's at 50k, 200k and 800k, with log-log slopes.
 """
 
 import argparse
@@ -131,8 +131,8 @@ def one_start(data: Path, threads: int) -> None:
               f"{model.starts_at_best_}/10 at the best", flush=True)
 
 
-def scale_child(rows: int) -> None:
-    """One size, in its own process (peak memory per size)."""
+def scale_child(rows: int, tool: str) -> None:
+    """One size and tool, in its own process (peak memory per size)."""
     from emapps.core.runtime import set_threads
     from emapps.lca import LatentClassModel
 
@@ -141,6 +141,17 @@ def scale_child(rows: int) -> None:
     X = np.load(SIMULATED_ARRAY)
     X = np.tile(X, (rows // X.shape[0] + 1, 1))[:rows]
     data_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if tool == "stepmix":
+        from stepmix import StepMix
+        started = time.perf_counter()
+        peer = StepMix(n_components=6, measurement="categorical_nan", n_init=1, max_iter=3,
+                       abs_tol=0, rel_tol=0, random_state=1, verbose=0,
+                       progress_bar=0).fit(X - 1)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"rows": rows, "seconds_per_estep": (time.perf_counter() - started)
+                          / peer.n_iter_, "setup_seconds": 0.0, "peak_mb": peak,
+                          "above_data_mb": peak - data_mb}))
+        return
     model = LatentClassModel(6, n_init=1, max_iter=5, tol=0, random_state=1)
     started = time.perf_counter()
     model.fit(X)
@@ -156,14 +167,18 @@ def scale_child(rows: int) -> None:
 SIMULATED_ARRAY = "/tmp/emapps_lca_sim.npy"
 
 
-def scale(data: Path) -> None:
+def scale(data: Path, tool: str = "emapps") -> None:
     sizes = (25_000, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000)
+    if tool == "stepmix":
+        sizes = (50_000, 200_000, 800_000)
     np.save(SIMULATED_ARRAY, simulated(data)[0])
     results = []
     for rows in sizes:
-        done = subprocess.run([sys.executable, __file__, "--scale-child", str(rows), "--data",
-                               str(data)], capture_output=True, text=True, check=True)
+        done = subprocess.run([sys.executable, __file__, "--scale-child", str(rows), "--tool",
+                               tool, "--data", str(data)], capture_output=True, text=True,
+                              check=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"\n{tool}:")
     print("\n| respondents | s per E-step | fit set-up s | peak RSS MB | of it above the data |")
     print("|---|---|---|---|---|")
     for row in results:
@@ -181,10 +196,11 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT.parent / "shared/data/tabular"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--scale-child", type=int, default=None)
+    parser.add_argument("--tool", default="emapps", choices=("emapps", "stepmix"))
     parser.add_argument("--skip", default="", help="comma list of: polca, start, scale")
     args = parser.parse_args()
     if args.scale_child:
-        scale_child(args.scale_child)
+        scale_child(args.scale_child, args.tool)
         return
     data = Path(args.data)
     skip = set(args.skip.split(","))
@@ -194,6 +210,7 @@ def main() -> None:
         one_start(data, args.threads)
     if "scale" not in skip:
         scale(data)
+        scale(data, "stepmix")
 
 
 if __name__ == "__main__":
