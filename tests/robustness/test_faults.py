@@ -5,6 +5,7 @@ was, no temporary file is left, and the message is one line."""
 import _thread
 import hashlib
 import os
+import signal
 import threading
 
 import pytest
@@ -77,7 +78,10 @@ def test_a_full_disk_at_any_write_leaves_the_earlier_run_as_it_was(command, tmp_
 
 
 def test_ctrl_c_during_a_fit_is_exit_130_and_writes_nothing(tmp_path, capsys):
-    """Interrupted inside compiled kernels (admixture EM steps): 'interrupted', every time."""
+    """Interrupted inside compiled kernels (admixture EM steps): 'interrupted', every time.
+    Python's own Ctrl-C handler is installed for the test, as on a terminal: a run started
+    in the background inherits SIGINT ignored, and then no interrupt arrives at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.5, _thread.interrupt_main)
     timer.start()
     try:
@@ -86,6 +90,7 @@ def test_ctrl_c_during_a_fit_is_exit_130_and_writes_nothing(tmp_path, capsys):
                                    tmp_path / "out" / "a", "--seed", "1", "-q")
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert status == 130 and err.strip() == "emapps: interrupted"
     assert snapshot(tmp_path) == {}
 
